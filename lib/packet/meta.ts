@@ -33,7 +33,8 @@ export class HeaderLevel {
   l4 = -1;
   /** Offset just past the L4 header (start of its payload), -1 when absent. */
   payload = -1;
-  /** TCP/UDP ports; for ICMP echo both are the echo identifier. */
+  /** TCP/UDP ports; for ICMP echo both are the echo identifier, for other ICMP both are
+   * `type << 8 | code` (what `flowOf` uses, so a mirrored flow id matches). */
   srcPort = 0;
   dstPort = 0;
   /** ICMP/ICMPv6 type and code, -1 when not ICMP. */
@@ -107,6 +108,10 @@ export class PacketMeta {
   oxideMss = 0;
   /** Oxide multicast replication mode when present, else -1. */
   oxideReplication = -1;
+  /** True when a Geneve option with the critical bit set was not understood (the VPC drops it). */
+  geneveUnknownCritical = false;
+  /** Geneve O bit: a control (OAM) packet, not data. */
+  geneveOam = false;
 
   /** The level whose headers name the flow: inner when encapsulated, else outer. */
   get flow(): HeaderLevel {
@@ -126,5 +131,7 @@ export class PacketMeta {
     this.oxideOpts = 0;
     this.oxideMss = 0;
     this.oxideReplication = -1;
+    this.geneveUnknownCritical = false;
+    this.geneveOam = false;
   }
 }

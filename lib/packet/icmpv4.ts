@@ -1,0 +1,131 @@
+// ICMP for IPv4 (RFC 792): echo, destination unreachable, time exceeded (with the embedded
+// offending datagram after the 8-byte header).
+
+import { type ParseError, parseError } from "./error.ts";
+import { setU16, setU32, u16, u32 } from "./bytes.ts";
+
+const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6, NEXT_HOP_MTU = 6;
+/** Length of the ICMP header (type, code, checksum, 4 bytes of rest-of-header). */
+export const ICMP_HEADER_LEN = 8;
+
+export const ICMP_ECHO_REPLY = 0;
+export const ICMP_DEST_UNREACHABLE = 3;
+export const ICMP_REDIRECT = 5;
+export const ICMP_ECHO_REQUEST = 8;
+export const ICMP_TIME_EXCEEDED = 11;
+export const ICMP_PARAM_PROBLEM = 12;
+/** Destination-unreachable code "fragmentation needed and DF set" (carries the next-hop MTU). */
+export const ICMP_FRAG_NEEDED = 4;
+
+/** True for types whose rest-of-header is (identifier, sequence). */
+export function isIcmpv4Echo(type: number): boolean {
+  return type === ICMP_ECHO_REQUEST || type === ICMP_ECHO_REPLY;
+}
+
+/** True for error types that embed the offending datagram. */
+export function isIcmpv4Error(type: number): boolean {
+  return type === ICMP_DEST_UNREACHABLE || type === ICMP_TIME_EXCEEDED ||
+    type === ICMP_PARAM_PROBLEM || type === ICMP_REDIRECT;
+}
+
+/** A read/write view of an ICMPv4 header; validated by `parseIcmpv4`. */
+export class Icmpv4View {
+  constructor(public buf: Uint8Array, public off: number) {}
+  /** Re-points the view without allocating. */
+  reset(buf: Uint8Array, off: number): this {
+    this.buf = buf;
+    this.off = off;
+    return this;
+  }
+  get type(): number {
+    return this.buf[this.off + TYPE];
+  }
+  set type(v: number) {
+    this.buf[this.off + TYPE] = v;
+  }
+  get code(): number {
+    return this.buf[this.off + CODE];
+  }
+  set code(v: number) {
+    this.buf[this.off + CODE] = v;
+  }
+  get checksum(): number {
+    return u16(this.buf, this.off + CHECKSUM);
+  }
+  set checksum(v: number) {
+    setU16(this.buf, this.off + CHECKSUM, v);
+  }
+  /** Echo identifier. */
+  get ident(): number {
+    return u16(this.buf, this.off + IDENT);
+  }
+  set ident(v: number) {
+    setU16(this.buf, this.off + IDENT, v);
+  }
+  /** Echo sequence number. */
+  get seq(): number {
+    return u16(this.buf, this.off + SEQ);
+  }
+  /** Next-hop MTU of a "fragmentation needed" error. */
+  get nextHopMtu(): number {
+    return u16(this.buf, this.off + NEXT_HOP_MTU);
+  }
+  /** The 4 bytes after the checksum as one number. */
+  get restOfHeader(): number {
+    return u32(this.buf, this.off + IDENT);
+  }
+  /** Offset of the data after the header (echo data, or the embedded datagram of an error). */
+  get dataOff(): number {
+    return this.off + ICMP_HEADER_LEN;
+  }
+}
+
+/** Plain values of an ICMPv4 header. */
+export interface Icmpv4Repr {
+  type: number;
+  code?: number;
+  /** Echo identifier and sequence. */
+  ident?: number;
+  seq?: number;
+  /** Next-hop MTU for "fragmentation needed". */
+  mtu?: number;
+  /** Raw rest-of-header; overrides ident/seq/mtu when set. */
+  restOfHeader?: number;
+}
+
+/** Checks the fixed header against [off, end). Never throws. */
+export function checkIcmpv4(_buf: Uint8Array, off: number, end: number): ParseError | null {
+  return end - off < ICMP_HEADER_LEN ? parseError("truncated", "icmpv4", off) : null;
+}
+
+/** Validates once and returns a view. Never throws. */
+export function parseIcmpv4(buf: Uint8Array, off: number, end: number): Icmpv4View | ParseError {
+  return checkIcmpv4(buf, off, end) ?? new Icmpv4View(buf, off);
+}
+
+/** Reads a view into a Repr. */
+export function icmpv4Repr(v: Icmpv4View): Icmpv4Repr {
+  if (isIcmpv4Echo(v.type)) return { type: v.type, code: v.code, ident: v.ident, seq: v.seq };
+  return { type: v.type, code: v.code, restOfHeader: v.restOfHeader };
+}
+
+/** Bytes `emitIcmpv4` writes. */
+export function icmpv4BufferLen(_r: Icmpv4Repr): number {
+  return ICMP_HEADER_LEN;
+}
+
+/** Writes the header with a zero checksum at `off`; returns its length. */
+export function emitIcmpv4(r: Icmpv4Repr, buf: Uint8Array, off: number): number {
+  buf[off + TYPE] = r.type;
+  buf[off + CODE] = r.code ?? 0;
+  setU16(buf, off + CHECKSUM, 0);
+  if (r.restOfHeader !== undefined) setU32(buf, off + IDENT, r.restOfHeader);
+  else if (isIcmpv4Echo(r.type)) {
+    setU16(buf, off + IDENT, r.ident ?? 0);
+    setU16(buf, off + SEQ, r.seq ?? 0);
+  } else {
+    setU16(buf, off + IDENT, 0);
+    setU16(buf, off + NEXT_HOP_MTU, r.mtu ?? 0);
+  }
+  return ICMP_HEADER_LEN;
+}
