@@ -6,17 +6,31 @@ export const HEADROOM = 128;
 /** Largest frame a backend hands over (GSO super-frames included). */
 export const MAX_FRAME = 65536 + 256;
 
+/** Size of the virtio-net header (struct virtio_net_hdr) that offload-capable links exchange. */
+export const VNET_HDR_LEN = 10;
+
 /** A reusable vector of frames: frame i is `bufs[i].subarray(offs[i], offs[i] + lens[i])`. */
 export class FrameBatch {
   count = 0;
   readonly bufs: Uint8Array[];
   readonly offs: Int32Array;
   readonly lens: Int32Array;
+  /**
+   * Per-frame virtio-net headers (VNET_HDR_LEN bytes at i * VNET_HDR_LEN), when requested:
+   * links opened with `vnetHdr` fill them on receive (checksum/GSO state of a super-frame) and
+   * send them along. Null: such links complete checksums themselves and drop GSO frames.
+   */
+  readonly vnet: Uint8Array | null;
 
-  constructor(readonly capacity: number, frameSize = MAX_FRAME + HEADROOM) {
+  constructor(
+    readonly capacity: number,
+    frameSize = MAX_FRAME + HEADROOM,
+    opts: { vnet?: boolean } = {},
+  ) {
     this.bufs = Array.from({ length: capacity }, () => new Uint8Array(frameSize));
     this.offs = new Int32Array(capacity).fill(HEADROOM);
     this.lens = new Int32Array(capacity);
+    this.vnet = opts.vnet ? new Uint8Array(capacity * VNET_HDR_LEN) : null;
   }
 }
 

@@ -1,0 +1,150 @@
+// Interface plumbing by rtnetlink (the Linux counterpart of xde's DLPI plumbing): addresses,
+// routes, link state and namespace moves, with everything this Plumber added undone by close().
+import { parseIp } from "../packet/bytes.ts";
+import { openNetns, withNetns } from "../../ffi/netns.ts";
+import { libc, SysError } from "../../ffi/libc.ts";
+import { type RouteSpec, Rtnl } from "../../ffi/netlink.ts";
+
+/** A parsed `addr/len` prefix. */
+export interface Cidr {
+  addr: Uint8Array;
+  prefixLen: number;
+}
+
+/** Parses `fd00:1::1/64` or `10.0.0.1/24` (a bare address is a host prefix); throws when malformed. */
+export function parseCidr(s: string): Cidr {
+  const [a, l, extra] = s.trim().split("/");
+  const addr = parseIp(a ?? "");
+  const max = addr?.length === 4 ? 32 : 128;
+  const prefixLen = l === undefined ? max : Number(l);
+  if (
+    !addr || extra !== undefined || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > max
+  ) {
+    throw new Error(`"${s}" is not an address prefix (expected e.g. fd00:1::1/64 or 10.0.0.1/24)`);
+  }
+  return { addr, prefixLen };
+}
+
+/** A route by names: destination prefix, device, optional gateway and metric. */
+export interface RouteText {
+  dst: string;
+  dev: string;
+  via?: string;
+  metric?: number;
+}
+
+type Undo = () => void;
+
+// Errors meaning "already gone" while undoing: ENOENT, ESRCH, ENODEV, EADDRNOTAVAIL.
+const GONE = new Set([2, 3, 19, 99]);
+
+/** Plumbs links of one namespace and remembers how to undo each change. */
+export class Plumber {
+  private readonly rt: Rtnl;
+  private readonly undo: Undo[] = [];
+
+  constructor(readonly netns: string | null = null) {
+    this.rt = new Rtnl(netns);
+  }
+
+  /** The rtnetlink socket (for queries such as `links()`/`addresses()`). */
+  get rtnl(): Rtnl {
+    return this.rt;
+  }
+
+  /** Index of a link in this namespace. */
+  index(dev: string): number {
+    return this.rt.indexOf(dev);
+  }
+
+  /** Sets a link up or down (not undone: the link's owner decides its final state). */
+  setUp(dev: string, up: boolean): void {
+    this.rt.setUp(this.index(dev), up);
+  }
+
+  /** Sets MTU and/or MAC. */
+  setAttrs(dev: string, opts: { mtu?: number; mac?: Uint8Array }): void {
+    this.rt.setAttrs(this.index(dev), opts);
+  }
+
+  /** Adds an address (IPv6 without DAD: the switch owns the segment); removed on close. */
+  addAddress(dev: string, cidr: string): void {
+    const { addr, prefixLen } = parseCidr(cidr);
+    const idx = this.index(dev);
+    this.rt.addAddress(idx, addr, prefixLen);
+    this.undo.push(() => this.rt.deleteAddress(this.index(dev), addr, prefixLen));
+  }
+
+  /** Removes an address now. */
+  deleteAddress(dev: string, cidr: string): void {
+    const { addr, prefixLen } = parseCidr(cidr);
+    this.rt.deleteAddress(this.index(dev), addr, prefixLen);
+  }
+
+  /** Adds (or replaces) a route; removed on close. */
+  addRoute(r: RouteText): void {
+    const spec = this.spec(r);
+    this.rt.addRoute(spec);
+    this.undo.push(() => this.rt.deleteRoute({ ...spec, oif: this.index(r.dev) }));
+  }
+
+  /** Removes a route now. */
+  deleteRoute(r: RouteText): void {
+    this.rt.deleteRoute(this.spec(r));
+  }
+
+  private spec(r: RouteText): RouteSpec {
+    const { addr, prefixLen } = parseCidr(r.dst);
+    const gateway = r.via ? parseCidr(r.via).addr : undefined;
+    if (gateway && gateway.length !== addr.length) {
+      throw new Error(`route ${r.dst} via ${r.via}: address families differ`);
+    }
+    return { dst: addr, prefixLen, oif: this.index(r.dev), gateway, metric: r.metric };
+  }
+
+  /** Moves a link of this namespace into namespace `netns` (by name). */
+  moveLink(dev: string, netns: string): void {
+    const fd = openNetns(netns);
+    try {
+      this.rt.moveToNetns(this.index(dev), fd);
+    } finally {
+      libc.close(fd);
+    }
+  }
+
+  /**
+   * Sets a sysctl of this namespace (`net.ipv6.conf.xde0.disable_ipv6` → "1"); the old value
+   * is restored on close. /proc/sys/net shows the namespace of the thread that opens the file,
+   * and sync file operations run on the JS thread, inside withNetns.
+   */
+  sysctl(key: string, value: string): void {
+    if (!/^[\w.-]+$/.test(key)) throw new Error(`sysctl key "${key}" is not a dotted name`);
+    const path = `/proc/sys/${key.replaceAll(".", "/")}`;
+    const old = withNetns(this.netns, () => {
+      const prev = Deno.readTextFileSync(path).trim();
+      Deno.writeTextFileSync(path, value);
+      return prev;
+    });
+    this.undo.push(() => {
+      try {
+        withNetns(this.netns, () => Deno.writeTextFileSync(path, old));
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e; // the interface is gone
+      }
+    });
+  }
+
+  /** Undoes every address and route added here (newest first), then closes the socket. */
+  close(): void {
+    const errors: unknown[] = [];
+    while (this.undo.length) {
+      try {
+        this.undo.pop()!();
+      } catch (e) {
+        if (!(e instanceof SysError && GONE.has(e.code))) errors.push(e);
+      }
+    }
+    this.rt.close();
+    if (errors.length) throw new AggregateError(errors, "plumbing cleanup failed");
+  }
+}

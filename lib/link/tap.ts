@@ -1,0 +1,238 @@
+// TAP port: a /dev/net/tun device the switch owns by fd, optionally moved into a zone's network
+// namespace so the zone sees an ordinary Ethernet interface. One readv/writev per frame through
+// a pinned iovec (no pointer objects, no bigint per frame); batches end at EAGAIN. With
+// `vnetHdr` every frame travels behind a virtio-net header (iovec 0), which is what lets the
+// zone hand over partial checksums and TSO super-frames (`offload`).
+import { C, IF, IOVEC } from "../../ffi/layout.ts";
+import { addressOf, check, errno, libc, putAddress } from "../../ffi/libc.ts";
+import { IfCtl, openTap } from "../../ffi/ifctl.ts";
+import { openNetns } from "../../ffi/netns.ts";
+import { Rtnl } from "../../ffi/netlink.ts";
+import {
+  FrameBatch,
+  HEADROOM,
+  type Link,
+  type LinkStats,
+  newLinkStats,
+  VNET_HDR_LEN,
+} from "./link.ts";
+import { resolveVnet, VnetVerdict } from "./vnet.ts";
+
+/** How to create a TAP port. */
+export interface TapLinkOptions {
+  /** Interface name (at most 15 bytes). */
+  name: string;
+  /** MAC of the interface (the zone's MAC); kernel-chosen when absent. */
+  mac?: Uint8Array;
+  mtu?: number;
+  /** Named network namespace (zone) to move the interface into; stays here when absent. */
+  netns?: string;
+  /** Bring the interface up (in its final namespace). Default true. */
+  up?: boolean;
+  multiQueue?: boolean;
+  /** Exchange a virtio-net header with every frame (FrameBatch `vnet` carries it). */
+  vnetHdr?: boolean;
+  /** TUN_F_* offloads the zone may use (CSUM, TSO4, TSO6); implies `vnetHdr`. */
+  offload?: number;
+}
+
+/** A TAP device as a Link. `mac` is the interface's own MAC (the client side of the port). */
+export class TapLink implements Link {
+  readonly kind = "tap";
+  readonly stats: LinkStats = newLinkStats();
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  /** True when frames carry a virtio-net header on the fd. */
+  readonly vnet: boolean;
+  // iovec 0: virtio-net header (vnet only), iovec 1: the frame
+  private readonly iovMem = new Uint8Array(2 * IOVEC.size);
+  private readonly iovWords = new Uint32Array(this.iovMem.buffer);
+  private readonly iovAll: Deno.PointerValue = Deno.UnsafePointer.of(this.iovMem);
+  private readonly iovFrame: Deno.PointerValue = Deno.UnsafePointer.of(
+    this.iovMem.subarray(IOVEC.size),
+  );
+  private readonly hdr = new Uint8Array(VNET_HDR_LEN);
+  private readonly hdrAddr = addressOf(this.hdr);
+  private readonly ctl: IfCtl;
+  private up = true;
+  private closed = false;
+
+  private constructor(
+    readonly name: string,
+    readonly fd: number,
+    readonly netns: string | null,
+    ctl: IfCtl,
+    vnet: boolean,
+  ) {
+    this.ctl = ctl;
+    this.vnet = vnet;
+    this.mac = ctl.mac(name);
+    this.mtu = ctl.mtu(name);
+  }
+
+  /** Creates the TAP, sets MAC/MTU, places it in `netns`, brings it up. Cleans up on error. */
+  static open(o: TapLinkOptions): TapLink {
+    return TapLink.openQueues(o, 1)[0];
+  }
+
+  /**
+   * Creates a multi-queue TAP with `queues` fds (one Link each, e.g. one per datapath Worker);
+   * the kernel spreads the zone's transmit across them by flow hash. The device disappears when
+   * the last of them is closed.
+   */
+  static openQueues(o: TapLinkOptions, queues: number): TapLink[] {
+    const multiQueue = o.multiQueue || queues > 1;
+    const vnetHdr = o.vnetHdr || o.offload !== undefined;
+    const fds: number[] = [];
+    const ctls: IfCtl[] = [];
+    try {
+      const first = openTap({ name: o.name, multiQueue, vnetHdr });
+      fds.push(first.fd);
+      const name = first.name;
+      // further queues attach by name, so before the device leaves this namespace
+      for (let i = 1; i < queues; i++) fds.push(openTap({ name, multiQueue, vnetHdr }).fd);
+      if (o.offload !== undefined) {
+        for (const fd of fds) {
+          check(
+            libc.ioctl_int(fd, BigInt(IF.TUNSETOFFLOAD), BigInt(o.offload)),
+            "ioctl",
+            "TUNSETOFFLOAD",
+          );
+        }
+      }
+      const here = new IfCtl();
+      try {
+        if (o.mac) here.setMac(name, o.mac);
+        if (o.mtu) here.setMtu(name, o.mtu);
+        if (o.netns) {
+          const nsFd = openNetns(o.netns);
+          const rt = new Rtnl();
+          try {
+            rt.moveToNetns(here.index(name), nsFd);
+          } finally {
+            rt.close();
+            libc.close(nsFd);
+          }
+        }
+      } finally {
+        here.close();
+      }
+      for (let i = 0; i < queues; i++) ctls.push(new IfCtl(o.netns ?? null));
+      if (o.up !== false) ctls[0].setUp(name, true);
+      return fds.map((fd, i) => new TapLink(name, fd, o.netns ?? null, ctls[i], vnetHdr));
+    } catch (e) {
+      for (const c of ctls) c.close();
+      for (const fd of fds) libc.close(fd); // a non-persistent TAP disappears with its last fd
+      throw e;
+    }
+  }
+
+  // Points iovec `k` at `len` bytes from `addr` (a number address).
+  private aim(k: number, addr: number, len: number): void {
+    const w = (k * IOVEC.size) >> 2;
+    putAddress(this.iovWords, w + (IOVEC.base >> 2), addr);
+    this.iovWords[w + (IOVEC.len >> 2)] = len;
+    this.iovWords[w + (IOVEC.len >> 2) + 1] = 0;
+  }
+
+  /** Reads frames until the device is empty or the batch is full. */
+  recv(batch: FrameBatch): number {
+    if (this.closed) return (batch.count = 0);
+    const vh = batch.vnet;
+    let n = 0;
+    while (n < batch.capacity) {
+      const buf = batch.bufs[n];
+      const cap = buf.length - HEADROOM;
+      this.aim(1, addressOf(buf) + HEADROOM, cap);
+      let r: number;
+      if (this.vnet) {
+        this.aim(0, vh ? addressOf(vh) + n * VNET_HDR_LEN : this.hdrAddr, VNET_HDR_LEN);
+        r = libc.readv(this.fd, this.iovAll, 2) - VNET_HDR_LEN;
+      } else r = libc.readv(this.fd, this.iovFrame, 1);
+      if (r < 0) {
+        const e = errno();
+        if (r !== -1 - VNET_HDR_LEN && r !== -1) this.stats.rxErrors++; // short read
+        else if (e !== C.EAGAIN && e !== C.EINTR) this.stats.rxErrors++;
+        break;
+      }
+      if (r >= cap) {
+        this.stats.rxErrors++; // tun truncates silently to the buffer: drop rather than pass
+        continue;
+      }
+      if (this.vnet && !vh && resolveVnet(this.hdr, 0, buf, HEADROOM, r) === VnetVerdict.Drop) {
+        this.stats.rxErrors++; // a GSO super-frame the consumer cannot carry
+        continue;
+      }
+      batch.offs[n] = HEADROOM;
+      batch.lens[n] = r;
+      this.stats.rxFrames++;
+      this.stats.rxBytes += r;
+      n++;
+    }
+    batch.count = n;
+    return n;
+  }
+
+  /** Writes frames [0, count), each with its virtio-net header when the batch has them. */
+  send(batch: FrameBatch, count: number): number {
+    let ok = 0;
+    const vh = this.vnet ? batch.vnet : null;
+    for (let i = 0; i < count; i++) {
+      if (vh) this.aim(0, addressOf(vh) + i * VNET_HDR_LEN, VNET_HDR_LEN);
+      if (this.write(batch.bufs[i], batch.offs[i], batch.lens[i], vh !== null)) ok++;
+    }
+    return ok;
+  }
+
+  /** Writes one frame to the zone (a plain frame: zero virtio-net header). */
+  sendFrame(buf: Uint8Array, off: number, len: number): boolean {
+    return this.write(buf, off, len, false);
+  }
+
+  private write(buf: Uint8Array, off: number, len: number, haveHdr: boolean): boolean {
+    if (this.closed) return false;
+    this.aim(1, addressOf(buf) + off, len);
+    let r: number;
+    if (this.vnet) {
+      if (!haveHdr) {
+        this.hdr.fill(0);
+        this.aim(0, this.hdrAddr, VNET_HDR_LEN);
+      }
+      r = libc.writev(this.fd, this.iovAll, 2);
+    } else r = libc.writev(this.fd, this.iovFrame, 1);
+    if (r < 0) {
+      const e = errno();
+      if (e === C.EAGAIN || e === C.EIO || e === C.ENOBUFS) this.stats.txDropped++;
+      else this.stats.txErrors++;
+      return false;
+    }
+    this.stats.txFrames++;
+    this.stats.txBytes += len;
+    return true;
+  }
+
+  /** Re-reads IFF_UP|IFF_RUNNING of the interface in its namespace. */
+  refresh(): boolean {
+    const f = this.ctl.flags(this.name);
+    this.up = f > 0 && (f & 0x41) === 0x41;
+    return this.up;
+  }
+
+  /** Operational state as of the last `refresh` (or link-monitor event). */
+  isUp(): boolean {
+    return this.up && !this.closed;
+  }
+
+  /** Records a state change seen by a link monitor. */
+  setUp(up: boolean): void {
+    this.up = up;
+  }
+
+  /** Closes the fd; the kernel removes the (non-persistent) device, wherever it lives. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    libc.close(this.fd);
+    this.ctl.close();
+  }
+}
