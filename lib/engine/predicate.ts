@@ -1,0 +1,273 @@
+// Rule predicates: plain data (so rules can be listed and traced) compiled once into closures
+// that read the packet bytes at the offsets `meta.flow` recorded. No predicate allocates.
+
+import { parseIp, parseMac } from "../packet/bytes.ts";
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
+import type { HeaderLevel } from "../packet/meta.ts";
+import type { Packet } from "./packet.ts";
+
+/** Per-packet key=value metadata written by `meta` actions and read by later layers. */
+export class ActionMeta {
+  private readonly m = new Map<string, string>();
+  /** The value for `key`, or undefined. */
+  get(key: string): string | undefined {
+    return this.m.get(key);
+  }
+  /** Sets `key` for the rest of this packet's walk through the layers. */
+  set(key: string, value: string): void {
+    this.m.set(key, value);
+  }
+  /** True when `key` is set. */
+  has(key: string): boolean {
+    return this.m.has(key);
+  }
+  /** Forgets every key (before each packet). */
+  clear(): void {
+    if (this.m.size !== 0) this.m.clear();
+  }
+  /** A snapshot for traces. */
+  toObject(): Record<string, string> {
+    return Object.fromEntries(this.m);
+  }
+}
+
+/** A port value or inclusive range. */
+export type PortMatch = number | readonly [number, number];
+
+/** What a rule matches on; all predicates of a rule must hold. Fields read `meta.flow`. */
+export type Predicate =
+  | { kind: "etherType"; values: readonly number[] }
+  /** Exact MAC, or `multicast: true` for any group address (I/G bit, includes broadcast). */
+  | { kind: "etherSrc" | "etherDst"; mac?: string; multicast?: boolean }
+  | { kind: "ipVersion"; version: 4 | 6 }
+  /** An address ("10.0.0.1", "fd00::1") or a CIDR ("10.0.0.0/24"), any of `cidrs`. */
+  | { kind: "ipSrc" | "ipDst"; cidrs: readonly string[] }
+  /** Upper-layer protocol (after IPv6 extension headers). */
+  | { kind: "ipProto"; values: readonly number[] }
+  | { kind: "srcPort" | "dstPort"; ports: readonly PortMatch[] }
+  /** ICMP (IPv4) or ICMPv6 type/code; `v6` picks the family (default: either). */
+  | { kind: "icmpType" | "icmpCode"; values: readonly number[]; v6?: boolean }
+  | { kind: "meta"; key: string; value: string }
+  /** DHCPv4 message type (option 53) of a UDP datagram to or from ports 67/68. */
+  | { kind: "dhcpMsgType"; values: readonly number[] }
+  /** DHCPv6 message type (first payload byte) of a UDP datagram to or from ports 546/547. */
+  | { kind: "dhcpv6MsgType"; values: readonly number[] }
+  | { kind: "not"; pred: Predicate }
+  | { kind: "any"; preds: readonly Predicate[] }
+  | { kind: "all"; preds: readonly Predicate[] };
+
+/** A compiled predicate. */
+export type Matcher = (pkt: Packet, am: ActionMeta) => boolean;
+
+/** Thrown by compilePredicate for a malformed rule (control plane, never the packet loop). */
+export class PredicateError extends Error {}
+
+interface Cidr {
+  v4: boolean;
+  /** Address and mask as four big-endian u32 words (IPv4 uses word 0). */
+  addr: Uint32Array;
+  mask: Uint32Array;
+}
+
+/** Parses "a.b.c.d[/n]" or "x::y[/n]". */
+export function parseCidr(s: string): Cidr {
+  const [a, n] = s.split("/");
+  const ip = parseIp(a);
+  if (!ip) throw new PredicateError(`"${s}" is not an IP address or CIDR`);
+  const bits = ip.length * 8;
+  const len = n === undefined ? bits : Number(n);
+  if (!Number.isInteger(len) || len < 0 || len > bits) {
+    throw new PredicateError(`"${s}": prefix length must be 0..${bits}`);
+  }
+  const addr = new Uint32Array(4), mask = new Uint32Array(4);
+  for (let i = 0; i < ip.length / 4; i++) {
+    const b = 4 * i;
+    const left = Math.max(0, Math.min(32, len - 32 * i));
+    mask[i] = left === 0 ? 0 : (0xffffffff << (32 - left)) >>> 0;
+    addr[i] = (((ip[b] << 24) | (ip[b + 1] << 16) | (ip[b + 2] << 8) | ip[b + 3]) & mask[i]) >>> 0;
+  }
+  return { v4: ip.length === 4, addr, mask };
+}
+
+function word(b: Uint8Array, o: number): number {
+  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+}
+
+function cidrMatch(buf: Uint8Array, lv: HeaderLevel, dst: boolean, c: Cidr): boolean {
+  if (c.v4) {
+    if (lv.ipVersion !== 4) return false;
+    return ((word(buf, lv.l3 + (dst ? 16 : 12)) & c.mask[0]) >>> 0) === c.addr[0];
+  }
+  if (lv.ipVersion !== 6) return false;
+  const at = lv.l3 + (dst ? 24 : 8);
+  for (let i = 0; i < 4; i++) {
+    if (((word(buf, at + 4 * i) & c.mask[i]) >>> 0) !== c.addr[i]) return false;
+  }
+  return true;
+}
+
+function inList(values: readonly number[]): (v: number) => boolean {
+  if (values.length === 1) {
+    const x = values[0];
+    return (v) => v === x;
+  }
+  const set = new Set(values);
+  return (v) => set.has(v);
+}
+
+function isDhcpPorts(lv: HeaderLevel, a: number, b: number): boolean {
+  return lv.proto === PROTO_UDP && lv.payload >= 0 &&
+    ((lv.srcPort === a && lv.dstPort === b) || (lv.srcPort === b && lv.dstPort === a));
+}
+
+/** The DHCPv4 message type of the datagram at `lv`, or -1. */
+export function dhcpMessageType(buf: Uint8Array, lv: HeaderLevel): number {
+  if (!isDhcpPorts(lv, 67, 68)) return -1;
+  const end = lv.ipEnd;
+  let o = lv.payload + 236;
+  if (o + 4 > end || word(buf, o) !== 0x63825363) return -1;
+  o += 4;
+  while (o < end) {
+    const code = buf[o];
+    if (code === 255) return -1;
+    if (code === 0) {
+      o++;
+      continue;
+    }
+    if (o + 2 > end) return -1;
+    const len = buf[o + 1];
+    if (code === 53) return len >= 1 && o + 3 <= end ? buf[o + 2] : -1;
+    o += 2 + len;
+  }
+  return -1;
+}
+
+/** Compiles a predicate into a matcher; throws PredicateError for malformed specs. */
+export function compilePredicate(p: Predicate): Matcher {
+  switch (p.kind) {
+    case "etherType": {
+      const f = inList(p.values);
+      return (pkt) => f(pkt.meta.flow.etherType);
+    }
+    case "etherSrc":
+    case "etherDst": {
+      const off = p.kind === "etherSrc" ? 6 : 0;
+      if (p.multicast) {
+        return (pkt) => pkt.meta.flow.ether >= 0 && (pkt.buf[pkt.meta.flow.ether + off] & 1) === 1;
+      }
+      const mac = p.mac ? parseMac(p.mac) : null;
+      if (!mac) throw new PredicateError(`${p.kind}: "${p.mac}" is not a MAC address`);
+      return (pkt) => {
+        const b = pkt.buf, e = pkt.meta.flow.ether, o = e + off;
+        return e >= 0 && b[o] === mac[0] && b[o + 1] === mac[1] && b[o + 2] === mac[2] &&
+          b[o + 3] === mac[3] && b[o + 4] === mac[4] && b[o + 5] === mac[5];
+      };
+    }
+    case "ipVersion": {
+      const v = p.version;
+      return (pkt) => pkt.meta.flow.ipVersion === v;
+    }
+    case "ipSrc":
+    case "ipDst": {
+      const dst = p.kind === "ipDst";
+      const cs = p.cidrs.map(parseCidr);
+      if (cs.length === 1) {
+        const c = cs[0];
+        return (pkt) => cidrMatch(pkt.buf, pkt.meta.flow, dst, c);
+      }
+      return (pkt) => {
+        for (let i = 0; i < cs.length; i++) {
+          if (cidrMatch(pkt.buf, pkt.meta.flow, dst, cs[i])) return true;
+        }
+        return false;
+      };
+    }
+    case "ipProto": {
+      const f = inList(p.values);
+      return (pkt) => pkt.meta.flow.ipVersion !== 0 && f(pkt.meta.flow.proto);
+    }
+    case "srcPort":
+    case "dstPort": {
+      const src = p.kind === "srcPort";
+      const lo = new Int32Array(p.ports.length), hi = new Int32Array(p.ports.length);
+      p.ports.forEach((x, i) => {
+        const [a, b] = typeof x === "number" ? [x, x] : x;
+        if (!(a >= 0 && b <= 65535 && a <= b)) {
+          throw new PredicateError(`${p.kind}: ${JSON.stringify(x)} is not a port or range`);
+        }
+        lo[i] = a;
+        hi[i] = b;
+      });
+      return (pkt) => {
+        const lv = pkt.meta.flow;
+        if (lv.l4 < 0 || lv.icmpType >= 0) return false;
+        const v = src ? lv.srcPort : lv.dstPort;
+        for (let i = 0; i < lo.length; i++) if (v >= lo[i] && v <= hi[i]) return true;
+        return false;
+      };
+    }
+    case "icmpType":
+    case "icmpCode": {
+      const f = inList(p.values);
+      const code = p.kind === "icmpCode", v6 = p.v6;
+      return (pkt) => {
+        const lv = pkt.meta.flow;
+        if (lv.icmpType < 0) return false;
+        if (v6 !== undefined && (lv.proto === PROTO_ICMPV6) !== v6) return false;
+        if (lv.proto !== PROTO_ICMP && lv.proto !== PROTO_ICMPV6) return false;
+        return f(code ? lv.icmpCode : lv.icmpType);
+      };
+    }
+    case "meta": {
+      const { key, value } = p;
+      return (_pkt, am) => am.get(key) === value;
+    }
+    case "dhcpMsgType": {
+      const f = inList(p.values);
+      return (pkt) => {
+        const t = dhcpMessageType(pkt.buf, pkt.meta.flow);
+        return t >= 0 && f(t);
+      };
+    }
+    case "dhcpv6MsgType": {
+      const f = inList(p.values);
+      return (pkt) => {
+        const lv = pkt.meta.flow;
+        return isDhcpPorts(lv, 546, 547) && lv.payload < lv.ipEnd && f(pkt.buf[lv.payload]);
+      };
+    }
+    case "not": {
+      const m = compilePredicate(p.pred);
+      return (pkt, am) => !m(pkt, am);
+    }
+    case "any": {
+      const ms = p.preds.map(compilePredicate);
+      return (pkt, am) => {
+        for (let i = 0; i < ms.length; i++) if (ms[i](pkt, am)) return true;
+        return false;
+      };
+    }
+    case "all":
+      return compileAll(p.preds);
+  }
+}
+
+/** Compiles a conjunction (an empty list matches everything). */
+export function compileAll(preds: readonly Predicate[]): Matcher {
+  const ms = preds.map(compilePredicate);
+  switch (ms.length) {
+    case 0:
+      return () => true;
+    case 1:
+      return ms[0];
+    case 2: {
+      const [a, b] = ms;
+      return (pkt, am) => a(pkt, am) && b(pkt, am);
+    }
+    default:
+      return (pkt, am) => {
+        for (let i = 0; i < ms.length; i++) if (!ms[i](pkt, am)) return false;
+        return true;
+      };
+  }
+}
