@@ -1,0 +1,98 @@
+// Frame assembly for generated packets (hairpin replies, ICMP errors): Ethernet + IP around an
+// L4 body, with every length and checksum filled. Slow path only: one fresh buffer per reply.
+
+import {
+  emitEthernet,
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+} from "../packet/ethernet.ts";
+import { emitIpv4, IPV4_HEADER_LEN } from "../packet/ipv4.ts";
+import { emitIpv6, IPV6_HEADER_LEN } from "../packet/ipv6.ts";
+import {
+  fillIpv4HeaderChecksum,
+  finish,
+  l4ChecksumField,
+  PROTO_ICMP,
+  PROTO_UDP,
+  pseudoSumV4,
+  pseudoSumV6,
+  sum16,
+} from "../packet/checksum.ts";
+
+/** Writes the L4 checksum of [l4, l4+len) whose IP header sits at `l3`. */
+export function fillChecksumAt(
+  buf: Uint8Array,
+  af: number,
+  l3: number,
+  l4: number,
+  len: number,
+  proto: number,
+): void {
+  const field = l4ChecksumField(proto);
+  if (field < 0) return;
+  buf[l4 + field] = 0;
+  buf[l4 + field + 1] = 0;
+  let s = proto === PROTO_ICMP
+    ? 0
+    : af === 4
+    ? pseudoSumV4(buf, l3, proto, len)
+    : pseudoSumV6(buf, l3, proto, len);
+  s = sum16(buf, l4, len, s);
+  let c = finish(s);
+  if (c === 0 && proto === PROTO_UDP) c = 0xffff;
+  buf[l4 + field] = c >>> 8;
+  buf[l4 + field + 1] = c;
+}
+
+/** An Ethernet/IPv4 frame around `l4` (its checksum field is filled here). */
+export function frameV4(
+  srcMac: Uint8Array,
+  dstMac: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  l4: Uint8Array,
+  ttl = 64,
+): Uint8Array {
+  const l3 = ETHERNET_HEADER_LEN, at = l3 + IPV4_HEADER_LEN;
+  const out = new Uint8Array(at + l4.length);
+  emitEthernet({ src: srcMac, dst: dstMac, etherType: ETHERTYPE_IPV4 }, out, 0);
+  emitIpv4({ src, dst, proto, payloadLen: l4.length, ttl }, out, l3);
+  fillIpv4HeaderChecksum(out, l3);
+  out.set(l4, at);
+  fillChecksumAt(out, 4, l3, at, l4.length, proto);
+  return out;
+}
+
+/** An Ethernet/IPv6 frame around `l4` (its checksum field is filled here). */
+export function frameV6(
+  srcMac: Uint8Array,
+  dstMac: Uint8Array,
+  src: Uint8Array,
+  dst: Uint8Array,
+  proto: number,
+  l4: Uint8Array,
+  hopLimit = 255,
+): Uint8Array {
+  const l3 = ETHERNET_HEADER_LEN, at = l3 + IPV6_HEADER_LEN;
+  const out = new Uint8Array(at + l4.length);
+  emitEthernet({ src: srcMac, dst: dstMac, etherType: ETHERTYPE_IPV6 }, out, 0);
+  emitIpv6({ src, dst, nextHeader: proto, payloadLen: l4.length, hopLimit }, out, l3);
+  out.set(l4, at);
+  fillChecksumAt(out, 6, l3, at, l4.length, proto);
+  return out;
+}
+
+/** A UDP header (checksum left for frameV4/frameV6) followed by `payload`. */
+export function udpSegment(srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
+  const out = new Uint8Array(8 + payload.length);
+  out[0] = srcPort >>> 8;
+  out[1] = srcPort;
+  out[2] = dstPort >>> 8;
+  out[3] = dstPort;
+  out[4] = out.length >>> 8;
+  out[5] = out.length;
+  out.set(payload, 8);
+  return out;
+}

@@ -1,0 +1,129 @@
+// The firewall layer: control-plane rules compiled to engine rules. Allow is stateful (the
+// reverse direction of an allowed flow passes); inbound default deny, outbound default
+// stateful allow. ICMP errors about packets the guest sent are let in as related traffic.
+
+import { ipToString } from "../packet/bytes.ts";
+import { A, type RuleSpec } from "../engine/rule.ts";
+import type { Predicate } from "../engine/predicate.ts";
+import { Layer } from "../engine/layer.ts";
+import { bytesEqual } from "../packet/bytes.ts";
+import {
+  type FirewallRule,
+  type FirewallRuleInput,
+  validateFirewallRules,
+} from "./firewall_rules.ts";
+import { orThrow } from "./validate.ts";
+import { cidrToString } from "./ip.ts";
+import { META_VNI } from "./gateway.ts";
+import { findQuoted, isIcmpError, Quoted } from "./icmp_error.ts";
+import type { ResolvedConfig } from "./config.ts";
+
+/** Drop reasons of this layer. */
+export const DROP_FIREWALL = "firewall deny";
+export const DROP_UNRELATED_ERROR = "unrelated icmp error";
+
+/** The engine rule for one firewall rule. */
+export function firewallRuleSpec(r: FirewallRule): RuleSpec {
+  const preds: Predicate[] = [];
+  const h = r.hosts;
+  const addrKind = r.direction === "in" ? "ipSrc" : "ipDst";
+  if (h.kind === "ip") {
+    const b = new Uint8Array(h.af === 4 ? 4 : 16);
+    for (let i = 0; i < b.length; i++) b[i] = h.words[i >> 2] >>> (24 - 8 * (i & 3));
+    preds.push({ kind: addrKind, cidrs: [ipToString(b)] });
+  } else if (h.kind === "subnet") {
+    preds.push({ kind: addrKind, cidrs: [cidrToString(h.cidr)] });
+  } else if (h.kind === "vni") {
+    preds.push({ kind: "meta", key: META_VNI, value: String(h.vni) });
+  }
+  const p = r.protocol;
+  if (p.kind === "tcp") preds.push({ kind: "ipProto", values: [6] });
+  else if (p.kind === "udp") preds.push({ kind: "ipProto", values: [17] });
+  else if (p.kind === "icmp" || p.kind === "icmpv6") {
+    const v6 = p.kind === "icmpv6";
+    preds.push({ kind: "ipProto", values: [v6 ? 58 : 1] });
+    if (p.type >= 0) preds.push({ kind: "icmpType", values: [p.type], v6 });
+    if (p.code >= 0) preds.push({ kind: "icmpCode", values: [p.code], v6 });
+  }
+  if (r.ports) {
+    if (p.kind === "any") preds.push({ kind: "ipProto", values: [6, 17] });
+    const ports: [number, number][] = [];
+    for (let i = 0; i < r.ports.length; i += 2) ports.push([r.ports[i], r.ports[i + 1]]);
+    preds.push({ kind: "dstPort", ports });
+  }
+  const text = [
+    `dir=${r.direction}`,
+    `action=${r.action}`,
+    `priority=${r.priority}`,
+    r.source.hosts ? `hosts=${r.source.hosts}` : "",
+    r.source.protocol ? `protocol=${r.source.protocol}` : "",
+    r.source.ports ? `ports=${r.source.ports}` : "",
+  ].filter((s) => s).join(" ");
+  return {
+    priority: r.priority,
+    name: text,
+    predicates: preds,
+    action: r.action === "allow" ? A.statefulAllow : A.deny(DROP_FIREWALL),
+  };
+}
+
+/** The firewall's rule tables for a validated rule set plus the related-ICMP-error rule. */
+export function firewallTables(
+  rules: readonly FirewallRule[],
+  cfg: ResolvedConfig,
+): { out: RuleSpec[]; in: RuleSpec[] } {
+  const out: RuleSpec[] = [], inbound: RuleSpec[] = [relatedErrors(cfg)];
+  for (const r of rules) (r.direction === "in" ? inbound : out).push(firewallRuleSpec(r));
+  return { out, in: inbound };
+}
+
+/** Inbound ICMP errors pass when the packet they quote was sent by the guest. */
+function relatedErrors(cfg: ResolvedConfig): RuleSpec {
+  const q = new Quoted();
+  return {
+    priority: 0,
+    name: "related icmp errors",
+    predicates: [{
+      kind: "any",
+      preds: [
+        { kind: "icmpType", values: [3, 11, 12], v6: false },
+        { kind: "icmpType", values: [1, 2, 3, 4], v6: true },
+      ],
+    }],
+    action: {
+      kind: "static",
+      name: "related-error",
+      gen: (ctx) => {
+        const buf = ctx.pkt.buf, lv = ctx.pkt.meta.flow;
+        if (!isIcmpError(lv) || !findQuoted(buf, lv, q)) return { deny: DROP_UNRELATED_ERROR };
+        const own = q.af === 4 ? cfg.v4?.privateIp : cfg.v6?.privateIp;
+        const at = q.l3 + (q.af === 4 ? 12 : 8);
+        if (!own || !bytesEqual(buf, at, own, 0, own.length)) return { deny: DROP_UNRELATED_ERROR };
+        return null;
+      },
+    },
+  };
+}
+
+/** Validates rule input and returns the layer's tables (throws RangeError naming the field). */
+export function firewallTablesFromInput(
+  input: readonly FirewallRuleInput[],
+  cfg: ResolvedConfig,
+): { rules: FirewallRule[]; tables: { out: RuleSpec[]; in: RuleSpec[] } } {
+  const rules = orThrow(validateFirewallRules(input));
+  return { rules, tables: firewallTables(rules, cfg) };
+}
+
+/** The firewall layer. */
+export function firewallLayer(
+  rules: readonly FirewallRule[],
+  cfg: ResolvedConfig,
+  lftLimit?: number,
+) {
+  return new Layer({
+    name: "firewall",
+    defaults: { in: "deny", out: "statefulAllow" },
+    lftLimit,
+    rules: firewallTables(rules, cfg),
+  });
+}

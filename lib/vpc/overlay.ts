@@ -1,0 +1,139 @@
+// The overlay layer: Geneve encapsulation outbound, decapsulation inbound. VPC-internal
+// destinations resolve through V2P (inner MAC, peer sled); internet-gateway traffic goes to
+// boundary services through V2B (endpoint chosen by flow hash, inner dst MAC
+// A8:40:25:77:77:77). Each encap transform remembers the mapping it used and the generation it
+// saw, so a mapping change invalidates exactly the flows that depended on it.
+
+import { parseIp } from "../packet/bytes.ts";
+import { PROTO_TCP } from "../packet/checksum.ts";
+import { OXIDE_OPT_EXTERNAL } from "../packet/meta.ts";
+import type { ActionCtx, Deny, RuleSpec } from "../engine/rule.ts";
+import type { HeaderTransform } from "../engine/transform.ts";
+import { Layer } from "../engine/layer.ts";
+import { addrWordsInto } from "./ip.ts";
+import { geneveOuterBytes } from "./geneve_outer.ts";
+import type { Mappings } from "./mappings.ts";
+import { META_TARGET, META_TARGET_IP, TARGET_IG, TARGET_IP_TEXT } from "./route_layer.ts";
+import { META_VNI } from "./gateway.ts";
+
+/** The inner destination MAC of frames to boundary services. */
+export const BOUNDARY_MAC = Uint8Array.of(0xa8, 0x40, 0x25, 0x77, 0x77, 0x77);
+
+/** Drop reasons of this layer. */
+export const DROP_NO_V2P = "no v2p mapping";
+export const DROP_NO_V2B = "no v2b mapping";
+export const DROP_NO_TARGET = "no router target";
+export const DROP_NOT_ENCAP = "not encapsulated";
+
+/** An encap transform plus what it was derived from, for mapping-change invalidation. */
+export interface EncapTransform extends HeaderTransform {
+  readonly via: "v2p" | "v2b";
+  readonly vni: number;
+  readonly af: number;
+  /** The looked-up address (IPv4 in word 0). */
+  readonly words: Uint32Array;
+  /** The table generation when the transform was built. */
+  readonly gen: number;
+}
+
+/** True when `x` is an encap transform whose mapping changed since it was built. */
+export function encapStale(x: HeaderTransform, m: Mappings): boolean {
+  const e = x as Partial<EncapTransform>;
+  if (e.via === "v2p") return !m.v2p.unchangedSince(e.gen!, e.vni!, e.af!, e.words!, 0);
+  if (e.via === "v2b") return !m.v2b.unchangedSince(e.gen!, e.af!, e.words!, 0);
+  return false;
+}
+
+const DECAP: HeaderTransform = { name: "decap", outer: { op: "pop" } };
+
+/** What the overlay needs from the port. */
+export interface OverlayConfig {
+  readonly vni: number;
+  readonly underlay: Uint8Array;
+  readonly mtu: number;
+  readonly mappings: Mappings;
+}
+
+function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
+  const target = ctx.meta.get(META_TARGET);
+  if (target === undefined) return { deny: DROP_NO_TARGET };
+  const f = ctx.flow, af = f.af, hash = f.hash();
+  const words = new Uint32Array(4);
+  if (target === TARGET_IP_TEXT) {
+    const ip = parseIp(ctx.meta.get(META_TARGET_IP) ?? "");
+    if (!ip || (ip.length === 4 ? 4 : 6) !== af) return { deny: DROP_NO_TARGET };
+    addrWordsInto(ip, words);
+  } else {
+    for (let i = 0; i < 4; i++) words[i] = f.w[5 + i];
+  }
+  if (target === TARGET_IG) {
+    const v2b = o.mappings.v2b, gen = v2b.generation;
+    const h = v2b.lookup(af, words);
+    if (h < 0) return { deny: DROP_NO_V2B };
+    const ep = v2b.choose(h, hash);
+    return {
+      name: "encap-boundary",
+      outer: {
+        op: "push",
+        bytes: geneveOuterBytes({ src: o.underlay, dst: ep.ip, vni: ep.vni, flowHash: hash }),
+      },
+      innerEther: { dst: BOUNDARY_MAC },
+      via: "v2b",
+      vni: ep.vni,
+      af,
+      words,
+      gen,
+    };
+  }
+  const v2p = o.mappings.v2p, gen = v2p.generation;
+  const e = v2p.lookup(o.vni, af, words);
+  if (e < 0) return { deny: DROP_NO_V2P };
+  const dst = new Uint8Array(16), mac = new Uint8Array(6);
+  v2p.copyUnderlay(e, dst, 0);
+  v2p.copyMac(e, mac, 0);
+  // VPC-internal TCP carries the Oxide MSS option: the MSS the guest's MTU allows.
+  const mss = ctx.pkt.meta.flow.proto === PROTO_TCP ? o.mtu - (af === 4 ? 40 : 60) : -1;
+  return {
+    name: "encap-vpc",
+    outer: {
+      op: "push",
+      bytes: geneveOuterBytes({ src: o.underlay, dst, vni: o.vni, flowHash: hash, mss }),
+    },
+    innerEther: { dst: mac },
+    via: "v2p",
+    vni: o.vni,
+    af,
+    words,
+    gen,
+  };
+}
+
+function decap(ctx: ActionCtx): HeaderTransform | Deny {
+  const m = ctx.pkt.meta;
+  if (!m.encap) return { deny: DROP_NOT_ENCAP };
+  // VPC-originated traffic carries its VNI for firewall `hosts=vni=` filters; traffic the
+  // switch tagged external (from boundary services) does not.
+  if ((m.oxideOpts & OXIDE_OPT_EXTERNAL) === 0) ctx.meta.set(META_VNI, String(m.vni));
+  return DECAP;
+}
+
+/** The overlay layer's rules. */
+export function overlayRules(o: OverlayConfig): { out: RuleSpec[]; in: RuleSpec[] } {
+  return {
+    out: [{
+      priority: 10,
+      name: "encap",
+      action: { kind: "static", name: "encap", gen: (c) => encap(c, o) },
+    }],
+    in: [{ priority: 10, name: "decap", action: { kind: "static", name: "decap", gen: decap } }],
+  };
+}
+
+/** The overlay layer. */
+export function overlayLayer(o: OverlayConfig): Layer {
+  return new Layer({
+    name: "overlay",
+    defaults: { in: "deny", out: "deny" },
+    rules: overlayRules(o),
+  });
+}

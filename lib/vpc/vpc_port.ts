@@ -1,0 +1,301 @@
+// A VPC port: the engine port with the layers gateway → firewall → router → nat → overlay,
+// plus what must happen around the engine for every packet: a mapping-generation check (V2P/V2B
+// changes invalidate exactly the UFT entries built from a changed mapping), Geneve checks that
+// must hold on the fast path too (unknown critical options, VNI), and translation of ICMP
+// errors quoting NATed flows.
+
+import { ipToString, parseIp } from "../packet/bytes.ts";
+import { FlowId } from "../packet/flow.ts";
+import { flowOf } from "../packet/parse.ts";
+import { Port } from "../engine/port.ts";
+import { DIR_IN, DIR_OUT, type Direction, type Packet, RES_DROP } from "../engine/packet.ts";
+import type { ProcessResult } from "../engine/packet.ts";
+import { resolveConfig, type ResolvedConfig, type VpcPortConfig } from "./config.ts";
+import { type ExternalIpConfig, stillAssigned, validateExternalIps } from "./external.ts";
+import {
+  type FirewallRule,
+  type FirewallRuleInput,
+  validateFirewallRule,
+} from "./firewall_rules.ts";
+import { firewallLayer, firewallRuleSpec, firewallTablesFromInput } from "./firewall.ts";
+import { DROP_SPOOF, gatewayLayer, gatewayRules } from "./gateway.ts";
+import { cidrToString } from "./ip.ts";
+import { type GatewayIdentity, gatewayIdentity } from "./hairpin.ts";
+import { isIcmpError } from "./icmp_error.ts";
+import type { Mappings } from "./mappings.ts";
+import { NatDesc, natLayer, natRules, NatState } from "./nat.ts";
+import { encapStale, overlayLayer } from "./overlay.ts";
+import { routerLayer, routerRules } from "./route_layer.ts";
+import { type Route, type RouteClass, RouterTable } from "./router.ts";
+import { orThrow } from "./validate.ts";
+
+/** Drop reasons decided before the engine runs. */
+export const DROP_UNKNOWN_CRITICAL = "geneve unknown critical option";
+export const DROP_VNI_MISMATCH = "geneve vni mismatch";
+
+/** Counters of what the VPC does around the engine. */
+export class VpcCounters {
+  /** ICMP errors whose quoted NATed packet was restored for the guest. */
+  errorsTranslated = 0;
+  /** UFT entries removed because a V2P/V2B mapping they used changed. */
+  mappingInvalidations = 0;
+  /** UFT scans after a change of this port's VNI's V2P entries or of V2B. */
+  mappingSweeps = 0;
+}
+
+/** A VPC port; `process` is what the switch calls per packet. */
+export class VpcPort {
+  readonly name: string;
+  readonly vni: number;
+  readonly port: Port;
+  readonly cfg: ResolvedConfig;
+  readonly gateway: GatewayIdentity;
+  readonly routes = new RouterTable();
+  readonly nat = new NatState();
+  readonly mappings: Mappings;
+  readonly counters = new VpcCounters();
+  #firewall: FirewallRule[] = [];
+  readonly #fwIds = new Map<number, FirewallRule>();
+  readonly #v2pWatch: { readonly gen: number };
+  #seenV2p: number;
+  #seenV2b: number;
+  readonly #errKey = new FlowId();
+
+  constructor(c: VpcPortConfig) {
+    const cfg = orThrow(resolveConfig(c));
+    this.name = c.name;
+    this.vni = c.vni;
+    this.cfg = cfg;
+    this.mappings = c.mappings;
+    const d = c.dhcp ?? {};
+    this.gateway = gatewayIdentity({
+      mac: cfg.gatewayMac,
+      guestMac: cfg.guestMac,
+      v4: cfg.v4 ? { guestIp: cfg.v4.privateIp, gatewayIp: cfg.v4.gatewayIp! } : null,
+      v6: cfg.v6 ? { guestIp: cfg.v6.privateIp } : null,
+      mtu: cfg.mtu,
+      dhcp: {
+        dns4: (d.dns4 ?? []).map((s) => parseIp(s)!),
+        dns6: (d.dns6 ?? []).map((s) => parseIp(s)!),
+        hostname: d.hostname,
+        domain: d.domain,
+        search: d.search ?? [],
+        leaseTime: d.leaseTime ?? 86400,
+      },
+    });
+    for (const ip of [cfg.v4, cfg.v6]) {
+      if (!ip) continue;
+      this.routes.add({
+        dest: ip.subnetText,
+        target: { kind: "vpc-subnet", cidr: ip.subnetText },
+        class: "system",
+      });
+      const any = ip.af === 4 ? "0.0.0.0/0" : "::/0";
+      this.routes.add({ dest: any, target: { kind: "internet-gateway" }, class: "system" });
+      this.nat.setExternal(ip.af, ip.external);
+    }
+    for (const r of c.routes ?? []) this.routes.add(r);
+    const fw = firewallTablesFromInput(
+      c.firewall ?? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${c.vni}` }],
+      cfg,
+    );
+    this.#firewall = fw.rules;
+    this.#v2pWatch = this.mappings.v2p.watch(c.vni);
+    this.#seenV2p = this.#v2pWatch.gen;
+    this.#seenV2b = this.mappings.v2b.generation;
+    this.port = new Port({
+      name: c.name,
+      mac: cfg.guestMac,
+      clock: c.clock,
+      uftLimit: c.uftLimit,
+      layers: [
+        gatewayLayer(cfg, this.gateway, c.vni, this.#attached()),
+        firewallLayer(fw.rules, cfg, c.lftLimit),
+        routerLayer(this.routes),
+        natLayer(this.nat, this.#privateIps(), c.lftLimit),
+        overlayLayer({ vni: c.vni, underlay: cfg.underlay, mtu: cfg.mtu, mappings: c.mappings }),
+      ],
+    });
+    this.port.start();
+  }
+
+  /** The engine's reusable result of the last `process`. */
+  get result(): ProcessResult {
+    return this.port.result;
+  }
+
+  /** Processes one packet travelling `dir` (DIR_OUT from the guest, DIR_IN from the network). */
+  process(dir: Direction, pkt: Packet): number {
+    const m = this.mappings;
+    if (this.#v2pWatch.gen !== this.#seenV2p || m.v2b.generation !== this.#seenV2b) {
+      this.#sweepMappings();
+    }
+    const meta = pkt.meta;
+    if (dir === DIR_OUT) {
+      // The UFT key is the 5-tuple, so the source MAC must be checked on the fast path too.
+      const e = meta.outer.ether, b = pkt.buf, g = this.cfg.guestMac;
+      if (
+        e < 0 || b[e + 6] !== g[0] || b[e + 7] !== g[1] || b[e + 8] !== g[2] ||
+        b[e + 9] !== g[3] || b[e + 10] !== g[4] || b[e + 11] !== g[5]
+      ) return this.#drop(DROP_SPOOF, "gateway");
+    } else {
+      if (meta.encap) {
+        if (meta.geneveUnknownCritical) return this.#drop(DROP_UNKNOWN_CRITICAL, "overlay");
+        if (meta.vni !== this.vni) return this.#drop(DROP_VNI_MISMATCH, "overlay");
+      }
+      if (isIcmpError(meta.flow) && this.nat.translateError(pkt.buf, meta.flow)) {
+        this.counters.errorsTranslated++;
+      }
+    }
+    if (!isIcmpError(meta.flow)) return this.port.process(dir, pkt);
+    // ICMP errors are keyed by type/code only, but each one quotes a different packet: never
+    // let a UFT entry answer for the next one (translation and the related check are per error).
+    const key = this.#errKey;
+    flowOf(pkt.buf, meta.flow, key);
+    const code = this.port.process(dir, pkt);
+    const e = this.port.uft[dir].get(key);
+    if (e !== null) this.port.flows.removeUft(e, true);
+    return code;
+  }
+
+  #drop(reason: string, layer: string): number {
+    const r = this.port.result;
+    r.reset();
+    r.code = RES_DROP;
+    r.layer = layer;
+    r.reason = reason;
+    this.port.stats.countDrop(reason);
+    return RES_DROP;
+  }
+
+  /** Removes the UFT entries (both directions) whose encap used a mapping that changed. */
+  #sweepMappings(): void {
+    const m = this.mappings;
+    for (const e of this.port.uft[DIR_OUT].values()) {
+      if (e.list.some((x) => encapStale(x, m))) {
+        this.port.flows.removeUft(e, true);
+        this.counters.mappingInvalidations++;
+      }
+    }
+    this.#seenV2p = this.#v2pWatch.gen;
+    this.#seenV2b = m.v2b.generation;
+    this.counters.mappingSweeps++;
+  }
+
+  #attached(): { v4: string[]; v6: string[] } {
+    const list = (af: 4 | 6) => (this.nat.external(af)?.attached ?? []).map(cidrToString);
+    return { v4: list(4), v6: list(6) };
+  }
+
+  #privateIps() {
+    return { v4: this.cfg.v4?.privateIp ?? null, v6: this.cfg.v6?.privateIp ?? null };
+  }
+
+  // ---- firewall ----
+
+  /** The firewall rules in force, as given. */
+  firewallRules(): FirewallRuleInput[] {
+    return this.#firewall.map((r) => r.source);
+  }
+
+  /** Replaces every firewall rule (all validated first; existing flows keep working). */
+  setFirewall(inputs: readonly FirewallRuleInput[]): void {
+    const fw = firewallTablesFromInput(inputs, this.cfg);
+    this.#firewall = fw.rules;
+    this.#fwIds.clear();
+    this.port.setRules("firewall", fw.tables);
+  }
+
+  /** Adds one firewall rule; returns an id for `removeFirewallRule`. */
+  addFirewallRule(input: FirewallRuleInput): number {
+    const r = orThrow(validateFirewallRule(input));
+    const id = this.port.addRule(
+      "firewall",
+      r.direction === "in" ? DIR_IN : DIR_OUT,
+      firewallRuleSpec(r),
+    );
+    this.#firewall.push(r);
+    this.#fwIds.set(id, r);
+    return id;
+  }
+
+  /** Removes a rule added by `addFirewallRule`; false when unknown. */
+  removeFirewallRule(id: number): boolean {
+    const r = this.#fwIds.get(id);
+    if (!r) return false;
+    this.#fwIds.delete(id);
+    this.#firewall = this.#firewall.filter((x) => x !== r);
+    return this.port.removeRule("firewall", r.direction === "in" ? DIR_IN : DIR_OUT, id);
+  }
+
+  // ---- routes ----
+
+  /** Adds (or replaces) a route. */
+  addRoute(r: Route): void {
+    this.routes.add(r);
+    this.port.setRules("router", routerRules(this.routes));
+  }
+
+  /** Removes a route; false when absent. */
+  removeRoute(dest: string, cls: RouteClass): boolean {
+    const ok = this.routes.remove(dest, cls);
+    if (ok) this.port.setRules("router", routerRules(this.routes));
+    return ok;
+  }
+
+  /** Replaces the routes of one class. */
+  setRoutes(routes: readonly Route[], cls: RouteClass): void {
+    this.routes.replaceAll(routes, cls);
+    this.port.setRules("router", routerRules(this.routes));
+  }
+
+  // ---- external addressing ----
+
+  /**
+   * Replaces the external IPs of the given families. Existing flows keep their addresses when
+   * those are still assigned; flows on withdrawn addresses die (their SNAT ports released).
+   */
+  setExternalIps(ext: { v4?: ExternalIpConfig; v6?: ExternalIpConfig }): void {
+    const next = {
+      v4: ext.v4 && this.cfg.v4 ? orThrow(validateExternalIps(ext.v4, 4)) : undefined,
+      v6: ext.v6 && this.cfg.v6 ? orThrow(validateExternalIps(ext.v6, 6)) : undefined,
+    };
+    if (next.v4) this.nat.setExternal(4, next.v4);
+    if (next.v6) this.nat.setExternal(6, next.v6);
+    this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
+    // Attached subnets are guest sources too: the gateway's anti-spoof follows them.
+    this.port.setRules("gateway", gatewayRules(this.cfg, this.gateway, this.vni, this.#attached()));
+    const L = this.port.layer("nat");
+    for (const p of L.lft[DIR_OUT].values()) {
+      if (!(p.desc instanceof NatDesc)) continue;
+      const ip = p.desc.binding.extIp;
+      if (!stillAssigned(this.nat.external(ip.length === 4 ? 4 : 6), ip)) {
+        this.port.flows.killPair(L, p);
+      }
+    }
+  }
+
+  /** Removes idle flows (call about once a second). */
+  expire(now?: number): number {
+    return this.port.expire(now);
+  }
+
+  /** A summary for dumps. */
+  describe(): Record<string, unknown> {
+    return {
+      name: this.name,
+      vni: this.vni,
+      v4: this.cfg.v4 ? ipToString(this.cfg.v4.privateIp) : null,
+      v6: this.cfg.v6 ? ipToString(this.cfg.v6.privateIp) : null,
+      routes: this.routes.list(),
+      firewall: this.firewallRules(),
+      counters: { ...this.counters },
+      engine: this.port.statsSnapshot(),
+    };
+  }
+}
+
+/** Creates and starts a VPC port (what the switch calls for instance and overlay ports). */
+export function vpcPort(config: VpcPortConfig): VpcPort {
+  return new VpcPort(config);
+}

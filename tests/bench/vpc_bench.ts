@@ -1,0 +1,65 @@
+// VPC port cost per packet (frame copy + parse + process), for comparison across commits:
+//   npx deno bench -A tests/vpc/vpc_bench.ts
+import { buildFrame } from "../../lib/packet/build.ts";
+import { HEADROOM } from "../../lib/link/link.ts";
+import { DIR_IN, DIR_OUT, loadPacket, Packet } from "../../lib/engine/packet.ts";
+import { Mappings } from "../../lib/vpc/mappings.ts";
+import { vpcPort } from "../../lib/vpc/vpc_port.ts";
+
+const m = new Mappings();
+m.v2p.set(10, "172.30.0.11", "a8:40:25:fa:00:0b", "fd00:2::1");
+m.v2b.set("0.0.0.0/0", [{ ip: "fd00:99::1" }]);
+const v4 = (ip: string, snat = false) => ({
+  privateIp: ip,
+  subnet: "172.30.0.0/22",
+  external: snat ? { snat: { ip: "203.0.113.9", ports: "1024-65535" } } : undefined,
+});
+const a = vpcPort({
+  name: "a",
+  vni: 10,
+  guestMac: "a8:40:25:fa:00:0a",
+  underlay: "fd00:1::1",
+  v4: v4("172.30.0.10", true),
+  mappings: m,
+  uftLimit: 1 << 16,
+  lftLimit: 1 << 16,
+});
+const b = vpcPort({
+  name: "b",
+  vni: 10,
+  guestMac: "a8:40:25:fa:00:0b",
+  underlay: "fd00:2::1",
+  v4: v4("172.30.0.11"),
+  mappings: m,
+  firewall: [{ direction: "in", priority: 1, action: "allow" }],
+});
+const pkt = new Packet(), buf = new Uint8Array(HEADROOM + 2048);
+const udp = (dst: string, size: number, sport = 1000) =>
+  buildFrame([
+    { type: "ethernet", src: "a8:40:25:fa:00:0a", dst: "a8:40:25:ff:77:77" },
+    { type: "ipv4", src: "172.30.0.10", dst },
+    { type: "udp", srcPort: sport, dstPort: 2000 },
+    { type: "payload", data: new Uint8Array(size) },
+  ]);
+function run(port: typeof a, dir: 0 | 1, f: Uint8Array): number {
+  buf.set(f, HEADROOM);
+  loadPacket(pkt, buf, HEADROOM, f.length);
+  return port.process(dir, pkt);
+}
+const f64 = udp("172.30.0.11", 64), f1400 = udp("172.30.0.11", 1400), fNat = udp("8.8.8.8", 64);
+run(a, DIR_OUT, f64);
+const wire = pkt.bytes();
+run(b, DIR_IN, wire);
+run(a, DIR_OUT, fNat);
+
+Deno.bench("vpc copy+parse only 64B", () => {
+  buf.set(f64, HEADROOM);
+  loadPacket(pkt, buf, HEADROOM, f64.length);
+});
+Deno.bench("vpc out encap 64B (uft hit)", () => void run(a, DIR_OUT, f64));
+Deno.bench("vpc out encap 1400B (uft hit)", () => void run(a, DIR_OUT, f1400));
+Deno.bench("vpc out snat+encap 64B (uft hit)", () => void run(a, DIR_OUT, fNat));
+Deno.bench("vpc in decap 64B (uft hit)", () => void run(b, DIR_IN, wire));
+const fresh = Array.from({ length: 60000 }, (_, i) => udp("8.8.8.8", 0, 1 + i));
+let n = 0;
+Deno.bench("vpc new flow (snat, slow path)", () => void run(a, DIR_OUT, fresh[n++ % fresh.length]));

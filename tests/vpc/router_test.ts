@@ -1,0 +1,83 @@
+import assert from "node:assert/strict";
+import { parseAddrWords } from "../../lib/vpc/ip.ts";
+import {
+  parseRouterTarget,
+  routePriority,
+  RouterTable,
+  TARGET_IGW,
+  targetCode,
+  validateRoute,
+} from "../../lib/vpc/router.ts";
+
+const look = (t: RouterTable, ip: string) => {
+  const a = parseAddrWords(ip)!;
+  return t.lookup(a.af, a.words);
+};
+
+Deno.test("router: longest prefix wins; custom beats system at equal length; no route → null", () => {
+  const t = new RouterTable();
+  t.add({ dest: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" });
+  t.add({
+    dest: "172.30.0.0/22",
+    target: { kind: "vpc-subnet", cidr: "172.30.0.0/22" },
+    class: "system",
+  });
+  t.add({ dest: "172.30.0.0/22", target: { kind: "drop" }, class: "custom" });
+  t.add({ dest: "172.30.1.0/24", target: { kind: "ip", ip: "172.30.0.9" }, class: "system" });
+  assert.equal(look(t, "8.8.8.8")?.target.kind, "internet-gateway");
+  assert.equal(look(t, "172.30.0.7")?.target.kind, "drop"); // custom tie-break
+  assert.equal(look(t, "172.30.1.7")?.target.kind, "ip"); // longer system beats shorter custom
+  assert.equal(look(t, "fd00::1"), null); // no v6 route at all
+  assert.ok(t.remove("172.30.0.0/22", "custom"));
+  assert.equal(look(t, "172.30.0.7")?.target.kind, "vpc-subnet");
+  assert.equal(t.remove("172.30.0.0/22", "custom"), false);
+  assert.deepEqual(t.list().map((r) => `${r.dest} ${r.class}`), [
+    "172.30.1.0/24 system",
+    "172.30.0.0/22 system",
+    "0.0.0.0/0 system",
+  ]);
+});
+
+Deno.test("router: replaceAll per class, generation bumps, targets encode", () => {
+  const t = new RouterTable();
+  t.add({ dest: "::/0", target: { kind: "internet-gateway" }, class: "system" });
+  const g = t.generation;
+  t.replaceAll([
+    { dest: "2001:db8::/32", target: { kind: "drop" }, class: "custom" },
+    { dest: "::/0", target: { kind: "drop" }, class: "custom" },
+  ], "custom");
+  assert.ok(t.generation > g);
+  assert.equal(look(t, "2001:db8::1")?.target.kind, "drop");
+  assert.equal(look(t, "2002::1")?.class, "custom");
+  t.replaceAll([], "custom");
+  assert.equal(look(t, "2002::1")?.target.kind, "internet-gateway");
+  assert.equal(targetCode({ kind: "internet-gateway" }), TARGET_IGW);
+  assert.ok(routePriority(24, "custom") < routePriority(24, "system"));
+  assert.ok(routePriority(24, "system") < routePriority(16, "custom"));
+});
+
+Deno.test("router: validation names the field", () => {
+  assert.equal(
+    validateRoute({ dest: "10.0.0.1/24", target: { kind: "drop" }, class: "system" }),
+    'route.dest: "10.0.0.1/24" is not a prefix (expected e.g. 10.0.0.0/24 or fd00::/64 with host bits zero)',
+  );
+  assert.equal(
+    validateRoute({ dest: "10.0.0.0/24", target: { kind: "ip", ip: "fd00::1" }, class: "custom" }),
+    "route.target.ip: fd00::1 is not of the destination's family (IPv4)",
+  );
+  assert.throws(
+    () =>
+      new RouterTable().replaceAll([
+        { dest: "10.0.0.0/8", target: { kind: "drop" }, class: "system" },
+        { dest: "10.0.0.0/8", target: { kind: "vpc-subnet", cidr: "bad" }, class: "system" },
+      ]),
+    /routes\[1\]\.target\.cidr: "bad"/,
+  );
+  assert.deepEqual(parseRouterTarget("ip=10.0.0.1"), { kind: "ip", ip: "10.0.0.1" });
+  assert.deepEqual(parseRouterTarget("ig"), { kind: "internet-gateway" });
+  assert.deepEqual(parseRouterTarget("subnet=10.0.0.0/8"), {
+    kind: "vpc-subnet",
+    cidr: "10.0.0.0/8",
+  });
+  assert.equal(parseRouterTarget("ip=10.0.0"), null);
+});
