@@ -1,0 +1,314 @@
+// The per-frame decisions of the switch (DESIGN.md paths 1-3 and NDP): a frame from a port is
+// answered (NDP), delivered to another local port, or passed through to an underlay next hop;
+// a frame from an underlay link is answered (NDP), learned from (NA) or delivered to the port
+// owning its destination. Everything else is dropped and counted by reason.
+
+import type { FrameBatch } from "../link/link.ts";
+import { HEADROOM } from "../link/link.ts";
+import { Ndp, unspecified } from "./ndp.ts";
+import { FlowId } from "../packet/flow.ts";
+import type { PacketMeta } from "../packet/meta.ts";
+import { parseFrame } from "../packet/parse.ts";
+import { Packet } from "../engine/packet.ts";
+import { DROP, EV, SwitchCounters } from "./counters.ts";
+import {
+  copyBytes,
+  ICMP6_PACKET_TOO_BIG,
+  ICMP6_TIME_EXCEEDED,
+  writeEchoReply,
+  writeIcmp6Error,
+} from "./icmp6.ts";
+import { KeyTable } from "./keytable.ts";
+import { OverlayPath } from "./overlay.ts";
+import { Multicast } from "./multicast.ts";
+import type { SwitchPort } from "./port.ts";
+import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
+import type { TxQueue } from "./txq.ts";
+
+const ETHERTYPE_IPV6 = 0x86dd;
+
+/** True when the 6 bytes at `b[off]` equal `mac`. */
+function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
+  return b[off] === mac[0] && b[off + 1] === mac[1] && b[off + 2] === mac[2] &&
+    b[off + 3] === mac[3] && b[off + 4] === mac[4] && b[off + 5] === mac[5];
+}
+
+/** State and per-frame logic of the switch; `Switch` adds control and the loop. */
+export class Datapath {
+  readonly counters = new SwitchCounters();
+  /** Ports by underlay address. */
+  readonly byAddr = new KeyTable<SwitchPort>(16);
+  /** Ports by (VNI, MAC). */
+  readonly byMac = new KeyTable<SwitchPort>(6);
+  readonly routes = new RouteTable();
+  /** The one packet object of this datapath: every frame is parsed into its meta. */
+  readonly pkt = new Packet();
+  protected readonly meta: PacketMeta = this.pkt.meta;
+  protected readonly flow = new FlowId();
+  // Scratch for generated frames: the ingress frame's buffer may be swapped away meanwhile.
+  private readonly sB = new Uint8Array(16);
+  private readonly sMac2 = new Uint8Array(6);
+  /** Monotonic ms of the current pass. */
+  now = 0;
+  /** Paths 4 and 5: the ports' VPC pipelines and Geneve. */
+  readonly ov: OverlayPath;
+  /** Overlay multicast (M2P). */
+  readonly mc: Multicast;
+  /** NDP on ports and underlay links. */
+  readonly ndp: Ndp;
+
+  constructor(
+    readonly gatewayMac: Uint8Array,
+    readonly gatewayLinkLocal: Uint8Array,
+    readonly underlayPrefix: Uint8Array,
+    readonly underlayPrefixLen: number,
+    /** Source of ICMPv6 errors we originate (the sled's underlay address). */
+    readonly icmpSource: Uint8Array,
+    readonly raLifetime: number,
+  ) {
+    this.ov = new OverlayPath(
+      this.pkt,
+      this.counters,
+      this.byMac,
+      this.routes,
+      this.flow,
+      icmpSource,
+      gatewayMac,
+      gatewayLinkLocal,
+      () => this.minUnderlayMtu(),
+    );
+    this.mc = new Multicast(this.counters, this.routes, this.flow, icmpSource, gatewayMac);
+    this.ndp = new Ndp(
+      this.meta,
+      this.counters,
+      this.byAddr,
+      gatewayMac,
+      gatewayLinkLocal,
+      raLifetime,
+      icmpSource,
+      this,
+      () => this.livenessChanged(),
+    );
+  }
+
+  /** The smallest underlay MTU (what an encapsulated packet must fit). */
+  protected minUnderlayMtu(): number {
+    return 1500;
+  }
+
+  /** Handles frame `i` of `rx`, received from `port`. */
+  fromPort(port: SwitchPort, rx: FrameBatch, i: number): void {
+    const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
+    const c = this.counters.drops;
+    if (parseFrame(b, off, len, this.meta) !== null) return void c[DROP.parse]++;
+    const lv = this.meta.outer;
+    const mcast = (b[off] & 1) !== 0;
+    if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;
+    if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
+      return this.overlay(port, rx, i);
+    }
+    const l3 = lv.l3;
+    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+      return this.ndp.fromPort(port, b);
+    }
+    if (mcast) {
+      if (!this.mc.out(port, rx, i, this.meta)) c[DROP.multicast]++;
+      return;
+    }
+    const srcOwned = port.owns(b, l3 + 8);
+    if (!srcOwned || !inPrefix(b, l3 + 24, this.underlayPrefix, this.underlayPrefixLen)) {
+      if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
+        if (lv.icmpType === 128 && lv.proto === 58 && this.isGateway(b, l3 + 24)) {
+          return this.echoReply(port, b, l3, lv.ipEnd);
+        }
+        return void c[DROP["link-local-dst"]]++;
+      }
+      if (port.pipeline !== null) return this.ov.out(port, rx, i);
+      return void c[srcOwned ? DROP["no-overlay"] : DROP["spoofed-source"]]++;
+    }
+    if (b[l3 + 7] <= 1) {
+      this.icmpError(
+        port.tx,
+        port.mac,
+        this.gatewayMac,
+        ICMP6_TIME_EXCEEDED,
+        0,
+        0,
+        b,
+        l3,
+        lv.ipEnd,
+      );
+      return void c[DROP["hop-limit"]]++;
+    }
+    const dst = this.byAddr.get(b, l3 + 24, 0);
+    if (dst !== undefined) {
+      if (dst === port) return void c[DROP["port-loop"]]++;
+      if (this.deliver(dst, rx, i, port.tx, port.mac, this.gatewayMac)) {
+        this.counters.events[EV["delivered-local"]]++;
+      }
+      return;
+    }
+    this.toUnderlay(port, rx, i);
+  }
+
+  /** True when 16 bytes at `b[off]` are the gateway's link-local address. */
+  private isGateway(b: Uint8Array, off: number): boolean {
+    const g = this.gatewayLinkLocal;
+    for (let i = 0; i < 16; i++) if (b[off + i] !== g[i]) return false;
+    return true;
+  }
+
+  /** A zone pinging its router (the gateway link-local) gets its answer. */
+  private echoReply(port: SwitchPort, b: Uint8Array, l3: number, ipEnd: number): void {
+    const out = port.tx.reserve();
+    if (HEADROOM + 14 + ipEnd - l3 > out.length) return void this.counters.drops[DROP["too-big"]]++;
+    port.tx.commit(writeEchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, ipEnd));
+    this.counters.events[EV["echo-reply-sent"]]++;
+  }
+
+  /** Non-pass-through traffic: the port's VPC pipeline, or a counted drop. */
+  private overlay(port: SwitchPort, rx: FrameBatch, i: number): void {
+    if ((rx.bufs[i][rx.offs[i]] & 1) !== 0 && this.mc.out(port, rx, i, this.meta)) return;
+    if (port.pipeline !== null) return this.ov.out(port, rx, i);
+    this.counters.drops[this.meta.outer.ipVersion === 0 ? DROP["non-ip"] : DROP["no-overlay"]]++;
+  }
+
+  /** Pass-through out an underlay link chosen by flow hash among the live next hops (ECMP). */
+  private toUnderlay(port: SwitchPort, rx: FrameBatch, i: number): void {
+    const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
+    const c = this.counters.drops;
+    const route = this.routes.lookup(b, l3 + 24);
+    if (route === null) return void c[DROP["no-route"]]++;
+    this.flow.setV6(lv.proto & 0xff, b, l3 + 8, l3 + 24, lv.srcPort, lv.dstPort);
+    const hop = route.pick(ecmpHash(this.flow.w));
+    if (hop === null) return void c[DROP["no-next-hop"]]++;
+    const link = hop.ul.link;
+    if (lv.ipEnd - l3 > link.mtu) {
+      this.tooBig(port.tx, port.mac, this.gatewayMac, link.mtu, b, l3, lv.ipEnd);
+      return void c[DROP["too-big"]]++;
+    }
+    copyBytes(b, off, hop.neighbor.mac, 0, 6);
+    copyBytes(b, off + 6, link.mac, 0, 6);
+    b[l3 + 7]--;
+    hop.ul.tx.push(rx, i, off, rx.lens[i]);
+    this.counters.events[EV["forwarded-underlay"]]++;
+  }
+
+  /**
+   * Rewrites frame `i` for `dst` (gateway MAC → port MAC, hop limit - 1) and queues it. Errors
+   * go back through `replyTx` to `replyMac` from `fromMac`. False when dropped.
+   */
+  protected deliver(
+    dst: SwitchPort,
+    rx: FrameBatch,
+    i: number,
+    replyTx: TxQueue,
+    replyMac: Uint8Array,
+    fromMac: Uint8Array,
+  ): boolean {
+    const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
+    if (!dst.link.isUp()) {
+      this.counters.drops[DROP["port-down"]]++;
+      return false;
+    }
+    if (lv.ipEnd - l3 > dst.mtu) {
+      this.tooBig(replyTx, replyMac, fromMac, dst.mtu, b, l3, lv.ipEnd);
+      this.counters.drops[DROP["too-big"]]++;
+      return false;
+    }
+    copyBytes(b, off, dst.mac, 0, 6);
+    copyBytes(b, off + 6, this.gatewayMac, 0, 6);
+    b[l3 + 7]--;
+    dst.tx.push(rx, i, off, rx.lens[i]);
+    return true;
+  }
+
+  /** Handles frame `i` of `rx`, received on underlay link `ul`. */
+  fromUnderlay(ul: UnderlayLink, rx: FrameBatch, i: number): void {
+    const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
+    const c = this.counters.drops;
+    if (parseFrame(b, off, len, this.meta) !== null) return void c[DROP.parse]++;
+    const lv = this.meta.outer;
+    const mcast = (b[off] & 1) !== 0;
+    if (!mcast && !macIs(b, off, ul.link.mac)) return void c[DROP["l2-dst"]]++;
+    if (lv.etherType !== ETHERTYPE_IPV6) return void c[DROP["non-ip"]]++;
+    const l3 = lv.l3;
+    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+      return this.ndp.fromUnderlay(ul, b, off);
+    }
+    if (b[l3 + 24] === 0xff) {
+      if (!this.mc.inbound(rx, i, this.meta)) c[DROP.multicast]++;
+      return;
+    }
+    if (mcast) return void c[DROP.multicast]++;
+    if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) return this.ov.inbound(rx, i, false);
+    const dst = this.byAddr.get(b, l3 + 24, 0);
+    if (dst === undefined) return void c[DROP["no-local-port"]]++;
+    copyBytes(this.sMac2, 0, b, off + 6, 6);
+    if (b[l3 + 7] <= 1) {
+      this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMP6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
+      return void c[DROP["hop-limit"]]++;
+    }
+    if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
+      this.counters.events[EV["delivered-from-underlay"]]++;
+    }
+  }
+
+  /** Called when a next hop or link changed liveness; `Switch` refreshes routes. */
+  protected livenessChanged(): void {
+    this.routes.refresh();
+  }
+
+  /** Sends an ICMPv6 packet-too-big for the packet at `l3` back through `tx`. */
+  private tooBig(
+    tx: TxQueue,
+    dstMac: Uint8Array,
+    srcMac: Uint8Array,
+    mtu: number,
+    b: Uint8Array,
+    l3: number,
+    ipEnd: number,
+  ): void {
+    if (this.icmpError(tx, dstMac, srcMac, ICMP6_PACKET_TOO_BIG, 0, mtu, b, l3, ipEnd)) {
+      this.counters.events[EV["ptb-sent"]]++;
+    }
+  }
+
+  /**
+   * Sends an ICMPv6 error about the packet at `l3` to its source, unless that packet is itself
+   * an ICMPv6 error or came from an address that must not get one. True when sent.
+   */
+  private icmpError(
+    tx: TxQueue,
+    dstMac: Uint8Array,
+    srcMac: Uint8Array,
+    type: number,
+    code: number,
+    param: number,
+    b: Uint8Array,
+    l3: number,
+    ipEnd: number,
+  ): boolean {
+    const lv = this.meta.outer;
+    if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return false;
+    if (b[l3 + 8] === 0xff || unspecified(b, l3 + 8)) return false;
+    copyBytes(this.sB, 0, b, l3 + 8, 16);
+    const out = tx.reserve();
+    tx.commit(writeIcmp6Error(
+      out,
+      HEADROOM,
+      dstMac,
+      srcMac,
+      this.icmpSource,
+      this.sB,
+      type,
+      code,
+      param,
+      b,
+      l3,
+      ipEnd - l3,
+    ));
+    if (type === ICMP6_TIME_EXCEEDED) this.counters.events[EV["time-exceeded-sent"]]++;
+    return true;
+  }
+}

@@ -1,0 +1,210 @@
+// DESIGN.md paths 4 and 5: frames a port's VPC pipeline encapsulates (Geneve) leave by the
+// underlay next hop of the outer destination, or loop straight back into a local port's inbound
+// pipeline when the outer destination is this sled; Geneve from the underlay to this sled is
+// handed to the inbound pipeline of the port owning (VNI, inner destination MAC).
+
+import type { FrameBatch } from "../link/link.ts";
+import { HEADROOM } from "../link/link.ts";
+import {
+  DIR_IN,
+  DIR_OUT,
+  type Direction,
+  Packet,
+  RES_HAIRPIN,
+  RES_MODIFIED,
+} from "../engine/packet.ts";
+import type { ProcessResult } from "../engine/packet.ts";
+import { parseFrame } from "../packet/parse.ts";
+import type { FlowId } from "../packet/flow.ts";
+import { DROP, EV, type SwitchCounters } from "./counters.ts";
+import { copyBytes, ICMP6_PACKET_TOO_BIG, writeFragNeeded, writeIcmp6Error } from "./icmp6.ts";
+import type { KeyTable } from "./keytable.ts";
+import type { SwitchPort } from "./port.ts";
+import { ecmpHash, type RouteTable } from "./routes.ts";
+
+/** The part of an engine Port the switch drives: a VPC port from lib/vpc. */
+export interface Pipeline {
+  process(dir: Direction, pkt: Packet): number;
+  readonly result: ProcessResult;
+  /** Removes idle flows; the switch calls it about once a second between batches. */
+  expire?(): void;
+  /** Drops every flow and releases what flows hold (SNAT ports); called on port removal. */
+  clearFlows?(): void;
+  /** The engine port behind a wrapper (lib/vpc's VpcPort), used when `clearFlows` is absent. */
+  readonly port?: { clearFlows(): void };
+}
+
+/** Releases a removed port's flows and the resources they hold. */
+export function releasePipeline(p: Pipeline): void {
+  if (p.clearFlows) p.clearFlows();
+  else p.port?.clearFlows();
+}
+
+const GENEVE_PORT = 6081;
+/**
+ * Bytes encapsulation adds around a guest IP packet: inner Ethernet, outer IPv6, UDP, Geneve
+ * and up to 8 bytes of Oxide options.
+ */
+export const ENCAP_OVERHEAD = 14 + 40 + 8 + 8 + 8;
+
+/** Overlay forwarding state shared by every port of one switch. */
+export class OverlayPath {
+  private readonly scratch = new Uint8Array(16);
+  /** Pipeline drop/error reasons (constant strings from the engine) → count. */
+  readonly reasons = new Map<string, number>();
+
+  constructor(
+    /** The datapath's packet; its meta already describes the frame being handled. */
+    readonly pkt: Packet,
+    private readonly counters: SwitchCounters,
+    private readonly byMac: KeyTable<SwitchPort>,
+    private readonly routes: RouteTable,
+    private readonly flow: FlowId,
+    /** This sled's underlay address: Geneve to it is ours. */
+    readonly sledAddress: Uint8Array,
+    private readonly gatewayMac: Uint8Array,
+    private readonly gatewayLinkLocal: Uint8Array,
+    /** The smallest MTU among the underlay links. */
+    private readonly underlayMtu: () => number,
+  ) {}
+
+  private pipelineDrop(res: ProcessResult, error: boolean): void {
+    this.counters.drops[error ? DROP["vpc-error"] : DROP.vpc]++;
+    const key = res.layer ? `${res.layer}: ${res.reason}` : res.reason;
+    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+  }
+
+  /** True when the 16 bytes at `b[off]` are this sled's underlay address. */
+  private isSled(b: Uint8Array, off: number): boolean {
+    const a = this.sledAddress;
+    for (let i = 0; i < 16; i++) if (b[off + i] !== a[i]) return false;
+    return true;
+  }
+
+  /** Outbound through `port`'s pipeline, then out the underlay or looped back locally. */
+  out(port: SwitchPort, rx: FrameBatch, i: number): void {
+    const c = this.counters.drops;
+    const pipe = port.pipeline;
+    if (pipe === null) return void c[DROP["no-overlay"]]++;
+    const pkt = this.pkt.set(rx.bufs[i], rx.offs[i], rx.lens[i]);
+    if (this.tooBigForUnderlay(port, pkt)) return;
+    const code = pipe.process(DIR_OUT, pkt);
+    if (code === RES_HAIRPIN) return this.hairpin(port, pipe.result);
+    if (code !== RES_MODIFIED) return this.pipelineDrop(pipe.result, code !== 1);
+    const m = pkt.meta, o = m.outer;
+    if (!m.encap || o.ipVersion !== 6) return void c[DROP["vpc-not-encap"]]++;
+    if (this.isSled(pkt.buf, o.l3 + 24)) {
+      this.counters.events[EV["overlay-loopback"]]++;
+      return this.inbound(rx, i, true);
+    }
+    const route = this.routes.lookup(pkt.buf, o.l3 + 24);
+    if (route === null) return void c[DROP["no-route"]]++;
+    // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
+    const f = m.inner;
+    if (f.ipVersion === 6) {
+      this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
+    } else {
+      this.flow.setV4(f.proto & 0xff, pkt.buf, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
+    }
+    const hop = route.pick(ecmpHash(this.flow.w));
+    if (hop === null) return void c[DROP["no-next-hop"]]++;
+    const link = hop.ul.link;
+    if (o.ipEnd - o.l3 > link.mtu) return void c[DROP["too-big"]]++;
+    copyBytes(pkt.buf, o.ether, hop.neighbor.mac, 0, 6);
+    copyBytes(pkt.buf, o.ether + 6, link.mac, 0, 6);
+    rx.bufs[i] = pkt.buf;
+    hop.ul.tx.push(rx, i, pkt.off, pkt.len);
+    this.counters.events[EV["overlay-out"]]++;
+  }
+
+  /**
+   * Checks the guest packet against the smallest underlay MTU less the encapsulation; too big:
+   * PTB (IPv6) or frag-needed (IPv4 with DF) back to the guest, quoting the packet as it sent
+   * it (before NAT), and true.
+   */
+  private tooBigForUnderlay(port: SwitchPort, pkt: Packet): boolean {
+    const lv = pkt.meta.outer, b = pkt.buf;
+    const limit = this.underlayMtu() - ENCAP_OVERHEAD;
+    if (lv.l3 < 0 || lv.ipEnd - lv.l3 <= limit) return false;
+    this.counters.drops[DROP["too-big"]]++;
+    const dfV4 = lv.ipVersion === 4 && (b[lv.l3 + 6] & 0x40) !== 0;
+    if (lv.ipVersion === 4 && !dfV4) return true;
+    const out = port.tx.reserve();
+    if (lv.ipVersion === 6) {
+      if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return true;
+      copyBytes(this.scratch, 0, b, lv.l3 + 8, 16);
+      port.tx.commit(writeIcmp6Error(
+        out,
+        HEADROOM,
+        port.mac,
+        this.gatewayMac,
+        this.gatewayLinkLocal,
+        this.scratch,
+        ICMP6_PACKET_TOO_BIG,
+        0,
+        limit,
+        b,
+        lv.l3,
+        lv.ipEnd - lv.l3,
+      ));
+      this.counters.events[EV["ptb-sent"]]++;
+    } else {
+      // The unreachable destination answers for itself, as a router on the path would.
+      copyBytes(this.scratch, 0, b, lv.l3 + 16, 4);
+      copyBytes(this.scratch, 4, b, lv.l3 + 12, 4);
+      port.tx.commit(writeFragNeeded(
+        out,
+        HEADROOM,
+        port.mac,
+        this.gatewayMac,
+        this.scratch,
+        this.scratch.subarray(4, 8),
+        limit,
+        b,
+        lv.l3,
+        lv.ipEnd - lv.l3,
+      ));
+      this.counters.events[EV["frag-needed-sent"]]++;
+    }
+    return true;
+  }
+
+  /** True when the frame `meta` describes is UDP to Geneve at this sled's address. */
+  isOurGeneve(b: Uint8Array, l3: number, proto: number, dstPort: number): boolean {
+    return proto === 17 && dstPort === GENEVE_PORT && this.isSled(b, l3 + 24);
+  }
+
+  /**
+   * Inbound: frame `i` of `rx` is Geneve for this sled, parsed into `this.pkt.meta` unless
+   * `reparse` (a frame our own pipeline just encapsulated: the engine leaves the Geneve fields
+   * of meta unfilled). Goes to the pipeline of the port owning (VNI, inner destination MAC).
+   */
+  inbound(rx: FrameBatch, i: number, reparse: boolean): void {
+    const c = this.counters.drops;
+    const pkt = reparse ? this.pkt : this.pkt.set(rx.bufs[i], rx.offs[i], rx.lens[i]);
+    const m = pkt.meta;
+    if (reparse && parseFrame(pkt.buf, pkt.off, pkt.len, m) !== null) return void c[DROP.parse]++;
+    if (!m.encap || m.inner.ether < 0) return void c[DROP.parse]++;
+    const port = this.byMac.get(pkt.buf, m.inner.ether, m.vni);
+    if (port === undefined || port.pipeline === null) return void c[DROP["no-overlay-port"]]++;
+    const code = port.pipeline.process(DIR_IN, pkt);
+    if (code !== RES_MODIFIED) return this.pipelineDrop(port.pipeline.result, code !== 1);
+    if (!port.link.isUp()) return void c[DROP["port-down"]]++;
+    const lv = pkt.meta.outer;
+    if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) return void c[DROP["too-big"]]++;
+    rx.bufs[i] = pkt.buf;
+    port.tx.push(rx, i, pkt.off, pkt.len);
+    this.counters.events[EV["overlay-in"]]++;
+  }
+
+  /** Sends a pipeline's generated reply back to the port. */
+  private hairpin(port: SwitchPort, res: ProcessResult): void {
+    const h = res.hairpin;
+    if (h === null) return void this.counters.drops[DROP["vpc-error"]]++;
+    const out = port.tx.reserve();
+    if (HEADROOM + h.length > out.length) return void this.counters.drops[DROP["too-big"]]++;
+    out.set(h, HEADROOM);
+    port.tx.commit(h.length);
+    this.counters.events[EV["hairpin-sent"]]++;
+  }
+}

@@ -1,0 +1,131 @@
+// Underlay routes: prefix → next hops (a rack router's link-local address on one of our
+// underlay links). Each route keeps the subset of its next hops that are live (link up and
+// neighbour reachable), rebuilt only when liveness changes, so the per-packet ECMP choice is
+// one modulo of the flow hash.
+
+import type { Link } from "../link/link.ts";
+import type { Neighbor, NeighborCache } from "./neighbor.ts";
+import type { TxQueue } from "./txq.ts";
+
+/** One underlay link as the switch uses it. */
+export interface UnderlayLink {
+  readonly link: Link;
+  /** Our link-local address on it (source of our NDP). */
+  readonly linkLocal: Uint8Array;
+  readonly neighbors: NeighborCache;
+  readonly tx: TxQueue;
+  /** Carrier as of the last timer pass. */
+  up: boolean;
+}
+
+/** A next hop: a neighbour on an underlay link. */
+export interface NextHop {
+  readonly ul: UnderlayLink;
+  readonly neighbor: Neighbor;
+}
+
+/** One prefix and its next hops. */
+export class Route {
+  /** Next hops usable now. */
+  live: NextHop[] = [];
+
+  constructor(readonly prefix: Uint8Array, readonly len: number, readonly hops: NextHop[]) {}
+
+  /** Per hop (same index as `hops`): 1 when live. */
+  private up = new Uint8Array(0);
+
+  /** Recomputes `live`; true when it changed. */
+  refresh(): boolean {
+    const live = this.hops.filter((h) => h.ul.up && h.neighbor.live);
+    const same = live.length === this.live.length && live.every((h, i) => h === this.live[i]);
+    this.live = live;
+    this.up = Uint8Array.from(this.hops, (h) => live.includes(h) ? 1 : 0);
+    return !same;
+  }
+
+  /**
+   * The next hop for a flow hash, or null when none is live. A flow keeps its hop while that
+   * hop is live (its slot among all hops, not among the live ones), so a failure moves only the
+   * failed hop's flows, spread over the survivors, and a recovery brings exactly those back.
+   */
+  pick(hash: number): NextHop | null {
+    const n = this.hops.length;
+    if (n === 0) return null;
+    const slot = hash % n;
+    if (this.up[slot] === 1) return this.hops[slot];
+    const live = this.live;
+    return live.length === 0 ? null : live[((hash >>> 7) ^ (hash >>> 19)) % live.length];
+  }
+}
+
+/**
+ * The ECMP hash of a flow id's ten words, in 30 bits: a small integer V8 never boxes, so
+ * handing it between functions allocates nothing (a full u32 result would be a heap number).
+ */
+export function ecmpHash(w: Uint32Array): number {
+  let h = 0x2545f491;
+  for (let i = 0; i < 10; i++) {
+    h = Math.imul(h ^ w[i], 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
+}
+
+/** True when the 16 bytes at `b[off]` fall in `prefix`/`len`. */
+export function inPrefix(b: Uint8Array, off: number, prefix: Uint8Array, len: number): boolean {
+  const whole = len >>> 3;
+  for (let i = 0; i < whole; i++) if (b[off + i] !== prefix[i]) return false;
+  const rest = len & 7;
+  if (rest === 0) return true;
+  const mask = (0xff00 >>> rest) & 0xff;
+  return (b[off + whole] & mask) === (prefix[whole] & mask);
+}
+
+/** Longest-prefix-match table of underlay routes. */
+export class RouteTable {
+  /** Longest prefix first. */
+  readonly routes: Route[] = [];
+
+  /** The most specific route covering the address at `b[off]`, or null. */
+  lookup(b: Uint8Array, off: number): Route | null {
+    const rs = this.routes;
+    for (let i = 0; i < rs.length; i++) {
+      if (inPrefix(b, off, rs[i].prefix, rs[i].len)) return rs[i];
+    }
+    return null;
+  }
+
+  /** Index of the route for exactly `prefix`/`len`, or -1. */
+  indexOf(prefix: Uint8Array, len: number): number {
+    return this.routes.findIndex((r) => r.len === len && inPrefix(prefix, 0, r.prefix, len));
+  }
+
+  /** Adds or replaces a route; returns the one it replaced. */
+  set(route: Route): Route | undefined {
+    const i = this.indexOf(route.prefix, route.len);
+    const old = i >= 0 ? this.routes.splice(i, 1)[0] : undefined;
+    route.refresh();
+    const at = this.routes.findIndex((r) => r.len < route.len);
+    this.routes.splice(at < 0 ? this.routes.length : at, 0, route);
+    return old;
+  }
+
+  /** Removes a route; returns it. */
+  remove(prefix: Uint8Array, len: number): Route | undefined {
+    const i = this.indexOf(prefix, len);
+    return i >= 0 ? this.routes.splice(i, 1)[0] : undefined;
+  }
+
+  /** Recomputes every route's live set; true when any changed. */
+  refresh(): boolean {
+    let changed = false;
+    for (const r of this.routes) if (r.refresh()) changed = true;
+    return changed;
+  }
+}
+
+/** Releases the neighbour references a route held. */
+export function releaseHops(route: Route): void {
+  for (const h of route.hops) h.ul.neighbors.release(h.neighbor);
+}

@@ -1,0 +1,36 @@
+// Readiness for Switch.run: what the loop waits on when no frame is pending. Memory links wake
+// a promise; real links (TAP, packet socket, DLPI) are polled through FFI poll(2), which blocks
+// the calling thread up to the timeout — run the datapath in a Worker for that (DESIGN.md).
+
+import type { Link } from "../link/link.ts";
+import { MemoryLink, waitAny } from "../link/memory.ts";
+import type { Switch } from "./switch.ts";
+
+/** A wait function over the switch's current links, rebuilt when ports come and go. */
+export function linkWaiter(sw: Switch): (timeoutMs: number) => Promise<unknown> | unknown {
+  let version = -1;
+  let mem: MemoryLink[] = [];
+  let fds: number[] = [];
+  let poll: ((fds: readonly number[], timeoutMs: number) => number) | null = null;
+  let loading: Promise<void> | null = null;
+  const refresh = () => {
+    const links: Link[] = sw.links();
+    mem = links.filter((l): l is MemoryLink => l instanceof MemoryLink);
+    fds = links.filter((l) => !(l instanceof MemoryLink) && l.fd >= 0).map((l) => l.fd);
+    version = sw.linkVersion;
+  };
+  return (timeoutMs: number) => {
+    if (version !== sw.linkVersion) refresh();
+    if (fds.length === 0) return waitAny(mem, timeoutMs);
+    if (poll === null) {
+      // Loaded on first use so memory-only switches never need FFI permission.
+      loading ??= import("../link/poll.ts").then((m) => {
+        poll = m.pollLinks;
+      });
+      return loading;
+    }
+    // Memory links beside real ones are checked on the next pass; keep the block short then.
+    poll(fds, mem.length > 0 ? Math.min(1, timeoutMs) : timeoutMs);
+    return undefined;
+  };
+}

@@ -1,0 +1,18 @@
+// ns per batch of 32 frames through each switch path (divide by 32 for ns/frame), including
+// the copy of each frame into the receive batch that a real backend also does.
+import { benchSwitch, type Path } from "../switch/benchsled.ts";
+
+const paths: Path[] = [
+  "zone→zone",
+  "zone→underlay",
+  "underlay→zone",
+  "overlay out",
+  "overlay in",
+  "overlay loopback",
+];
+for (const p of paths) {
+  const { sw } = benchSwitch(p);
+  Deno.bench(`switch ${p} x32`, () => {
+    sw.poll();
+  });
+}

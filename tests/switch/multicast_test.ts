@@ -1,0 +1,114 @@
+import assert from "node:assert/strict";
+import { FlowId } from "../../lib/packet/flow.ts";
+import { ip6, type LayerSpec } from "../../lib/packet/build.ts";
+import { oxideMulticastOption } from "../../lib/packet/geneve.ts";
+import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
+import { frame, GW_MAC, hex, HOST, RACK_LL, routedSled, SLED, UL, ZA, ZB } from "./harness.ts";
+
+const GROUP = "ff0e::77";
+const UNDERLAY = "ff04::77";
+
+function mcastSled() {
+  const s = routedSled();
+  s.sw.setRoute("fd00:3::/64", [{ link: "ul0", via: RACK_LL }, { link: "ul1", via: RACK_LL }]);
+  s.sw.setM2p(GROUP, UNDERLAY);
+  s.sw.subscribe(ZA.name, GROUP);
+  s.sw.subscribe(ZB.name, GROUP);
+  s.sw.setMcastForwarding(UNDERLAY, [
+    { via: "fd00:2::1", replication: "underlay" },
+    { via: "fd00:3::1", replication: "both" },
+  ]);
+  return s;
+}
+
+function toGroup(srcMac: string, dstMac: string, sport = 6000): LayerSpec[] {
+  return [
+    { type: "ethernet", src: srcMac, dst: dstMac },
+    { type: "ipv6", src: ZA.ip, dst: GROUP, hopLimit: 8 },
+    { type: "udp", srcPort: sport, dstPort: 7777 },
+    { type: "payload", data: "to everyone" },
+  ];
+}
+
+Deno.test("multicast from a zone: local subscribers get a copy, each next hop one Geneve copy", () => {
+  const s = mcastSled();
+  const sent = frame(toGroup(ZA.mac, "33:33:00:00:00:77"));
+  s.zones[ZA.name].inject(sent);
+  s.step();
+  assert.deepEqual(s.zones[ZB.name].take().map(hex), [
+    hex(frame(toGroup(GW_MAC, "33:33:00:00:00:77"))),
+  ]);
+  assert.deepEqual(s.zones[ZA.name].take(), [], "the sender gets no copy");
+  assert.deepEqual(s.zones[HOST.name].take(), [], "non-subscribers get nothing");
+  const b = new Uint8Array(32);
+  b.set(ip6(ZA.ip), 0);
+  b.set(ip6(GROUP), 16);
+  const h = new FlowId().setV6(17, b, 0, 16, 6000, 7777).hash();
+  const copies = s.rack.map((r) => r.take().filter((f) => f[20] === 17).map(hex)).flat();
+  const expect = (i: number, repl: number) =>
+    hex(frame([
+      { type: "ethernet", src: UL[i].mac, dst: UL[i].rackMac },
+      { type: "ipv6", src: SLED, dst: UNDERLAY, hopLimit: 255, flowLabel: h & 0xfffff },
+      { type: "udp", srcPort: geneveSrcPort(h), dstPort: 6081, checksum: "zero" },
+      { type: "geneve", vni: 77, options: [oxideMulticastOption(repl)] },
+      { type: "payload", data: sent },
+    ]));
+  // Both next hops hash the same flow, so both copies leave on the same link.
+  const i = copies[0] === expect(0, 1) ? 0 : 1;
+  assert.deepEqual(copies, [expect(i, 1), expect(i, 2)]);
+  assert.equal(s.sw.counters.toJSON().events["mcast-forwarded"], 2);
+});
+
+Deno.test("underlay multicast is delivered to local subscribers only, never forwarded", () => {
+  const s = mcastSled();
+  const inner = frame(toGroup("a8:40:25:00:02:0a", "33:33:00:00:00:77"));
+  const geneve = (vni: number, group: string) =>
+    frame([
+      { type: "ethernet", src: UL[0].rackMac, dst: "33:33:00:00:00:77" },
+      { type: "ipv6", src: "fd00:2::1", dst: group, hopLimit: 250 },
+      { type: "udp", srcPort: 50000, dstPort: 6081, checksum: "zero" },
+      { type: "geneve", vni, options: [oxideMulticastOption(1)] },
+      { type: "payload", data: inner },
+    ]);
+  s.rack[0].inject(geneve(77, UNDERLAY));
+  s.rack[0].inject(geneve(78, UNDERLAY));
+  s.rack[0].inject(geneve(77, "ff04::99"));
+  s.step();
+  const want = hex(frame(toGroup(GW_MAC, "33:33:00:00:00:77")));
+  assert.deepEqual(s.zones[ZA.name].take().map(hex), [want]);
+  assert.deepEqual(s.zones[ZB.name].take().map(hex), [want]);
+  assert.deepEqual(s.zones[HOST.name].take(), []);
+  assert.equal(s.rack[0].take().length + s.rack[1].take().length, 0);
+  assert.equal(s.sw.counters.drop("multicast"), 2);
+});
+
+Deno.test("unsubscribe and port removal stop delivery; M2P needs a real group", () => {
+  const s = mcastSled();
+  assert.equal(s.sw.unsubscribe(ZB.name, GROUP), true);
+  assert.equal(s.sw.unsubscribe(ZB.name, GROUP), false);
+  s.sw.subscribe(HOST.name, GROUP);
+  s.sw.removePort(HOST.name);
+  s.sw.setMcastForwarding(UNDERLAY, []);
+  s.zones[ZA.name].inject(frame(toGroup(ZA.mac, "33:33:00:00:00:77")));
+  s.step();
+  assert.deepEqual(s.zones[ZB.name].take(), []);
+  assert.equal(s.rack[0].take().length + s.rack[1].take().length, 0);
+  assert.deepEqual(s.sw.mc.describe().map((g) => g.members), [[ZA.name]]);
+  assert.throws(() => s.sw.setM2p("10.0.0.1", UNDERLAY), /not a multicast group/);
+  assert.throws(() => s.sw.setM2p("239.1.1.1", "ff05::1"), /not in ff04::\/16/);
+  assert.throws(() => s.sw.subscribe(ZA.name, "239.9.9.9"), /no M2P mapping/);
+});
+
+Deno.test("IPv4 groups work the same way through M2P", () => {
+  const s = routedSled();
+  s.sw.setM2p("239.1.2.3", "ff04::e001:203");
+  s.sw.subscribe(ZB.name, "239.1.2.3");
+  const v4 = (src: string): LayerSpec[] => [
+    { type: "ethernet", src, dst: "01:00:5e:01:02:03" },
+    { type: "ipv4", src: "172.30.0.10", dst: "239.1.2.3", ttl: 4, id: 9 },
+    { type: "udp", srcPort: 1, dstPort: 2 },
+  ];
+  s.zones[ZA.name].inject(frame(v4(ZA.mac)));
+  s.step();
+  assert.deepEqual(s.zones[ZB.name].take().map(hex), [hex(frame(v4(GW_MAC)))]);
+});
