@@ -1,0 +1,237 @@
+// The benchmark rows: which namespaces talk, through which switch, doing which work. Each path is
+// activated for its slot (OVS started, xdeno started) and deactivated after, so that busy-polling
+// peers (OVS AF_XDP PMD threads) never steal CPU from another row.
+
+import { run } from "./exec.ts";
+import { Endpoints } from "./measure.ts";
+import { startOvsL2, startOvsSleds } from "./ovs.ts";
+import { Topology, txOffload, up } from "./topology.ts";
+import { SwitchUnderTest } from "./sut.ts";
+
+/** What a row does, so that xdeno is compared with peers doing the same work. */
+export type Work = "direct" | "l2" | "routed" | "overlay";
+
+/** Who forwards. */
+export type Group = "kernel" | "ovs" | "xdeno";
+
+/** A row that is active for one slot. */
+export interface Active {
+  /** Processes whose CPU time is the switch's (empty for the kernel). */
+  pids(): Promise<number[]>;
+  deactivate(): Promise<void>;
+}
+
+/** One benchmark row. */
+export interface BenchPath {
+  id: string;
+  label: string;
+  group: Group;
+  work: Work;
+  ep: Endpoints;
+  /** Set when the row cannot run; the harness reports it as skipped. */
+  skip?: string;
+  activate(): Promise<Active>;
+}
+
+const always: Active = { pids: () => Promise.resolve([]), deactivate: () => Promise.resolve() };
+
+/** A bare veth pair between two namespaces (the kernel's direct limit), torn down by `down`. */
+export async function vethPair(
+  prefix: string,
+): Promise<{ a: string; b: string; down(): Promise<void> }> {
+  const a = `${prefix}-va`, b = `${prefix}-vb`;
+  const down = async () => {
+    for (const ns of [a, b]) await run(["ip", "netns", "del", ns], { check: false });
+  };
+  try {
+    await run(["ip", "netns", "add", a]);
+    await run(["ip", "netns", "add", b]);
+    await run([
+      "ip",
+      "-n",
+      a,
+      "link",
+      "add",
+      "eth0",
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      b,
+    ]);
+    for (const [ns, ip] of [[a, "198.18.0.1"], [b, "198.18.0.2"]]) {
+      await run(["ip", "-n", ns, "addr", "add", `${ip}/24`, "dev", "eth0"]);
+      await run(["ip", "-n", ns, "link", "set", "lo", "up"]);
+      await run(["ip", "-n", ns, "link", "set", "eth0", "up"]);
+      // Same offload setting as the zones of the switch rows (complete checksums, no TSO).
+      await run(["ethtool", "-K", "eth0", "tx", "off"], { ns });
+    }
+    return { a, b, down };
+  } catch (e) {
+    await down();
+    throw e;
+  }
+}
+
+/** The endpoints of the three shapes on a topology. */
+export function shapes(t: Topology): Record<"l2" | "routed" | "overlay", Endpoints> {
+  const [s1, s2] = t.plan.sleds;
+  return {
+    l2: { client: s1.zones[0].ns, server: s1.zones[1].ns, dst: s1.zones[1].ip6 },
+    routed: { client: s1.zones[0].ns, server: s2.zones[0].ns, dst: s2.zones[0].ip6 },
+    overlay: { client: s1.vms[0].ns, server: s2.vms[0].ns, dst: s2.vms[0].ip4 },
+  };
+}
+
+/** Kernel rows: veth direct, bridge, routed through the racks, vxlan across sleds. */
+export function kernelPaths(
+  veth: { a: string; b: string },
+  k: Topology,
+  offload = false,
+): BenchPath[] {
+  const sh = shapes(k);
+  const rows: [string, string, Work, Endpoints][] = [
+    ["kernel-veth", "kernel veth pair", "direct", {
+      client: veth.a,
+      server: veth.b,
+      dst: "198.18.0.2",
+    }],
+    ["kernel-bridge", "kernel bridge, zone→zone", "l2", sh.l2],
+    ["kernel-routed", "kernel routed, zone→sled2 zone", "routed", sh.routed],
+    ["kernel-vxlan", "kernel vxlan, vm→sled2 vm", "overlay", sh.overlay],
+  ];
+  const out: BenchPath[] = rows.map(([id, label, work, ep]) => ({
+    id,
+    label,
+    group: "kernel",
+    work,
+    ep,
+    activate: () => Promise.resolve(always),
+  }));
+  if (!offload) return out;
+  // The same paths with the zones' tx offload (checksum + TSO) on: the kernel at its best.
+  const set = async (on: boolean) => {
+    await txOffload(k, on);
+    for (const ns of [veth.a, veth.b]) {
+      await run(["ethtool", "-K", "eth0", "tx", on ? "on" : "off"], { ns });
+    }
+  };
+  // Offload rows are anchors, not the same work as xdeno's: no ratios (work "direct").
+  for (const [id, label, , ep] of rows) {
+    out.push({
+      id: `${id}-offload`,
+      label: `${label} (tx offload on)`,
+      group: "kernel",
+      work: "direct",
+      ep,
+      activate: async () => {
+        await set(true);
+        return { pids: always.pids, deactivate: () => set(false) };
+      },
+    });
+  }
+  return out;
+}
+
+/** OVS netdev rows on a switch-mode topology: L2 and Geneve, AF_PACKET and AF_XDP ports. */
+export function ovsPaths(s: Topology, skip?: string): BenchPath[] {
+  const sh = shapes(s);
+  const rows: BenchPath[] = [];
+  for (const type of ["system", "afxdp"] as const) {
+    rows.push({
+      id: `ovs-${type}-l2`,
+      label: `OVS netdev ${type} L2, zone→zone`,
+      group: "ovs",
+      work: "l2",
+      ep: sh.l2,
+      skip,
+      activate: async () => {
+        const p = await startOvsL2(s, type);
+        return { pids: () => p.pids(), deactivate: () => p.stop() };
+      },
+    });
+    rows.push({
+      id: `ovs-${type}-geneve`,
+      label: `OVS netdev ${type} Geneve, vm→sled2 vm`,
+      group: "ovs",
+      work: "overlay",
+      ep: sh.overlay,
+      skip,
+      activate: async () => {
+        const p = await startOvsSleds(s, { portType: type });
+        return { pids: () => p.pids(), deactivate: () => p.stop() };
+      },
+    });
+  }
+  return rows;
+}
+
+/** xdeno rows on its own switch-mode topology (or skipped with the hook's reason). */
+export function xdenoPaths(
+  sut: SwitchUnderTest,
+  x: Topology | undefined,
+  skip?: string,
+): BenchPath[] {
+  const sh = x ? shapes(x) : undefined;
+  const none: Endpoints = { client: "", server: "", dst: "" };
+  const activate = async () => {
+    const r = await sut.start(x!);
+    return { pids: () => r.pids(), deactivate: () => r.stop() };
+  };
+  return [
+    { id: "xdeno-l2", label: `${sut.name} zone→zone (same sled)`, work: "l2" as const, ep: sh?.l2 },
+    {
+      id: "xdeno-routed",
+      label: `${sut.name} zone→sled2 zone (underlay)`,
+      work: "routed" as const,
+      ep: sh?.routed,
+    },
+    {
+      id: "xdeno-geneve",
+      label: `${sut.name} vm→sled2 vm (Geneve)`,
+      work: "overlay" as const,
+      ep: sh?.overlay,
+    },
+  ].map((r) => ({
+    ...r,
+    group: "xdeno" as const,
+    ep: r.ep ?? none,
+    skip: skip ??
+      (sut.supports && !sut.supports.includes(r.work)
+        ? `${sut.name} does not carry ${r.work} traffic yet`
+        : undefined),
+    activate,
+  }));
+}
+
+/** Builds every topology the rows need; `down` removes them all. */
+export async function buildBeds(
+  sut: SwitchUnderTest,
+  wantOvs: boolean,
+  offload = false,
+): Promise<{ paths: BenchPath[]; down(): Promise<void> }> {
+  const downs: (() => Promise<void>)[] = [];
+  const down = async () => {
+    for (const d of downs.reverse()) await d();
+  };
+  try {
+    const veth = await vethPair(`tbv${Math.floor(Math.random() * 36 ** 3).toString(36)}`);
+    downs.push(veth.down);
+    const k = await up({ mode: "kernel", txOffload: false });
+    downs.push(() => k.down());
+    const paths = kernelPaths(veth, k, offload);
+    const s = await up({ mode: "switch" });
+    downs.push(() => s.down());
+    paths.push(...ovsPaths(s, wantOvs ? undefined : "openvswitch-switch not installed"));
+    const why = await sut.unavailable();
+    const x = why ? undefined : await up(sut.topology);
+    if (x) downs.push(() => x.down());
+    paths.push(...xdenoPaths(sut, x, why));
+    return { paths, down };
+  } catch (e) {
+    await down();
+    throw e;
+  }
+}

@@ -1,0 +1,147 @@
+// Benchmark results: per-row runs, medians, the xdeno/peer ratios and the printed table.
+
+/** Metric groups the harness can run. */
+export const METRICS = ["tcp1", "tcp4", "pps", "udp", "ping", "cps"] as const;
+/** What runs without --metrics (all of them). */
+export const DEFAULT_METRICS = METRICS;
+/** One metric group. */
+export type Metric = typeof METRICS[number];
+
+/** One row's outcome: every run of every figure, keyed by figure name. */
+export interface RowResult {
+  id: string;
+  label: string;
+  group: "kernel" | "ovs" | "xdeno";
+  work: "direct" | "l2" | "routed" | "overlay";
+  status: "ok" | "skipped" | "error";
+  reason?: string;
+  runs: Record<string, number[]>;
+  median?: Record<string, number>;
+}
+
+/** xdeno's figure over the best peer's for the same work. */
+export interface Ratio {
+  work: string;
+  figure: string;
+  xdeno: number | null;
+  ovs: number | null;
+  ovsRow: string | null;
+  kernel: number | null;
+  kernelRow: string | null;
+  xdenoOverOvs: number | null;
+  xdenoOverKernel: number | null;
+}
+
+/** Median of a list (NaN when empty). */
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/** Figures where smaller is better (latency, CPU cost). */
+const LOWER_IS_BETTER = new Set([
+  "rttMedianUs",
+  "rttP99Us",
+  "cpuSwitchSecPerGB",
+  "cpuMachineSecPerGB",
+]);
+const RATIO_FIGURES = [
+  "tcp1Gbps",
+  "tcp4Gbps",
+  "ppsKpps",
+  "udp64Kpps",
+  "rttMedianUs",
+  "connPerSec",
+  "cpuMachineSecPerGB",
+];
+
+/** Fills `median` of every row from its runs. */
+export function summarize(rows: RowResult[]): void {
+  for (const r of rows) {
+    r.median = Object.fromEntries(Object.entries(r.runs).map(([k, v]) => [k, median(v)]));
+  }
+}
+
+function best(rows: RowResult[], figure: string): RowResult | undefined {
+  const ok = rows.filter((r) => r.status === "ok" && Number.isFinite(r.median?.[figure]));
+  const sign = LOWER_IS_BETTER.has(figure) ? -1 : 1;
+  return ok.sort((a, b) => sign * (b.median![figure] - a.median![figure]))[0];
+}
+
+/**
+ * For each work xdeno does and each figure: xdeno's median against the best OVS row and the
+ * kernel row doing the same work (kernel bridge for L2, routed for underlay, vxlan for overlay).
+ */
+export function ratios(rows: RowResult[]): Ratio[] {
+  summarize(rows);
+  const out: Ratio[] = [];
+  for (const work of ["l2", "routed", "overlay"] as const) {
+    const same = rows.filter((r) => r.work === work);
+    for (const figure of RATIO_FIGURES) {
+      const x = best(same.filter((r) => r.group === "xdeno"), figure);
+      const o = best(same.filter((r) => r.group === "ovs"), figure);
+      const k = best(same.filter((r) => r.group === "kernel"), figure);
+      const v = (r?: RowResult) => r ? r.median![figure] : null;
+      const div = (a: number | null, b: number | null) => a !== null && b ? a / b : null;
+      out.push({
+        work,
+        figure,
+        xdeno: v(x),
+        ovs: v(o),
+        ovsRow: o?.id ?? null,
+        kernel: v(k),
+        kernelRow: k?.id ?? null,
+        xdenoOverOvs: div(v(x), v(o)),
+        xdenoOverKernel: div(v(x), v(k)),
+      });
+    }
+  }
+  return out;
+}
+
+const COLS: [string, string, number][] = [
+  ["tcp1Gbps", "TCP×1 Gb/s", 2],
+  ["tcp4Gbps", "TCP×4 Gb/s", 2],
+  ["udp64Kpps", "UDP64 <1% kpps", 0],
+  ["ppsKpps", "trafgen kpps", 0],
+  ["rttMedianUs", "RTT p50 µs", 0],
+  ["rttP99Us", "RTT p99 µs", 0],
+  ["connPerSec", "conn/s", 0],
+  ["cpuSwitchSecPerGB", "sw CPU s/GB", 2],
+  ["cpuMachineSecPerGB", "all CPU s/GB", 2],
+];
+
+/** The results as an aligned text table, skipped rows with their reason, then the ratios. */
+export function formatTable(rows: RowResult[], rs: Ratio[]): string {
+  summarize(rows);
+  const head = ["path", ...COLS.map((c) => c[1])];
+  const body = rows.filter((r) => r.status === "ok").map((r) => [
+    r.label,
+    ...COLS.map(([k, , d]) => {
+      const v = r.median?.[k];
+      return v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(d);
+    }),
+  ]);
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => i === 0 ? c.padEnd(w[i]) : c.padStart(w[i])).join("  ");
+  const lines = [line(head), w.map((n) => "─".repeat(n)).join("  "), ...body.map(line)];
+  for (const r of rows.filter((r) => r.status !== "ok")) {
+    lines.push(`${r.label.padEnd(w[0])}  ${r.status}: ${r.reason ?? ""}`);
+  }
+  const have = rs.filter((r) => r.xdenoOverOvs !== null || r.xdenoOverKernel !== null);
+  if (have.length) {
+    lines.push("", "xdeno ratios (same work):");
+    for (const r of have) {
+      const f = (x: number | null) => x === null ? "–" : x.toFixed(2);
+      lines.push(
+        `  ${r.work.padEnd(8)} ${r.figure.padEnd(18)} ×OVS ${f(r.xdenoOverOvs)}  ×kernel ${
+          f(r.xdenoOverKernel)
+        }`,
+      );
+    }
+  } else lines.push("", "xdeno ratios: none (no xdeno row ran)");
+  return lines.join("\n");
+}

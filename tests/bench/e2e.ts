@@ -1,0 +1,194 @@
+// End-to-end benchmark harness (issue 9): `deno task bench:e2e [--seconds N] [--rounds R]
+// [--only id,...] [--metrics tcp1,tcp4,pps,udp,ping,cps] [--offload] [--out FILE]`, as root.
+// --offload adds the kernel rows again with the zones' tx offload on (the kernel at its best).
+// Rows: kernel (veth, bridge, routed, vxlan), OVS netdev (AF_PACKET / AF_XDP ports, L2 and Geneve)
+// and xdeno (through the switch-under-test hook). Rounds alternate the row order (A B … B A) to
+// cancel drift; each figure is the median over rounds. Writes dist/bench/e2e.json.
+
+import { have, isRoot } from "../../lib/testbed/exec.ts";
+import {
+  connRate,
+  cpuSeconds,
+  latency,
+  machineBusySeconds,
+  settle,
+  tcpThroughput,
+  udpSearch,
+} from "../../lib/testbed/measure.ts";
+import { BenchPath, buildBeds } from "../../lib/testbed/paths.ts";
+import { loadSwitchUnderTest } from "../../lib/testbed/sut.ts";
+import {
+  DEFAULT_METRICS,
+  formatTable,
+  Metric,
+  METRICS,
+  ratios,
+  RowResult,
+} from "../../lib/testbed/report.ts";
+import { ppsCapacity } from "../../lib/testbed/traffic.ts";
+
+interface Args {
+  seconds: number;
+  rounds: number;
+  only?: string[];
+  metrics: Metric[];
+  out: string;
+  offload: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const get = (k: string) => {
+    const i = argv.indexOf(k);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const seconds = Number(get("--seconds") ?? 10);
+  if (!(seconds >= 1)) throw new Error(`--seconds ${get("--seconds")}: expected a number ≥ 1`);
+  // A quick run must fit in 4 minutes: one round below 10 s, three (for medians) otherwise.
+  const rounds = Number(get("--rounds") ?? (seconds >= 10 ? 3 : 1));
+  const metrics = (get("--metrics")?.split(",") ?? [...DEFAULT_METRICS]) as Metric[];
+  for (const m of metrics) {
+    if (!METRICS.includes(m)) throw new Error(`--metrics: unknown "${m}" (expected ${METRICS})`);
+  }
+  return {
+    seconds,
+    rounds,
+    only: get("--only")?.split(","),
+    metrics,
+    out: get("--out") ?? "dist/bench/e2e.json",
+    offload: argv.includes("--offload"),
+  };
+}
+
+async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void> {
+  const act = await p.activate();
+  try {
+    const pids = await act.pids();
+    const push = (k: string, v: number) => (into.runs[k] ??= []).push(v);
+    if (a.metrics.includes("tcp1")) {
+      const c0 = cpuSeconds(pids), m0 = machineBusySeconds();
+      const r = await tcpThroughput(p.ep, a.seconds, 1);
+      const gb = r.bytes / 1e9;
+      push("tcp1Gbps", r.gbps);
+      push("tcp1Retransmits", r.retransmits);
+      if (pids.length) push("cpuSwitchSecPerGB", (cpuSeconds(pids) - c0) / gb);
+      push("cpuMachineSecPerGB", (machineBusySeconds() - m0) / gb);
+      await settle();
+    }
+    if (a.metrics.includes("tcp4")) {
+      push("tcp4Gbps", (await tcpThroughput(p.ep, a.seconds, 4)).gbps);
+      await settle();
+    }
+    if (a.metrics.includes("pps")) {
+      const u = await ppsCapacity(p.ep, Math.max(1, Math.round(a.seconds / 3)));
+      push("ppsKpps", u.rxPps / 1000);
+      push("ppsTxKpps", u.txPps / 1000);
+      push("ppsLossPct", u.lossPct);
+      await settle();
+    }
+    if (a.metrics.includes("udp")) {
+      // Quick runs search with one step fewer to stay within their time budget.
+      const trials = a.seconds >= 5 ? 3 : 2;
+      const u = await udpSearch(p.ep, Math.max(1, Math.round(a.seconds / 3)), trials);
+      push("udp64Kpps", u.rxPps / 1000);
+      push("udp64LossPct", u.lossPct);
+      await settle();
+    }
+    if (a.metrics.includes("ping")) {
+      const l = await latency(p.ep, Math.min(1000, 250 * a.seconds));
+      push("rttMedianUs", l.medianMs * 1000);
+      push("rttP99Us", l.p99Ms * 1000);
+    }
+    if (a.metrics.includes("cps")) {
+      push("connPerSec", await connRate(p.ep, a.seconds));
+      await settle();
+    }
+  } finally {
+    await act.deactivate();
+  }
+}
+
+async function main(): Promise<number> {
+  if (!isRoot()) {
+    console.error("bench:e2e: needs root (network namespaces, OVS); run it as root");
+    return 1;
+  }
+  const a = parseArgs(Deno.args);
+  for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen"]) {
+    if (!await have(tool)) {
+      console.error(`bench:e2e: ${tool} is missing (run tests/setup.sh as root)`);
+      return 1;
+    }
+  }
+  const t0 = performance.now();
+  const sut = await loadSwitchUnderTest();
+  const beds = await buildBeds(sut, await have("ovs-vswitchd"), a.offload);
+  // Ctrl-C must not leave namespaces and OVS daemons behind.
+  const onInt = () => {
+    console.error("[bench:e2e] interrupted: tearing down");
+    beds.down().finally(() => Deno.exit(130));
+  };
+  Deno.addSignalListener("SIGINT", onInt);
+  const results: RowResult[] = [];
+  try {
+    const rows = beds.paths.filter((p) => !a.only || a.only.includes(p.id));
+    for (const p of rows) {
+      results.push({
+        id: p.id,
+        label: p.label,
+        group: p.group,
+        work: p.work,
+        status: "ok",
+        runs: {},
+      });
+      if (p.skip) Object.assign(results.at(-1)!, { status: "skipped", reason: p.skip });
+    }
+    for (let r = 0; r < a.rounds; r++) {
+      const order = r % 2 === 0 ? rows : [...rows].reverse();
+      for (const p of order) {
+        const res = results.find((x) => x.id === p.id)!;
+        if (res.status !== "ok") continue;
+        const ts = performance.now();
+        try {
+          await measureRow(p, a, res);
+          console.error(
+            `[bench:e2e] round ${r + 1}/${a.rounds} ${p.id}: ${
+              ((performance.now() - ts) / 1000).toFixed(1)
+            } s`,
+          );
+        } catch (e) {
+          Object.assign(res, { status: "error", reason: (e as Error).message.split("\n")[0] });
+          console.error(`[bench:e2e] ${p.id}: ${(e as Error).message}`);
+        }
+      }
+    }
+  } finally {
+    Deno.removeSignalListener("SIGINT", onInt);
+    await beds.down();
+  }
+  const elapsed = (performance.now() - t0) / 1000;
+  const report = {
+    meta: {
+      date: new Date().toISOString(),
+      cores: navigator.hardwareConcurrency,
+      kernel: Deno.osRelease(),
+      loadavg: Deno.loadavg(),
+      switchUnderTest: Deno.env.get("XDENO_BENCH_SUT") ?? sut.name,
+      seconds: a.seconds,
+      rounds: a.rounds,
+      elapsedSeconds: Math.round(elapsed),
+      note: "2 shared vCPUs: client, server and switch share the cores with other work; " +
+        "zones run with tx checksum offload off (complete checksums, no TSO) on every row",
+    },
+    rows: results,
+    ratios: ratios(results),
+  };
+  await Deno.mkdir(a.out.replace(/\/[^/]*$/, ""), { recursive: true });
+  await Deno.writeTextFile(a.out, JSON.stringify(report, null, 2) + "\n");
+  console.log(formatTable(results, report.ratios));
+  console.log(
+    `\n${a.rounds} round(s) × ${a.seconds} s, ${elapsed.toFixed(0)} s total; wrote ${a.out}`,
+  );
+  return results.some((r) => r.status === "error") ? 1 : 0;
+}
+
+if (import.meta.main) Deno.exit(await main());
