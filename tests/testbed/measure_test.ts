@@ -65,9 +65,13 @@ Deno.test("ping output: median and p99 of time= values, counts", () => {
 Deno.test("CPU accounting: own process time grows with work, unknown pid counts 0", () => {
   const before = cpuSeconds([Deno.pid]);
   const busy0 = machineBusySeconds();
-  const end = performance.now() + 150;
+  // Spin until this process has used 0.1 s of CPU (bounded in wall time): on a loaded 2-core
+  // machine a fixed wall-clock spin may get too little CPU to measure.
+  const deadline = performance.now() + 10_000;
   let x = 0;
-  while (performance.now() < end) x += Math.sqrt(x + 1);
+  while (cpuSeconds([Deno.pid]) - before < 0.1 && performance.now() < deadline) {
+    for (let i = 0; i < 100_000; i++) x += Math.sqrt(x + 1);
+  }
   assert.ok(x > 0);
   assert.ok(cpuSeconds([Deno.pid]) - before >= 0.05);
   assert.ok(machineBusySeconds() - busy0 >= 0.05);
