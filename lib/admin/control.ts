@@ -1,0 +1,136 @@
+// The control plane's single writer: validates references, applies changes to the datapath
+// (rolling back on refusal), persists the API overrides, and only then acknowledges. All
+// mutations run one at a time, so readers and the snapshot always see whole changes.
+
+import {
+  applyChanges,
+  type Change,
+  cloneState,
+  type DesiredState,
+  diffStates,
+  inverse,
+  type Kind,
+  PER_PORT_KINDS,
+} from "../config/resources.ts";
+import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
+import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+
+/** A refused request: HTTP status, the field at fault and why. */
+export class ControlError extends Error {
+  constructor(
+    readonly status: 400 | 404 | 409 | 500,
+    readonly field: string,
+    readonly reason: string,
+  ) {
+    super(`${field}: ${reason}`);
+  }
+}
+
+/** Owner of the desired state; every mutation goes through `mutate`. */
+export class Control {
+  /** Effective state = base (config) ⊕ overrides (API). */
+  state: DesiredState;
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Number of acknowledged mutations. */
+  generation = 0;
+
+  constructor(
+    private base: DesiredState,
+    readonly overrides: Overrides,
+    readonly datapath: AdminDatapath,
+    private readonly store: StateStore | null,
+  ) {
+    this.state = cloneState(base);
+    applyChanges(this.state, [...overrides.values()]);
+  }
+
+  /** Pushes the whole effective state into an empty datapath (service start). */
+  async start(): Promise<void> {
+    const empty = cloneState(this.state);
+    for (const k of Object.keys(empty) as Kind[]) empty[k].clear();
+    for (const c of diffStates(empty, this.state)) await this.datapath.apply(c);
+  }
+
+  /** Runs `fn` after every earlier mutation finished (one writer at a time). */
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.chain.then(fn, fn);
+    this.chain = run.catch(() => {});
+    return run;
+  }
+
+  /**
+   * Computes changes from the current state with `plan`, checks them, applies them to the
+   * datapath, persists, and resolves with `plan`'s result once durable.
+   */
+  mutate<T>(plan: (s: DesiredState) => { changes: Change[]; result: T }): Promise<T> {
+    return this.serial(async () => {
+      const { changes, result } = plan(this.state);
+      if (changes.length === 0) return result;
+      const next = cloneState(this.state);
+      applyChanges(next, changes);
+      checkReferences(next);
+      await this.applyAll(changes);
+      const saved = new Map(this.overrides);
+      for (const c of changes) this.overrides.set(overrideKey(c.kind, c.key), structuredClone(c));
+      try {
+        await this.store?.save(this.overrides);
+      } catch (e) {
+        this.overrides.clear();
+        for (const [k, v] of saved) this.overrides.set(k, v);
+        await this.applyAll(inverse(this.state, changes)).catch(() => {});
+        throw new ControlError(500, "state", `cannot persist: ${(e as Error).message}`);
+      }
+      this.state = next;
+      this.generation++;
+      return result;
+    });
+  }
+
+  /** Replaces the base (config reload) and applies only the difference; returns it. */
+  reload(base: DesiredState): Promise<Change[]> {
+    return this.serial(async () => {
+      const next = cloneState(base);
+      applyChanges(next, [...this.overrides.values()]);
+      checkReferences(next);
+      const changes = diffStates(this.state, next);
+      await this.applyAll(changes);
+      this.base = base;
+      this.state = next;
+      return changes;
+    });
+  }
+
+  /** Applies in order; on refusal undoes what was applied and reports the field. */
+  private async applyAll(changes: Change[]): Promise<void> {
+    const done: Change[] = [];
+    const before = cloneState(this.state);
+    for (const c of changes) {
+      try {
+        await this.datapath.apply(c);
+        done.push(c);
+      } catch (e) {
+        for (const u of inverse(before, done)) await this.datapath.apply(u).catch(() => {});
+        if (e instanceof DatapathRejected) throw new ControlError(409, e.field, e.reason);
+        throw new ControlError(500, c.kind, `datapath error: ${(e as Error).message}`);
+      }
+    }
+  }
+}
+
+/** Per-port tables need their port; ports need unique MACs. */
+function checkReferences(s: DesiredState): void {
+  for (const k of PER_PORT_KINDS) {
+    for (const port of s[k].keys()) {
+      if (!s.port.has(port)) throw new ControlError(404, "port", `no port ${JSON.stringify(port)}`);
+    }
+  }
+  const macs = new Map<string, string>();
+  for (const [name, p] of s.port) {
+    const m = p.mac.toLowerCase();
+    const other = macs.get(m);
+    if (other !== undefined) {
+      throw new ControlError(409, "mac", `${p.mac} is already used by port ${other}`);
+    }
+    macs.set(m, name);
+  }
+}

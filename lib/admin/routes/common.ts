@@ -1,0 +1,27 @@
+// Shared pieces of the route modules: response declarations and path parameters.
+
+import { z } from "@hono/zod-openapi";
+import { linkName } from "../../config/fields.ts";
+import { ControlError } from "../control.ts";
+import type { DesiredState } from "../../config/resources.ts";
+
+/** A JSON response declaration for the OpenAPI document. */
+export function json(description: string) {
+  return { description, content: { "application/json": { schema: z.any() } } };
+}
+
+/** The error responses every mutating route may give. */
+export const ERRORS = {
+  400: json("bad input: `field` and `error` say what and why; nothing changed"),
+  401: json("missing or wrong bearer token"),
+  404: json("no such resource"),
+  409: json("conflicts with the current state; nothing changed"),
+};
+
+/** `{name}` path parameter. */
+export const PortParam = z.object({ name: linkName });
+
+/** Throws 404 unless the port exists in `s`. */
+export function needPort(s: DesiredState, name: string): void {
+  if (!s.port.has(name)) throw new ControlError(404, "name", `no port ${JSON.stringify(name)}`);
+}

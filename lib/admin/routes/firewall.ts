@@ -1,0 +1,117 @@
+// /v1/ports/{name}/firewall: list, add, remove by id, replace all (opteadm's add-fw-rule,
+// rm-fw-rule, set-fw-rules).
+
+import { createRoute, z } from "@hono/zod-openapi";
+import { FirewallRule } from "../../config/schema.ts";
+import { assignRuleIds } from "../../config/resources.ts";
+import type { AdminApp } from "../app.ts";
+import { type Control, ControlError } from "../control.ts";
+import { ERRORS, json, needPort, PortParam } from "./common.ts";
+
+const sorted = (rules: FirewallRule[]) =>
+  [...rules].sort((a, b) =>
+    a.direction.localeCompare(b.direction) || a.priority - b.priority || a.id! - b.id!
+  );
+
+/** Registers the firewall routes. */
+export function firewallRoutes(app: AdminApp, ctl: Control): void {
+  const path = "/v1/ports/{name}/firewall";
+  app.openapi(
+    createRoute({
+      method: "get",
+      path,
+      tags: ["firewall"],
+      request: { params: PortParam },
+      responses: { 200: json("rules"), ...ERRORS },
+    }),
+    (c) => {
+      const { name } = c.req.valid("param");
+      needPort(ctl.state, name);
+      return c.json(sorted(ctl.state.firewall.get(name) ?? []), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path,
+      tags: ["firewall"],
+      request: {
+        params: PortParam,
+        body: { content: { "application/json": { schema: FirewallRule } }, required: true },
+      },
+      responses: { 201: json("the rule with its id"), ...ERRORS },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const rule = c.req.valid("json");
+      const added = await ctl.mutate((s) => {
+        needPort(s, name);
+        const rules = s.firewall.get(name) ?? [];
+        if (rule.id !== undefined && rules.some((r) => r.id === rule.id)) {
+          throw new ControlError(409, "id", `rule ${rule.id} exists on ${name}`);
+        }
+        const next = assignRuleIds([...rules, rule]);
+        return {
+          changes: [{ kind: "firewall", key: name, value: next }],
+          result: next[next.length - 1],
+        };
+      });
+      return c.json(added, 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "put",
+      path,
+      tags: ["firewall"],
+      request: {
+        params: PortParam,
+        body: {
+          content: { "application/json": { schema: z.array(FirewallRule) } },
+          required: true,
+        },
+      },
+      responses: { 200: json("the new rule set"), ...ERRORS },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const rules = c.req.valid("json");
+      const ids = rules.flatMap((r) => (r.id === undefined ? [] : [r.id]));
+      if (new Set(ids).size !== ids.length) throw new ControlError(400, "id", "duplicate rule id");
+      const next = assignRuleIds(rules);
+      await ctl.mutate((s) => {
+        needPort(s, name);
+        return {
+          changes: [{ kind: "firewall", key: name, value: next.length ? next : null }],
+          result: null,
+        };
+      });
+      return c.json(sorted(next), 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: `${path}/{id}`,
+      tags: ["firewall"],
+      request: { params: PortParam.extend({ id: z.coerce.number().int().min(0) }) },
+      responses: { 200: json("removed"), ...ERRORS },
+    }),
+    async (c) => {
+      const { name, id } = c.req.valid("param");
+      await ctl.mutate((s) => {
+        needPort(s, name);
+        const rules = s.firewall.get(name) ?? [];
+        if (!rules.some((r) => r.id === id)) {
+          throw new ControlError(404, "id", `no rule ${id} on ${name}`);
+        }
+        const next = rules.filter((r) => r.id !== id);
+        return {
+          changes: [{ kind: "firewall", key: name, value: next.length ? next : null }],
+          result: null,
+        };
+      });
+      return c.json({ removed: id }, 200);
+    },
+  );
+}

@@ -1,0 +1,132 @@
+// Multicast: per-port group subscriptions (/v1/ports/{name}/multicast) and underlay
+// forwarding (/v1/multicast/forwarding). M2P lives with the other mappings.
+
+import { createRoute, z } from "@hono/zod-openapi";
+import { McastForwarding } from "../../config/schema.ts";
+import { ip, ipv6 } from "../../config/fields.ts";
+import type { AdminApp } from "../app.ts";
+import { type Control, ControlError } from "../control.ts";
+import { ERRORS, json, needPort, PortParam } from "./common.ts";
+
+/** Registers the multicast routes. */
+export function multicastRoutes(app: AdminApp, ctl: Control): void {
+  const sub = "/v1/ports/{name}/multicast";
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: sub,
+      tags: ["multicast"],
+      request: { params: PortParam },
+      responses: { 200: json("groups"), ...ERRORS },
+    }),
+    (c) => {
+      const { name } = c.req.valid("param");
+      needPort(ctl.state, name);
+      return c.json(ctl.state.subscription.get(name) ?? [], 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: sub,
+      tags: ["multicast"],
+      request: {
+        params: PortParam,
+        body: {
+          content: { "application/json": { schema: z.strictObject({ group: ip }) } },
+          required: true,
+        },
+      },
+      responses: { 201: json("subscribed"), ...ERRORS },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const { group } = c.req.valid("json");
+      const groups = await ctl.mutate((s) => {
+        needPort(s, name);
+        const cur = s.subscription.get(name) ?? [];
+        if (cur.includes(group)) {
+          throw new ControlError(409, "group", `${name} already subscribes to ${group}`);
+        }
+        const next = [...cur, group];
+        return { changes: [{ kind: "subscription", key: name, value: next }], result: next };
+      });
+      return c.json(groups, 201);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: sub,
+      tags: ["multicast"],
+      request: { params: PortParam, query: z.object({ group: ip }) },
+      responses: { 200: json("unsubscribed"), ...ERRORS },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("param");
+      const { group } = c.req.valid("query");
+      await ctl.mutate((s) => {
+        needPort(s, name);
+        const cur = s.subscription.get(name) ?? [];
+        if (!cur.includes(group)) {
+          throw new ControlError(404, "group", `${name} does not subscribe to ${group}`);
+        }
+        const next = cur.filter((g) => g !== group);
+        return {
+          changes: [{ kind: "subscription", key: name, value: next.length ? next : null }],
+          result: null,
+        };
+      });
+      return c.json({ unsubscribed: group }, 200);
+    },
+  );
+
+  const fwd = "/v1/multicast/forwarding";
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: fwd,
+      tags: ["multicast"],
+      responses: { 200: json("forwarding entries") },
+    }),
+    (c) => c.json([...ctl.state.mcastFwd.values()], 200),
+  );
+  app.openapi(
+    createRoute({
+      method: "put",
+      path: fwd,
+      tags: ["multicast"],
+      request: {
+        body: { content: { "application/json": { schema: McastForwarding } }, required: true },
+      },
+      responses: { 200: json("set"), ...ERRORS },
+    }),
+    async (c) => {
+      const f = c.req.valid("json");
+      await ctl.mutate(() => ({
+        changes: [{ kind: "mcastFwd", key: f.underlay, value: f }],
+        result: null,
+      }));
+      return c.json(f, 200);
+    },
+  );
+  app.openapi(
+    createRoute({
+      method: "delete",
+      path: fwd,
+      tags: ["multicast"],
+      request: { query: z.object({ underlay: ipv6 }) },
+      responses: { 200: json("removed"), ...ERRORS },
+    }),
+    async (c) => {
+      const { underlay } = c.req.valid("query");
+      await ctl.mutate((s) => {
+        if (!s.mcastFwd.has(underlay)) {
+          throw new ControlError(404, "underlay", `no forwarding for ${underlay}`);
+        }
+        return { changes: [{ kind: "mcastFwd", key: underlay, value: null }], result: null };
+      });
+      return c.json({ removed: underlay }, 200);
+    },
+  );
+}

@@ -1,0 +1,222 @@
+// The xdeno configuration file (YAML) as a zod schema. Resource shapes (port, firewall rule,
+// router entry, mappings) are shared with the admin API so a rule written in the config and
+// one sent over HTTP are validated by the same code.
+
+import { z } from "zod";
+import {
+  cidr,
+  ip,
+  ipv6,
+  linkName,
+  listen,
+  mac,
+  portNumber,
+  prefix,
+  prefix6,
+  vni,
+} from "./fields.ts";
+
+/** A firewall rule (OPTE's FirewallRule, flattened). */
+export const FirewallRule = z.strictObject({
+  /** Stable handle for rm-fw-rule; assigned when absent. */
+  id: z.number().int().min(0).optional(),
+  direction: z.enum(["in", "out"]),
+  priority: z.number().int().min(0).max(65535),
+  action: z.enum(["allow", "deny"]),
+  protocol: z.enum(["any", "tcp", "udp", "icmp", "icmp6"]).default("any"),
+  /** Single port `22` or range `8000-8080`; absent = any. */
+  ports: z.string().regex(/^\d{1,5}(-\d{1,5})?$/, {
+    message: 'is not a port or range (e.g. "22" or "8000-8080")',
+  })
+    .refine((s) => s.split("-").every((p) => Number(p) <= 65535), { message: "port above 65535" })
+    .optional(),
+  /** Remote host: "any", an address prefix, or `vni:N`. */
+  host: z.union([z.literal("any"), prefix, z.string().regex(/^vni:\d+$/)]).default("any"),
+});
+/** A firewall rule as validated. */
+export type FirewallRule = z.infer<typeof FirewallRule>;
+
+/** A VPC router entry. */
+export const RouterEntry = z.strictObject({
+  destination: prefix,
+  target: z.enum(["internet-gateway", "drop", "vpc-subnet", "ip"]),
+  /** Next hop address when target is "ip". */
+  via: ip.optional(),
+}).refine((r) => r.target !== "ip" || r.via !== undefined, {
+  message: 'target "ip" needs a "via" address',
+  path: ["via"],
+});
+/** A router entry as validated. */
+export type RouterEntry = z.infer<typeof RouterEntry>;
+
+/** External addresses of a port: SNAT with a port range, ephemeral and floating IPs. */
+export const ExternalIps = z.strictObject({
+  snat: z.strictObject({
+    ip,
+    ports: z.tuple([portNumber, portNumber]).refine(([a, b]) => a <= b, {
+      message: "first port must not exceed last port",
+    }),
+  }).optional(),
+  ephemeral: z.array(ip).default([]),
+  floating: z.array(ip).default([]),
+});
+/** External IPs as validated. */
+export type ExternalIps = z.infer<typeof ExternalIps>;
+
+/** The overlay (VPC) identity of an instance, or of a system zone talking off-rack. */
+export const Overlay = z.strictObject({
+  vni,
+  ipv4: cidr.optional(),
+  ipv6: cidr.optional(),
+  /** The gateway MAC this port sees; the switch's default when absent. */
+  gatewayMac: mac.optional(),
+});
+
+/** One client of the switch. */
+export const Port = z.strictObject({
+  name: linkName,
+  kind: z.enum(["host", "system", "instance"]),
+  /** Zone (illumos) or network namespace (Linux) the port's device lives in. */
+  zone: z.string().min(1).optional(),
+  mac,
+  /** Interface addresses (underlay ones for host/system ports). */
+  addresses: z.array(cidr).default([]),
+  mtu: z.number().int().min(1280).max(9216).default(1500),
+  overlay: Overlay.optional(),
+  firewall: z.array(FirewallRule).default([]),
+  routes: z.array(RouterEntry).default([]),
+  externalIps: ExternalIps.optional(),
+  /** Multicast groups (overlay addresses) the port subscribes to. */
+  multicast: z.array(ip).default([]),
+}).superRefine((p, ctx) => {
+  if (p.kind === "instance" && !p.overlay) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["overlay"],
+      message: "an instance port needs an overlay identity",
+    });
+  }
+  if (p.kind === "host" && p.zone !== undefined) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["zone"],
+      message: "the host port lives in the global zone",
+    });
+  }
+});
+/** A port as validated. */
+export type Port = z.infer<typeof Port>;
+
+/** Virtual → physical: where an overlay address lives on the underlay. */
+export const V2p = z.strictObject({ vni, ip, mac, underlay: ipv6 });
+/** A V2P mapping. */
+export type V2p = z.infer<typeof V2p>;
+
+/** Virtual → boundary: which boundary-services endpoints serve a prefix. */
+export const V2b = z.strictObject({ vni, prefix, endpoints: z.array(ipv6).min(1) });
+/** A V2B mapping. */
+export type V2b = z.infer<typeof V2b>;
+
+/** Multicast group → underlay multicast address. */
+export const M2p = z.strictObject({ group: ip, underlay: ipv6 });
+/** An M2P mapping. */
+export type M2p = z.infer<typeof M2p>;
+
+/** Where copies of an underlay multicast group go, and how far they replicate. */
+export const McastForwarding = z.strictObject({
+  underlay: ipv6,
+  nextHops: z.array(
+    z.strictObject({ via: ipv6, replication: z.enum(["external", "underlay", "both"]) }),
+  ).min(1),
+});
+/** A multicast forwarding entry. */
+export type McastForwarding = z.infer<typeof McastForwarding>;
+
+/** An underlay route with its ECMP next hops. */
+export const UnderlayRoute = z.strictObject({
+  prefix: prefix6,
+  nextHops: z.array(z.strictObject({ link: linkName, via: ipv6 })).min(1),
+});
+/** An underlay route. */
+export type UnderlayRoute = z.infer<typeof UnderlayRoute>;
+
+/** The whole configuration file. */
+export const Config = z.strictObject({
+  platform: z.enum(["linux", "illumos", "memory"]).default("linux"),
+  stateDir: z.string().min(1).default("/var/lib/xdeno"),
+  admin: z.strictObject({
+    listen: listen.default("127.0.0.1:7070"),
+    tokenFile: z.string().min(1).optional(),
+    maxBodyBytes: z.number().int().min(1024).max(16 << 20).default(1 << 20),
+  }).prefault({}),
+  log: z.strictObject({
+    format: z.enum(["text", "json"]).default("text"),
+    level: z.enum(["debug", "info", "warning", "error"]).default("info"),
+  }).prefault({}),
+  sled: z.strictObject({
+    underlayAddress: ipv6,
+    underlayPrefix: prefix6,
+    hostInterface: linkName.default("xde0"),
+  }),
+  underlay: z.strictObject({
+    links: z.array(
+      z.strictObject({ name: linkName, device: linkName.optional(), linkLocal: ipv6.optional() }),
+    )
+      .default([]),
+    routes: z.array(UnderlayRoute).default([]),
+  }).prefault({}),
+  boundaryServices: z.array(z.strictObject({ vni: vni.default(99), endpoint: ipv6 })).default([]),
+  ports: z.array(Port).default([]),
+  mappings: z.strictObject({
+    v2p: z.array(V2p).default([]),
+    v2b: z.array(V2b).default([]),
+    m2p: z.array(M2p).default([]),
+    mcastForwarding: z.array(McastForwarding).default([]),
+  }).prefault({}),
+}).superRefine((c, ctx) => {
+  unique(ctx, c.ports.map((p) => p.name), (i) => ["ports", i, "name"], "port name");
+  unique(ctx, c.ports.map((p) => p.mac.toLowerCase()), (i) => ["ports", i, "mac"], "MAC");
+  unique(
+    ctx,
+    c.underlay.links.map((l) => l.name),
+    (i) => ["underlay", "links", i, "name"],
+    "link name",
+  );
+  const links = new Set(c.underlay.links.map((l) => l.name));
+  c.underlay.routes.forEach((r, i) =>
+    r.nextHops.forEach((h, j) => {
+      if (!links.has(h.link)) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["underlay", "routes", i, "nextHops", j, "link"],
+          message: `${JSON.stringify(h.link)} is not an underlay link (declared: ${
+            [...links].join(", ") || "none"
+          })`,
+        });
+      }
+    })
+  );
+  if (c.ports.filter((p) => p.kind === "host").length > 1) {
+    ctx.addIssue({ code: "custom", path: ["ports"], message: "at most one host port" });
+  }
+});
+/** The validated configuration. */
+export type Config = z.infer<typeof Config>;
+
+function unique(
+  ctx: z.RefinementCtx,
+  values: string[],
+  path: (i: number) => (string | number)[],
+  what: string,
+): void {
+  const seen = new Map<string, number>();
+  values.forEach((v, i) => {
+    const first = seen.get(v);
+    if (first === undefined) seen.set(v, i);
+    else {ctx.addIssue({
+        code: "custom",
+        path: path(i),
+        message: `duplicate ${what} ${JSON.stringify(v)} (first at index ${first})`,
+      });}
+  });
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# Builds dist/xdeno.run: ONE executable file = a small sh launcher + a gzip'd tar of the Deno
+# runtime (from the pinned npm package) and the bundle. On first run the launcher extracts to
+# a cache directory keyed by the payload's hash (atomically: extract to a temp dir, rename),
+# then execs `deno run --cached-only` with explicit permissions and its own DENO_DIR, so
+# nothing is downloaded and nothing outside the cache directory is written by the launcher.
+#
+# usage: tools/make_run.sh [BUNDLE] [OUT]     (DENO_BIN overrides the runtime to embed)
+set -eu
+bundle=${1:-dist/xdeno.js}
+out=${2:-dist/xdeno.run}
+deno_bin=${DENO_BIN:-node_modules/deno/deno}
+[ -f "$bundle" ] || { echo "make_run: no bundle $bundle (run deno task dist)" >&2; exit 1; }
+[ -x "$deno_bin" ] || { echo "make_run: no deno runtime at $deno_bin" >&2; exit 1; }
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cp "$deno_bin" "$work/deno"
+cp "$bundle" "$work/xdeno.js"
+tar -C "$work" -cf - deno xdeno.js | gzip -6 > "$work/payload"
+hash=$(sha256sum "$work/payload" | cut -c1-16)
+
+cat > "$work/head" <<HEAD
+#!/bin/sh
+# xdeno self-contained executable (launcher + Deno runtime + bundle). Payload $hash.
+# Cache: \$XDENO_CACHE, else \$XDG_CACHE_HOME/xdeno, else \$HOME/.cache/xdeno, else /tmp.
+set -eu
+hash=$hash
+base=\${XDENO_CACHE:-\${XDG_CACHE_HOME:-\${HOME:-/nonexistent}/.cache}/xdeno}
+mkdir -p "\$base" 2>/dev/null || base=\${TMPDIR:-/tmp}/xdeno-\$(id -u)
+mkdir -p -m 700 "\$base"
+dir=\$base/\$hash
+if [ ! -x "\$dir/deno" ]; then
+  tmp=\$(mktemp -d "\$base/.extract.XXXXXX")
+  line=\$(awk '/^__XDENO_PAYLOAD__\$/ { print NR + 1; exit }' "\$0")
+  tail -n +"\$line" "\$0" | gzip -dc | tar -xf - -C "\$tmp"
+  mkdir -p "\$tmp/deno_dir"
+  mv "\$tmp" "\$dir" 2>/dev/null || rm -rf "\$tmp"
+fi
+DENO_DIR=\$dir/deno_dir DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 \\
+exec "\$dir/deno" run --cached-only --no-config --no-lock --no-prompt \\
+  --allow-read --allow-write --allow-net --allow-env --allow-sys --allow-ffi --allow-run \\
+  "\$dir/xdeno.js" "\$@"
+__XDENO_PAYLOAD__
+HEAD
+cat "$work/head" "$work/payload" > "$out.tmp"
+chmod 755 "$out.tmp"
+mv "$out.tmp" "$out"
+echo "make_run: $out ($(wc -c < "$out") bytes, payload $hash)"
