@@ -56,10 +56,9 @@ export class FlowTable<V> {
     return this.size >= this.limit;
   }
 
-  /** The entry index holding `key`, or -1. */
-  find(key: FlowId): number {
+  /** The entry index holding `key`, or -1 (`h`: its flowHash, when the caller has it). */
+  find(key: FlowId, h: number = flowHash(key.w)): number {
     const w = key.w;
-    const h = flowHash(w);
     const slots = this.slots, keys = this.keys, hashes = this.hashes, mask = this.mask;
     let i = h & mask;
     let e = slots[i];
@@ -102,7 +101,9 @@ export class FlowTable<V> {
    * table is at its limit (the caller evicts and retries, or drops).
    */
   set(key: FlowId, val: V, now: number): number {
-    const found = this.find(key);
+    const w = key.w;
+    const h = flowHash(w);
+    const found = this.find(key, h);
     if (found >= 0) {
       this.vals[found] = val;
       this.lastHit[found] = now;
@@ -110,8 +111,6 @@ export class FlowTable<V> {
     }
     if (this.freeTop === 0) return -1;
     const x = this.freeList[--this.freeTop];
-    const w = key.w;
-    const h = flowHash(w);
     this.keys.set(w, x * FLOW_WORDS);
     this.hashes[x] = h;
     this.vals[x] = val;

@@ -9,7 +9,7 @@ import type { Layer } from "./layer.ts";
 import { DIR_IN, DIR_OUT } from "./packet.ts";
 import type { PortStats } from "./stats.ts";
 import { type TcpFlow, tcpTtl, type TcpTtls } from "./tcp.ts";
-import type { LftPair, UftEntry } from "./uft.ts";
+import { type LftPair, pairLastHit, type UftEntry } from "./uft.ts";
 
 /** The flow tables of one port. */
 export class FlowState {
@@ -18,6 +18,8 @@ export class FlowState {
   readonly tcp: FlowTable<TcpFlow>;
   /** Bumped by every rule change; UFT entries of older epochs are rebuilt. */
   epoch = 1;
+  /** When a victim scan of a table last freed nothing (see EVICT_BACKOFF_MS in evict.ts). */
+  readonly fruitlessScan = new Map<Eviction, number>();
 
   constructor(
     readonly layers: readonly Layer[],
@@ -32,19 +34,20 @@ export class FlowState {
   }
 
   /**
-   * True when UFT entry `e` (at index `idx` of `t`) may serve a packet: current epoch, not idle
-   * past its TTL (its TCP flow's, for TCP), every LFT pair it used still alive. Takes the table
-   * and index rather than the last-hit time: a double passed to a call that is not inlined is
-   * boxed, which would allocate per packet.
+   * True when UFT entry `e` may serve a packet: current epoch, not idle past its TTL (its TCP
+   * flow's, for TCP), every LFT pair it used still alive. (`_t`/`_idx` are unused, kept for
+   * callers: the idle time now lives on the entry.)
    */
-  usable(e: UftEntry, now: number, t: FlowTable<UftEntry>, idx: number): boolean {
+  usable(e: UftEntry, now: number, _t?: FlowTable<UftEntry>, _idx?: number): boolean {
     if (e.epoch !== this.epoch) return false;
     const tf = e.tcp;
     if (tf !== null) {
       if (!tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls)) return false;
-    } else if (now - t.lastHit[idx] > this.flowTtl) return false;
-    const lfts = e.lfts;
-    for (let i = 0; i < lfts.length; i++) if (!lfts[i].live) return false;
+    } else if (now - e.lastHit > this.flowTtl) return false;
+    if (e.touch) {
+      const lfts = e.lfts;
+      for (let i = 0; i < lfts.length; i++) if (!lfts[i].live) return false;
+    }
     return true;
   }
 
@@ -59,7 +62,14 @@ export class FlowState {
       idx = t.set(key, e, now);
     }
     e.idx = idx;
-    return idx >= 0;
+    e.lastHit = now;
+    if (idx < 0) return false;
+    for (const p of e.lfts) {
+      if (p.u0 === null) p.u0 = e;
+      else if (p.u1 === null) p.u1 = e;
+      else e.touch = true;
+    }
+    return true;
   }
 
   /** Inserts a TCP flow under its client-side outbound key, evicting when full. */
@@ -98,6 +108,13 @@ export class FlowState {
     const t = this.uft[e.dir];
     if (e.idx >= 0 && t.valueAt(e.idx) === e) t.deleteAt(e.idx);
     if (e.tcp !== null && e.tcp.uft[e.dir] === e) e.tcp.uft[e.dir] = null;
+    // The pairs keep this entry's last use (they may outlive it) and forget it as a user.
+    for (const lp of e.lfts) {
+      if (lp.u0 !== e && lp.u1 !== e) continue;
+      if (e.lastHit > lp.lastHit) lp.lastHit = e.lastHit;
+      if (lp.u0 === e) lp.u0 = null;
+      else lp.u1 = null;
+    }
     const p = e.pair;
     e.pair = null;
     if (p !== null) {
@@ -123,6 +140,9 @@ export class FlowState {
     const [to, ti] = L.lft;
     if (p.outIdx >= 0 && to.valueAt(p.outIdx) === p) to.deleteAt(p.outIdx);
     if (p.inIdx >= 0 && ti.valueAt(p.inIdx) === p) ti.deleteAt(p.inIdx);
+    // UFT entries built through the pair die with it (those with `touch` notice on their own).
+    if (p.u0 !== null) this.removeUft(p.u0, false);
+    if (p.u1 !== null) this.removeUft(p.u1, false);
     L.stats.releases++;
     p.desc.release?.();
   }
@@ -131,7 +151,7 @@ export class FlowState {
   pairExpired(p: LftPair, now: number): boolean {
     const tf = p.tcp;
     if (tf !== null) return !tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls);
-    return now - p.lastHit > this.flowTtl;
+    return now - pairLastHit(p) > this.flowTtl;
   }
 
   /** True when a TCP flow outlived its state's TTL. */
@@ -151,7 +171,7 @@ export class FlowState {
     }
     for (const t of this.uft) {
       for (const e of t.values()) {
-        if (!this.usable(e, now, t, e.idx)) {
+        if (!this.usable(e, now)) {
           this.removeUft(e, false);
           this.stats.uftExpired++;
           n++;
@@ -179,6 +199,7 @@ export class FlowState {
     for (const f of this.tcp.values()) f.live = false;
     this.tcp.clear();
     for (const L of this.layers) this.clearLayer(L);
+    this.fruitlessScan.clear();
     this.epoch++;
   }
 

@@ -12,4 +12,5 @@ export { FlowState } from "./flows.ts";
 export * from "./slow_path.ts";
 export * from "./stats.ts";
 export { FlowTable } from "./flow_table.ts";
-export { LftPair, UftEntry } from "./uft.ts";
+export { LftPair, pairLastHit, UftEntry } from "./uft.ts";
+export { RuleIndex } from "./rule_index.ts";

@@ -210,3 +210,17 @@ export function replayList(pkt: Packet, list: readonly HeaderTransform[]): strin
   }
   return null;
 }
+
+/**
+ * True when two plans do the same thing to every packet, so one object can serve both UFT
+ * entries (flows through the same rules without address or port rewrites compile to equal plans;
+ * sharing them saves ~160 bytes per flow at a million flows).
+ */
+export function samePlan(a: CompiledPlan, b: CompiledPlan): boolean {
+  return a.etherSrc === b.etherSrc && a.etherDst === b.etherDst && a.ipSrc === b.ipSrc &&
+    a.ipDst === b.ipDst && a.ipDelta === b.ipDelta && a.l4Delta === b.l4Delta &&
+    a.l4Csum === b.l4Csum && a.l4Udp === b.l4Udp && a.srcPort === b.srcPort &&
+    a.dstPort === b.dstPort && a.srcPortAt === b.srcPortAt && a.dstPortAt === b.dstPortAt &&
+    a.ports === b.ports && a.pseudoDelta === b.pseudoDelta && a.pop === b.pop &&
+    a.push === b.push;
+}

@@ -174,6 +174,18 @@ export class Port {
     if (opts.clearFlows) this.clearLayerFlows(layer);
     this.flows.epoch++;
   }
+  /**
+   * Sorts and indexes every changed rule table now. Rule changes are otherwise indexed lazily at
+   * the next lookup (so a burst of `addRule`s costs one rebuild); call this after applying a
+   * batch of control commands so the rebuild (~20 ms at 1,000 rules) does not land on a packet.
+   */
+  prepare(): void {
+    for (const l of this.layers) {
+      l.rules[DIR_OUT].index();
+      l.rules[DIR_IN].index();
+    }
+  }
+
   /** Invalidates every UFT entry (e.g. a mapping the transforms used changed). */
   bumpEpoch(): void {
     this.flows.epoch++;
@@ -198,8 +210,8 @@ export class Port {
       const slot = uft.find(flow);
       if (slot >= 0) {
         const e = uft.valueAt(slot)!;
-        if (flows.usable(e, now, uft, slot)) {
-          uft.lastHit[slot] = now;
+        if (flows.usable(e, now)) {
+          e.lastHit = now;
           return this.fastPath(dir, pkt, e, now, res);
         }
         this.stats.uftStale++;
@@ -231,8 +243,10 @@ export class Port {
   }
 
   private fastPath(dir: Direction, pkt: Packet, e: UftEntry, now: number, res: ProcessResult) {
-    const lfts = e.lfts;
-    for (let i = 0; i < lfts.length; i++) lfts[i].lastHit = now;
+    if (e.touch) {
+      const lfts = e.lfts;
+      for (let i = 0; i < lfts.length; i++) lfts[i].lastHit = now;
+    }
     const tf = e.tcp;
     let closed = false;
     if (tf !== null) {

@@ -3,13 +3,8 @@
 
 import type { FlowId } from "../packet/flow.ts";
 import type { Direction, Packet } from "./packet.ts";
-import {
-  type ActionMeta,
-  compileAll,
-  type Matcher,
-  parseCidr,
-  type Predicate,
-} from "./predicate.ts";
+import { type ActionMeta, compileAll, type Matcher, type Predicate } from "./predicate.ts";
+import { RuleIndex } from "./rule_index.ts";
 import type { HeaderTransform } from "./transform.ts";
 
 /** A drop decided by an action generator, with a reason that becomes a counter key. */
@@ -137,21 +132,33 @@ export class Rule {
 
 let nextRuleId = 1;
 
+/**
+ * Tables with at least this many rules are looked up through the field index; shorter ones are
+ * scanned (measured crossover on this VM, see tests/bench/engine_bench.ts).
+ */
+export const INDEX_MIN_RULES = 16;
+
 /** The ordered rules of one layer direction. */
 export class RuleTable {
   private rules: Rule[] = [];
-  private pf = new Prefilter([]);
+  private ix: RuleIndex | null = null;
+  private readonly indexMin: number;
+
+  /** `indexMin`: smallest table looked up through the index (tests force 0 or Infinity). */
+  constructor(opts: { indexMin?: number } = {}) {
+    this.indexMin = opts.indexMin ?? INDEX_MIN_RULES;
+  }
 
   /** The rules in evaluation order. */
   get list(): readonly Rule[] {
-    return this.rules;
+    return this.index().rules;
   }
 
   /** Adds a rule and returns its id (unique within the process, increasing: newer is larger). */
   add(spec: RuleSpec): number {
     const r = new Rule(nextRuleId++, spec);
     this.rules.push(r);
-    this.sort();
+    this.ix = null;
     return r.id;
   }
 
@@ -160,6 +167,7 @@ export class RuleTable {
     const i = this.rules.findIndex((r) => r.id === id);
     if (i < 0) return false;
     this.rules.splice(i, 1);
+    this.ix = null;
     return true;
   }
 
@@ -167,110 +175,32 @@ export class RuleTable {
   setAll(specs: readonly RuleSpec[]): number[] {
     const rs = specs.map((s) => new Rule(nextRuleId++, s));
     this.rules = rs;
-    this.sort();
+    this.ix = null;
     return rs.map((r) => r.id);
   }
 
   /**
-   * The first matching rule, or null. A numeric prefilter (family, protocol, ports, one IPv4
-   * CIDR per side) rejects most non-matching rules without calling their matchers; a rule that
-   * passes it is still checked by its full matcher.
+   * The first matching rule, or null. Rules are filed by a field they require (address prefix,
+   * port, protocol), so a lookup visits only the buckets the packet selects; a numeric prefilter
+   * rejects most candidates without calling their matchers, and the full matcher decides.
    */
   find(pkt: Packet, am: ActionMeta): Rule | null {
-    const rs = this.rules, pf = this.pf.w, fp = this.pf.famProto;
-    const lv = pkt.meta.flow, buf = pkt.buf;
-    const fam = lv.ipVersion, proto = lv.proto;
-    let sp = -1, dp = -1, s4 = 0, d4 = 0;
-    if (lv.l4 >= 0 && lv.icmpType < 0) {
-      sp = lv.srcPort;
-      dp = lv.dstPort;
-    }
-    if (fam === 4) {
-      const o = lv.l3;
-      s4 = (buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15];
-      d4 = (buf[o + 16] << 24) | (buf[o + 17] << 16) | (buf[o + 18] << 8) | buf[o + 19];
-    }
-    const n = rs.length;
-    for (let i = 0, b = 0; i < n; i++, b += PF_STRIDE) {
-      if ((d4 & pf[b]) !== pf[b + 1] || (s4 & pf[b + 2]) !== pf[b + 3]) continue;
-      if (dp < pf[b + 4] || dp > pf[b + 5] || sp < pf[b + 6] || sp > pf[b + 7]) continue;
-      const x = fp[i], f = x >>> 16, p = x & 0xffff;
-      if ((f !== 0 && f !== fam) || (p !== 0xffff && p !== proto)) continue;
-      if (rs[i].match(pkt, am)) return rs[i];
-    }
-    return null;
+    return (this.ix ?? this.index()).find(pkt, am);
   }
 
-  private sort(): void {
-    this.rules.sort((a, b) =>
-      a.priority - b.priority ||
-      (a.action.kind === "deny" ? 0 : 1) - (b.action.kind === "deny" ? 0 : 1) ||
-      b.id - a.id
-    );
-    this.pf = new Prefilter(this.rules);
-  }
-}
-
-const PF_STRIDE = 8;
-
-/**
- * Per-rule numeric constraints implied by a rule's top-level predicates, laid out for one linear
- * scan: [dstMask, dstAddr, srcMask, srcAddr, dportLo, dportHi, sportLo, sportHi] per rule (IPv4
- * words as i32; a packet without ports carries port -1, which only an unconstrained lo of -1
- * admits), plus family << 16 | protocol (0 / 0xffff = any).
- */
-class Prefilter {
-  readonly w: Int32Array;
-  readonly famProto: Int32Array;
-
-  constructor(rules: readonly Rule[]) {
-    const n = rules.length;
-    this.w = new Int32Array(n * PF_STRIDE);
-    this.famProto = new Int32Array(n).fill(0xffff);
-    rules.forEach((r, i) => {
-      const b = i * PF_STRIDE;
-      this.w.set([0, 0, 0, 0, -1, 65535, -1, 65535], b);
-      for (const p of r.spec.predicates ?? []) this.add(i, b, p);
-    });
-  }
-
-  private setFam(i: number, v: number): void {
-    this.famProto[i] = (v << 16) | (this.famProto[i] & 0xffff);
-  }
-
-  private add(i: number, b: number, p: Predicate): void {
-    const w = this.w;
-    switch (p.kind) {
-      case "ipVersion":
-        this.setFam(i, p.version);
-        break;
-      case "ipProto":
-        if (p.values.length === 1) this.famProto[i] = (this.famProto[i] & ~0xffff) | p.values[0];
-        break;
-      case "dstPort":
-      case "srcPort": {
-        if (p.ports.length !== 1) break;
-        const x = p.ports[0];
-        const [lo, hi] = typeof x === "number" ? [x, x] : x;
-        const at = b + (p.kind === "dstPort" ? 4 : 6);
-        w[at] = lo;
-        w[at + 1] = hi;
-        break;
-      }
-      case "ipSrc":
-      case "ipDst": {
-        if (p.cidrs.length !== 1) break;
-        const c = parseCidr(p.cidrs[0]);
-        if (!c.v4) {
-          this.setFam(i, 6);
-          break;
-        }
-        this.setFam(i, 4);
-        const at = b + (p.kind === "ipDst" ? 0 : 2);
-        w[at] = c.mask[0] | 0;
-        w[at + 1] = c.addr[0] | 0;
-        break;
-      }
+  /**
+   * The lookup structure, rebuilt after changes on first use: a batch of `add`s (a layer's
+   * initial rules, a control-plane update) costs one sort and one index build, not one each.
+   */
+  index(): RuleIndex {
+    if (this.ix === null) {
+      this.rules.sort((a, b) =>
+        a.priority - b.priority ||
+        (a.action.kind === "deny" ? 0 : 1) - (b.action.kind === "deny" ? 0 : 1) ||
+        b.id - a.id
+      );
+      this.ix = new RuleIndex(this.rules.slice(), this.indexMin);
     }
+    return this.ix;
   }
 }

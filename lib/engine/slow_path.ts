@@ -19,7 +19,7 @@ import {
   RES_HAIRPIN,
   RES_MODIFIED,
 } from "./packet.ts";
-import { compilePlan } from "./plan.ts";
+import { type CompiledPlan, compilePlan, samePlan } from "./plan.ts";
 import { ActionMeta } from "./predicate.ts";
 import type { Action, ActionCtx, ActionDesc, DefaultAction, Rule } from "./rule.ts";
 import { isDeny } from "./rule.ts";
@@ -54,6 +54,12 @@ export class SlowPath {
   private readonly after = new FlowId();
   private readonly ctx: ActionCtx;
   private readonly created: LftPair[] = [];
+  // Per-walk scratch; a UFT entry gets exact-size copies (a grown array costs ~180 bytes).
+  private readonly list: HeaderTransform[] = [];
+  private readonly lfts: LftPair[] = [];
+  // The last entry's list and plan: consecutive flows through the same rules share them.
+  private lastList: readonly HeaderTransform[] = NO_TRANSFORMS;
+  private lastPlan: CompiledPlan | null = null;
 
   constructor(
     private readonly layers: readonly Layer[],
@@ -79,7 +85,7 @@ export class SlowPath {
   ): number {
     this.flowIn.copyFrom(entry);
     const created = this.created;
-    created.length = 0;
+    if (created.length !== 0) created.length = 0;
     let code: number;
     try {
       code = this.walk(dir, pkt, isIp, now, res);
@@ -92,7 +98,7 @@ export class SlowPath {
     if (code !== RES_MODIFIED) {
       for (const p of created) this.flows.killPair(this.byName.get(p.layer)!, p);
     }
-    created.length = 0;
+    if (created.length !== 0) created.length = 0;
     return code;
   }
 
@@ -102,8 +108,9 @@ export class SlowPath {
     const flowIn = this.flowIn;
     const portsOk = hasPorts(pkt.meta.flow);
     const encapIn = pkt.meta.encap;
-    const list: HeaderTransform[] = [];
-    const lfts: LftPair[] = [];
+    const list = this.list, lfts = this.lfts;
+    if (list.length !== 0) list.length = 0;
+    if (lfts.length !== 0) lfts.length = 0;
     const layers = this.layers;
     const n = layers.length;
     const ctx = this.ctx;
@@ -116,7 +123,8 @@ export class SlowPath {
       if (isIp) {
         flowOfLevel(pkt.buf, pkt.meta.flow, lflow);
         const t = L.lft[dir];
-        const slot = t.find(lflow);
+        // Layers without stateful rules keep an empty LFT: skip hashing the flow for them.
+        const slot = t.size === 0 ? -1 : t.find(lflow);
         if (slot >= 0) {
           const pair = t.valueAt(slot)!;
           if (this.flows.pairExpired(pair, now)) {
@@ -278,9 +286,11 @@ export class SlowPath {
         return RES_MODIFIED;
       }
     }
-    const plan = compilePlan(list, flowIn, portsOk, encapIn);
+    let plan = compilePlan(list, flowIn, portsOk, encapIn);
     if (plan === null) this.stats.uftReplay++;
-    const e = new UftEntry(dir, this.flows.epoch, list, plan, tf, lfts);
+    else if (this.lastPlan !== null && samePlan(plan, this.lastPlan)) plan = this.lastPlan;
+    else this.lastPlan = plan;
+    const e = new UftEntry(dir, this.flows.epoch, this.keepList(list), plan, tf, keepPairs(lfts));
     if (!this.flows.insertUft(e, flowIn, now)) {
       this.stats.uftFull++;
       return this.drop(res, null, -1, DROP_UFT_FULL, dir);
@@ -298,6 +308,17 @@ export class SlowPath {
       other.pair = e;
     }
     return RES_MODIFIED;
+  }
+
+  /** `list` as an immutable exact-size array, shared with the previous entry when equal. */
+  private keepList(list: HeaderTransform[]): readonly HeaderTransform[] {
+    const last = this.lastList;
+    if (last.length === list.length) {
+      let same = true;
+      for (let i = 0; i < list.length && same; i++) same = last[i] === list[i];
+      if (same) return last;
+    }
+    return this.lastList = list.length === 0 ? NO_TRANSFORMS : list.slice();
   }
 
   /** Records a drop in `res` and the counters. */
@@ -330,6 +351,13 @@ export class SlowPath {
   ) {
     this.tracing!.push({ layer, via, rule, action, transform: x?.name });
   }
+}
+
+const NO_TRANSFORMS: readonly HeaderTransform[] = Object.freeze([]);
+const NO_PAIRS: readonly LftPair[] = Object.freeze([]);
+
+function keepPairs(lfts: LftPair[]): readonly LftPair[] {
+  return lfts.length === 0 ? NO_PAIRS : lfts.slice();
 }
 
 const ALLOW: Action = { kind: "allow" };

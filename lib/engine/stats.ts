@@ -25,6 +25,8 @@ export class PortStats {
   /** UFT entries whose transform list did not compile (they replay the list). */
   uftReplay = 0;
   uftEvictions = 0;
+  /** Full scans for an eviction victim (UFT, TCP table or an LFT), fruitful or not. */
+  evictScans = 0;
   tcpFull = 0;
   tcpEvictions = 0;
   tcpExpired = 0;
@@ -56,6 +58,7 @@ export class PortStats {
       uftFull: this.uftFull,
       uftReplay: this.uftReplay,
       uftEvictions: this.uftEvictions,
+      evictScans: this.evictScans,
       tcpFull: this.tcpFull,
       tcpEvictions: this.tcpEvictions,
       tcpExpired: this.tcpExpired,

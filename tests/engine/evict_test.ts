@@ -110,3 +110,32 @@ Deno.test("full LFT: a new pair is refused and its resource released; misbehavin
   assert.equal(port.process(DIR_OUT, udp("10.0.0.5:5", "1.1.1.1:53")), RES_DROP);
   assert.equal(port.result.reason, "lft full");
 });
+
+Deno.test("a fruitless victim scan is not repeated for every new flow (1 s backoff)", () => {
+  const { port, clock } = mkPort([new Layer({ name: "l" })], { uftLimit: 2 });
+  port.process(DIR_OUT, udp("10.0.0.5:1", "1.1.1.1:53"));
+  port.process(DIR_OUT, udp("10.0.0.5:2", "1.1.1.1:53"));
+  for (let sp = 3; sp < 10; sp++) {
+    assert.equal(port.process(DIR_OUT, udp(`10.0.0.5:${sp}`, "1.1.1.1:53")), RES_DROP);
+  }
+  assert.equal(port.stats.uftFull, 7);
+  assert.equal(port.stats.evictScans, 1);
+  clock.advance(999);
+  port.process(DIR_OUT, udp("10.0.0.5:10", "1.1.1.1:53"));
+  assert.equal(port.stats.evictScans, 1);
+  clock.advance(1);
+  port.process(DIR_OUT, udp("10.0.0.5:11", "1.1.1.1:53"));
+  assert.equal(port.stats.evictScans, 2);
+  // Room made without a scan is used at once, backoff or not.
+  port.clearFlows();
+  assert.equal(port.process(DIR_OUT, udp("10.0.0.5:12", "1.1.1.1:53")), RES_MODIFIED);
+  // A scan that frees room clears the backoff: the next full-table miss scans again.
+  port.process(DIR_OUT, udp("10.0.0.5:13", "1.1.1.1:53"));
+  clock.advance(60_001);
+  assert.equal(port.process(DIR_OUT, udp("10.0.0.5:14", "1.1.1.1:53")), RES_MODIFIED);
+  assert.equal(port.stats.evictScans, 3);
+  assert.equal(port.process(DIR_OUT, udp("10.0.0.5:15", "1.1.1.1:53")), RES_MODIFIED);
+  assert.equal(port.stats.evictScans, 3);
+  assert.equal(port.process(DIR_OUT, udp("10.0.0.5:16", "1.1.1.1:53")), RES_DROP);
+  assert.equal(port.stats.evictScans, 4);
+});

@@ -71,6 +71,15 @@ export function guestUdp(payload: number, sport = 40000): LayerSpec[] {
   ];
 }
 
+/** A guest TCP SYN (opens a connection the engine tracks). */
+export function guestTcpSyn(sport = 40000): LayerSpec[] {
+  return [
+    { type: "ethernet", src: "a8:40:25:00:00:01", dst: "a8:40:25:ff:77:77" },
+    { type: "ipv4", src: "10.0.0.5", dst: "10.0.0.6" },
+    { type: "tcp", srcPort: sport, dstPort: 443, flags: "S", seq: 1000, ack: 0 },
+  ];
+}
+
 /** The reply to `guestUdp`, Geneve-encapsulated as it arrives from the underlay. */
 export function underlayReply(payload: number): LayerSpec[] {
   return [
@@ -127,4 +136,19 @@ function copyMeta(to: PacketMeta, from: PacketMeta): void {
   to.oxideReplication = from.oxideReplication;
   to.geneveUnknownCritical = from.geneveUnknownCritical;
   to.geneveOam = from.geneveOam;
+}
+
+/**
+ * Rewinds `r` and rewrites its IPv4 source to 10.0.0.0 + 1 + `i` (i < 2^24): flow number `i` of
+ * a large flow set, without building a frame per flow. The header checksum is left stale; the
+ * engine never re-verifies a parsed frame.
+ */
+export function nthFlow(r: Replay, i: number): Packet {
+  const p = r.rewind();
+  const o = p.meta.flow.l3 + 12, a = i + 1;
+  p.buf[o] = 10;
+  p.buf[o + 1] = (a >> 16) & 255;
+  p.buf[o + 2] = (a >> 8) & 255;
+  p.buf[o + 3] = a & 255;
+  return p;
 }
