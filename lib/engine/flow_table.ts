@@ -3,20 +3,11 @@
 // object is allocated per flow; an open-addressing slot array (linear probing, backward-shift
 // deletion, no tombstones) maps hashes to arena indices.
 
-import { FLOW_WORDS, type FlowId } from "../packet/flow.ts";
+import { FLOW_WORDS, type FlowId, smallHash } from "../packet/flow.ts";
 
-/**
- * A 30-bit hash of a flow key. Kept below 2^30 on purpose: a number that does not fit a V8 small
- * integer is boxed (16 bytes) whenever it crosses a call that is not inlined.
- */
+/** The table hash of a flow key (30 bits: a small integer V8 never boxes). */
 export function flowHash(w: Uint32Array): number {
-  let h = 0x2545f491;
-  for (let i = 0; i < FLOW_WORDS; i++) {
-    h = Math.imul(h ^ w[i], 0x9e3779b1);
-    h ^= h >>> 15;
-  }
-  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-  return (h ^ (h >>> 16)) & 0x3fffffff;
+  return smallHash(w, 0, FLOW_WORDS);
 }
 
 /** A bounded flow table: at most `limit` entries, each a FlowId key, a value and a last-hit time. */

@@ -146,10 +146,10 @@ export class FlowId {
   }
 }
 
-/** murmur3-style hash of FLOW_WORDS words of `w` starting at `at`. */
-export function hashWords(w: Uint32Array, at: number): number {
+/** murmur3-style 32-bit hash of `n` words of `w` from `at`: stable, for ECMP and Geneve ports. */
+export function hashWords(w: Uint32Array, at: number, n = FLOW_WORDS): number {
   let h = 0x9747b28c;
-  for (let i = 0; i < FLOW_WORDS; i++) {
+  for (let i = 0; i < n; i++) {
     let k = w[at + i];
     k = Math.imul(k, 0xcc9e2d51);
     k = (k << 15) | (k >>> 17);
@@ -158,11 +158,26 @@ export function hashWords(w: Uint32Array, at: number): number {
     h = (h << 13) | (h >>> 19);
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
-  h ^= FLOW_WORDS * 4;
+  h ^= n * 4;
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
   h = Math.imul(h, 0xc2b2ae35);
   h ^= h >>> 16;
   return h >>> 0;
+}
+
+/**
+ * A cheaper 30-bit hash of a flow key for tables on the per-packet path. Kept below 2^30 on
+ * purpose: a number that does not fit a V8 small integer is boxed (16 bytes) whenever it crosses
+ * a call that is not inlined.
+ */
+export function smallHash(w: Uint32Array, at = 0, n = FLOW_WORDS): number {
+  let h = 0x2545f491;
+  for (let i = 0; i < n; i++) {
+    h = Math.imul(h ^ w[at + i], 0x9e3779b1);
+    h ^= h >>> 15;
+  }
+  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
+  return (h ^ (h >>> 16)) & 0x3fffffff;
 }

@@ -2,27 +2,9 @@
 // typed arrays (no objects or strings per entry), linear probing with backward-shift deletion
 // so no tombstones accumulate. Grows by doubling at 50 % load; sized for millions of entries.
 
-const EMPTY = -1;
+import { hashWords } from "../packet/flow.ts";
 
-/** Mixes `n` words of `k` starting at `at` into a 32-bit hash (murmur3-style). */
-export function hashKey(k: Uint32Array, at: number, n: number): number {
-  let h = 0x2545f491;
-  for (let i = 0; i < n; i++) {
-    let x = k[at + i];
-    x = Math.imul(x, 0xcc9e2d51);
-    x = (x << 15) | (x >>> 17);
-    x = Math.imul(x, 0x1b873593);
-    h ^= x;
-    h = (h << 13) | (h >>> 19);
-    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
+const EMPTY = -1;
 
 /** A numeric-key hash table: `keyWords` u32 words → i32 value (values ≥ 0; -1 means absent). */
 export class WordTable {
@@ -51,7 +33,7 @@ export class WordTable {
 
   #find(k: Uint32Array, at: number): number {
     const n = this.keyWords, keys = this.#keys, vals = this.#vals, mask = this.#mask;
-    let i = hashKey(k, at, n) & mask;
+    let i = hashWords(k, at, n) & mask;
     for (;;) {
       if (vals[i] === EMPTY) return -1 - i;
       const base = i * n;
@@ -104,7 +86,7 @@ export class WordTable {
     for (;;) {
       i = (i + 1) & mask;
       if (vals[i] === EMPTY) break;
-      const home = hashKey(keys, i * n, n) & mask;
+      const home = hashWords(keys, i * n, n) & mask;
       const between = hole <= i ? home > hole && home <= i : home > hole || home <= i;
       if (between) continue;
       keys.copyWithin(hole * n, i * n, i * n + n);
