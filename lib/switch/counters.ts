@@ -25,6 +25,7 @@ export const DROP_REASONS = [
   "vpc-not-encap",
   "no-overlay-port",
   "internal",
+  "gso",
 ] as const;
 
 /** A drop reason's name. */

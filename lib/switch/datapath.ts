@@ -4,7 +4,8 @@
 // owning its destination. Everything else is dropped and counted by reason.
 
 import type { FrameBatch } from "../link/link.ts";
-import { HEADROOM } from "../link/link.ts";
+import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
+import { resolveVnet, VnetVerdict } from "../link/vnet.ts";
 import { Ndp, unspecified } from "./ndp.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -31,6 +32,12 @@ const ETHERTYPE_IPV6 = 0x86dd;
 function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
   return b[off] === mac[0] && b[off + 1] === mac[1] && b[off + 2] === mac[2] &&
     b[off + 3] === mac[3] && b[off + 4] === mac[4] && b[off + 5] === mac[5];
+}
+
+/** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
+function isGso(rx: FrameBatch, i: number): boolean {
+  const v = rx.vnet;
+  return v !== null && (v[i * VNET_HDR_LEN + 1] & 0x7f) !== 0;
 }
 
 /** State and per-frame logic of the switch; `Switch` adds control and the loop. */
@@ -96,6 +103,24 @@ export class Datapath {
     return 1500;
   }
 
+  /**
+   * Makes frame `i` a plain frame for paths that rewrite or answer it (pipelines, NDP,
+   * multicast): a partial checksum is completed and the header cleared; a GSO super-frame
+   * cannot be encapsulated here and is dropped (false).
+   */
+  protected flatten(rx: FrameBatch, i: number): boolean {
+    const v = rx.vnet;
+    if (v === null) return true;
+    const o = i * VNET_HDR_LEN;
+    if (v[o] === 0 && v[o + 1] === 0) return true;
+    if (resolveVnet(v, o, rx.bufs[i], rx.offs[i], rx.lens[i]) === VnetVerdict.Drop) {
+      this.counters.drops[DROP.gso]++;
+      return false;
+    }
+    v.fill(0, o, o + VNET_HDR_LEN);
+    return true;
+  }
+
   /** Handles frame `i` of `rx`, received from `port`. */
   fromPort(port: SwitchPort, rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
@@ -105,13 +130,15 @@ export class Datapath {
     const mcast = (b[off] & 1) !== 0;
     if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
+      if (!this.flatten(rx, i)) return;
       return this.overlay(port, rx, i);
     }
     const l3 = lv.l3;
     if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
-      return this.ndp.fromPort(port, b);
+      return this.flatten(rx, i) ? this.ndp.fromPort(port, b) : undefined;
     }
     if (mcast) {
+      if (!this.flatten(rx, i)) return;
       if (!this.mc.out(port, rx, i, this.meta)) c[DROP.multicast]++;
       return;
     }
@@ -119,11 +146,12 @@ export class Datapath {
     if (!srcOwned || !inPrefix(b, l3 + 24, this.underlayPrefix, this.underlayPrefixLen)) {
       if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
         if (lv.icmpType === 128 && lv.proto === 58 && this.isGateway(b, l3 + 24)) {
+          if (!this.flatten(rx, i)) return;
           return this.echoReply(port, b, l3, lv.ipEnd);
         }
         return void c[DROP["link-local-dst"]]++;
       }
-      if (port.pipeline !== null) return this.ov.out(port, rx, i);
+      if (port.pipeline !== null) return this.flatten(rx, i) ? this.ov.out(port, rx, i) : undefined;
       return void c[srcOwned ? DROP["no-overlay"] : DROP["spoofed-source"]]++;
     }
     if (b[l3 + 7] <= 1) {
@@ -183,7 +211,7 @@ export class Datapath {
     const hop = route.pick(ecmpHash(this.flow.w));
     if (hop === null) return void c[DROP["no-next-hop"]]++;
     const link = hop.ul.link;
-    if (lv.ipEnd - l3 > link.mtu) {
+    if (lv.ipEnd - l3 > link.mtu && !isGso(rx, i)) {
       this.tooBig(port.tx, port.mac, this.gatewayMac, link.mtu, b, l3, lv.ipEnd);
       return void c[DROP["too-big"]]++;
     }
@@ -207,11 +235,11 @@ export class Datapath {
     fromMac: Uint8Array,
   ): boolean {
     const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
-    if (!dst.link.isUp()) {
+    if (!dst.link.isUp() || dst.paused) {
       this.counters.drops[DROP["port-down"]]++;
       return false;
     }
-    if (lv.ipEnd - l3 > dst.mtu) {
+    if (lv.ipEnd - l3 > dst.mtu && !isGso(rx, i)) {
       this.tooBig(replyTx, replyMac, fromMac, dst.mtu, b, l3, lv.ipEnd);
       this.counters.drops[DROP["too-big"]]++;
       return false;
@@ -234,14 +262,17 @@ export class Datapath {
     if (lv.etherType !== ETHERTYPE_IPV6) return void c[DROP["non-ip"]]++;
     const l3 = lv.l3;
     if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
-      return this.ndp.fromUnderlay(ul, b, off);
+      return this.flatten(rx, i) ? this.ndp.fromUnderlay(ul, b, off) : undefined;
     }
     if (b[l3 + 24] === 0xff) {
+      if (!this.flatten(rx, i)) return;
       if (!this.mc.inbound(rx, i, this.meta)) c[DROP.multicast]++;
       return;
     }
     if (mcast) return void c[DROP.multicast]++;
-    if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) return this.ov.inbound(rx, i, false);
+    if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) {
+      return this.flatten(rx, i) ? this.ov.inbound(rx, i, false) : undefined;
+    }
     const dst = this.byAddr.get(b, l3 + 24, 0);
     if (dst === undefined) return void c[DROP["no-local-port"]]++;
     copyBytes(this.sMac2, 0, b, off + 6, 6);

@@ -225,7 +225,7 @@ export class Multicast {
     for (let k = 0; k < ms.length; k++) {
       const p = ms[k];
       if (p === except) continue;
-      if (!p.link.isUp()) {
+      if (!p.link.isUp() || p.paused) {
         this.counters.drops[DROP["port-down"]]++;
         continue;
       }

@@ -189,7 +189,7 @@ export class OverlayPath {
     if (port === undefined || port.pipeline === null) return void c[DROP["no-overlay-port"]]++;
     const code = port.pipeline.process(DIR_IN, pkt);
     if (code !== RES_MODIFIED) return this.pipelineDrop(port.pipeline.result, code !== 1);
-    if (!port.link.isUp()) return void c[DROP["port-down"]]++;
+    if (!port.link.isUp() || port.paused) return void c[DROP["port-down"]]++;
     const lv = pkt.meta.outer;
     if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) return void c[DROP["too-big"]]++;
     rx.bufs[i] = pkt.buf;

@@ -42,6 +42,8 @@ export class SwitchPort {
   readonly mtu: number;
   readonly vni: number;
   readonly pipeline: Pipeline | null;
+  /** Paused by the admin: nothing is read from or delivered to the client. */
+  paused = false;
 
   constructor(spec: PortSpec, readonly tx: TxQueue) {
     this.name = spec.name;

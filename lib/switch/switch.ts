@@ -2,7 +2,7 @@
 // applied between batches, neighbour timers, and the datapath loop (batched receive → process
 // → batched send over every Link).
 
-import { HEADROOM, type Link } from "../link/link.ts";
+import { HEADROOM, type Link, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
 import { FrameBatch } from "../link/link.ts";
 import { ipv6ToString, macToString, parseIp } from "../packet/bytes.ts";
 import { REPLICATION } from "./multicast.ts";
@@ -49,8 +49,13 @@ export interface SwitchConfig {
   clock?: () => number;
   /** Frames per receive/transmit batch (32). */
   batch?: number;
-  /** Bytes per frame buffer, headroom included (16 KiB + HEADROOM). */
+  /** Bytes per frame buffer, headroom included (16 KiB + HEADROOM; 64 KiB + … with `vnet`). */
   frameSize?: number;
+  /**
+   * Carry virtio-net headers (links opened with offload): checksum-partial and GSO super-frames
+   * cross pass-through paths whole; other paths complete the checksum and drop GSO frames.
+   */
+  vnet?: boolean;
   nud?: Partial<NudTimers>;
   /** Router lifetime in our RAs, seconds (1800). */
   raLifetime?: number;
@@ -69,6 +74,8 @@ export class Switch extends Datapath {
   private readonly clock: () => number;
   private readonly batchSize: number;
   private readonly frameSize: number;
+  /** True when frames carry virtio-net headers (SwitchConfig.vnet). */
+  readonly vnet: boolean;
   private readonly tickMs: number;
   private lastTick = -Infinity;
   private lastExpire = -Infinity;
@@ -96,10 +103,11 @@ export class Switch extends Datapath {
     );
     this.clock = cfg.clock ?? (() => performance.now());
     this.batchSize = cfg.batch ?? 32;
-    this.frameSize = cfg.frameSize ?? 16384 + HEADROOM;
+    this.vnet = cfg.vnet === true;
+    this.frameSize = cfg.frameSize ?? (this.vnet ? MAX_FRAME : 16384) + HEADROOM;
     this.tickMs = cfg.tickMs ?? 20;
     this.expireMs = cfg.expireMs ?? 1000;
-    this.rx = new FrameBatch(this.batchSize, this.frameSize);
+    this.rx = new FrameBatch(this.batchSize, this.frameSize, { vnet: this.vnet });
     const nud = { ...DEFAULT_NUD, ...cfg.nud };
     const names = new Set<string>();
     cfg.underlay.forEach((u, i) => {
@@ -111,7 +119,7 @@ export class Switch extends Datapath {
           ? mustIpv6(u.linkLocal, `underlay[${i}].linkLocal`)
           : eui64LinkLocal(u.link.mac),
         neighbors: new NeighborCache(nud),
-        tx: new TxQueue(u.link, this.batchSize, this.frameSize),
+        tx: new TxQueue(u.link, this.batchSize, this.frameSize, this.vnet),
         up: u.link.isUp(),
       });
     });
@@ -127,7 +135,10 @@ export class Switch extends Datapath {
   /** Adds a port; throws (changing nothing) when its name, MAC or an address is taken. */
   addPort(spec: PortSpec): SwitchPort {
     if (this.byName.has(spec.name)) throw new Error(`ports.${spec.name}: name already in use`);
-    const port = new SwitchPort(spec, new TxQueue(spec.link, this.batchSize, this.frameSize));
+    const port = new SwitchPort(
+      spec,
+      new TxQueue(spec.link, this.batchSize, this.frameSize, this.vnet),
+    );
     if (this.byMac.get(port.mac, 0, port.vni) !== undefined) {
       throw new Error(`ports.${spec.name}.mac: ${macToString(port.mac)} already in use`);
     }
@@ -161,6 +172,13 @@ export class Switch extends Datapath {
     if (port.pipeline) releasePipeline(port.pipeline);
     port.link.close();
     return true;
+  }
+
+  /** Pauses (or resumes) a port's traffic both ways; false when unknown. */
+  setPaused(name: string, paused: boolean): boolean {
+    const p = this.byName.get(name);
+    if (p) p.paused = paused;
+    return p !== undefined;
   }
 
   /** The port called `name`. */
@@ -290,7 +308,11 @@ export class Switch extends Datapath {
     const ports = this.ports;
     for (let k = 0; k < ports.length; k++) {
       const port = ports[k];
+      if (port.paused) continue;
       const n = port.link.recv(rx);
+      if (rx.vnet !== null && n > 0 && !carriesVnet(port.link)) {
+        rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
+      }
       for (let i = 0; i < n; i++) {
         try {
           this.fromPort(port, rx, i);
@@ -304,6 +326,7 @@ export class Switch extends Datapath {
     for (let k = 0; k < uls.length; k++) {
       const ul = uls[k];
       const n = ul.link.recv(rx);
+      if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
           this.fromUnderlay(ul, rx, i);
@@ -407,4 +430,9 @@ export class Switch extends Datapath {
   links(): Link[] {
     return [...this.ports.map((p) => p.link), ...this.underlay.map((u) => u.link)];
   }
+}
+
+/** True when `link` fills virtio-net headers on receive (TAP/packet links opened with them). */
+function carriesVnet(link: Link): boolean {
+  return (link as { vnet?: boolean }).vnet === true;
 }

@@ -2,7 +2,7 @@
 // with the receive batch (the frame is not copied); generated frames are written straight into
 // a reserved slot. `flush` hands the whole batch to the link in one call.
 
-import { FrameBatch, HEADROOM, type Link } from "../link/link.ts";
+import { FrameBatch, HEADROOM, type Link, VNET_HDR_LEN } from "../link/link.ts";
 
 /** Frames queued for one link. */
 export class TxQueue {
@@ -10,8 +10,8 @@ export class TxQueue {
   /** Frames the link refused (counted by the switch as tx-full/port-down). */
   refused = 0;
 
-  constructor(readonly link: Link, capacity: number, frameSize: number) {
-    this.batch = new FrameBatch(capacity, frameSize);
+  constructor(readonly link: Link, capacity: number, frameSize: number, vnet = false) {
+    this.batch = new FrameBatch(capacity, frameSize, { vnet });
   }
 
   /** Moves frame `i` of `rx` (at `off`, `len` bytes) into this queue by swapping buffers. */
@@ -24,6 +24,13 @@ export class TxQueue {
     rx.bufs[i] = mine;
     b.offs[k] = off;
     b.lens[k] = len;
+    // The virtio-net header (checksum/GSO state) travels with a forwarded frame.
+    const hv = b.vnet;
+    if (hv !== null) {
+      const rv = rx.vnet, o = k * VNET_HDR_LEN, ro = i * VNET_HDR_LEN;
+      if (rv !== null) { for (let j = 0; j < VNET_HDR_LEN; j++) hv[o + j] = rv[ro + j]; }
+      else hv.fill(0, o, o + VNET_HDR_LEN);
+    }
   }
 
   /** A free slot's buffer to write a frame at HEADROOM; finish with `commit(len)`. */
@@ -38,6 +45,8 @@ export class TxQueue {
     const b = this.batch;
     b.offs[b.count] = HEADROOM;
     b.lens[b.count] = len;
+    // Generated frames are complete: a zero header.
+    b.vnet?.fill(0, b.count * VNET_HDR_LEN, (b.count + 1) * VNET_HDR_LEN);
     b.count++;
   }
 

@@ -16,3 +16,10 @@ for (const p of paths) {
     sw.poll();
   });
 }
+// With virtio-net headers carried (offload): the cost of moving/zeroing them.
+for (const p of ["zone→zone", "zone→underlay", "overlay out"] as Path[]) {
+  const { sw } = benchSwitch(p, 10, { vnet: true });
+  Deno.bench(`switch ${p} vnet x32`, () => {
+    sw.poll();
+  });
+}

@@ -5,7 +5,7 @@
 import { benchSwitch, type Path } from "./benchsled.ts";
 
 const p = Deno.args[0] as Path;
-const { sw } = benchSwitch(p);
+const { sw } = benchSwitch(p, undefined, { vnet: Deno.args[1] === "vnet" });
 for (let i = 0; i < 3000; i++) sw.poll();
 const before = Deno.memoryUsage().heapUsed;
 for (let i = 0; i < 5000; i++) sw.poll();

@@ -10,8 +10,15 @@ const PATHS = [
 ];
 const probe = new URL("./alloc_probe.ts", import.meta.url).pathname;
 
-for (const path of PATHS) {
-  Deno.test(`the ${path} path allocates nothing per frame (heap over 160,000 frames)`, async () => {
+const CASES = [
+  ...PATHS.map((p) => [p, ""]),
+  ["zone→zone", "vnet"],
+  ["zone→underlay", "vnet"],
+  ["overlay out", "vnet"],
+];
+
+for (const [path, mode] of CASES) {
+  Deno.test(`the ${path}${mode ? ` (${mode})` : ""} path allocates nothing per frame (160,000 frames)`, async () => {
     // 64 MiB semi-spaces: no scavenge during the run, so heap growth = bytes allocated.
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
@@ -20,6 +27,7 @@ for (const path of PATHS) {
         "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64",
         probe,
         path,
+        mode,
       ],
       stdout: "piped",
       stderr: "piped",

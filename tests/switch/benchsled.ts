@@ -18,7 +18,11 @@ export type Path =
   | "overlay loopback";
 
 /** A switch whose poll() runs 32 frames of `path`. */
-export function benchSwitch(path: Path, payload = 10): { sw: Switch; frames: number } {
+export function benchSwitch(
+  path: Path,
+  payload = 10,
+  opts: { vnet?: boolean } = {},
+): { sw: Switch; frames: number } {
   const ul = UL.map((u) => new NullLink(u.name, u.mac, 9000));
   const sw = new Switch({
     underlayPrefix: "fd00::/16",
@@ -26,6 +30,7 @@ export function benchSwitch(path: Path, payload = 10): { sw: Switch; frames: num
     underlay: ul.map((l, i) => ({ link: l, linkLocal: UL[i].ll })),
     batch: 32,
     frameSize: 2048 + HEADROOM,
+    vnet: opts.vnet,
     // Nobody answers probes here: keep the resolved next hops live for the whole run.
     nud: { probeMs: 1e12, deadMs: 1e12 },
   });

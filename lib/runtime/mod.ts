@@ -1,0 +1,65 @@
+// Entry point for `xdeno run`: builds the datapath a config describes, in a Worker by default
+// (the packet loop blocks in poll(2); the admin API stays on the main thread), or in-process.
+
+import type { AdminDatapath } from "../admin/datapath.ts";
+import type { Config } from "../config/schema.ts";
+import { linuxPlatform, MemoryPlatform } from "./platform.ts";
+import { WorkerDatapath } from "./remote.ts";
+import { type RuntimeConfig, SwitchDatapath, type SwitchTuning } from "./runtime.ts";
+
+export { SwitchDatapath, WorkerDatapath };
+export type { RuntimeConfig, SwitchTuning };
+
+/** How to run the datapath. */
+export interface StartOptions {
+  /** Run the datapath in a Worker (default true). */
+  worker?: boolean;
+  /** Checksum offload / TSO: virtio-net headers on TAP ports and packet sockets (default true). */
+  offload?: boolean;
+  /** Packet-socket receive mode ("ring" by default). */
+  rx?: "ring" | "mmsg";
+  tuning?: SwitchTuning;
+  /** Linux: namespace standing in for the global zone (default: the process's own). */
+  gzNetns?: string | null;
+  /** Worker mode: period of status/counter snapshots, ms (250). */
+  snapshotMs?: number;
+  /** Longest blocking wait of the packet loop when idle, ms (10). */
+  idleMs?: number;
+}
+
+/**
+ * Starts the datapath of `config` (platform, sled, underlay links, boundary services) with no
+ * ports yet: the admin control plane applies the config's resources as Changes.
+ */
+export async function startRuntime(
+  config: Pick<Config, "platform"> & RuntimeConfig,
+  opts: StartOptions = {},
+): Promise<AdminDatapath & { describe?(): Promise<Record<string, unknown>> }> {
+  if (config.platform === "illumos") throw new Error("platform: illumos is not supported yet");
+  const rc: RuntimeConfig = {
+    sled: config.sled,
+    underlay: config.underlay,
+    boundaryServices: config.boundaryServices,
+  };
+  const offload = opts.offload ?? true;
+  const tuning = opts.tuning ?? {};
+  if (opts.worker ?? true) {
+    return await WorkerDatapath.start({
+      config: rc,
+      platform: config.platform,
+      offload,
+      rx: opts.rx,
+      gzNetns: opts.gzNetns,
+      tuning,
+      snapshotMs: opts.snapshotMs ?? 250,
+      idleMs: opts.idleMs ?? 10,
+    });
+  }
+  const platform = config.platform === "memory"
+    ? new MemoryPlatform()
+    : await linuxPlatform({ offload, rx: opts.rx, gzNetns: opts.gzNetns });
+  const vnet = config.platform === "linux" && offload;
+  const dp = new SwitchDatapath(rc, platform, { ...tuning, vnet });
+  dp.start(undefined, opts.idleMs ?? 10);
+  return dp;
+}

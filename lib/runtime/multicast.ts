@@ -1,0 +1,70 @@
+// Port subscriptions and M2P mappings arrive as independent resources, in any order, while the
+// switch only accepts a subscription to a group that already has an M2P mapping (and forgets
+// members when a mapping goes). This keeps the desired subscriptions and applies whatever the
+// current mappings allow, so neither order nor removal and re-adding of a mapping loses any.
+
+import { ipToString, parseIp } from "../packet/bytes.ts";
+import type { Switch } from "../switch/switch.ts";
+
+function norm(group: string): string {
+  const b = parseIp(group);
+  return b ? ipToString(b) : group;
+}
+
+/** Desired subscriptions and mapped groups of one switch. */
+export class McastState {
+  private readonly subs = new Map<string, Set<string>>();
+  /** Normalized group → the group text the switch was given. */
+  private readonly mapped = new Map<string, string>();
+
+  constructor(private readonly sw: Switch) {}
+
+  /** Replaces the groups `port` subscribes to (null: none). Throws (changing nothing) if refused. */
+  setSubscription(port: string, groups: string[] | null): void {
+    const next = new Set((groups ?? []).map(norm));
+    const prev = this.subs.get(port) ?? new Set<string>();
+    const live = this.sw.port(port) !== undefined;
+    if (groups !== null && !live) throw new Error(`port: no port ${port}`);
+    const added: string[] = [];
+    try {
+      for (const g of next) {
+        if (prev.has(g) || !live || !this.mapped.has(g)) continue;
+        this.sw.subscribe(port, this.mapped.get(g)!);
+        added.push(g);
+      }
+    } catch (e) {
+      for (const g of added) this.sw.unsubscribe(port, this.mapped.get(g)!);
+      throw e;
+    }
+    if (live) {
+      for (const g of prev) {
+        if (!next.has(g) && this.mapped.has(g)) this.sw.unsubscribe(port, this.mapped.get(g)!);
+      }
+    }
+    if (groups === null) this.subs.delete(port);
+    else this.subs.set(port, next);
+  }
+
+  /** Sets (or with null clears) an M2P mapping, then subscribes every port that wants it. */
+  setM2p(group: string, underlay: string | null): void {
+    const g = norm(group);
+    if (underlay === null) {
+      this.sw.clearM2p(group);
+      this.mapped.delete(g);
+      return;
+    }
+    this.sw.setM2p(group, underlay);
+    this.mapped.set(g, group);
+    for (const [port, want] of this.subs) {
+      if (want.has(g) && this.sw.port(port)) this.sw.subscribe(port, group);
+    }
+  }
+
+  /** A port (re)appeared: subscribe it to its wanted, mapped groups. */
+  portAdded(port: string): void {
+    for (const g of this.subs.get(port) ?? []) {
+      const text = this.mapped.get(g);
+      if (text !== undefined) this.sw.subscribe(port, text);
+    }
+  }
+}

@@ -1,0 +1,160 @@
+// Where a runtime's links come from. `memory`: in-process wires whose far ends tests (and the
+// unprivileged service) hold; `linux`: TAP devices xdeno creates (the GZ's xde0, zones' ports
+// moved into their namespaces and plumbed there) and packet sockets on existing underlay links.
+
+import type { Link } from "../link/link.ts";
+import { MemoryLink, memoryPair } from "../link/memory.ts";
+import type { PortSpec } from "../config/resources.ts";
+import { addressOf } from "./translate.ts";
+
+/** A port's link plus how to undo what was done for it beyond the link (plumbing). */
+export interface PortLink {
+  link: Link;
+  /** Undoes plumbing; the switch closes the link itself on removePort. */
+  release(): void;
+}
+
+/** What the sled looks like to port plumbing. */
+export interface SledInfo {
+  underlayAddress: string;
+  /** e.g. "fd00::/16". */
+  underlayPrefix: string;
+  /** The switch's gateway link-local (zones route the underlay prefix via it). */
+  gatewayLinkLocal: string;
+}
+
+/** A source of links for one runtime. */
+export interface Platform {
+  readonly name: "linux" | "memory";
+  /** Opens underlay link `name` on device `device`. */
+  underlay(name: string, device: string): Link;
+  /** Creates (and plumbs) the link of a port. */
+  port(p: PortSpec, sled: SledInfo): PortLink;
+  /** Housekeeping between batches (link-state notifications); the switch's tick runs it. */
+  tick?(): void;
+  /** Releases anything the platform still holds. */
+  close(): void;
+}
+
+/** In-process links; `peer(name)` is the far end of a port or underlay link. */
+export class MemoryPlatform implements Platform {
+  readonly name = "memory";
+  private readonly peers = new Map<string, MemoryLink>();
+
+  /** The far end (client side) of the link named `name`, if it exists. */
+  peer(name: string): MemoryLink | undefined {
+    return this.peers.get(name);
+  }
+
+  /** Names of every link with a far end. */
+  names(): string[] {
+    return [...this.peers.keys()];
+  }
+
+  /** An underlay wire; its far end plays the rack router. */
+  underlay(name: string): Link {
+    const [mine, far] = memoryPair({ name }, { name: `${name}-peer` });
+    this.peers.set(name, far);
+    return mine;
+  }
+
+  /** A port wire; its far end is the zone (it uses the port's MAC). */
+  port(p: PortSpec): PortLink {
+    const [mine, far] = memoryPair(
+      { name: p.name, mac: p.mac, mtu: p.mtu },
+      { name: `${p.name}-client`, mac: p.mac, mtu: p.mtu },
+    );
+    this.peers.set(p.name, far);
+    return { link: mine, release: () => this.peers.delete(p.name) };
+  }
+
+  /** Forgets every far end. */
+  close(): void {
+    this.peers.clear();
+  }
+}
+
+/** Options of the Linux platform. */
+export interface LinuxPlatformOptions {
+  /** Exchange virtio-net headers (checksum offload, TSO) on TAP ports and packet sockets. */
+  offload?: boolean;
+  /** Packet-socket receive mode. */
+  rx?: "ring" | "mmsg";
+  /**
+   * Namespace that plays the global zone (the host port, underlay links, ports without a
+   * zone); null: this thread's own. Tests use a throwaway one.
+   */
+  gzNetns?: string | null;
+}
+
+/** TAP ports and packet-socket underlay links (loaded lazily: FFI needs --allow-ffi). */
+export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platform> {
+  const { TapLink } = await import("../link/tap.ts");
+  const { PacketLink } = await import("../link/packet_socket.ts");
+  const { Plumber } = await import("../link/plumb.ts");
+  const { LinkMonitor } = await import("../link/monitor.ts");
+  // Carrier changes of underlay links reach Link.isUp() (and ECMP) within one timer pass.
+  const monitor = new LinkMonitor(o.gzNetns ?? null);
+  const { VNET } = await import("../../ffi/layout.ts");
+  const gz = o.gzNetns ?? undefined;
+  const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
+  return {
+    name: "linux",
+    underlay(_name: string, device: string): Link {
+      const link = PacketLink.open({
+        ifname: device,
+        netns: gz,
+        promisc: true,
+        allmulti: true,
+        rx: o.rx,
+        vnetHdr: o.offload === true,
+      });
+      monitor.watch(link);
+      return link;
+    },
+    port(p: PortSpec, sled: SledInfo): PortLink {
+      const netns = p.kind === "host" ? gz : (p.zone ?? gz);
+      const mac = parseMacOrThrow(p.mac, p.name);
+      const link = TapLink.open({
+        name: p.name,
+        mac,
+        mtu: p.mtu,
+        netns,
+        offload: p.kind === "instance" ? undefined : offload,
+      });
+      if (p.kind === "instance") return { link, release() {} };
+      const plumb = new Plumber(netns ?? null);
+      try {
+        // The switch answers NDP on the segment and is its only router.
+        plumb.sysctl(`net.ipv6.conf.${p.name}.accept_dad`, "0");
+        plumb.sysctl(`net.ipv6.conf.${p.name}.accept_ra`, "0");
+        const addrs = p.addresses.length > 0 || p.kind !== "host"
+          ? p.addresses
+          : [`${sled.underlayAddress}/64`];
+        for (const a of addrs) plumb.addAddress(p.name, a.includes("/") ? a : `${a}/64`);
+        if (addrs.some((a) => addressOf(a).includes(":"))) {
+          plumb.addRoute({ dst: sled.underlayPrefix, dev: p.name, via: sled.gatewayLinkLocal });
+        }
+      } catch (e) {
+        plumb.close();
+        link.close();
+        throw e;
+      }
+      return { link, release: () => plumb.close() };
+    },
+    tick() {
+      monitor.poll();
+    },
+    close() {
+      monitor.close();
+    },
+  };
+}
+
+function parseMacOrThrow(s: string, port: string): Uint8Array {
+  const b = s.split(":").map((h) => parseInt(h, 16));
+  if (b.length !== 6 || b.some((x) => !(x >= 0 && x <= 255))) {
+    throw new Error(`ports.${port}.mac: "${s}" is not a MAC address`);
+  }
+  return Uint8Array.from(b);
+}

@@ -1,0 +1,186 @@
+// The admin thread's side of the datapath Worker: an AdminDatapath whose changes are batched
+// into one message per tick, whose status and counters are served from the latest snapshot,
+// and whose close() raises the shared stop flag before asking the worker to clean up.
+
+import {
+  type AdminDatapath,
+  type CounterSample,
+  DatapathRejected,
+  type PortStatus,
+} from "../admin/datapath.ts";
+import type { Change } from "../config/resources.ts";
+import type {
+  ApplyResult,
+  Snapshot,
+  WorkerInit,
+  WorkerMessage,
+  WorkerRequest,
+} from "./protocol.ts";
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
+type RequestBody = WorkerRequest extends infer R ? R extends unknown ? Omit<R, "t" | "id"> : never
+  : never;
+
+/** A datapath running in a Worker. */
+export class WorkerDatapath implements AdminDatapath {
+  readonly platform: string;
+  private readonly worker: Worker;
+  private readonly stopFlag = new Int32Array(new SharedArrayBuffer(4));
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private snap: Snapshot = { ports: {}, counters: [] };
+  private queue: { c: Change; p: Pending }[] = [];
+  private closed = false;
+  /** Set when the worker reported a fatal error (its packet loop died). */
+  failure: string | null = null;
+
+  private constructor(init: Omit<WorkerInit, "t" | "stop">, ready: Pending) {
+    this.platform = init.platform;
+    this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    this.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => this.onMessage(ev.data, ready);
+    this.worker.onerror = (ev) => {
+      ev.preventDefault();
+      this.fail(`datapath worker: ${ev.message}`, ready);
+    };
+    const msg: WorkerInit = { ...init, t: "init", stop: this.stopFlag.buffer as SharedArrayBuffer };
+    this.worker.postMessage(msg);
+  }
+
+  /** Starts the worker and resolves once its datapath is built. */
+  static start(init: Omit<WorkerInit, "t" | "stop">): Promise<WorkerDatapath> {
+    return new Promise((resolve, reject) => {
+      const dp: WorkerDatapath = new WorkerDatapath(init, {
+        resolve: () => resolve(dp),
+        reject: (e) => {
+          dp.worker.terminate();
+          reject(e);
+        },
+      });
+    });
+  }
+
+  private onMessage(m: WorkerMessage, ready: Pending): void {
+    switch (m.t) {
+      case "ready":
+        ready.resolve(undefined);
+        return;
+      case "initError":
+        this.fail(m.message, ready);
+        return;
+      case "snap":
+        this.snap = m.snap;
+        return;
+      case "res": {
+        const p = this.pending.get(m.id);
+        this.pending.delete(m.id);
+        if (m.ok) {
+          if (m.snap) this.snap = m.snap;
+          p?.resolve(m.value);
+        } else p?.reject(new DatapathRejected(m.error.field, m.error.reason));
+      }
+    }
+  }
+
+  private fail(message: string, ready: Pending): void {
+    this.failure = message;
+    ready.reject(new Error(message));
+    for (const p of this.pending.values()) p.reject(new Error(message));
+    this.pending.clear();
+  }
+
+  /** Sends one request; resolves with the worker's answer. */
+  request<T>(body: RequestBody): Promise<T> {
+    if (this.failure) return Promise.reject(new Error(this.failure));
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.worker.postMessage({ ...body, t: "req", id } as WorkerRequest);
+    });
+  }
+
+  /** Queues a change; every change queued in this tick travels in one message. */
+  apply(c: Change): Promise<void> {
+    if (this.closed) return Promise.reject(new DatapathRejected(c.kind, "datapath is closed"));
+    return new Promise((resolve, reject) => {
+      if (this.queue.length === 0) queueMicrotask(() => this.flush());
+      this.queue.push({ c, p: { resolve: () => resolve(), reject } });
+    });
+  }
+
+  /** Applies several changes in one message; one result per change (null = applied). */
+  applyAll(changes: Change[]): Promise<ApplyResult[]> {
+    return this.request<ApplyResult[]>({ op: "apply", changes });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue;
+    this.queue = [];
+    try {
+      const res = await this.applyAll(batch.map((b) => b.c));
+      batch.forEach((b, i) => {
+        const e = res[i];
+        if (e === null) b.p.resolve(undefined);
+        else b.p.reject(new DatapathRejected(e.field, e.reason));
+      });
+    } catch (e) {
+      for (const b of batch) b.p.reject(e as Error);
+    }
+  }
+
+  /** Status of a port from the latest snapshot (refreshed every few hundred ms and per change). */
+  portStatus(name: string): PortStatus | null {
+    return this.snap.ports[name] ?? null;
+  }
+
+  /** Counters from the latest snapshot. */
+  counters(): CounterSample[] {
+    return this.snap.counters;
+  }
+
+  /** Fetches a fresh snapshot now. */
+  async refresh(): Promise<void> {
+    await this.request({ op: "snapshot" });
+  }
+
+  /** Pauses or resumes a port. */
+  async setPortState(port: string, state: "running" | "paused"): Promise<void> {
+    await this.request({ op: "setPortState", port, state });
+  }
+
+  /** Flows of a port's table. */
+  dumpFlows(port: string, table: "uft" | "lft" | "tcp"): Promise<Record<string, unknown>[]> {
+    return this.request({ op: "dumpFlows", port, table });
+  }
+
+  /** Clears a port's flows. */
+  clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
+    return this.request({ op: "clearFlows", port, table });
+  }
+
+  /** Ports, routes and switch counters as plain data (diagnostics, tests). */
+  describe(): Promise<Record<string, unknown>> {
+    return this.request({ op: "describe" });
+  }
+
+  /** Memory platform: sends frames from the far end of link `link` into the switch. */
+  inject(link: string, frames: Uint8Array[]): Promise<number> {
+    return this.request({ op: "inject", link, frames });
+  }
+
+  /** Memory platform: frames that arrived at the far end of link `link`. */
+  take(link: string): Promise<Uint8Array[]> {
+    return this.request({ op: "take", link });
+  }
+
+  /** Stops the packet loop, removes everything the datapath created, ends the worker. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.stopFlag, 0, 1);
+    try {
+      if (!this.failure) await this.request({ op: "close" });
+    } finally {
+      this.worker.terminate();
+    }
+  }
+}

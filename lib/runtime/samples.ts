@@ -1,0 +1,66 @@
+// The switch's counters as /metrics samples: per-port and per-underlay-link I/O, switch drops
+// and events by reason, and pipeline drop reasons. Built on request (never per packet).
+
+import type { CounterSample } from "../admin/datapath.ts";
+import type { LinkStats } from "../link/link.ts";
+import { DROP_REASONS, EVENTS } from "../switch/counters.ts";
+import type { Switch } from "../switch/switch.ts";
+
+const LINK_FIELDS: [keyof LinkStats, string, string][] = [
+  ["rxFrames", "rx_frames", "frames received"],
+  ["txFrames", "tx_frames", "frames sent"],
+  ["rxBytes", "rx_bytes", "bytes received"],
+  ["txBytes", "tx_bytes", "bytes sent"],
+  ["rxErrors", "rx_errors", "receive errors"],
+  ["txErrors", "tx_errors", "send errors"],
+  ["txDropped", "tx_dropped", "frames dropped on send"],
+];
+
+/** Every counter of `sw`; `ports` are the names the admin plane knows. */
+export function counterSamples(sw: Switch, ports: Iterable<string>): CounterSample[] {
+  const out: CounterSample[] = [];
+  const link = (prefix: string, label: Record<string, string>, s: LinkStats) => {
+    for (const [k, name, help] of LINK_FIELDS) {
+      out.push({
+        name: `xdeno_${prefix}_${name}_total`,
+        help: `${prefix} ${help}`,
+        type: "counter",
+        labels: label,
+        value: s[k],
+      });
+    }
+  };
+  for (const name of ports) {
+    const p = sw.port(name);
+    if (p) link("port", { port: name }, p.link.stats);
+  }
+  for (const u of sw.underlay) link("underlay", { link: u.link.name }, u.link.stats);
+  DROP_REASONS.forEach((r, i) => {
+    out.push({
+      name: "xdeno_switch_drops_total",
+      help: "frames the switch dropped, by reason",
+      type: "counter",
+      labels: { reason: r },
+      value: sw.counters.drops[i],
+    });
+  });
+  EVENTS.forEach((r, i) => {
+    out.push({
+      name: "xdeno_switch_events_total",
+      help: "switch events, by kind",
+      type: "counter",
+      labels: { event: r },
+      value: sw.counters.events[i],
+    });
+  });
+  for (const [reason, n] of sw.ov.reasons) {
+    out.push({
+      name: "xdeno_pipeline_drops_total",
+      help: "frames a VPC pipeline dropped, by reason",
+      type: "counter",
+      labels: { reason },
+      value: n,
+    });
+  }
+  return out;
+}

@@ -1,0 +1,99 @@
+// Config resources (lib/config/schema.ts shapes) turned into the inputs of lib/vpc: the admin
+// plane's flat firewall/router/external-IP forms differ from the VPC layer's richer ones, and
+// keeping the mapping here means neither side has to know the other.
+
+import type { ExternalIps, FirewallRule, Port, RouterEntry } from "../config/schema.ts";
+import type { ExternalIpConfig } from "../vpc/external.ts";
+import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
+import type { Route } from "../vpc/router.ts";
+import { cidrToString, parseCidr } from "../vpc/ip.ts";
+import type { VpcIpConfig, VpcPortConfig } from "../vpc/config.ts";
+import type { Mappings } from "../vpc/mappings.ts";
+
+/** A config firewall rule as the VPC firewall layer takes it. */
+export function firewallInput(r: FirewallRule): FirewallRuleInput {
+  let hosts = "any";
+  if (r.host.startsWith("vni:")) hosts = `vni=${r.host.slice(4)}`;
+  else if (r.host !== "any") hosts = r.host.includes("/") ? `subnet=${r.host}` : `ip=${r.host}`;
+  const protocol = r.protocol === "icmp6" ? "icmpv6" : r.protocol;
+  return {
+    direction: r.direction,
+    priority: r.priority,
+    action: r.action,
+    hosts,
+    protocol,
+    ports: r.ports ?? "any",
+  };
+}
+
+/** A config router entry as a custom VPC route. */
+export function routeInput(e: RouterEntry): Route {
+  switch (e.target) {
+    case "drop":
+      return { dest: e.destination, target: { kind: "drop" }, class: "custom" };
+    case "internet-gateway":
+      return { dest: e.destination, target: { kind: "internet-gateway" }, class: "custom" };
+    case "vpc-subnet":
+      return {
+        dest: e.destination,
+        target: { kind: "vpc-subnet", cidr: e.destination },
+        class: "custom",
+      };
+    case "ip":
+      return { dest: e.destination, target: { kind: "ip", ip: e.via! }, class: "custom" };
+  }
+}
+
+const isV4 = (ip: string) => !ip.includes(":");
+
+/** External IPs split per family, as VpcPort.setExternalIps takes them. */
+export function externalInput(
+  x: ExternalIps | null,
+): { v4: ExternalIpConfig; v6: ExternalIpConfig } {
+  const fam = (v4: boolean): ExternalIpConfig => {
+    const out: ExternalIpConfig = {
+      floatingIps: x ? x.floating.filter((a) => isV4(a) === v4) : [],
+    };
+    if (x?.snat && isV4(x.snat.ip) === v4) {
+      out.snat = { ip: x.snat.ip, ports: `${x.snat.ports[0]}-${x.snat.ports[1]}` };
+    }
+    const eph = x?.ephemeral.find((a) => isV4(a) === v4);
+    if (eph !== undefined) out.ephemeralIp = eph;
+    return out;
+  };
+  return { v4: fam(true), v6: fam(false) };
+}
+
+/** `10.0.0.5/24` → the private address and the subnet it sits in. */
+function ipConfig(cidr: string, where: string): VpcIpConfig {
+  const c = parseCidr(cidr, true);
+  if (!c) throw new RangeError(`${where}: "${cidr}" is not an address with a prefix length`);
+  return { privateIp: cidr.slice(0, cidr.indexOf("/")), subnet: cidrToString(c) };
+}
+
+/** The VPC port of a port's overlay identity, or null when it has none. */
+export function vpcConfig(
+  p: Pick<Port, "name" | "mac" | "mtu" | "overlay">,
+  sledAddress: string,
+  mappings: Mappings,
+): VpcPortConfig | null {
+  const o = p.overlay;
+  if (!o) return null;
+  return {
+    name: p.name,
+    vni: o.vni,
+    guestMac: p.mac,
+    gatewayMac: o.gatewayMac,
+    underlay: sledAddress,
+    mtu: p.mtu,
+    v4: o.ipv4 ? ipConfig(o.ipv4, `ports.${p.name}.overlay.ipv4`) : undefined,
+    v6: o.ipv6 ? ipConfig(o.ipv6, `ports.${p.name}.overlay.ipv6`) : undefined,
+    mappings,
+  };
+}
+
+/** The address part of `addr/len` (or the whole text when there is no length). */
+export function addressOf(cidr: string): string {
+  const i = cidr.indexOf("/");
+  return i < 0 ? cidr : cidr.slice(0, i);
+}

@@ -1,0 +1,116 @@
+// The datapath Worker: owns every link and the switch, loops on blocking poll with a short
+// timeout (the loop yields every few ms, which is when requests from the admin thread are
+// applied — always between two batches), and pushes status snapshots back periodically.
+
+/// <reference lib="deno.worker" />
+
+import { DatapathRejected } from "../admin/datapath.ts";
+import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
+import type {
+  ApplyResult,
+  Snapshot,
+  WireError,
+  WorkerInit,
+  WorkerMessage,
+  WorkerRequest,
+} from "./protocol.ts";
+import { SwitchDatapath } from "./runtime.ts";
+
+let dp: SwitchDatapath | null = null;
+let mem: MemoryPlatform | null = null;
+
+const post = (m: WorkerMessage) => self.postMessage(m);
+
+function snapshot(): Snapshot {
+  return { ports: dp!.allPortStatus(), counters: dp!.counters() };
+}
+
+function wireError(e: unknown): WireError {
+  if (e instanceof DatapathRejected) return { field: e.field, reason: e.reason };
+  return { field: "datapath", reason: e instanceof Error ? e.message : String(e) };
+}
+
+async function init(m: WorkerInit): Promise<void> {
+  let platform: Platform;
+  if (m.platform === "memory") platform = mem = new MemoryPlatform();
+  else platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns });
+  // Offloaded links hand over partial checksums and super-frames: the switch carries them.
+  const vnet = m.platform === "linux" && m.offload;
+  dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
+  const flag = new Int32Array(m.stop);
+  dp.start({
+    get stopped() {
+      return Atomics.load(flag, 0) !== 0;
+    },
+  }, m.idleMs).catch((e) => post({ t: "initError", message: `packet loop failed: ${e}` }));
+  setInterval(() => {
+    if (dp) post({ t: "snap", snap: snapshot() });
+  }, m.snapshotMs);
+  post({ t: "ready" });
+}
+
+async function handle(r: WorkerRequest): Promise<unknown> {
+  const d = dp!;
+  switch (r.op) {
+    case "apply": {
+      const out: ApplyResult[] = [];
+      for (const c of r.changes) {
+        try {
+          d.applyNow(c);
+          out.push(null);
+        } catch (e) {
+          out.push(wireError(e));
+        }
+      }
+      return out;
+    }
+    case "dumpFlows":
+      return await d.dumpFlows(r.port, r.table);
+    case "clearFlows":
+      return await d.clearFlows(r.port, r.table);
+    case "snapshot":
+      return null;
+    case "setPortState":
+      return await d.setPortState(r.port, r.state);
+    case "inject": {
+      const peer = mem?.peer(r.link);
+      if (!peer) throw new DatapathRejected("link", `no memory link ${r.link}`);
+      return r.frames.filter((f) => peer.inject(f)).length;
+    }
+    case "take": {
+      const peer = mem?.peer(r.link);
+      if (!peer) throw new DatapathRejected("link", `no memory link ${r.link}`);
+      return peer.take();
+    }
+    case "describe":
+      return {
+        ports: d.sw.describePorts(),
+        routes: d.sw.describeRoutes(),
+        counters: d.sw.counters.toJSON(),
+        lastError: d.sw.lastError,
+      };
+    case "close":
+      await d.close();
+      return null;
+  }
+}
+
+self.onmessage = async (ev: MessageEvent<WorkerInit | WorkerRequest>) => {
+  const m = ev.data;
+  if (m.t === "init") {
+    try {
+      await init(m);
+    } catch (e) {
+      post({ t: "initError", message: e instanceof Error ? e.message : String(e) });
+    }
+    return;
+  }
+  try {
+    const value = await handle(m);
+    const snap = m.op === "close" ? undefined : snapshot();
+    post({ t: "res", id: m.id, ok: true, value, snap });
+    if (m.op === "close") self.close();
+  } catch (e) {
+    post({ t: "res", id: m.id, ok: false, error: wireError(e) });
+  }
+};
