@@ -125,7 +125,8 @@ export class Datapath {
   fromPort(port: SwitchPort, rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
     const c = this.counters.drops;
-    if (parseFrame(b, off, len, this.meta) !== null) return void c[DROP.parse]++;
+    // A client's UDP to port 6081 is its own traffic, never a tunnel for the switch to open.
+    if (parseFrame(b, off, len, this.meta, false) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
     const mcast = (b[off] & 1) !== 0;
     if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;

@@ -3,6 +3,7 @@
 // neighbour reachable), rebuilt only when liveness changes, so the per-packet ECMP choice is
 // one modulo of the flow hash.
 
+import { FLOW_WORDS, smallHash } from "../packet/flow.ts";
 import type { Link } from "../link/link.ts";
 import type { Neighbor, NeighborCache } from "./neighbor.ts";
 import type { TxQueue } from "./txq.ts";
@@ -58,18 +59,9 @@ export class Route {
   }
 }
 
-/**
- * The ECMP hash of a flow id's ten words, in 30 bits: a small integer V8 never boxes, so
- * handing it between functions allocates nothing (a full u32 result would be a heap number).
- */
+/** The ECMP hash of a flow id (30 bits: a small integer, so passing it around never allocates). */
 export function ecmpHash(w: Uint32Array): number {
-  let h = 0x2545f491;
-  for (let i = 0; i < 10; i++) {
-    h = Math.imul(h ^ w[i], 0x9e3779b1);
-    h ^= h >>> 15;
-  }
-  h = Math.imul(h ^ (h >>> 13), 0x85ebca6b);
-  return (h ^ (h >>> 16)) & 0x3fffffff;
+  return smallHash(w, 0, FLOW_WORDS);
 }
 
 /** True when the 16 bytes at `b[off]` fall in `prefix`/`len`. */

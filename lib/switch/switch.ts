@@ -119,7 +119,7 @@ export class Switch extends Datapath {
           ? mustIpv6(u.linkLocal, `underlay[${i}].linkLocal`)
           : eui64LinkLocal(u.link.mac),
         neighbors: new NeighborCache(nud),
-        tx: new TxQueue(u.link, this.batchSize, this.frameSize, this.vnet),
+        tx: new TxQueue(u.link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
         up: u.link.isUp(),
       });
     });
@@ -137,7 +137,7 @@ export class Switch extends Datapath {
     if (this.byName.has(spec.name)) throw new Error(`ports.${spec.name}: name already in use`);
     const port = new SwitchPort(
       spec,
-      new TxQueue(spec.link, this.batchSize, this.frameSize, this.vnet),
+      new TxQueue(spec.link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
     );
     if (this.byMac.get(port.mac, 0, port.vni) !== undefined) {
       throw new Error(`ports.${spec.name}.mac: ${macToString(port.mac)} already in use`);

@@ -3,14 +3,22 @@
 // a reserved slot. `flush` hands the whole batch to the link in one call.
 
 import { FrameBatch, HEADROOM, type Link, VNET_HDR_LEN } from "../link/link.ts";
+import { DROP } from "./counters.ts";
 
 /** Frames queued for one link. */
 export class TxQueue {
   readonly batch: FrameBatch;
-  /** Frames the link refused (counted by the switch as tx-full/port-down). */
+  /** Frames the link refused (also counted in `drops` as tx-full or port-down). */
   refused = 0;
 
-  constructor(readonly link: Link, capacity: number, frameSize: number, vnet = false) {
+  constructor(
+    readonly link: Link,
+    capacity: number,
+    frameSize: number,
+    vnet = false,
+    /** The switch's drop counters, so refused frames are accounted like every other drop. */
+    private readonly drops: Float64Array | null = null,
+  ) {
     this.batch = new FrameBatch(capacity, frameSize, { vnet });
   }
 
@@ -57,6 +65,9 @@ export class TxQueue {
     const sent = this.link.send(b, b.count);
     const lost = b.count - sent;
     this.refused += lost;
+    if (lost > 0 && this.drops !== null) {
+      this.drops[this.link.isUp() ? DROP["tx-full"] : DROP["port-down"]] += lost;
+    }
     b.count = 0;
     return lost;
   }

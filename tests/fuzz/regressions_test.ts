@@ -32,8 +32,7 @@ const udp = (vm: typeof VA, dst: string, dport: number, tail: LayerSpec[] = []) 
 // as `parse`, as `vpc` (anti-spoof, judged on the fake inner frame) or as `vpc-error` ("push
 // onto encapsulated packet"). Frames from instance ports should be parsed with geneve false.
 Deno.test({
-  name: "BUG lib/switch: a guest's UDP to port 6081 is carried like any other UDP",
-  ignore: true,
+  name: "regression lib/switch: a guest's UDP to port 6081 is carried like any other UDP",
   fn: () => {
     // Control: port 6082 is carried.
     assert.equal(send(VB, udp(VB, VC.ip, 6082)).geneve, 1);

@@ -70,12 +70,9 @@ Deno.test("fault: underlay link loses carrier mid-traffic; flows move, then come
 });
 
 Deno.test({
-  // BUG (lib/switch, switch.ts flush / txq.ts): frames a link refuses at send time (carrier
-  // just lost, before the timer pass notices) are counted only in TxQueue.refused and the
-  // link's txDropped, never in sw.counters (the `tx-full` / `port-down` reasons stay 0), so
-  // they vanish from the switch's drop accounting. Un-ignore when flush counts them.
+  // Regression (found by the soak): frames a link refuses at send time (carrier just lost,
+  // before the timer pass notices) used to vanish from the switch's drop accounting.
   name: "fault: frames sent in the carrier-loss window are counted as drops",
-  ignore: true,
   fn: () => {
     const s = routedSled();
     s.uplinks[0].setUp(false);
