@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { BASE_YAML } from "../admin/helpers.ts";
 import { spawnService } from "../service/helpers.ts";
+import { manifestTests } from "./manifests.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const dec = new TextDecoder();
@@ -99,3 +100,7 @@ Deno.test({
     await Deno.remove(box, { recursive: true });
   },
 });
+
+// The manifest tests run the bundle built above: registered here so they run after it (test
+// files run in parallel, tests within one file in order).
+manifestTests();

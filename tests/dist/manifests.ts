@@ -59,48 +59,51 @@ async function runLike(argv: string[], subst: Record<string, string>) {
   assert.ok((await Deno.stat(`${state}/state.json`)).isFile);
 }
 
-Deno.test({
-  name: "systemd unit: explicit permissions that suffice to run the bundle and persist state",
-  sanitizeResources: false,
-  fn: async () => {
-    const argv = await unitExecStart();
-    assertExplicit(argv);
-    const unit = await Deno.readTextFile(`${ROOT}dist/xdeno.service`);
-    assert.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN$/m);
-    assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
-    await Deno.stat(`${ROOT}dist/xdeno.js`).catch(() => {
-      throw new Error("dist/xdeno.js missing: run deno task dist (tests/dist/dist_test.ts does)");
-    });
-    await runLike(argv, {
-      "/usr/local/lib/xdeno/deno": `${ROOT}node_modules/deno/deno`,
-      "/usr/local/lib/xdeno/xdeno.js": `${ROOT}dist/xdeno.js`,
-      "/etc/xdeno/xdeno.yaml": "@CFG@",
-      "/var/lib/xdeno": "@STATE@",
-    });
-  },
-});
+/** Registers the manifest tests; dist_test.ts calls it after building the bundle they run. */
+export function manifestTests(): void {
+  Deno.test({
+    name: "systemd unit: explicit permissions that suffice to run the bundle and persist state",
+    sanitizeResources: false,
+    fn: async () => {
+      const argv = await unitExecStart();
+      assertExplicit(argv);
+      const unit = await Deno.readTextFile(`${ROOT}dist/xdeno.service`);
+      assert.match(unit, /^AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW CAP_SYS_ADMIN$/m);
+      assert.match(unit, /^ExecReload=\/bin\/kill -HUP \$MAINPID$/m);
+      await Deno.stat(`${ROOT}dist/xdeno.js`).catch(() => {
+        throw new Error("dist/xdeno.js missing: run deno task dist (tests/dist/dist_test.ts does)");
+      });
+      await runLike(argv, {
+        "/usr/local/lib/xdeno/deno": `${ROOT}node_modules/deno/deno`,
+        "/usr/local/lib/xdeno/xdeno.js": `${ROOT}dist/xdeno.js`,
+        "/etc/xdeno/xdeno.yaml": "@CFG@",
+        "/var/lib/xdeno": "@STATE@",
+      });
+    },
+  });
 
-Deno.test({
-  name: "SMF manifest: well-formed, explicit permissions that suffice (illumos → memory here)",
-  sanitizeResources: false,
-  fn: async () => {
-    const xml = await new Deno.Command("/usr/bin/python3", {
-      args: [
-        "-c",
-        "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); print(d.documentElement.tagName)",
-        `${ROOT}dist/xdeno.smf.xml`,
-      ],
-      stdout: "piped",
-    }).output();
-    assert.equal(new TextDecoder().decode(xml.stdout).trim(), "service_bundle");
-    const argv = await smfStart();
-    assertExplicit(argv);
-    await runLike(argv, {
-      "/opt/xdeno/bin/deno": `${ROOT}node_modules/deno/deno`,
-      "/opt/xdeno/lib/xdeno.js": `${ROOT}dist/xdeno.js`,
-      "%{config/file}": "@CFG@",
-      "%{config/state_dir}": "@STATE@",
-      "/var/lib/xdeno": "@STATE@",
-    });
-  },
-});
+  Deno.test({
+    name: "SMF manifest: well-formed, explicit permissions that suffice (illumos → memory here)",
+    sanitizeResources: false,
+    fn: async () => {
+      const xml = await new Deno.Command("/usr/bin/python3", {
+        args: [
+          "-c",
+          "import sys, xml.dom.minidom as m; d = m.parse(sys.argv[1]); print(d.documentElement.tagName)",
+          `${ROOT}dist/xdeno.smf.xml`,
+        ],
+        stdout: "piped",
+      }).output();
+      assert.equal(new TextDecoder().decode(xml.stdout).trim(), "service_bundle");
+      const argv = await smfStart();
+      assertExplicit(argv);
+      await runLike(argv, {
+        "/opt/xdeno/bin/deno": `${ROOT}node_modules/deno/deno`,
+        "/opt/xdeno/lib/xdeno.js": `${ROOT}dist/xdeno.js`,
+        "%{config/file}": "@CFG@",
+        "%{config/state_dir}": "@STATE@",
+        "/var/lib/xdeno": "@STATE@",
+      });
+    },
+  });
+}
