@@ -30,16 +30,28 @@ export const C = {
   PACKET_RX_RING: 5,
   PACKET_STATISTICS: 6,
   PACKET_VERSION: 10,
+  PACKET_HDRLEN: 11,
+  PACKET_COPY_THRESH: 7,
   PACKET_RESERVE: 12,
   PACKET_VNET_HDR: 15,
+  PACKET_TX_RING: 13,
+  PACKET_LOSS: 14,
   PACKET_QDISC_BYPASS: 20,
   PACKET_IGNORE_OUTGOING: 23,
   PACKET_MR_MULTICAST: 0,
   PACKET_MR_PROMISC: 1,
   PACKET_MR_ALLMULTI: 2,
+  TPACKET_V2: 1,
   TPACKET_V3: 2,
   TP_STATUS_KERNEL: 0,
   TP_STATUS_USER: 1,
+  TP_STATUS_COPY: 2,
+  TP_STATUS_LOSING: 4,
+  TP_STATUS_VLAN_VALID: 0x10,
+  TP_STATUS_AVAILABLE: 0,
+  TP_STATUS_SEND_REQUEST: 1,
+  TP_STATUS_SENDING: 2,
+  TP_STATUS_WRONG_FORMAT: 4,
   PROT_READ: 1,
   PROT_WRITE: 2,
   MAP_SHARED: 1,
@@ -181,6 +193,27 @@ export const SOCKADDR_LL = {
 export const SOCKADDR_NL = { size: 12, family: 0, pid: 4, groups: 8 } as const;
 /** struct packet_mreq. */
 export const PACKET_MREQ = { size: 16, ifindex: 0, type: 4, alen: 6, address: 8 } as const;
+/** struct tpacket_req (TPACKET_V1/V2 rings, and every TX ring). */
+export const TPACKET_REQ = {
+  size: 16,
+  blockSize: 0,
+  blockNr: 4,
+  frameSize: 8,
+  frameNr: 12,
+} as const;
+/** struct tpacket2_hdr: the per-frame header of a TPACKET_V2 ring (TPACKET2_HDRLEN apart). */
+export const TPACKET2_HDR = {
+  size: 32,
+  status: 0,
+  len: 4,
+  snaplen: 8,
+  mac: 12,
+  net: 14,
+  sec: 16,
+  nsec: 20,
+  vlanTci: 24,
+  vlanTpid: 26,
+} as const;
 /** struct tpacket_req3. */
 export const TPACKET_REQ3 = {
   size: 28,

@@ -34,6 +34,7 @@ const SYMBOLS = {
   strerror: { parameters: ["i32"], result: "pointer" },
   setns: { parameters: ["i32", "i32"], result: "i32" },
   getpid: { parameters: [], result: "i32" },
+  sched_yield: { parameters: [], result: "i32" },
 } as const;
 
 /** The opened libc with the symbols above (one per thread/Worker that imports this module). */

@@ -1,6 +1,7 @@
 // Underlay link: an AF_PACKET socket bound to an existing interface. Receive reads a
-// PACKET_MMAP TPACKET_V3 ring in place (no syscall per frame) or, as a fallback, recvmmsg;
-// transmit is batched through sendmmsg.
+// PACKET_MMAP ring in place (no syscall per frame): TPACKET_V2 by default, whose poll wakes per
+// frame; TPACKET_V3 (poll wakes per retired block, ≥ 1 ms) or recvmmsg on request. Transmit is
+// batched through sendmmsg.
 import { C, IF, PACKET_MREQ, SOCKADDR_LL } from "../../ffi/layout.ts";
 import { check, errno, libc, SysError } from "../../ffi/libc.ts";
 import { IfCtl } from "../../ffi/ifctl.ts";
@@ -15,7 +16,15 @@ import {
 } from "./link.ts";
 import { resolveVnet, VnetVerdict } from "./vnet.ts";
 import { MmsgVec } from "./mmsg.ts";
+import { setPeek, tuningEnv } from "./poll.ts";
 import { TpacketRing } from "./tpacket.ts";
+import { FrameRing, frameRingGeometry } from "./tpacket2.ts";
+
+type RxMode = "ring" | "ring3" | "mmsg";
+const RX_MODES: readonly string[] = ["ring", "ring3", "mmsg"];
+const envRx = tuningEnv("XDENO_PACKET_RX");
+/** The receive mode when `rx` is not given: "ring", unless $XDENO_PACKET_RX names another. */
+export const DEFAULT_RX: RxMode = envRx && RX_MODES.includes(envRx) ? envRx as RxMode : "ring";
 
 /** How to open an underlay link. */
 export interface PacketLinkOptions {
@@ -27,11 +36,24 @@ export interface PacketLinkOptions {
   promisc?: boolean;
   /** Receive all multicast (NDP solicited-node groups of every local address). */
   allmulti?: boolean;
-  /** "ring" (TPACKET_V3, default) or "mmsg" (recvmmsg into the batch). */
-  rx?: "ring" | "mmsg";
-  /** Ring geometry: block size (bytes, power of two ≥ 64 KiB) and block count. */
+  /**
+   * "ring" (default): TPACKET_V2, per-frame slots, poll wakes per frame. "ring3": TPACKET_V3
+   * blocks, poll wakes when a block retires (up to 1 ms late: for bulk capture, not a switch).
+   * "mmsg": recvmmsg into the batch.
+   */
+  rx?: RxMode;
+  /**
+   * Ring geometry. "ring3": block size (bytes, power of two ≥ 64 KiB) and block count.
+   * "ring": `blockSize` overrides the block (a page multiple), `ringFrames` is the slot count.
+   */
   blockSize?: number;
   blockCount?: number;
+  /**
+   * Slots of the "ring" receive ring (default 8192: ~13 MiB at MTU 1500). Each frame takes a
+   * slot however small, so this is the burst (in frames) the link absorbs while its reader is
+   * descheduled: a few ms at 1 M frames/s.
+   */
+  ringFrames?: number;
   /** Most frames per sendmmsg call. */
   txBatch?: number;
   /** Socket receive buffer for rx "mmsg" (bytes; default 4 MiB). */
@@ -57,7 +79,7 @@ export class PacketLink implements Link {
   // zero headers for plain sends, and landing space for received headers nobody keeps
   private readonly hdrs = new Uint8Array(256 * VNET_HDR_LEN);
   private readonly zero = new Uint8Array(VNET_HDR_LEN);
-  private readonly ring: TpacketRing | null;
+  private readonly ring: TpacketRing | FrameRing | null;
   private readonly tx: MmsgVec;
   private readonly rxv: MmsgVec | null;
   private readonly ctl: IfCtl;
@@ -79,20 +101,22 @@ export class PacketLink implements Link {
     setInt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
     if (this.vnet) setInt(fd, C.SOL_PACKET, C.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
     if (o.qdiscBypass) setInt(fd, C.SOL_PACKET, C.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
-    if (o.rx !== "mmsg") {
+    const rx = o.rx ?? DEFAULT_RX;
+    this.rxv = null;
+    if (rx === "ring3") {
       setInt(fd, C.SOL_PACKET, C.PACKET_VERSION, C.TPACKET_V3, "PACKET_VERSION");
       this.ring = new TpacketRing(fd, o.blockSize ?? 1 << 18, o.blockCount ?? 16, this.vnet);
-      this.rxv = null;
+    } else if (rx === "ring") {
+      setInt(fd, C.SOL_PACKET, C.PACKET_VERSION, C.TPACKET_V2, "PACKET_VERSION");
+      // slots for MTU frames (VLAN tag included); super-frames take the socket-queue path
+      const g = frameRingGeometry(this.mtu + 18, o.ringFrames ?? 8192, this.vnet, o.blockSize);
+      this.ring = new FrameRing(fd, g, this.vnet);
+      if (this.vnet) setRcvbuf(fd, o.rcvbuf ?? 4 << 20);
     } else {
       this.ring = null;
       this.rxv = new MmsgVec(256, this.vnet ? 2 : 1);
       // the default 208 KiB queue holds ~100 frames: too few for a burst between two polls
-      const size = o.rcvbuf ?? 4 << 20;
-      try {
-        setInt(fd, C.SOL_SOCKET, C.SO_RCVBUFFORCE, size, "SO_RCVBUFFORCE");
-      } catch {
-        setInt(fd, C.SOL_SOCKET, C.SO_RCVBUF, size, "SO_RCVBUF");
-      }
+      setRcvbuf(fd, o.rcvbuf ?? 4 << 20);
     }
     try {
       this.bindAndJoin(o);
@@ -100,6 +124,8 @@ export class PacketLink implements Link {
       this.ring?.close();
       throw e;
     }
+    const ring = this.ring;
+    if (ring) setPeek(fd, () => ring.pending());
   }
 
   private bindAndJoin(o: PacketLinkOptions): void {
@@ -292,9 +318,19 @@ export class PacketLink implements Link {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.ring) setPeek(this.fd, null);
     this.ring?.close();
     libc.close(this.fd);
     this.ctl.close();
+  }
+}
+
+/** Sets the socket receive buffer, past rmem_max when privileged. */
+function setRcvbuf(fd: number, size: number): void {
+  try {
+    setInt(fd, C.SOL_SOCKET, C.SO_RCVBUFFORCE, size, "SO_RCVBUFFORCE");
+  } catch {
+    setInt(fd, C.SOL_SOCKET, C.SO_RCVBUF, size, "SO_RCVBUF");
   }
 }
 

@@ -96,6 +96,14 @@ export class TpacketRing {
     return n;
   }
 
+  /** True when a retired block waits (no syscall). Frames of the open block stay unseen. */
+  pending(): boolean {
+    if (this.closed) return false;
+    if (this.left > 0) return true;
+    const base = this.block * this.blockSize;
+    return (this.w[(base + TPACKET_BLOCK_DESC.blockStatus) >> 2] & C.TP_STATUS_USER) !== 0;
+  }
+
   /** Unmaps the ring; later `recv` calls return 0. Idempotent. */
   close(): void {
     if (this.closed) return;

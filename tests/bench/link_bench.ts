@@ -17,6 +17,8 @@ if (root) {
   sh(["ip", "-n", ns, "link", "set", `${u}b`, "up"]);
   const tap = TapLink.open({ name: `${u}t`, netns: ns });
   const pkt = PacketLink.open({ netns: ns, ifname: `${u}a`, qdiscBypass: true });
+  // on the TAP: nothing is sent there, so its ring stays empty
+  const pkt3 = PacketLink.open({ netns: ns, ifname: `${u}t`, rx: "ring3" });
   const far = Uint8Array.of(0x02, 0, 0, 0, 0, 0x99);
   const b = new FrameBatch(64, 256);
   for (let i = 0; i < 64; i++) {
@@ -28,9 +30,11 @@ if (root) {
   }
   const rx = new FrameBatch(64, 2048);
   const poller = new Poller([tap.fd, pkt.fd]);
+  const ringPoll = new Poller([pkt.fd]);
   globalThis.addEventListener("unload", () => {
     tap.close();
     pkt.close();
+    pkt3.close();
     delNetns(ns);
   });
 
@@ -49,7 +53,13 @@ if (root) {
   Deno.bench("packet: send one 60 B frame (sendmmsg, 1)", { group: "packet" }, () => {
     pkt.sendFrame(b.bufs[0], b.offs[0], 60);
   });
-  Deno.bench("packet: ring recv with nothing ready", { group: "packet" }, () => {
+  Deno.bench("poll(2), 1 packet fd (V2 ring), timeout 0", { group: "syscall" }, () => {
+    ringPoll.wait(0);
+  });
+  Deno.bench("packet: V2 ring recv with nothing ready", { group: "packet" }, () => {
     pkt.recv(rx);
+  });
+  Deno.bench("packet: V3 ring recv with nothing ready", { group: "packet" }, () => {
+    pkt3.recv(rx);
   });
 }

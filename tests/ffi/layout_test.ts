@@ -34,6 +34,23 @@ const STRUCTS: [string, Record<string, number>, Fields][] = [
     alen: "mr_alen",
     address: "mr_address",
   }],
+  ["struct tpacket_req", L.TPACKET_REQ, {
+    blockSize: "tp_block_size",
+    blockNr: "tp_block_nr",
+    frameSize: "tp_frame_size",
+    frameNr: "tp_frame_nr",
+  }],
+  ["struct tpacket2_hdr", L.TPACKET2_HDR, {
+    status: "tp_status",
+    len: "tp_len",
+    snaplen: "tp_snaplen",
+    mac: "tp_mac",
+    net: "tp_net",
+    sec: "tp_sec",
+    nsec: "tp_nsec",
+    vlanTci: "tp_vlan_tci",
+    vlanTpid: "tp_vlan_tpid",
+  }],
   ["struct tpacket_req3", L.TPACKET_REQ3, {
     blockSize: "tp_block_size",
     blockNr: "tp_block_nr",

@@ -9,8 +9,12 @@ import { collect, fill, linkConformance, withVeth } from "./conformance.ts";
 import { isRoot, linkNames, sh } from "./netns.ts";
 
 linkConformance(
-  "packet socket (TPACKET_V3 ring)",
+  "packet socket (TPACKET_V2 ring)",
   (netns, ifname, o) => PacketLink.open({ netns, ifname, rx: "ring", txBatch: 16, ...o }),
+);
+linkConformance(
+  "packet socket (TPACKET_V3 ring)",
+  (netns, ifname, o) => PacketLink.open({ netns, ifname, rx: "ring3", txBatch: 16, ...o }),
 );
 linkConformance(
   "packet socket (recvmmsg)",

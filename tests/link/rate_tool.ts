@@ -1,5 +1,8 @@
 // Frames/s through our bindings, as root, in throwaway namespaces:
 //   npx deno run -A tests/link/rate_tool.ts [seconds=2]
+// Env: RX_ORDER=ring,ring3,mmsg (receive modes, in order); RX_LOOP=drain (poll only when a recv
+// found nothing, as Switch.run does) or poll (poll before every recv); XDENO_POLL_SPIN_US
+// (Poller spin before sleeping, see poll.ts); RING_FRAMES (slots of the V2 ring).
 // TAP read/write and packet-socket rx/tx, batched and unbatched, 60-byte frames. Receive runs
 // are fed by a generator Worker (PacketLink + sendmmsg) sharing the machine's cores.
 import { TapLink } from "../../lib/link/tap.ts";
@@ -10,6 +13,7 @@ import type { GenStart } from "./rate_gen.ts";
 import { addNetns, delNetns, sh, uniq } from "./netns.ts";
 
 const SECONDS = Number(Deno.args[0] ?? 2);
+const RX_LOOP = Deno.env.get("RX_LOOP") ?? "drain";
 
 function frame(b: FrameBatch, dst: Uint8Array, src: Uint8Array): void {
   for (let i = 0; i < b.capacity; i++) {
@@ -58,7 +62,14 @@ async function rxRate(link: Link, batch: number, gen: Omit<GenStart, "stop">): P
   const p = new Poller([link.fd]);
   const before = link.stats.rxFrames;
   const end = performance.now() + SECONDS * 1000;
-  while (performance.now() < end) if (p.wait(1) > 0) link.recv(b);
+  // "poll": poll before every recv; "drain": poll only once recv finds nothing (Switch.run)
+  if (RX_LOOP === "poll") {
+    while (performance.now() < end) if (p.wait(1) > 0) link.recv(b);
+  } else {
+    while (performance.now() < end) {
+      for (let k = 0; k < 64; k++) if (link.recv(b) === 0 && p.wait(1) <= 0) break;
+    }
+  }
   const got = link.stats.rxFrames - before;
   Atomics.store(new Int32Array(stop), 0, 1);
   const { sent } = await next();
@@ -110,14 +121,18 @@ if (import.meta.main) {
     sh(["ip", "-n", nsB, "link", "set", `${u}b`, "up"]);
     sh(["sleep", "0.3"]);
     const far = Uint8Array.of(0x02, 0, 0, 0, 0, 0x99);
-    for (const rx of (Deno.env.get("RX_ORDER") ?? "ring,mmsg").split(",") as ("ring" | "mmsg")[]) {
-      const a = PacketLink.open({ netns: nsA, ifname: `${u}a`, rx, qdiscBypass: true });
+    const order = (Deno.env.get("RX_ORDER") ?? "ring,ring3,mmsg").split(",");
+    for (const rx of order as ("ring" | "ring3" | "mmsg")[]) {
+      const ringFrames = Number(Deno.env.get("RING_FRAMES") ?? 0) || undefined;
+      const a = PacketLink.open({ netns: nsA, ifname: `${u}a`, rx, qdiscBypass: true, ringFrames });
       const peer = PacketLink.open({ netns: nsB, ifname: `${u}b` });
       const gen = { netns: nsB, ifname: `${u}b`, dst: [...a.mac] };
       peer.close();
       if (rx === "ring") {
         txRow(rows, "packet tx sendmmsg ×64", nsB, `${u}b`, () => txRate(a, 64, far));
         txRow(rows, "packet tx one frame/call", nsB, `${u}b`, () => txRate(a, 1, far));
+        await rxRow(rows, "packet rx TPACKET_V2 ring, batch 64", () => rxRate(a, 64, gen));
+      } else if (rx === "ring3") {
         await rxRow(rows, "packet rx TPACKET_V3 ring, batch 64", () => rxRate(a, 64, gen));
       } else {
         await rxRow(rows, "packet rx recvmmsg, batch 64", () => rxRate(a, 64, gen));
