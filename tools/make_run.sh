@@ -1,6 +1,6 @@
 #!/bin/sh
 # Builds dist/xdeno.run: ONE executable file = a small sh launcher + a gzip'd tar of the Deno
-# runtime (from the pinned npm package) and the bundle. On first run the launcher extracts to
+# runtime (from the pinned npm package), the bundle and its datapath Worker. On first run the launcher extracts to
 # a cache directory keyed by the payload's hash (atomically: extract to a temp dir, rename),
 # then execs `deno run --cached-only` with explicit permissions and its own DENO_DIR, so
 # nothing is downloaded and nothing outside the cache directory is written by the launcher.
@@ -17,7 +17,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 cp "$deno_bin" "$work/deno"
 cp "$bundle" "$work/xdeno.js"
-tar -C "$work" -cf - deno xdeno.js | gzip -6 > "$work/payload"
+# The datapath Worker is its own module, loaded from beside the bundle (`./worker.ts` relative
+# to it): bundle it too, else the service runs its packet loop in-process.
+worker=$(dirname "$bundle")/worker.ts
+"$deno_bin" bundle --quiet --platform=deno -o "$worker" lib/runtime/worker.ts
+cp "$worker" "$work/worker.ts"
+tar -C "$work" -cf - deno xdeno.js worker.ts | gzip -6 > "$work/payload"
 hash=$(sha256sum "$work/payload" | cut -c1-16)
 
 cat > "$work/head" <<HEAD

@@ -9,7 +9,9 @@ import { getLogger } from "@logtape/logtape";
 import { zodProblems } from "../config/load.ts";
 import { bearerMatches } from "./auth.ts";
 import { type Control, ControlError } from "./control.ts";
+import { DatapathRejected } from "./datapath.ts";
 import { renderMetrics } from "./metrics.ts";
+import { type RateLimit, rateLimit, TokenBuckets } from "./ratelimit.ts";
 import { portRoutes } from "./routes/ports.ts";
 import { firewallRoutes } from "./routes/firewall.ts";
 import { routerRoutes } from "./routes/router.ts";
@@ -31,6 +33,8 @@ export interface AdminOptions {
   token: string | null;
   maxBodyBytes: number;
   version: string;
+  /** Per-client limit on expensive endpoints; absent = none. */
+  rateLimit?: RateLimit;
 }
 
 const log = getLogger(["xdeno", "admin"]);
@@ -59,6 +63,7 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
     }
     await next();
   });
+  if (opt.rateLimit) app.use("/v1/*", rateLimit(new TokenBuckets(opt.rateLimit)));
   app.use(
     "/v1/*",
     bodyLimit({
@@ -98,6 +103,7 @@ function errorResponse(e: Error, c: Context): Response {
   if (e instanceof ControlError) {
     return c.json({ error: e.reason, field: e.field }, e.status);
   }
+  if (e instanceof DatapathRejected) return c.json({ error: e.reason, field: e.field }, 409);
   if (e instanceof HTTPException) {
     return c.json({ error: e.message || "bad request" }, e.status);
   }

@@ -30,6 +30,9 @@ export interface PortStatus {
   counters: Record<string, number>;
 }
 
+/** A value, or a promise of it (views a worker-hosted datapath computes on request). */
+export type MaybePromise<T> = T | Promise<T>;
+
 /** What the admin API needs from a datapath. Optional members are phase-2 capabilities. */
 export interface AdminDatapath {
   /** "linux", "illumos" or "memory". */
@@ -55,13 +58,13 @@ export interface AdminDatapath {
   /** Runs one frame through a port's pipeline without side effects (POST /v1/trace). */
   trace?(req: TraceRequest): Promise<TraceResult>;
   /** A port's layers with rule and flow counts (list-layers). */
-  listLayers?(port: string): Record<string, unknown>[] | null;
+  listLayers?(port: string): MaybePromise<Record<string, unknown>[] | null>;
   /** One layer's rules and flows (dump-layer); null when the port or layer is unknown. */
-  dumpLayer?(port: string, layer: string): Record<string, unknown> | null;
+  dumpLayer?(port: string, layer: string): MaybePromise<Record<string, unknown> | null>;
   /** Underlay links with state and counters. */
-  underlayLinks?(): Record<string, unknown>[];
+  underlayLinks?(): MaybePromise<Record<string, unknown>[]>;
   /** Neighbour cache entries of the underlay links. */
-  neighbours?(): Record<string, unknown>[];
+  neighbours?(): MaybePromise<Record<string, unknown>[]>;
   /** Stops links and removes what the datapath created (devices, addresses, routes). */
   close(): Promise<void>;
 }

@@ -148,6 +148,11 @@ export const Config = z.strictObject({
     listen: listen.default("127.0.0.1:7070"),
     tokenFile: z.string().min(1).optional(),
     maxBodyBytes: z.number().int().min(1024).max(16 << 20).default(1 << 20),
+    /** Per-client token bucket on captures, traces and flow/layer dumps. */
+    rateLimit: z.strictObject({
+      perSecond: z.number().positive().max(10000).default(5),
+      burst: z.number().int().min(1).max(10000).default(20),
+    }).prefault({}),
   }).prefault({}),
   log: z.strictObject({
     format: z.enum(["text", "json"]).default("text"),

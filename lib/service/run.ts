@@ -13,6 +13,7 @@ import type { Config } from "../config/schema.ts";
 import { setupLogging } from "./logging.ts";
 import { createDatapath } from "./platform.ts";
 import { StateStore } from "./state.ts";
+import { ServiceDatapath } from "./switch_datapath.ts";
 
 const USAGE = `usage: xdeno run --config FILE [options]
 
@@ -118,24 +119,36 @@ async function serve(
   const store = new StateStore(cfg.stateDir);
   const overrides = await store.load();
   const datapath = await createDatapath(cfg);
-  const ctl = new Control(stateFromConfig(cfg), overrides, datapath, store);
-  await ctl.start();
-  const app = adminApp(ctl, { token, maxBodyBytes: cfg.admin.maxBodyBytes, version });
+  let ctl: Control, server: Deno.HttpServer<Deno.NetAddr>;
+  try {
+    ctl = new Control(stateFromConfig(cfg), overrides, datapath, store);
+    await ctl.start();
+    const app = adminApp(ctl, {
+      token,
+      maxBodyBytes: cfg.admin.maxBodyBytes,
+      rateLimit: cfg.admin.rateLimit,
+      version,
+    });
+    server = Deno.serve(
+      { hostname: addr.hostname, port: addr.port, onListen: () => {} },
+      app.fetch,
+    );
+  } catch (e) {
+    // A start that fails leaves nothing behind: no TAP, address or route of a half-built sled.
+    await datapath.close().catch(() => {});
+    throw e;
+  }
 
   const stopped = Promise.withResolvers<string>();
-  const server = Deno.serve({
-    hostname: addr.hostname,
-    port: addr.port,
-    onListen: () => {},
-  }, app.fetch);
   const a = server.addr as Deno.NetAddr;
   const host = a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname;
   log.info(
-    "xdeno {version} serving on {url} (platform {platform}, {ports} ports, {overrides} persisted changes) in {ms} ms",
+    "xdeno {version} serving on {url} (platform {platform}, datapath {mode}, {ports} ports, {overrides} persisted changes) in {ms} ms",
     {
       version,
       url: `http://${host}:${a.port}`,
       platform: cfg.platform,
+      mode: datapath instanceof ServiceDatapath ? datapath.mode : "fake",
       ports: ctl.state.port.size,
       overrides: overrides.size,
       ms: Math.round(performance.now() - t0),

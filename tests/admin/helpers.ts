@@ -1,6 +1,7 @@
 // Test helpers: a real admin server on an ephemeral loopback port over a MemoryDatapath.
 
-import { adminApp } from "../../lib/admin/app.ts";
+import { adminApp, type AdminOptions } from "../../lib/admin/app.ts";
+import type { AdminDatapath } from "../../lib/admin/datapath.ts";
 import { Control } from "../../lib/admin/control.ts";
 import { MemoryDatapath } from "../../lib/admin/datapath.ts";
 import { stateFromConfig } from "../../lib/config/resources.ts";
@@ -30,10 +31,10 @@ mappings:
 type Json = any;
 
 /** A running admin server and what it wraps. */
-export interface Harness {
+export interface Harness<D extends AdminDatapath = MemoryDatapath> {
   url: string;
   ctl: Control;
-  dp: MemoryDatapath;
+  dp: D;
   dir: string;
   call(
     method: string,
@@ -45,18 +46,27 @@ export interface Harness {
 }
 
 /** Starts a server (token optional) with BASE_YAML as config. */
-export async function startHarness(
+export function startHarness(
   token: string | null = null,
   maxBodyBytes = 65536,
 ): Promise<Harness> {
-  const r = parseConfigText(BASE_YAML);
+  return startHarnessWith(new MemoryDatapath(), { token, maxBodyBytes });
+}
+
+/** Starts a server over `dp` with admin options `opts` (defaults as startHarness). */
+export async function startHarnessWith<D extends AdminDatapath>(
+  dp: D,
+  opts: Partial<AdminOptions> = {},
+  yaml = BASE_YAML,
+): Promise<Harness<D>> {
+  const r = parseConfigText(yaml);
   if (!r.ok) throw new Error(JSON.stringify(r.problems));
   const dir = await Deno.makeTempDir({ prefix: "xdeno-admin-" });
   const store = new StateStore(dir);
-  const dp = new MemoryDatapath();
   const ctl = new Control(stateFromConfig(r.config), await store.load(), dp, store);
   await ctl.start();
-  const app = adminApp(ctl, { token, maxBodyBytes, version: "test" });
+  const token = opts.token ?? null;
+  const app = adminApp(ctl, { token, maxBodyBytes: 65536, version: "test", ...opts });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app.fetch);
   const url = `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`;
   const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};

@@ -74,6 +74,9 @@ Deno.test({
 
     const s = await spawnService(`${run}/good.yaml`, `${box}/state`, [], [`${run}/xdeno.run`], env);
     try {
+      // The real switch runs in its Worker, loaded from the bundled worker.ts.
+      const serving = await s.waitLog(/serving on/);
+      assert.equal((serving.properties as { mode: string }).mode, "worker");
       const ports = await (await fetch(`${s.url}/v1/ports`)).json();
       assert.deepEqual(ports.map((p: { name: string }) => p.name), ["dns0", "opte0"]);
       o = await exe([

@@ -21,11 +21,11 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
       request: { params: PortParam },
       responses: { 200: json("layers"), ...ERRORS, 501: json("unsupported") },
     }),
-    (c) => {
+    async (c) => {
       const { name } = c.req.valid("param");
       needPort(ctl.state, name);
       if (!dp.listLayers) return c.json(unsupported(ctl, "layers"), 501);
-      return c.json(dp.listLayers(name) ?? [], 200);
+      return c.json(await dp.listLayers(name) ?? [], 200);
     },
   );
   app.openapi(
@@ -36,11 +36,11 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
       request: { params: PortParam.extend({ layer: z.string().regex(/^[a-z0-9_-]{1,32}$/) }) },
       responses: { 200: json("the layer's rules and flows"), ...ERRORS, 501: json("unsupported") },
     }),
-    (c) => {
+    async (c) => {
       const { name, layer } = c.req.valid("param");
       needPort(ctl.state, name);
       if (!dp.dumpLayer) return c.json(unsupported(ctl, "layers"), 501);
-      const d = dp.dumpLayer(name, layer);
+      const d = await dp.dumpLayer(name, layer);
       if (!d) throw new ControlError(404, "layer", `${name} has no layer ${layer}`);
       return c.json(d, 200);
     },
@@ -58,8 +58,8 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
         tags: ["underlay"],
         responses: { 200: json(what), 501: json("unsupported") },
       }),
-      (c) => {
-        const rows = fn();
+      async (c) => {
+        const rows = await fn();
         return rows ? c.json(rows, 200) : c.json(unsupported(ctl, what), 501);
       },
     );

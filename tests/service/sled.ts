@@ -1,0 +1,45 @@
+// A memory-platform sled for service tests through the real switch: a host port, two system
+// zones and two instances on VNI 10, and frames that cross it.
+
+import { buildFrame } from "../../lib/packet/build.ts";
+
+/** Gateway MAC the switch answers as. */
+export const GW = "a8:40:25:ff:77:77";
+/** The sled's config file. */
+export const YAML = `
+platform: memory
+sled: { underlayAddress: "fd00:1::1", underlayPrefix: "fd00::/16" }
+underlay:
+  links: [{ name: ul0, linkLocal: "fe80::1:1" }]
+  routes: [{ prefix: "fd00:2::/64", nextHops: [{ link: ul0, via: "fe80::ff" }] }]
+ports:
+  - { name: xde0, kind: host, mac: "a8:40:25:00:00:01", addresses: ["fd00:1::1/64"] }
+  - { name: zone-a, kind: system, mac: "a8:40:25:00:01:0a", addresses: ["fd00:1::10/64"] }
+  - { name: zone-b, kind: system, mac: "a8:40:25:00:01:0b", addresses: ["fd00:1::11/64"] }
+  - { name: vm-a, kind: instance, mac: "a8:40:25:fa:00:0a", overlay: { vni: 10, ipv4: 172.30.0.10/22 } }
+  - { name: vm-b, kind: instance, mac: "a8:40:25:fa:00:0b", overlay: { vni: 10, ipv4: 172.30.0.11/22 } }
+mappings:
+  v2p:
+    - { vni: 10, ip: 172.30.0.10, mac: "a8:40:25:fa:00:0a", underlay: "fd00:1::1" }
+    - { vni: 10, ip: 172.30.0.11, mac: "a8:40:25:fa:00:0b", underlay: "fd00:1::1" }
+`;
+
+/** `n` UDP frames zone-a → zone-b or vm-a → vm-b, one flow per source port so the UFT fills while the API reads it. */
+export function flows(kind: "zone" | "vm", n: number): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) =>
+    buildFrame(
+      kind === "zone"
+        ? [
+          { type: "ethernet", src: "a8:40:25:00:01:0a", dst: GW },
+          { type: "ipv6", src: "fd00:1::10", dst: "fd00:1::11", hopLimit: 64 },
+          { type: "udp", srcPort: 20000 + i, dstPort: 7 },
+          { type: "payload", data: "hammer" },
+        ]
+        : [
+          { type: "ethernet", src: "a8:40:25:fa:00:0a", dst: GW },
+          { type: "ipv4", src: "172.30.0.10", dst: "172.30.0.11", ttl: 64 },
+          { type: "udp", srcPort: 20000 + i, dstPort: 4444 },
+          { type: "payload", data: "hammer" },
+        ],
+    ));
+}
