@@ -9,10 +9,23 @@ import { Background, run, sleep, spawn, waitFor } from "./exec.ts";
 export class Capture {
   private constructor(readonly file: string, private proc: Background) {}
 
-  /** Starts tshark on `iface` in `ns` with a capture filter; resolves once it is capturing. */
-  static async start(ns: string, iface: string, filter: string, file: string): Promise<Capture> {
+  /**
+   * Starts tshark on `iface` in `ns` with a capture filter; resolves once it is capturing. It
+   * stops by itself after `maxPackets` (keeps the dissection of a TCP transfer short).
+   */
+  static async start(
+    ns: string,
+    iface: string,
+    filter: string,
+    file: string,
+    maxPackets?: number,
+  ): Promise<Capture> {
     await Deno.remove(file).catch(() => {});
-    const p = spawn(["tshark", "-q", "-i", iface, "-f", filter, "-F", "pcap", "-w", file], ns);
+    const limit = maxPackets ? ["-c", `${maxPackets}`] : [];
+    const p = spawn(
+      ["tshark", "-q", "-i", iface, "-f", filter, ...limit, "-F", "pcap", "-w", file],
+      ns,
+    );
     const up = await waitFor(
       async () => {
         if (p.exited) return true;
@@ -50,9 +63,15 @@ export interface GenevePacket {
   malformed: boolean;
   /** Expert notes other than the tolerated zero UDP checksum. */
   expert: string[];
+  /**
+   * A TCP/UDP checksum of 0xffff where tshark computes 0x0000: the other one's-complement zero
+   * (RFC 1624 §3), accepted by every receiver; counted apart, not as bad.
+   */
+  negativeZero: number;
 }
 
 const STATUS: Record<string, string> = { "0": "bad", "1": "good", "2": "unverified" };
+const NEGATIVE_ZERO = /Checksum 0xffff instead of 0x0000/;
 
 /** Dissects every Geneve packet of a capture. */
 export async function dissectGeneve(file: string): Promise<GenevePacket[]> {
@@ -71,6 +90,10 @@ export async function dissectGeneve(file: string): Promise<GenevePacket[]> {
   ];
   const r = await run([
     "tshark",
+    // Thrift's heuristic dissector takes iperf3's random payload for Thrift and reports it
+    // malformed; nothing here speaks Thrift.
+    "--disable-protocol",
+    "thrift",
     "-r",
     file,
     "-Y",
@@ -98,6 +121,12 @@ export async function dissectGeneve(file: string): Promise<GenevePacket[]> {
     // The first UDP header is the outer one (Geneve's); later ones belong to the inner packet.
     const outerUdp = udpSums[0] === "0x0000" ? "zero" : STATUS[udpStatus[0]] ?? "unverified";
     const inner = [...udpStatus.slice(1), ...list(c[6]), ...list(c[7]), ...list(c[8])];
+    const notes = list(c[10] ?? "");
+    const negativeZero = notes.filter((m) => NEGATIVE_ZERO.test(m)).length;
+    for (let k = 0; k < negativeZero; k++) {
+      const at = inner.indexOf("0");
+      if (at >= 0) inner.splice(at, 1);
+    }
     return {
       frame: Number(c[0]),
       vni: Number(list(c[1])[0]),
@@ -106,7 +135,8 @@ export async function dissectGeneve(file: string): Promise<GenevePacket[]> {
       outerUdp,
       otherChecksums: inner.map((s) => STATUS[s] ?? s),
       malformed: c[9] !== undefined && c[9] !== "",
-      expert: list(c[10] ?? "").filter((m) => !/zero-value illegal/i.test(m)),
+      expert: notes.filter((m) => !/zero-value illegal/i.test(m) && !NEGATIVE_ZERO.test(m)),
+      negativeZero,
     };
   });
 }
@@ -141,4 +171,32 @@ export function checkGeneve(pkts: GenevePacket[], e: GeneveExpect = {}): string[
     }
   }
   return out;
+}
+
+/** Source and destination of every IPv4 packet (the innermost header) matching display `filter`. */
+export async function ipv4Pairs(
+  file: string,
+  filter = "ip",
+): Promise<{ src: string; dst: string }[]> {
+  const r = await run([
+    "tshark",
+    "-r",
+    file,
+    "-Y",
+    filter,
+    "-T",
+    "fields",
+    "-E",
+    "separator=\t",
+    "-E",
+    "occurrence=l",
+    "-e",
+    "ip.src",
+    "-e",
+    "ip.dst",
+  ]);
+  return r.stdout.split("\n").filter((l) => l.trim() !== "").map((l) => {
+    const [src, dst] = l.split("\t");
+    return { src, dst };
+  });
 }

@@ -2,15 +2,17 @@
 // SLAAC (the kernel, prodded with rdisc6). They check what xdeno's gateway hands out.
 
 import { run, RunResult, waitFor } from "./exec.ts";
-import { stateDir } from "./plan.ts";
+import { GW_LL, stateDir } from "./plan.ts";
 
 /** What a client obtained. */
 export interface Lease {
   ok: boolean;
   /** Address with prefix length, e.g. "172.30.0.5/22". */
   address?: string;
-  /** Default router the client installed, when any. */
+  /** Default router the client installed (or that advertised itself), when any. */
   router?: string;
+  /** What else the client learnt, for people (e.g. "managed, MTU 1500"). */
+  note?: string;
   log: string;
 }
 
@@ -127,4 +129,17 @@ export async function slaac(ns: string, iface = "eth0", timeoutS = 10): Promise<
     router: await defaultRouter(ns, "-6"),
     log: ra.stdout + ra.stderr,
   };
+}
+
+/**
+ * Solicits a router advertisement with rdisc6: it must come from the gateway link-local and say
+ * "managed" (addresses by DHCPv6, as OPTE does; no prefix for SLAAC).
+ */
+export async function routerAdvert(ns: string, iface = "eth0"): Promise<Lease> {
+  const r = await run(["rdisc6", "-1", "-w", "1000", iface], { ns, check: false });
+  const ok = r.code === 0 && r.stdout.includes(`from ${GW_LL}`) &&
+    /Stateful address conf\.\s*:\s*Yes/.test(r.stdout);
+  const mtu = r.stdout.match(/MTU\s*:\s*(\d+)/)?.[1];
+  const note = ok ? `managed, MTU ${mtu}` : undefined;
+  return { ok, router: ok ? GW_LL : undefined, note, log: r.stdout };
 }

@@ -35,6 +35,18 @@ export const EXTERNAL_IP = "198.51.100.10";
 export const EXTERNAL_GW = "198.51.100.1";
 /** The rack's external IP pool (floating IPs, SNAT addresses). */
 export const EXTERNAL_POOL = "203.0.113.0/24";
+/** The VPC's IPv4 and IPv6 subnets (guests get /32 and /128 and route everything via the gateway). */
+export const VPC_SUBNET4 = "172.30.0.0/22";
+/** IPv6 subnet of the test VPC. */
+export const VPC_SUBNET6 = "fd77:10::/64";
+/** VNI of the services VPC that gives sled1's zone-a an overlay identity (the Nexus case). */
+export const SERVICES_VNI = 100;
+/** Services VPC subnet and gateway. */
+export const SERVICES_SUBNET4 = "172.31.0.0/24";
+/** Gateway of the services VPC subnet (first host). */
+export const SERVICES_GW4 = "172.31.0.1";
+/** Private and floating IP of sled1 zone-a's overlay identity. */
+export const ZONE_OVERLAY = { ip4: "172.31.0.5", floating: "203.0.113.20" };
 /** MTU of underlay links (Oxide runs 9000). */
 export const UL_MTU = 9000;
 /** MTU of zone, VM and external links. */
@@ -56,8 +68,15 @@ export interface VmPlan {
   port: string;
   mac: string;
   ip4: string;
+  /** IPv6 in VPC_SUBNET6. */
+  ip6: string;
+  /** The SNAT address the VM reaches the outside with (ports SNAT_PORTS). */
+  snat: string;
   vni: number;
 }
+
+/** Source ports of every SNAT address (one VM per address here). */
+export const SNAT_PORTS: [number, number] = [1024, 16383];
 
 /** One underlay link from a sled to a rack router. */
 export interface UplinkPlan {
@@ -135,6 +154,8 @@ export function makePlan(prefix: string): Plan {
       port: `vvm${idx}`,
       mac: `a8:40:25:f${n}:00:${hex2(host)}`,
       ip4: `172.30.0.${host}`,
+      ip6: `fd77:10::${host}`,
+      snat: `203.0.113.${100 + host}`,
       vni: VPC_VNI,
     })),
   });

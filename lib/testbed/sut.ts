@@ -1,6 +1,5 @@
 // The "switch under test" hook: how the harness, the demo and the e2e tests start xdeno on a
-// switch-mode topology. Until xdeno's Linux datapath can run, the default hook reports why it
-// cannot, and the harness prints its rows as skipped with that reason.
+// switch-mode topology. The default is xdeno (xdeno_sut.ts); XDENO_BENCH_SUT picks another.
 
 import { Topology, TopologyOptions } from "./topology.ts";
 
@@ -27,27 +26,15 @@ export interface SwitchUnderTest {
   start(topo: Topology): Promise<RunningSwitch>;
 }
 
-/** The placeholder until xdeno's switch and Linux links land (phase 2 replaces it). */
-export const xdenoPending: SwitchUnderTest = {
-  name: "xdeno",
-  topology: { mode: "switch" },
-  unavailable: () =>
-    Promise.resolve(
-      "xdeno not yet runnable: no Linux datapath entry point yet (set XDENO_BENCH_SUT=<module " +
-        "exporting `sut: SwitchUnderTest`> to plug one in)",
-    ),
-  start: () => Promise.reject(new Error("xdeno not yet runnable")),
-};
-
 /** True when `sut` carries `work` (every kind when it declares nothing). */
 export function carries(sut: SwitchUnderTest, work: "l2" | "routed" | "overlay"): boolean {
   return !sut.supports || sut.supports.includes(work);
 }
 
-/** The hook in effect: `XDENO_BENCH_SUT` names a module exporting `sut`, else the placeholder. */
+/** The hook in effect: `XDENO_BENCH_SUT` names a module exporting `sut`, else xdeno itself. */
 export async function loadSwitchUnderTest(): Promise<SwitchUnderTest> {
   const mod = Deno.env.get("XDENO_BENCH_SUT");
-  if (!mod) return xdenoPending;
+  if (!mod) return (await import("./xdeno_sut.ts")).sut;
   const url = mod.startsWith("/") ? `file://${mod}` : new URL(mod, `file://${Deno.cwd()}/`).href;
   const m = await import(url) as { sut?: SwitchUnderTest };
   if (!m.sut) throw new Error(`XDENO_BENCH_SUT=${mod}: the module exports no \`sut\``);

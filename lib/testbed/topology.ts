@@ -20,11 +20,13 @@ import {
   Plan,
   PORT_MTU,
   RACK_LL,
+  SERVICES_GW4,
   SledPlan,
   stateDir,
   UL_MTU,
   VPC_GW4,
   VPC_VNI,
+  ZONE_OVERLAY,
 } from "./plan.ts";
 
 /** How the sleds are built. */
@@ -43,6 +45,12 @@ export interface TopologyOptions {
   hostTap?: boolean;
   /** Boundary links: kernel-routed, or left to the OVS boundary peer (default: as `mode`). */
   boundary?: Mode;
+  /**
+   * Switch mode: the switch is the VPC gateway (xdeno), so guests are addressed as OPTE's DHCP
+   * does — host addresses (v4 and v6), everything routed via the gateway — and sled1's zone-a gets
+   * its services-VPC address. Otherwise VMs share an on-link /22 (L2 peers such as OVS).
+   */
+  vpcGateway?: boolean;
 }
 
 /** A built topology. `down()` removes everything it created; it is idempotent. */
@@ -202,7 +210,8 @@ export async function up(opts: TopologyOptions): Promise<Topology> {
     b.add(bnd.ns, `link set ${bnd.ext} up`);
     if (bndKernel) b.add(bnd.ns, `route add ::/0 via ${BOUNDARY_GW} dev ${bnd.ul}`);
 
-    for (const s of plan.sleds) sled(b, s, kernel, portLinks, opts.hostTap === true);
+    const gw = !kernel && opts.vpcGateway === true;
+    for (const s of plan.sleds) sled(b, s, kernel, portLinks, opts.hostTap === true, gw);
     await b.flush();
     if (txOff) await txOffload(topo, false);
     else if (!bndKernel) {
@@ -222,7 +231,14 @@ function switchOwned(b: Batch, ns: string, link: string): void {
   b.add(ns, `link set ${link} promisc on`);
 }
 
-function sled(b: Batch, s: SledPlan, kernel: boolean, portLinks: boolean, hostTap: boolean): void {
+function sled(
+  b: Batch,
+  s: SledPlan,
+  kernel: boolean,
+  portLinks: boolean,
+  hostTap: boolean,
+  gw: boolean,
+): void {
   for (const u of s.uplinks) {
     b.add(s.ns, `link set ${u.name} addrgenmode none`);
     if (kernel) b.add(s.ns, `addr add ${u.ll}/64 dev ${u.name}`);
@@ -236,9 +252,26 @@ function sled(b: Batch, s: SledPlan, kernel: boolean, portLinks: boolean, hostTa
       b.add(z.ns, `route add ::/0 via ${GW_LL} dev eth0`);
     }
     for (const v of s.vms) {
-      b.add(v.ns, `addr add ${v.ip4}/22 dev eth0`);
+      if (!gw) b.add(v.ns, `addr add ${v.ip4}/22 dev eth0`);
+      else {
+        // As OPTE's DHCP hands out: a host address, everything routed via the gateway (which
+        // answers ARP and NDP for itself only).
+        b.add(v.ns, `addr add ${v.ip4}/32 dev eth0`);
+        b.add(v.ns, `addr add ${v.ip6}/128 dev eth0`);
+      }
       b.add(v.ns, "link set eth0 up");
+      if (gw) {
+        b.add(v.ns, `route add ${VPC_GW4} dev eth0`);
+        b.add(v.ns, `route add ::/0 via ${GW_LL} dev eth0`);
+      }
       b.add(v.ns, `route add default via ${VPC_GW4} dev eth0`);
+    }
+    if (gw && s.n === 1) {
+      // sled1's zone-a also has an overlay identity in the services VPC (its floating IP).
+      const z = s.zones[0];
+      b.add(z.ns, `addr add ${ZONE_OVERLAY.ip4}/32 dev eth0`);
+      b.add(z.ns, `route add ${SERVICES_GW4} dev eth0`);
+      b.add(z.ns, `route add default via ${SERVICES_GW4} dev eth0`);
     }
     for (const p of [...s.zones, ...s.vms]) {
       if (!kernel) switchOwned(b, s.ns, p.port);
@@ -299,4 +332,19 @@ export async function withTopology<T>(
   } finally {
     await t.down();
   }
+}
+
+/**
+ * Takes a rack router's link to sled `sled` (1-based) down or back up, as a cable pull would.
+ * Bringing it up restores what the kernel flushed on the way down (the link-local address, which
+ * keep_addr_on_down never keeps, and the route to the sled's prefix) as the rack's routing
+ * daemon would.
+ */
+export async function rackLink(t: Topology, rack: number, sled: number, up: boolean) {
+  const s = t.plan.sleds[sled - 1], u = s.uplinks[rack];
+  const ip = (args: string) => run(["ip", "-n", u.rack, ...args.split(" ")]);
+  if (!up) return void await ip(`link set ${u.rackPort} down`);
+  await ip(`link set ${u.rackPort} up`);
+  await ip(`addr replace ${RACK_LL}/64 dev ${u.rackPort}`);
+  await ip(`route replace ${s.prefix} via ${u.ll} dev ${u.rackPort}`);
 }

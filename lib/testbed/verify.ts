@@ -1,7 +1,7 @@
 // Reachability checks over a built topology: named pings run in parallel, each with its result.
 
 import { run } from "./exec.ts";
-import { BOUNDARY_UL, EXTERNAL_GW, GW_LL, Plan } from "./plan.ts";
+import { BOUNDARY_UL, EXTERNAL_GW, GW_LL, Plan, ZONE_OVERLAY } from "./plan.ts";
 import { Topology } from "./topology.ts";
 
 /** One reachability check: `argv` run in `ns` must exit 0. */
@@ -76,6 +76,24 @@ export function vpcChecks(p: Plan): Check[] {
   ];
 }
 
+/** VPC IPv6 between instances (switch mode: the VMs have VPC_SUBNET6 addresses). */
+export function vpc6Checks(p: Plan): Check[] {
+  const [s1, s2] = p.sleds;
+  return [
+    ping("vm0 → vm1 IPv6 (same sled)", s1.vms[0].ns, s1.vms[1].ip6),
+    ping("vm0 → sled2 vm0 IPv6", s1.vms[0].ns, s2.vms[0].ip6),
+  ];
+}
+
+/** Off-rack: vm0 out through SNAT and boundary services; the outside in to zone-a's floating IP. */
+export function externalChecks(p: Plan): Check[] {
+  const [s1] = p.sleds;
+  return [
+    ping("vm0 → external (SNAT, boundary)", s1.vms[0].ns, p.external.ip4),
+    ping("external → zone-a floating IP", p.external.ns, ZONE_OVERLAY.floating),
+  ];
+}
+
 /** Checks that hold with OVS bridging each sled and Geneve between them. */
 export function ovsChecks(p: Plan): Check[] {
   const [s1] = p.sleds;
@@ -101,9 +119,11 @@ export async function verify(topo: Topology, checks?: Check[]): Promise<CheckRes
   const list = checks ?? (topo.mode === "kernel" ? kernelChecks(topo.plan) : []);
   return await Promise.all(list.map(async (c) => {
     const r = await run(c.argv, { ns: c.ns, check: false, timeoutMs: 15000 });
-    const detail = r.code === 0
-      ? (r.stdout.match(/rtt [^\n]*/)?.[0] ?? "ok")
-      : (r.stderr.trim() || r.stdout.trim().split("\n").slice(-2).join(" "));
+    const detail = r.code === 0 ? (r.stdout.match(/rtt [^\n]*/)?.[0] ?? "ok") : [
+      // The first ICMP error ping reports (who says what) tells NDP failure from a drop.
+      r.stdout.match(/^From [^\n]*/m)?.[0],
+      r.stderr.trim() || r.stdout.trim().split("\n").slice(-2).join(" "),
+    ].filter((x) => x).join(" | ");
     return { name: c.name, ok: r.code === 0, detail };
   }));
 }

@@ -1,45 +1,49 @@
-// Switch under test: xdeno's library switch on both sleds of a switch-mode topology, through
-// xdeno_runner.ts (pass-through paths only until the VPC pipeline is wired: the overlay rows are
-// skipped). Use: XDENO_BENCH_SUT=lib/testbed/xdeno_sut.ts deno task bench:e2e …
+// Switch under test: xdeno on both sleds of a switch-mode topology, one xdeno_runner.ts per sled
+// reading the sled's config file (sled_config.ts, in stateDir), plus the OVS boundary peer
+// carrying the external IPs. The default switch under test of the harness and the e2e tests.
 
+import { startBoundary } from "./boundary.ts";
 import { Background, run, spawn, waitFor } from "./exec.ts";
-import { RACK_LL } from "./plan.ts";
+import type { OvsPeer } from "./ovs.ts";
+import { stateDir } from "./plan.ts";
+import { natEntries, sledConfig, toYaml } from "./sled_config.ts";
 import { RunningSwitch, SwitchUnderTest } from "./sut.ts";
 import { Topology } from "./topology.ts";
-import type { RunnerConfig } from "./xdeno_runner.ts";
 
 const RUNNER = new URL("./xdeno_runner.ts", import.meta.url).pathname;
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 
 /** The xdeno library switch, one runner process per sled. */
 export const sut: SwitchUnderTest = {
   name: "xdeno",
-  topology: { mode: "switch" },
-  supports: ["l2", "routed"],
+  topology: { mode: "switch", boundary: "switch", vpcGateway: true },
   unavailable: () => Promise.resolve(undefined),
   async start(t: Topology): Promise<RunningSwitch> {
     const procs: Background[] = [];
+    let boundary: OvsPeer | undefined;
     const stop = async () => {
       for (const p of procs) {
         const r = await p.stop("SIGTERM", 3000);
         if (r.code !== 0 && r.code !== 143) console.error(`xdeno runner: ${r.stderr.trim()}`);
+        else if (Deno.env.get("XDENO_RUNNER_DEBUG")) console.error(r.stdout.trim());
       }
+      await boundary?.stop();
     };
     try {
+      const dir = stateDir(t.plan.prefix);
+      await Deno.mkdir(dir, { recursive: true });
+      const rx = Deno.env.get("XDENO_RUNNER_RX") === "mmsg" ? "mmsg" : "ring";
       for (const s of t.plan.sleds) {
-        const cfg: RunnerConfig = {
-          sledAddress: s.host,
-          hostMac: s.hostMac,
-          underlayPrefix: "fd00::/16",
-          rx: Deno.env.get("XDENO_RUNNER_RX") === "mmsg" ? "mmsg" : undefined,
-          uplinks: s.uplinks.map((u) => ({ name: u.name, ll: u.ll, via: RACK_LL })),
-          zones: s.zones.map((z, i) => ({
-            name: `zone-${"abcdef"[i]}`,
-            link: z.port,
-            mac: z.mac,
-            ip6: z.ip6,
-          })),
-        };
-        procs.push(spawn([Deno.execPath(), "run", "-A", RUNNER, JSON.stringify(cfg)], s.ns));
+        const file = `${dir}/xdeno-s${s.n}.yaml`;
+        await Deno.writeTextFile(file, toYaml(sledConfig(t.plan, s)));
+        // XDENO_TESTBED_SERVICE=1: the appliance (`xdeno run --config`) instead of the runner.
+        const argv = Deno.env.get("XDENO_TESTBED_SERVICE")
+          ? ["run", "-A", MAIN, "run", "--config", file, "--state-dir", `${dir}/state-s${s.n}`]
+          : ["run", "-A", RUNNER, file, rx];
+        procs.push(spawn([Deno.execPath(), ...argv], s.ns));
+      }
+      if (t.opts.boundary === "switch") {
+        boundary = await startBoundary(t, { nat: natEntries(t.plan) });
       }
       // Forwarding when a zone reaches the other sled's host through both switches and a rack.
       const [s1, s2] = t.plan.sleds;
