@@ -4,6 +4,8 @@
 
 import type { CounterSample, PortStatus } from "../admin/datapath.ts";
 import type { Change } from "../config/resources.ts";
+import type { CaptureChunk } from "../switch/inspect.ts";
+import type { TapSpec } from "./inspect.ts";
 import type { RuntimeConfig, SwitchTuning } from "./runtime.ts";
 
 /** How the worker builds its datapath. */
@@ -33,8 +35,19 @@ export type WorkerRequest =
     | { op: "inject"; link: string; frames: Uint8Array[] }
     | { op: "take"; link: string }
     | { op: "describe" }
+    | { op: "trace"; port: string; direction: "in" | "out"; frame: Uint8Array }
+    | { op: "neighbours" }
+    | { op: "underlayLinks" }
+    | { op: "tapStart"; tap: number; spec: TapSpec }
+    | { op: "tapStop"; tap: number }
     | { op: "close" }
   );
+
+/** The admin thread consumed a capture chunk (flow control; no reply). */
+export interface CaptureAck {
+  t: "capAck";
+  tap: number;
+}
 
 /** A refusal as data (DatapathRejected crosses the thread boundary this way). */
 export interface WireError {
@@ -53,6 +66,7 @@ export type WorkerMessage =
   | { t: "ready" }
   | { t: "initError"; message: string }
   | { t: "snap"; snap: Snapshot }
+  | { t: "cap"; tap: number; chunk: CaptureChunk }
   | { t: "res"; id: number; ok: true; value: unknown; snap?: Snapshot }
   | { t: "res"; id: number; ok: false; error: WireError };
 

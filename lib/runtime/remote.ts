@@ -4,13 +4,18 @@
 
 import {
   type AdminDatapath,
+  type CaptureTarget,
   type CounterSample,
   DatapathRejected,
   type PortStatus,
+  type TraceRequest,
 } from "../admin/datapath.ts";
 import type { Change } from "../config/resources.ts";
+import type { FrameWriter, TapOptions } from "../link/capture.ts";
+import type { CaptureChunk, TraceAnswer } from "../switch/inspect.ts";
 import type {
   ApplyResult,
+  CaptureAck,
   Snapshot,
   WorkerInit,
   WorkerMessage,
@@ -31,6 +36,10 @@ export class WorkerDatapath implements AdminDatapath {
   private snap: Snapshot = { ports: {}, counters: [] };
   private queue: { c: Change; p: Pending }[] = [];
   private closed = false;
+  private readonly taps = new Map<number, (c: CaptureChunk) => void>();
+  private nextTap = 1;
+  /** Frames captures lost because a reader was slow (worker queue full). */
+  captureDropped = 0;
   /** Set when the worker reported a fatal error (its packet loop died). */
   failure: string | null = null;
 
@@ -69,6 +78,10 @@ export class WorkerDatapath implements AdminDatapath {
         return;
       case "snap":
         this.snap = m.snap;
+        return;
+      case "cap":
+        this.taps.get(m.tap)?.(m.chunk);
+        this.worker.postMessage({ t: "capAck", tap: m.tap } satisfies CaptureAck);
         return;
       case "res": {
         const p = this.pending.get(m.id);
@@ -134,7 +147,13 @@ export class WorkerDatapath implements AdminDatapath {
 
   /** Counters from the latest snapshot. */
   counters(): CounterSample[] {
-    return this.snap.counters;
+    return [...this.snap.counters, {
+      name: "xdeno_capture_dropped_total",
+      help: "captured frames dropped because the reader was slow",
+      type: "counter",
+      labels: {},
+      value: this.captureDropped,
+    }];
   }
 
   /** Fetches a fresh snapshot now. */
@@ -160,6 +179,65 @@ export class WorkerDatapath implements AdminDatapath {
   /** Ports, routes and switch counters as plain data (diagnostics, tests). */
   describe(): Promise<Record<string, unknown>> {
     return this.request({ op: "describe" });
+  }
+
+  /** Runs a frame through a copy of a port's pipeline in the worker (no side effects). */
+  trace(req: TraceRequest): Promise<TraceAnswer> {
+    return this.request({ op: "trace", ...req });
+  }
+
+  /** Neighbour cache entries of the underlay links. */
+  neighbours(): Promise<Record<string, unknown>[]> {
+    return this.request({ op: "neighbours" });
+  }
+
+  /** Underlay links with carrier state, MTU and link-local address. */
+  underlayLinkState(): Promise<Record<string, unknown>[]> {
+    return this.request({ op: "underlayLinks" });
+  }
+
+  /**
+   * Streams frames of a port's or underlay link's rx/tx into `writer`; the worker copies them
+   * in chunks. Null when the latest snapshot knows no such target.
+   */
+  tap(target: CaptureTarget, writer: FrameWriter, opts: TapOptions): (() => void) | null {
+    const known = target.kind === "port"
+      ? target.name in this.snap.ports
+      : this.snap.counters.some((s) => s.labels.link === target.name);
+    if (!known || this.closed || this.failure) return null;
+    const id = this.nextTap++;
+    let open = true;
+    const end = () => {
+      if (!open) return;
+      open = false;
+      this.taps.delete(id);
+      opts.onDone?.();
+    };
+    let left = opts.maxFrames ?? Infinity;
+    this.taps.set(id, (c) => {
+      this.captureDropped += c.dropped;
+      let o = 0;
+      for (let i = 0; i < c.meta.length && left > 0; i += 2, left--) {
+        writer.writeFrame(c.data, o, c.meta[i], c.meta[i + 1]);
+        o += c.meta[i];
+      }
+      if (c.done || left <= 0) end();
+    });
+    const spec = {
+      kind: target.kind,
+      name: target.name,
+      direction: opts.direction ?? "both",
+      maxFrames: opts.maxFrames ?? 0,
+    };
+    this.request<boolean>({ op: "tapStart", tap: id, spec }).then(
+      (ok) => ok || end(),
+      () => end(),
+    );
+    return () => {
+      if (!open) return;
+      end();
+      this.request({ op: "tapStop", tap: id }).catch(() => {});
+    };
   }
 
   /** Memory platform: sends frames from the far end of link `link` into the switch. */

@@ -6,8 +6,10 @@
 
 import { DatapathRejected } from "../admin/datapath.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
+import { RuntimeInspector } from "./inspect.ts";
 import type {
   ApplyResult,
+  CaptureAck,
   Snapshot,
   WireError,
   WorkerInit,
@@ -18,6 +20,7 @@ import { SwitchDatapath } from "./runtime.ts";
 
 let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
+let ins: RuntimeInspector | null = null;
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
@@ -37,6 +40,7 @@ async function init(m: WorkerInit): Promise<void> {
   // Offloaded links hand over partial checksums and super-frames: the switch carries them.
   const vnet = m.platform === "linux" && m.offload;
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
+  ins = new RuntimeInspector(dp);
   const flag = new Int32Array(m.stop);
   dp.start({
     get stopped() {
@@ -57,6 +61,7 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       for (const c of r.changes) {
         try {
           d.applyNow(c);
+          ins!.record(c);
           out.push(null);
         } catch (e) {
           out.push(wireError(e));
@@ -88,15 +93,31 @@ async function handle(r: WorkerRequest): Promise<unknown> {
         routes: d.sw.describeRoutes(),
         counters: d.sw.counters.toJSON(),
         lastError: d.sw.lastError,
+        captures: ins!.tapCount,
       };
+    case "trace":
+      return ins!.trace(r.port, r.direction, r.frame);
+    case "neighbours":
+      return ins!.neighbours();
+    case "underlayLinks":
+      return ins!.underlayLinks();
+    case "tapStart":
+      return ins!.tapStart(r.tap, r.spec, (tap, chunk) => {
+        const buffers = [chunk.data.buffer as ArrayBuffer, chunk.meta.buffer as ArrayBuffer];
+        self.postMessage({ t: "cap", tap, chunk } satisfies WorkerMessage, { transfer: buffers });
+      });
+    case "tapStop":
+      return ins!.tapStop(r.tap);
     case "close":
+      ins!.close();
       await d.close();
       return null;
   }
 }
 
-self.onmessage = async (ev: MessageEvent<WorkerInit | WorkerRequest>) => {
+self.onmessage = async (ev: MessageEvent<WorkerInit | WorkerRequest | CaptureAck>) => {
   const m = ev.data;
+  if (m.t === "capAck") return ins?.tapAck(m.tap);
   if (m.t === "init") {
     try {
       await init(m);

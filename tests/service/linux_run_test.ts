@@ -70,6 +70,54 @@ ports:
       assert.ok(await pingOk(zone, "fd00:1::1"), "zone → GZ over xde0");
       assert.ok(await pingOk(gz, "fd00:1::10"), "GZ → zone");
 
+      // Capture on the zone's TAP port in the worker: what the zone sends (its echo requests,
+      // beside whatever MLD/NDP it sends on its own).
+      const pcap = `${dir}/dns0.pcap`;
+      const curl = new Deno.Command("ip", {
+        args: [
+          ...["netns", "exec", gz, "curl", "-sf", "-o", pcap],
+          `${s.url}/v1/ports/dns0/capture?direction=out&seconds=3`,
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+      // The capture starts once curl's request reaches the worker (a few hundred ms on a busy
+      // host): ping for longer than that, inside the capture window.
+      await new Promise((r) => setTimeout(r, 300));
+      const ping = await new Deno.Command("ip", {
+        args: [
+          "netns",
+          "exec",
+          zone,
+          "ping",
+          "-6",
+          "-c",
+          "8",
+          "-i",
+          "0.2",
+          "-s",
+          "77",
+          "fd00:1::1",
+        ],
+        stdout: "null",
+      }).output();
+      assert.ok(ping.success, "zone → GZ ping under capture");
+      const got = await curl.output();
+      assert.ok(got.success, new TextDecoder().decode(got.stderr));
+      const ts = await new Deno.Command("tshark", {
+        args: [
+          ...["-r", pcap, "-Y", "icmpv6.type == 128"],
+          ...["-T", "fields", "-e", "icmpv6.type", "-e", "ipv6.dst", "-e", "frame.len"],
+        ],
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      assert.ok(ts.success, new TextDecoder().decode(ts.stderr));
+      // 77 bytes of data + 8 ICMPv6 + 40 IPv6 + 14 Ethernet, every one the same.
+      const lines = new TextDecoder().decode(ts.stdout).trim().split("\n");
+      assert.ok(lines.length >= 2, `echo requests captured: ${lines.length}`);
+      assert.deepEqual(new Set(lines), new Set(["128\tfd00:1::1\t139"]));
+
       const cli = await new Deno.Command("ip", {
         args: ["netns", "exec", gz, DENO, "run", "-A", MAIN, "list-ports", "--url", s.url],
         stdout: "piped",

@@ -2,6 +2,7 @@
 // port or underlay link carries, until `count` frames, `seconds` elapsed or the client leaves.
 
 import { createRoute, z } from "@hono/zod-openapi";
+import { getLogger } from "@logtape/logtape";
 import { PcapWriter } from "../../packet/pcap.ts";
 import { linkName } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
@@ -15,6 +16,11 @@ const Query = z.object({
   seconds: z.coerce.number().min(0.01).max(86400).default(60),
   direction: z.enum(["in", "out", "both"]).default("both"),
 });
+
+const log = getLogger(["xdeno", "capture"]);
+
+/** Bytes of pcap a capture may hold for a slow client before it drops records. */
+export const CAPTURE_BACKLOG_BYTES = 8 << 20;
 
 /** Maps an API direction to the tap's view: see AdminDatapath.tap. */
 function tapDirection(kind: CaptureTarget["kind"], d: "in" | "out" | "both"): "rx" | "tx" | "both" {
@@ -51,10 +57,14 @@ export function captureRoutes(app: AdminApp, ctl: Control): void {
         const timer = setTimeout(() => detach?.(), q.seconds * 1000);
         let ctrl!: ReadableStreamDefaultController<Uint8Array>;
         let open = true;
+        let dropped = 0;
         const finish = () => {
           if (!open) return;
           open = false;
           clearTimeout(timer);
+          if (dropped > 0) {
+            log.warn("capture of {name} dropped {dropped} frames", { name, dropped });
+          }
           try {
             ctrl.close();
           } catch { /* already cancelled */ }
@@ -66,8 +76,14 @@ export function captureRoutes(app: AdminApp, ctl: Control): void {
             clearTimeout(timer);
             detach?.();
           },
+        }, new ByteLengthQueuingStrategy({ highWaterMark: CAPTURE_BACKLOG_BYTES }));
+        // Each chunk after the file header is one whole record, so a slow client loses whole
+        // frames (counted) instead of growing the admin thread's memory without bound.
+        const writer = new PcapWriter((chunk) => {
+          if (!open) return;
+          if ((ctrl.desiredSize ?? 0) <= 0) dropped++;
+          else ctrl.enqueue(chunk);
         });
-        const writer = new PcapWriter((chunk) => open && ctrl.enqueue(chunk));
         detach = dp.tap({ kind, name }, writer, {
           direction: tapDirection(kind, q.direction),
           maxFrames: q.count || undefined,

@@ -1,0 +1,272 @@
+// Read-only views of a running switch for the admin API: underlay links, neighbour caches,
+// frame taps on live links and side-effect-free traces on a throwaway pipeline copy.
+
+import { DIR_IN, DIR_OUT, RES_DROP, RES_ERROR, RES_HAIRPIN } from "../engine/packet.ts";
+import { Packet } from "../engine/packet.ts";
+import type { TraceStep } from "../engine/stats.ts";
+import type { FrameBatch, Link } from "../link/link.ts";
+import { HEADROOM } from "../link/link.ts";
+import { ipv6ToString, macToString, toHex } from "../packet/bytes.ts";
+import { PacketMeta } from "../packet/meta.ts";
+import { parseFrame } from "../packet/parse.ts";
+import type { VpcPort } from "../vpc/vpc_port.ts";
+import { NEIGH_FAILED, NEIGH_REACHABLE } from "./neighbor.ts";
+import type { Switch } from "./switch.ts";
+
+const STATE_NAMES: Record<number, string> = {
+  [NEIGH_REACHABLE]: "reachable",
+  [NEIGH_FAILED]: "failed",
+};
+
+/** Every underlay link with its carrier state, MTU and link-local address. */
+export function underlayLinkRows(sw: Switch): Record<string, unknown>[] {
+  return sw.underlay.map((u) => ({
+    name: u.link.name,
+    kind: u.link.kind,
+    up: u.link.isUp(),
+    mtu: u.link.mtu,
+    linkLocal: ipv6ToString(u.linkLocal),
+    neighbours: u.neighbors.list.length,
+  }));
+}
+
+/** Every neighbour cache entry of every underlay link. */
+export function neighbourRows(sw: Switch, now = performance.now()): Record<string, unknown>[] {
+  const out: Record<string, unknown>[] = [];
+  for (const u of sw.underlay) {
+    for (const n of u.neighbors.list) {
+      out.push({
+        link: u.link.name,
+        address: ipv6ToString(n.addr),
+        mac: n.hasMac ? macToString(n.mac) : null,
+        state: STATE_NAMES[n.state] ?? "incomplete",
+        routes: n.refs,
+        confirmedMsAgo: Number.isFinite(n.confirmed) ? Math.round(now - n.confirmed) : null,
+      });
+    }
+  }
+  return out;
+}
+
+/** Receives copies of tapped frames: `rx` true for received, false for sent. */
+export type TapSink = (rx: boolean, buf: Uint8Array, off: number, len: number) => void;
+
+type Patched = { sinks: TapSink[]; restore: () => void };
+const patched = new WeakMap<Link, Patched>();
+
+/**
+ * Taps a live link in place: while a sink is attached, the link object's own recv/send/sendFrame
+ * shadow its class methods (the switch and its TxQueues keep the same object, so no re-plumbing
+ * and `instanceof` checks still hold); the last detach deletes the shadows, so an untapped link
+ * costs nothing. Returns the detach function (idempotent).
+ */
+export function tapLink(link: Link, sink: TapSink): () => void {
+  let p = patched.get(link);
+  if (!p) {
+    const sinks: TapSink[] = [];
+    const l = link as unknown as Record<string, unknown>;
+    const recv = link.recv.bind(link), send = link.send.bind(link);
+    const sendFrame = link.sendFrame.bind(link);
+    l.recv = (b: FrameBatch) => {
+      const n = recv(b);
+      for (let i = 0; i < n; i++) for (const s of sinks) s(true, b.bufs[i], b.offs[i], b.lens[i]);
+      return n;
+    };
+    l.send = (b: FrameBatch, count: number) => {
+      for (let i = 0; i < count; i++) {
+        for (const s of sinks) s(false, b.bufs[i], b.offs[i], b.lens[i]);
+      }
+      return send(b, count);
+    };
+    l.sendFrame = (buf: Uint8Array, off: number, len: number) => {
+      for (const s of sinks) s(false, buf, off, len);
+      return sendFrame(buf, off, len);
+    };
+    p = {
+      sinks,
+      restore: () => {
+        delete l.recv;
+        delete l.send;
+        delete l.sendFrame;
+      },
+    };
+    patched.set(link, p);
+  }
+  const q = p;
+  q.sinks.push(sink);
+  let attached = true;
+  return () => {
+    if (!attached) return;
+    attached = false;
+    const i = q.sinks.indexOf(sink);
+    if (i >= 0) q.sinks.splice(i, 1);
+    if (q.sinks.length === 0) {
+      q.restore();
+      patched.delete(link);
+    }
+  };
+}
+
+/** What a trace returns (the admin API's TraceResult plus the engine's raw steps). */
+export interface TraceAnswer {
+  verdict: string;
+  layers: { layer: string; decision: string; rule?: string; transform?: string }[];
+  frame: string | null;
+  reason?: string;
+  hairpin?: string;
+}
+
+const VERDICTS: Record<number, string> = {
+  [RES_DROP]: "drop",
+  [RES_HAIRPIN]: "hairpin",
+  [RES_ERROR]: "error",
+};
+
+/**
+ * Runs `frame` through `copy`, a pipeline built from the same configuration as the live port and
+ * thrown away afterwards: the live port's flow tables and counters are never touched. Traffic
+ * "in" is a Geneve frame from the underlay, "out" a frame the guest sent.
+ */
+export function traceCopy(copy: VpcPort, dir: "in" | "out", frame: Uint8Array): TraceAnswer {
+  const buf = new Uint8Array(HEADROOM + frame.length + 256);
+  buf.set(frame, HEADROOM);
+  const pkt = new Packet(buf, HEADROOM, frame.length, new PacketMeta());
+  const err = parseFrame(buf, HEADROOM, frame.length, pkt.meta);
+  if (err !== null) {
+    return {
+      verdict: "drop",
+      reason: `parse: ${err.kind} ${err.at} at ${err.offset}`,
+      layers: [],
+      frame: null,
+    };
+  }
+  const steps: TraceStep[] = [];
+  // The engine records steps only while its slow path holds a trace list; the copy is ours
+  // alone, so switching tracing on inside it cannot leak into the live datapath.
+  const slow = (copy.port as unknown as { slow: { tracing: TraceStep[] | null } }).slow;
+  slow.tracing = steps;
+  let code: number;
+  try {
+    code = copy.process(dir === "in" ? DIR_IN : DIR_OUT, pkt);
+  } finally {
+    slow.tracing = null;
+  }
+  const r = copy.result;
+  const layers: TraceAnswer["layers"] = steps.map((s) => ({
+    layer: s.layer,
+    decision: `${s.via}: ${s.action}`,
+    ...(s.rule >= 0 ? { rule: String(s.rule) } : {}),
+    ...(s.transform ? { transform: s.transform } : {}),
+  }));
+  if (code === RES_DROP && !steps.some((s) => s.via === "drop")) {
+    // Drops decided before the engine (spoofed source MAC, foreign VNI) leave no step.
+    layers.push({ layer: r.layer, decision: `drop: ${r.reason}` });
+  }
+  const ans: TraceAnswer = {
+    verdict: VERDICTS[code] ?? "forward",
+    layers,
+    frame: code === RES_DROP || code === RES_ERROR ? null : toHex(pkt.bytes()),
+  };
+  if (r.reason) ans.reason = r.reason;
+  if (code === RES_HAIRPIN && r.hairpin) ans.hairpin = toHex(r.hairpin);
+  return ans;
+}
+
+/** One batch of captured frames as it crosses to the admin thread. */
+export interface CaptureChunk {
+  /** Frame bytes back to back. */
+  data: Uint8Array;
+  /** Per frame: length in `data`, then capture time in µs since the epoch (pairs). */
+  meta: Float64Array;
+  /** Frames dropped since the previous chunk (queue full: the reader is slow). */
+  dropped: number;
+  /** True on the last chunk of the capture. */
+  done: boolean;
+}
+
+/** Bytes of frames a capture queue buffers before it drops. */
+export const CAPTURE_MAX_BYTES = 4 << 20;
+/** Chunks posted but not yet acknowledged before a capture queue stops posting. */
+export const CAPTURE_MAX_INFLIGHT = 8;
+const SNAPLEN = 65535;
+
+/**
+ * Buffers copies of tapped frames and hands them on in chunks (each postMessage costs a few µs,
+ * so one per frame would slow the datapath). When the reader lags — too many chunks
+ * unacknowledged and the buffer full — frames are dropped and counted instead of queued.
+ */
+export class CaptureQueue {
+  private frames: Uint8Array[] = [];
+  private times: number[] = [];
+  private bytes = 0;
+  private dropped = 0;
+  private inflight = 0;
+  private left: number;
+  private finished = false;
+  private detach: (() => void) | null = null;
+
+  /** `post` delivers a chunk; `maxFrames` 0 means unlimited. */
+  constructor(private readonly post: (c: CaptureChunk) => void, maxFrames: number) {
+    this.left = maxFrames > 0 ? maxFrames : Infinity;
+  }
+
+  /** Attaches the queue to `link` for the given directions. */
+  attach(link: Link, rx: boolean, tx: boolean): void {
+    this.detach = tapLink(link, (isRx, buf, off, len) => {
+      if (isRx ? rx : tx) this.push(buf, off, len);
+    });
+  }
+
+  private push(buf: Uint8Array, off: number, len: number): void {
+    if (this.finished) return;
+    if (this.bytes + len > CAPTURE_MAX_BYTES) {
+      this.dropped++;
+      return;
+    }
+    const n = Math.min(len, SNAPLEN);
+    this.frames.push(buf.slice(off, off + n));
+    this.times.push(Math.round((performance.timeOrigin + performance.now()) * 1000));
+    this.bytes += n;
+    if (--this.left <= 0) this.finish();
+  }
+
+  /** Sends what is buffered, unless too many chunks await acknowledgement. */
+  flush(): void {
+    if (this.inflight >= CAPTURE_MAX_INFLIGHT && !this.finished) return;
+    if (this.frames.length === 0 && this.dropped === 0 && !this.finished) return;
+    const data = new Uint8Array(this.bytes);
+    const meta = new Float64Array(this.frames.length * 2);
+    let o = 0;
+    this.frames.forEach((f, i) => {
+      data.set(f, o);
+      o += f.length;
+      meta[2 * i] = f.length;
+      meta[2 * i + 1] = this.times[i];
+    });
+    const c: CaptureChunk = { data, meta, dropped: this.dropped, done: this.finished };
+    this.frames = [];
+    this.times = [];
+    this.bytes = 0;
+    this.dropped = 0;
+    this.inflight++;
+    this.post(c);
+  }
+
+  /** The reader consumed one chunk. */
+  ack(): void {
+    if (this.inflight > 0) this.inflight--;
+  }
+
+  /** True once the capture ended (budget reached or stopped). */
+  get done(): boolean {
+    return this.finished;
+  }
+
+  /** Detaches the tap; the next flush sends the last chunk. */
+  finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.detach?.();
+    this.detach = null;
+  }
+}
