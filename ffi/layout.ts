@@ -4,6 +4,7 @@
 /** Socket, file and mmap constants. */
 export const C = {
   AF_UNSPEC: 0,
+  AF_UNIX: 1,
   AF_INET: 2,
   AF_INET6: 10,
   AF_NETLINK: 16,
@@ -18,6 +19,7 @@ export const C = {
   O_CLOEXEC: 0x80000,
   ETH_P_ALL: 3,
   SOL_SOCKET: 1,
+  SO_ERROR: 4,
   SO_SNDBUF: 7,
   SO_RCVBUF: 8,
   SO_SNDBUFFORCE: 32,
@@ -67,6 +69,7 @@ export const C = {
   ENOENT: 2,
   EEXIST: 17,
   ENODEV: 19,
+  EBADFD: 77,
   EADDRNOTAVAIL: 99,
   ENETDOWN: 100,
   ENOBUFS: 105,

@@ -6,7 +6,8 @@ import { parseLink, Rtnl } from "../../ffi/netlink.ts";
 /** Something whose state a monitor updates (TapLink, PacketLink, DlpiLink). */
 export interface Watchable {
   readonly name: string;
-  setUp(up: boolean): void;
+  /** `index`: the ifindex now carrying the name (it changes when the device is re-created). */
+  setUp(up: boolean, index?: number): void;
 }
 
 /** One observed change. */
@@ -63,7 +64,7 @@ export class LinkMonitor {
         const removed = m.type === NL.RTM_DELLINK;
         const ev = { name: l.name, index: l.index, up: !removed && operUp(l.flags), removed };
         out.push(ev);
-        for (const w of this.watched.get(l.name) ?? []) w.setUp(ev.up);
+        for (const w of this.watched.get(l.name) ?? []) w.setUp(ev.up, ev.index);
       }
     }
   }

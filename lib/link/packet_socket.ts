@@ -73,7 +73,11 @@ export class PacketLink implements Link {
   readonly stats: LinkStats = newLinkStats();
   readonly mac: Uint8Array;
   readonly mtu: number;
-  readonly ifindex: number;
+  /** The device bound now; changes when a device with the link's name is re-created. */
+  ifindex: number;
+  /** Times the socket was re-bound to a re-created device. */
+  rebinds = 0;
+  private readonly opts: PacketLinkOptions;
   /** True when frames carry a virtio-net header on the socket. */
   readonly vnet: boolean;
   // zero headers for plain sends, and landing space for received headers nobody keeps
@@ -93,6 +97,7 @@ export class PacketLink implements Link {
     ctl: IfCtl,
   ) {
     this.ctl = ctl;
+    this.opts = o;
     this.ifindex = ctl.index(name);
     this.mac = ctl.mac(name);
     this.mtu = ctl.mtu(name);
@@ -309,9 +314,37 @@ export class PacketLink implements Link {
     return this.up && !this.closed;
   }
 
-  /** Records a state change seen by a link monitor. */
-  setUp(up: boolean): void {
+  /**
+   * Records a state change seen by a link monitor; a new `index` for our name means the device
+   * was deleted and re-created, so the socket follows it.
+   */
+  setUp(up: boolean, index?: number): void {
+    if (index !== undefined && index > 0 && index !== this.ifindex && !this.rebind(index)) return;
     this.up = up;
+  }
+
+  /**
+   * Binds the socket to the device now carrying the link's name (default: looked up). The
+   * kernel unbinds a packet socket from a deleted device and drops its memberships, and a new
+   * device gets a new ifindex, so without this the link stays deaf and mute. False on failure
+   * (the link stays down).
+   */
+  rebind(index?: number): boolean {
+    if (this.closed) return false;
+    try {
+      this.ifindex = index ?? this.ctl.index(this.name);
+      this.mac.set(this.ctl.mac(this.name)); // in place: holders of `mac` see the new one
+      // the unbind left ENETDOWN pending (POLLERR until read)
+      const v = new Uint8Array(4), len = new Uint8Array(4);
+      new DataView(len.buffer).setUint32(0, 4, true);
+      libc.getsockopt(this.fd, C.SOL_SOCKET, C.SO_ERROR, v, len);
+      this.bindAndJoin(this.opts);
+      this.rebinds++;
+      return true;
+    } catch {
+      this.up = false;
+      return false;
+    }
   }
 
   /** Unmaps the ring and closes the socket. Idempotent. */

@@ -40,16 +40,30 @@ const GONE = new Set([2, 3, 19, 99]);
 
 /** Plumbs links of one namespace and remembers how to undo each change. */
 export class Plumber {
-  private readonly rt: Rtnl;
+  private sock: Rtnl | null;
   private readonly undo: Undo[] = [];
 
   constructor(readonly netns: string | null = null) {
-    this.rt = new Rtnl(netns);
+    this.sock = new Rtnl(netns);
+  }
+
+  // Reopened on demand after park(): undoing happens long after the setup.
+  private get rt(): Rtnl {
+    return this.sock ??= new Rtnl(this.netns);
   }
 
   /** The rtnetlink socket (for queries such as `links()`/`addresses()`). */
   get rtnl(): Rtnl {
     return this.rt;
+  }
+
+  /**
+   * Closes the socket until the next change or close(): a socket opened in a zone's namespace
+   * keeps that namespace alive, so a zone deleted by its owner would live on.
+   */
+  park(): void {
+    this.sock?.close();
+    this.sock = null;
   }
 
   /** Index of a link in this namespace. */
@@ -144,7 +158,7 @@ export class Plumber {
         if (!(e instanceof SysError && GONE.has(e.code))) errors.push(e);
       }
     }
-    this.rt.close();
+    this.park();
     if (errors.length) throw new AggregateError(errors, "plumbing cleanup failed");
   }
 }

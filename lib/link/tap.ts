@@ -53,9 +53,10 @@ export class TapLink implements Link {
   );
   private readonly hdr = new Uint8Array(VNET_HDR_LEN);
   private readonly hdrAddr = addressOf(this.hdr);
-  private readonly ctl: IfCtl;
   private up = true;
   private closed = false;
+  /** The device went away under us (deleted, or its namespace died): never read again. */
+  private gone = false;
 
   private constructor(
     readonly name: string,
@@ -64,7 +65,6 @@ export class TapLink implements Link {
     ctl: IfCtl,
     vnet: boolean,
   ) {
-    this.ctl = ctl;
     this.vnet = vnet;
     this.mac = ctl.mac(name);
     this.mtu = ctl.mtu(name);
@@ -105,6 +105,7 @@ export class TapLink implements Link {
         if (o.mac) here.setMac(name, o.mac);
         if (o.mtu) here.setMtu(name, o.mtu);
         if (o.netns) {
+          dropStale(o.netns, name);
           const nsFd = openNetns(o.netns);
           const rt = new Rtnl();
           try {
@@ -117,14 +118,36 @@ export class TapLink implements Link {
       } finally {
         here.close();
       }
-      for (let i = 0; i < queues; i++) ctls.push(new IfCtl(o.netns ?? null));
+      // A socket opened in the zone pins its namespace: this one lives only for the setup.
+      ctls.push(new IfCtl(o.netns ?? null));
       if (o.up !== false) ctls[0].setUp(name, true);
-      return fds.map((fd, i) => new TapLink(name, fd, o.netns ?? null, ctls[i], vnetHdr));
+      const links = fds.map((fd) => new TapLink(name, fd, o.netns ?? null, ctls[0], vnetHdr));
+      ctls[0].close();
+      return links;
     } catch (e) {
       for (const c of ctls) c.close();
       for (const fd of fds) libc.close(fd); // a non-persistent TAP disappears with its last fd
       throw e;
     }
+  }
+
+  /**
+   * The device is gone (EBADFD/ENODEV on read): marks the link down for good and swaps a quiet
+   * socket in under the fd number, since the dead tun fd polls POLLERR forever and the
+   * datapath's poll set still holds that number.
+   */
+  private lost(): void {
+    this.gone = true;
+    this.up = false;
+    const quiet = libc.socket(C.AF_UNIX, C.SOCK_DGRAM | C.SOCK_CLOEXEC, 0);
+    if (quiet < 0) return;
+    libc.dup3(quiet, this.fd, C.O_CLOEXEC); // closes the dead tun fd atomically
+    libc.close(quiet);
+  }
+
+  /** True once the device vanished from under the link (it stays down until re-created). */
+  get lostDevice(): boolean {
+    return this.gone;
   }
 
   // Points iovec `k` at `len` bytes from `addr` (a number address).
@@ -137,7 +160,7 @@ export class TapLink implements Link {
 
   /** Reads frames until the device is empty or the batch is full. */
   recv(batch: FrameBatch): number {
-    if (this.closed) return (batch.count = 0);
+    if (this.closed || this.gone) return (batch.count = 0);
     const vh = batch.vnet;
     let n = 0;
     while (n < batch.capacity) {
@@ -152,7 +175,10 @@ export class TapLink implements Link {
       if (r < 0) {
         const e = errno();
         if (r !== -1 - VNET_HDR_LEN && r !== -1) this.stats.rxErrors++; // short read
-        else if (e !== C.EAGAIN && e !== C.EINTR) this.stats.rxErrors++;
+        else if (e !== C.EAGAIN && e !== C.EINTR) {
+          this.stats.rxErrors++;
+          if (e === C.EBADFD || e === C.ENODEV) this.lost();
+        }
         break;
       }
       if (r >= cap) {
@@ -190,7 +216,10 @@ export class TapLink implements Link {
   }
 
   private write(buf: Uint8Array, off: number, len: number, haveHdr: boolean): boolean {
-    if (this.closed) return false;
+    if (this.closed || this.gone) {
+      this.stats.txDropped++;
+      return false;
+    }
     this.aim(1, addressOf(buf) + off, len);
     let r: number;
     if (this.vnet) {
@@ -213,19 +242,26 @@ export class TapLink implements Link {
 
   /** Re-reads IFF_UP|IFF_RUNNING of the interface in its namespace. */
   refresh(): boolean {
-    const f = this.ctl.flags(this.name);
-    this.up = f > 0 && (f & 0x41) === 0x41;
+    if (this.gone) return false;
+    // a short-lived socket: a kept one would pin the zone's namespace
+    const ctl = new IfCtl(this.netns);
+    try {
+      const f = ctl.flags(this.name);
+      this.up = f > 0 && (f & 0x41) === 0x41;
+    } finally {
+      ctl.close();
+    }
     return this.up;
   }
 
   /** Operational state as of the last `refresh` (or link-monitor event). */
   isUp(): boolean {
-    return this.up && !this.closed;
+    return this.up && !this.closed && !this.gone;
   }
 
   /** Records a state change seen by a link monitor. */
   setUp(up: boolean): void {
-    this.up = up;
+    this.up = up && !this.gone;
   }
 
   /** Closes the fd; the kernel removes the (non-persistent) device, wherever it lives. */
@@ -233,6 +269,19 @@ export class TapLink implements Link {
     if (this.closed) return;
     this.closed = true;
     libc.close(this.fd);
-    this.ctl.close();
+  }
+}
+
+/**
+ * Deletes a device named `name` left in namespace `netns` (a persistent TAP of a crashed run):
+ * it would make the move fail with EEXIST, and the name is the port's by configuration.
+ */
+function dropStale(netns: string, name: string): void {
+  const rt = new Rtnl(netns);
+  try {
+    const l = rt.link(name);
+    if (l) rt.deleteLink(l.index);
+  } finally {
+    rt.close();
   }
 }

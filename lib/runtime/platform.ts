@@ -140,6 +140,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         link.close();
         throw e;
       }
+      plumb.park(); // a socket left open in the zone would keep its namespace alive
       return { link, release: () => plumb.close() };
     },
     tick() {

@@ -66,9 +66,6 @@ function ulTx(b: FaultBed, dp: AdminDatapath, name: "ul0" | "ul1"): number {
 
 const opts = { sanitizeResources: false, sanitizeOps: false };
 
-/** Known defects (run them with XDENO_FAULTS_KNOWN=1). */
-const KNOWN = Deno.env.get("XDENO_FAULTS_KNOWN") === "1";
-
 Deno.test({
   name: "fault: an underlay veth deleted under load moves traffic to the other link",
   ignore: !isRoot("fault underlay"),
@@ -151,9 +148,9 @@ Deno.test({
 
 Deno.test({
   name: "fault: an underlay veth re-added with the same name carries traffic again",
-  // Known limit: the packet socket stays bound to the deleted device (the kernel unbinds it);
-  // a new device with the same name is never re-opened, so its next hop never comes back.
-  ignore: !KNOWN || !isRoot("fault underlay re-add"),
+  // The kernel unbinds the packet socket from the deleted device; the link monitor's NEWLINK
+  // with a new ifindex for the name makes PacketLink re-bind (and re-join promisc/allmulti).
+  ignore: !isRoot("fault underlay re-add"),
   ...opts,
   async fn() {
     await withBed(async (b, dp) => {
@@ -265,10 +262,9 @@ for (const [what, fault] of LOST) {
 
   Deno.test({
     name: `fault: a zone's ${what}; the loss is reported and the loop does not spin`,
-    // Known defects (report): the lost port stays "up"; a deleted TAP's fd (EBADFD, POLLERR) is
-    // read in a loop (~100k rx errors/s, ~0.7 CPU); a deleted namespace stays alive (the port's
-    // netlink/ioctl sockets pin it), so the old zone still answers and nothing is counted.
-    ignore: !KNOWN || !isRoot(`fault zone ${what} (strict)`),
+    // Guards issue 10: a deleted TAP's fd (EBADFD, POLLERR) was read in a loop and the port
+    // stayed "up"; a deleted namespace lived on, pinned by the port's netlink/ioctl sockets.
+    ignore: !isRoot(`fault zone ${what} (strict)`),
     ...opts,
     async fn() {
       await withBed((b, dp) => lostPort(b, dp, fault(b), true));
