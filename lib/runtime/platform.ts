@@ -120,7 +120,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         mac,
         mtu: p.mtu,
         netns,
-        offload: p.kind === "instance" ? undefined : offload,
+        offload,
       });
       if (p.kind === "instance") return { link, release() {} };
       const plumb = new Plumber(netns ?? null);

@@ -57,6 +57,8 @@ export const EVENTS = [
   "mcast-delivered",
   "mcast-forwarded",
   "echo-reply-sent",
+  "gso-segmented",
+  "gro-merged",
 ] as const;
 
 /** Counter index of each event. */

@@ -21,6 +21,7 @@ import {
 } from "./icmp6.ts";
 import { KeyTable } from "./keytable.ts";
 import { OverlayPath } from "./overlay.ts";
+import { Segmenter } from "./segment.ts";
 import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
@@ -63,6 +64,8 @@ export class Datapath {
   readonly mc: Multicast;
   /** NDP on ports and underlay links. */
   readonly ndp: Ndp;
+  /** Splits TSO super-frames bound for a pipeline (set by `Switch` when frames carry headers). */
+  protected seg: Segmenter | null = null;
 
   constructor(
     readonly gatewayMac: Uint8Array,
@@ -131,6 +134,7 @@ export class Datapath {
     const mcast = (b[off] & 1) !== 0;
     if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
+      if (isGso(rx, i)) return this.segmentOut(port, rx, i);
       if (!this.flatten(rx, i)) return;
       return this.overlay(port, rx, i);
     }
@@ -152,6 +156,7 @@ export class Datapath {
         }
         return void c[DROP["link-local-dst"]]++;
       }
+      if (port.pipeline !== null && isGso(rx, i)) return this.segmentOut(port, rx, i);
       if (port.pipeline !== null) return this.flatten(rx, i) ? this.ov.out(port, rx, i) : undefined;
       return void c[srcOwned ? DROP["no-overlay"] : DROP["spoofed-source"]]++;
     }
@@ -193,6 +198,26 @@ export class Datapath {
     if (HEADROOM + 14 + ipEnd - l3 > out.length) return void this.counters.drops[DROP["too-big"]]++;
     port.tx.commit(writeEchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, ipEnd));
     this.counters.events[EV["echo-reply-sent"]]++;
+  }
+
+  /**
+   * A TSO super-frame bound for `port`'s pipeline: each MSS segment goes through the pipeline
+   * (and Geneve) on its own, as if the port had sent it.
+   */
+  private segmentOut(port: SwitchPort, rx: FrameBatch, i: number): void {
+    const c = this.counters.drops;
+    if (this.seg === null || port.pipeline === null) return void c[DROP.gso]++;
+    const n = this.seg.split(rx.vnet!, i * VNET_HDR_LEN, rx.bufs[i], rx.offs[i], this.meta.outer);
+    if (n < 0) return void c[DROP.gso]++;
+    this.counters.events[EV["gso-segmented"]]++;
+    const sb = this.seg.batch;
+    for (let j = 0; j < n; j++) {
+      if (parseFrame(sb.bufs[j], sb.offs[j], sb.lens[j], this.meta, false) !== null) {
+        c[DROP.parse]++;
+        continue;
+      }
+      this.ov.out(port, sb, j);
+    }
   }
 
   /** Non-pass-through traffic: the port's VPC pipeline, or a counted drop. */

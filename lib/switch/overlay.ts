@@ -3,6 +3,7 @@
 // pipeline when the outer destination is this sled; Geneve from the underlay to this sled is
 // handed to the inbound pipeline of the port owning (VNI, inner destination MAC).
 
+import { coalesce } from "./coalesce.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
 import {
@@ -192,9 +193,13 @@ export class OverlayPath {
     if (!port.link.isUp() || port.paused) return void c[DROP["port-down"]]++;
     const lv = pkt.meta.outer;
     if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) return void c[DROP["too-big"]]++;
+    this.counters.events[EV["overlay-in"]]++;
+    // An offloading port takes a train of TCP segments as one super-frame.
+    if (coalesce(port.tx, pkt.buf, pkt.off, pkt.len)) {
+      return void this.counters.events[EV["gro-merged"]]++;
+    }
     rx.bufs[i] = pkt.buf;
     port.tx.push(rx, i, pkt.off, pkt.len);
-    this.counters.events[EV["overlay-in"]]++;
   }
 
   /** Sends a pipeline's generated reply back to the port. */

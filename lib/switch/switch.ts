@@ -25,6 +25,7 @@ import { eui64LinkLocal } from "./icmp6.ts";
 import { DEFAULT_NUD, NeighborCache, type NudTimers } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
 import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
+import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
 
 /** One underlay link in the switch configuration. */
@@ -108,6 +109,8 @@ export class Switch extends Datapath {
     this.tickMs = cfg.tickMs ?? 20;
     this.expireMs = cfg.expireMs ?? 1000;
     this.rx = new FrameBatch(this.batchSize, this.frameSize, { vnet: this.vnet });
+    // Up to 64 segments of a 64 KiB super-frame (MSS ≥ 1024); buffers swap with transmit queues.
+    if (this.vnet) this.seg = new Segmenter(64, this.frameSize);
     const nud = { ...DEFAULT_NUD, ...cfg.nud };
     const names = new Set<string>();
     cfg.underlay.forEach((u, i) => {
@@ -411,13 +414,27 @@ export class Switch extends Datapath {
     yieldMs = 5,
   ): Promise<void> {
     let lastYield = performance.now();
-    while (!stop.stopped) {
-      if (this.poll() === 0) await wait(Math.min(idleMs, this.tickMs));
-      const t = performance.now();
-      if (t - lastYield >= yieldMs) {
-        await new Promise((r) => setTimeout(r, 0));
-        lastYield = performance.now();
+    // A macrotask yield through a message port: setTimeout(0) from a timer callback is clamped
+    // to 4 ms (HTML nesting rule, which Deno follows), so the loop slept ~4 ms every 5 ms.
+    const ch = new MessageChannel();
+    let resume: () => void = () => {};
+    ch.port1.onmessage = () => resume();
+    const turn = (r: () => void) => {
+      resume = r;
+      ch.port2.postMessage(0);
+    };
+    try {
+      while (!stop.stopped) {
+        if (this.poll() === 0) await wait(Math.min(idleMs, this.tickMs));
+        const t = performance.now();
+        if (t - lastYield >= yieldMs) {
+          await new Promise<void>(turn);
+          lastYield = performance.now();
+        }
       }
+    } finally {
+      ch.port1.close();
+      ch.port2.close();
     }
   }
 

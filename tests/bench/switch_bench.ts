@@ -17,7 +17,11 @@ for (const p of paths) {
   });
 }
 // With virtio-net headers carried (offload): the cost of moving/zeroing them.
-for (const p of ["zone→zone", "zone→underlay", "overlay out"] as Path[]) {
+// "overlay tso": 4 super-frames of 8 segments per poll, split in the switch (32 segments out).
+// "overlay gro": 32 in-order segments of one flow coalesced into one frame for the instance.
+for (
+  const p of ["zone→zone", "zone→underlay", "overlay out", "overlay tso", "overlay gro"] as Path[]
+) {
   const { sw } = benchSwitch(p, 10, { vnet: true });
   Deno.bench(`switch ${p} vnet x32`, () => {
     sw.poll();

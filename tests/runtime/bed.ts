@@ -167,5 +167,12 @@ export async function iperf(
     throw new Error(j.error);
   }
   await server.status;
+  if (Deno.env.get("IPERF_VERBOSE")) {
+    console.log(
+      `  retransmits ${j.end.sum_sent.retransmits}, sender cpu ${
+        j.end.cpu_utilization_percent?.host_total?.toFixed(0)
+      }%, receiver cpu ${j.end.cpu_utilization_percent?.remote_total?.toFixed(0)}%`,
+    );
+  }
   return j.end.sum_received.bits_per_second / 1e9;
 }

@@ -15,6 +15,8 @@ const CASES = [
   ["zone→zone", "vnet"],
   ["zone→underlay", "vnet"],
   ["overlay out", "vnet"],
+  ["overlay tso", "vnet"],
+  ["overlay gro", "vnet"],
 ];
 
 for (const [path, mode] of CASES) {

@@ -15,7 +15,11 @@ export type Path =
   | "underlay→zone"
   | "overlay out"
   | "overlay in"
-  | "overlay loopback";
+  | "overlay loopback"
+  /** TSO super-frames of 8 TCP segments from an instance (4 per poll = 32 segments), out. */
+  | "overlay tso"
+  /** 32 in-order TCP segments of one flow from the underlay, coalesced towards an instance. */
+  | "overlay gro";
 
 /** A switch whose poll() runs 32 frames of `path`. */
 export function benchSwitch(
@@ -29,8 +33,8 @@ export function benchSwitch(
     sledAddress: SLED,
     underlay: ul.map((l, i) => ({ link: l, linkLocal: UL[i].ll })),
     batch: 32,
-    frameSize: 2048 + HEADROOM,
-    vnet: opts.vnet,
+    frameSize: (path === "overlay tso" || path === "overlay gro" ? 65536 : 2048) + HEADROOM,
+    vnet: opts.vnet || path === "overlay tso" || path === "overlay gro",
     // Nobody answers probes here: keep the resolved next hops live for the whole run.
     nud: { probeMs: 1e12, deadMs: 1e12 },
   });
@@ -78,7 +82,10 @@ export function benchSwitch(
       break;
     default: {
       const v2p = new Map([
-        ["172.30.0.6", { mac: "a8:40:25:fa:00:06", sled: path === "overlay out" ? REMOTE : SLED }],
+        ["172.30.0.6", {
+          mac: "a8:40:25:fa:00:06",
+          sled: path === "overlay in" || path === "overlay loopback" ? SLED : REMOTE,
+        }],
       ]);
       const mk = (name: string, mac: string) => {
         const l = new NullLink(name, mac, 1500);
@@ -90,7 +97,7 @@ export function benchSwitch(
         return l;
       };
       const ia = mk("inst-a", "a8:40:25:fa:00:05");
-      mk("inst-b", "a8:40:25:fa:00:06");
+      const ib = mk("inst-b", "a8:40:25:fa:00:06");
       const inner = (p: number, dst: string) =>
         [
           { type: "ethernet", src: "a8:40:25:fa:00:05", dst },
@@ -98,7 +105,20 @@ export function benchSwitch(
           { type: "udp", srcPort: p, dstPort: 53 },
           { type: "payload", data: new Uint8Array(payload) },
         ] as LayerSpec[];
-      if (path === "overlay in") {
+      if (path === "overlay gro") {
+        ib.vnetHeader = new Uint8Array(10); // an offloading TAP
+        ul[1].frames = sports.map((_, k) =>
+          frame([
+            { type: "ethernet", src: UL[1].rackMac, dst: UL[1].mac },
+            { type: "ipv6", src: REMOTE, dst: SLED },
+            { type: "udp", srcPort: 50000, dstPort: 6081, checksum: "zero" },
+            { type: "geneve", vni: 10 },
+            ...inner(0, "a8:40:25:fa:00:06").slice(0, 2),
+            { type: "tcp", srcPort: 5201, dstPort: 40000, seq: 1 + k * 1000, ack: 1, flags: "A" },
+            { type: "payload", data: new Uint8Array(1000) },
+          ])
+        );
+      } else if (path === "overlay in") {
         ul[1].frames = sports.map((p) =>
           frame([
             { type: "ethernet", src: UL[1].rackMac, dst: UL[1].mac },
@@ -108,6 +128,13 @@ export function benchSwitch(
             ...inner(p, "a8:40:25:fa:00:06"),
           ])
         );
+      } else if (path === "overlay tso") {
+        const l = inner(40000, GW_MAC);
+        l[2] = { type: "tcp", srcPort: 40000, dstPort: 5201, seq: 1, ack: 1, flags: "A" };
+        l[3] = { type: "payload", data: new Uint8Array(8 * 1448) };
+        ia.frames = [frame(l)];
+        ia.perRecv = 4;
+        ia.vnetHeader = Uint8Array.of(0, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 0, 0, 0, 0);
       } else {
         ia.frames = sports.map((p) => frame(inner(p, GW_MAC)));
       }

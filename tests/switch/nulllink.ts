@@ -11,7 +11,14 @@ export class NullLink implements Link {
   readonly mac: Uint8Array;
   readonly stats = newLinkStats();
   armed = true;
+  /** When set, every received frame carries this virtio-net header (an offloading TAP). */
+  vnetHeader: Uint8Array | null = null;
   private next = 0;
+
+  /** True when frames carry virtio-net headers (what the switch asks of a link). */
+  get vnet(): boolean {
+    return this.vnetHeader !== null;
+  }
 
   constructor(
     readonly name: string,
@@ -32,6 +39,7 @@ export class NullLink implements Link {
       batch.bufs[i].set(f, HEADROOM);
       batch.offs[i] = HEADROOM;
       batch.lens[i] = f.length;
+      if (this.vnetHeader !== null) batch.vnet?.set(this.vnetHeader, i * this.vnetHeader.length);
     }
     this.stats.rxFrames += n;
     return (batch.count = n);

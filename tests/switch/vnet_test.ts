@@ -6,8 +6,14 @@ import assert from "node:assert/strict";
 import { type FrameBatch, type Link, VNET_HDR_LEN } from "../../lib/link/link.ts";
 import { type MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import { Switch } from "../../lib/switch/switch.ts";
-import { fold, pseudoSumV6 } from "../../lib/packet/checksum.ts";
-import { frame, GW_LL, GW_MAC, hex, SLED, udp6, UL, ZA, ZB } from "./harness.ts";
+import { fold, pseudoSumV4, pseudoSumV6 } from "../../lib/packet/checksum.ts";
+import { completeChecksum } from "../../lib/link/vnet.ts";
+import { frame, GW_LL, GW_MAC, hex, routedSled, SLED, udp6, UL, ZA, ZB } from "./harness.ts";
+import { Mappings } from "../../lib/vpc/mappings.ts";
+import { vpcPort } from "../../lib/vpc/vpc_port.ts";
+
+const VA = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10" };
+const VB = { name: "vm-b", mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11" };
 
 /** A memory link that exchanges virtio-net headers like an offloading TAP would. */
 class VnetLink implements Link {
@@ -157,4 +163,107 @@ Deno.test("vnet: a frame from a link without headers leaves with a zero header",
   assert.equal(sent.length, 2);
   assert.equal(hex(sent[1]), hex(new Uint8Array(VNET_HDR_LEN)));
   assert.equal(zones[ZB.name].far.take().length, 2);
+});
+
+/** An instance's TCP frame (IPv4, VNI 10) carrying `data` at `seq`. */
+function vmTcp(
+  srcMac: string,
+  dstMac: string,
+  seq: number,
+  flags: number,
+  data: Uint8Array,
+  id = 0x100,
+) {
+  return frame([
+    { type: "ethernet", src: srcMac, dst: dstMac },
+    { type: "ipv4", src: VA.ip, dst: VB.ip, ttl: 64, id, df: true },
+    { type: "tcp", srcPort: 40000, dstPort: 5201, seq, ack: 9, flags, window: 512 },
+    { type: "payload", data },
+  ]);
+}
+
+/** Two instances on one sled; vm-b's link carries virtio-net headers only with `gro`. */
+function vmPair(gro: boolean) {
+  const s = routedSled({ cfg: { vnet: true } });
+  const maps = new Mappings();
+  maps.v2p.set(10, VA.ip, VA.mac, SLED);
+  maps.v2p.set(10, VB.ip, VB.mac, SLED);
+  const guests = [VA, VB].map((g) => {
+    const [mine, far] = memoryPair({ name: g.name, mtu: 65535 }, {
+      name: `${g.name}-guest`,
+      mac: g.mac,
+      mtu: 65535,
+    });
+    const link = new VnetLink(mine);
+    const pipeline = vpcPort({
+      name: g.name,
+      vni: 10,
+      guestMac: g.mac,
+      underlay: SLED,
+      v4: { privateIp: g.ip, subnet: "172.30.0.0/22" },
+      mappings: maps,
+      clock: () => s.clock.t,
+    });
+    const l = g === VB && !gro ? mine : link;
+    s.sw.addPort({ name: g.name, kind: "instance", link: l, mac: g.mac, vni: 10, pipeline });
+    return { far, link };
+  });
+  // The handshake opens the flow in both stateful pipelines.
+  guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0)));
+  s.step();
+  assert.equal(guests[1].far.take().length, 1, JSON.stringify(s.sw.counters.toJSON()));
+  guests[1].link.sent.length = 0;
+  return { s, guests };
+}
+
+const TSO_DATA = new Uint8Array(3 * 1448 + 100).map((_, i) => (i * 13 + 1) & 0xff);
+const TSO_HDR = Uint8Array.of(0, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 0, 0, 0, 0);
+
+Deno.test("vnet: an instance's TSO super-frame is segmented, each segment through VPC and Geneve", () => {
+  const { s, guests } = vmPair(false);
+  const data = TSO_DATA;
+  guests[0].link.inbound.push(TSO_HDR);
+  guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, data));
+  s.step();
+  const got = guests[1].far.take();
+  const want = [0, 1, 2, 3].map((k) =>
+    vmTcp(
+      GW_MAC,
+      VB.mac,
+      100 + k * 1448,
+      k === 3 ? 0x18 : 0x10,
+      data.subarray(k * 1448, Math.min(data.length, (k + 1) * 1448)),
+      0x100 + k, // IPv4 ids count up per segment, as a kernel's TSO does
+    )
+  );
+  assert.deepEqual(got.map(hex), want.map(hex));
+  const j = s.sw.counters.toJSON();
+  assert.equal(j.events["gso-segmented"], 1);
+  assert.equal(j.events["overlay-loopback"], 5, "SYN + 4 segments crossed Geneve");
+  assert.equal(j.events["gro-merged"], undefined, "no headers towards vm-b: no coalescing");
+  assert.deepEqual(j.drops, {});
+});
+
+Deno.test("vnet: segments towards an offloading instance are coalesced back into one GSO frame", () => {
+  const { s, guests } = vmPair(true);
+  guests[0].link.inbound.push(TSO_HDR);
+  guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, TSO_DATA));
+  s.step();
+  const got = guests[1].far.take();
+  const want = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
+  // Checksum left partial: the field holds the pseudo-header sum, the header says where.
+  const ps = fold(pseudoSumV4(want, 14, 6, want.length - 34));
+  want[50] = ps >> 8;
+  want[51] = ps & 0xff;
+  assert.deepEqual(got.map(hex), [hex(want)]);
+  assert.deepEqual(guests[1].link.sent.map(hex), [
+    hex(Uint8Array.of(1, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 34, 0, 16, 0)),
+  ]);
+  const j = s.sw.counters.toJSON();
+  assert.equal(j.events["gro-merged"], 3);
+  assert.deepEqual(j.drops, {});
+  // The merged frame's partial checksum completes to the one the whole segment would carry.
+  const full = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
+  assert.ok(completeChecksum(got[0], 0, got[0].length, 34, 16));
+  assert.equal(hex(got[0]), hex(full));
 });

@@ -1,0 +1,113 @@
+// TCP segmentation in the switch: a TSO super-frame from an offload-capable port (its virtio-net
+// header says TCPV4/TCPV6 with gso_size) is split into MSS-sized frames before the VPC pipeline,
+// so each segment is encapsulated on its own (Geneve over a super-frame would need UDP-tunnel
+// GSO). The guest's TCP stack then works in 64 KiB units while the wire sees plain segments.
+
+import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
+import { FrameBatch, HEADROOM } from "../link/link.ts";
+import type { HeaderLevel } from "../packet/meta.ts";
+
+const FIN = 0x01, PSH = 0x08, CWR = 0x80;
+
+/** Splits TSO super-frames into a reused batch of complete TCP segments. */
+export class Segmenter {
+  /** The segments of the last `split` (buffers may be swapped away by transmit queues). */
+  readonly batch: FrameBatch;
+
+  constructor(capacity: number, frameSize: number) {
+    this.batch = new FrameBatch(capacity, frameSize);
+  }
+
+  /**
+   * Splits the frame at `buf[off]` (parsed into `lv`, header `h` at `ho`) into `batch`; returns
+   * the number of segments, or -1 when it is no TCP super-frame this batch can hold.
+   */
+  split(h: Uint8Array, ho: number, buf: Uint8Array, off: number, lv: HeaderLevel): number {
+    const type = h[ho + H.gsoType] & ~VNET.VIRTIO_NET_HDR_GSO_ECN;
+    const v4 = lv.ipVersion === 4;
+    if (type !== (v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6)) return -1;
+    if (lv.proto !== 6 || lv.payload < 0 || (!v4 && lv.ipVersion !== 6)) return -1;
+    const mss = h[ho + H.gsoSize] | (h[ho + H.gsoSize + 1] << 8);
+    const hdr = lv.payload - off, l3 = lv.l3 - off, l4 = lv.l4 - off, end = lv.ipEnd;
+    const data = end - lv.payload;
+    if (mss === 0 || data <= 0) return -1;
+    const n = Math.ceil(data / mss);
+    const b = this.batch;
+    if (n > b.capacity || HEADROOM + hdr + mss > b.bufs[0].length) return -1;
+    const seq0 = ((buf[lv.l4 + 4] << 24) | (buf[lv.l4 + 5] << 16) | (buf[lv.l4 + 6] << 8) |
+      buf[lv.l4 + 7]) >>> 0;
+    const id0 = v4 ? (buf[lv.l3 + 4] << 8) | buf[lv.l3 + 5] : 0;
+    const flags = buf[lv.l4 + 13];
+    for (let k = 0; k < n; k++) {
+      const o = b.bufs[k], s = HEADROOM, p = lv.payload + k * mss;
+      const len = Math.min(mss, end - p);
+      for (let j = 0; j < hdr; j++) o[s + j] = buf[off + j];
+      const dataSum = copySum(o, s + hdr, buf, p, len);
+      const ip = s + l3, tcp = s + l4;
+      if (v4) {
+        const tot = hdr - l3 + len, id = (id0 + k) & 0xffff;
+        o[ip + 2] = tot >>> 8;
+        o[ip + 3] = tot & 0xff;
+        o[ip + 4] = id >>> 8;
+        o[ip + 5] = id & 0xff;
+        o[ip + 10] = 0;
+        o[ip + 11] = 0;
+        const c = ~sum(o, ip, ip + ((o[ip] & 0xf) << 2), 0) & 0xffff;
+        o[ip + 10] = c >>> 8;
+        o[ip + 11] = c & 0xff;
+      } else {
+        const pl = hdr - l3 - 40 + len;
+        o[ip + 4] = pl >>> 8;
+        o[ip + 5] = pl & 0xff;
+      }
+      const seq = (seq0 + k * mss) >>> 0;
+      o[tcp + 4] = seq >>> 24;
+      o[tcp + 5] = (seq >>> 16) & 0xff;
+      o[tcp + 6] = (seq >>> 8) & 0xff;
+      o[tcp + 7] = seq & 0xff;
+      let f = flags;
+      if (k !== n - 1) f &= ~(FIN | PSH);
+      if (k !== 0) f &= ~CWR;
+      o[tcp + 13] = f;
+      o[tcp + 16] = 0;
+      o[tcp + 17] = 0;
+      const tcpLen = hdr - l4 + len;
+      // Pseudo-header: addresses, protocol and TCP length.
+      let ps = v4 ? sum(o, ip + 12, ip + 20, dataSum) : sum(o, ip + 8, ip + 40, dataSum);
+      ps += 6 + tcpLen;
+      const c = ~sum(o, tcp, s + hdr, ps) & 0xffff;
+      o[tcp + 16] = c >>> 8;
+      o[tcp + 17] = c & 0xff;
+      b.offs[k] = s;
+      b.lens[k] = hdr + len;
+    }
+    b.count = n;
+    return n;
+  }
+}
+
+/** Copies `n` bytes and returns their one's complement sum (one pass: the payload is cold). */
+function copySum(dst: Uint8Array, d: number, src: Uint8Array, from: number, n: number): number {
+  let s = 0, i = 0;
+  for (; i + 1 < n; i += 2) {
+    const hi = src[from + i], lo = src[from + i + 1];
+    dst[d + i] = hi;
+    dst[d + i + 1] = lo;
+    s += (hi << 8) | lo;
+  }
+  if (i < n) {
+    dst[d + i] = src[from + i];
+    s += src[from + i] << 8;
+  }
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}
+
+/** One's complement sum of `b[from, to)` (odd tail padded) onto `acc`, folded to 16 bits. */
+function sum(b: Uint8Array, from: number, to: number, acc: number): number {
+  let s = acc, i = from;
+  for (; i + 1 < to; i += 2) s += (b[i] << 8) | b[i + 1];
+  if (i < to) s += b[i] << 8;
+  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+  return s;
+}

@@ -1,0 +1,129 @@
+// iperf3 TCP between two instances on two sleds (root): each sled is a runtime with its switch in
+// its own Worker, the sleds' underlay links are the two ends of one veth ("the rack"), so the
+// instances' traffic crosses both VPC pipelines and Geneve. Usage:
+//   npx deno run -A tests/runtime/geneve_tool.ts [runs=3] [seconds=1] [offload=off|on|both]
+// Prints one line per run and the median. To profile one sled's loop, run it on the main thread:
+//   PROFILE_SLED=1 npx deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof tests/runtime/geneve_tool.ts 1 5 on
+
+import { Config } from "../../lib/config/schema.ts";
+import { startRuntime } from "../../lib/runtime/mod.ts";
+import { addNetns, delNetns, sh, uniq } from "../link/netns.ts";
+import { iperf, pingOk, plumbGuest } from "./bed.ts";
+import { initialChanges } from "./fixture.ts";
+
+const runs = Number(Deno.args[0] ?? 3), secs = Number(Deno.args[1] ?? 1);
+const modes = { off: [false], on: [true], both: [false, true] }[Deno.args[2] ?? "both"] ?? [false];
+
+/** One sled's config: an instance `ip` in namespace `zone`, the peer sled's instance mapped. */
+function sled(n: 1 | 2, u: string, zone: string, ul: string): Config {
+  const me = { ip: `172.30.0.1${n - 1}`, mac: `a8:40:25:fa:00:0${n}` };
+  const peer = n === 1 ? 2 : 1;
+  return Config.parse({
+    platform: "linux",
+    sled: { underlayAddress: `fd00:${n}::1`, underlayPrefix: "fd00::/16" },
+    underlay: {
+      links: [{ name: "ul0", device: ul, linkLocal: `fe80::${n}:1` }],
+      routes: [{
+        prefix: `fd00:${peer}::/64`,
+        nextHops: [{ link: "ul0", via: `fe80::${peer}:1` }],
+      }],
+    },
+    ports: [{
+      name: `${u}v${n}`,
+      kind: "instance",
+      zone,
+      mac: me.mac,
+      overlay: { vni: 10, ipv4: `${me.ip}/22` },
+    }],
+    mappings: {
+      v2p: [1, 2].map((k) => ({
+        vni: 10,
+        ip: `172.30.0.1${k - 1}`,
+        mac: `a8:40:25:fa:00:0${k}`,
+        underlay: `fd00:${k}::1`,
+      })),
+    },
+  });
+}
+
+for (const offload of modes) {
+  const u = uniq();
+  const ns = [`${u}-g1`, `${u}-g2`, `${u}-v1`, `${u}-v2`];
+  try {
+    for (const n of ns) {
+      addNetns(n);
+      sh(["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
+      sh(["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
+    }
+    const uls = [`${u}u1`, `${u}u2`];
+    sh([
+      ..."ip link add".split(" "),
+      uls[0],
+      "netns",
+      ns[0],
+      "mtu",
+      "9000",
+      "type",
+      "veth",
+      "peer",
+      uls[1],
+      "netns",
+      ns[1],
+      "mtu",
+      "9000",
+    ]);
+    for (const i of [0, 1]) {
+      sh(["ip", "netns", "exec", ns[i], "sysctl", "-qw", `net.ipv6.conf.${uls[i]}.disable_ipv6=1`]);
+      sh(["ip", "-n", ns[i], "link", "set", uls[i], "up"]);
+    }
+    const cfgs = [sled(1, u, ns[2], uls[0]), sled(2, u, ns[3], uls[1])];
+    const dps = [];
+    try {
+      for (const i of [0, 1]) {
+        // PROFILE_SLED=1|2 runs that sled on the main thread, where `--cpu-prof` sees it.
+        const worker = Deno.env.get("PROFILE_SLED") !== String(i + 1);
+        const dp = await startRuntime(cfgs[i], { gzNetns: ns[i], worker, offload });
+        dps.push(dp);
+        for (const c of initialChanges(cfgs[i])) await dp.apply(c);
+      }
+      plumbGuest(ns[2], `${u}v1`, "172.30.0.10");
+      plumbGuest(ns[3], `${u}v2`, "172.30.0.11");
+      if (!await pingOk(ns[2], "172.30.0.11")) throw new Error("no connectivity");
+      if (Deno.env.get("SHOW_RTT")) {
+        const r = sh([
+          "ip",
+          "netns",
+          "exec",
+          ns[2],
+          ..."ping -q -c 200 -i 0.005 172.30.0.11".split(" "),
+        ]);
+        console.log(r.trim().split("\n").at(-1));
+      }
+      if (Deno.env.get("SHOW_OFFLOAD")) {
+        console.log(sh(["ip", "netns", "exec", ns[2], "ethtool", "-k", `${u}v1`]));
+      }
+      const got: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const g = await iperf(ns[3], ns[2], "172.30.0.11", secs);
+        got.push(g);
+        console.log(`offload=${offload} run ${i + 1}: ${g.toFixed(2)} Gbps`);
+      }
+      got.sort((x, y) => x - y);
+      console.log(
+        `offload=${offload} geneve 2 sleds: median ${got[got.length >> 1].toFixed(2)} Gbps ` +
+          `(${got.map((g) => g.toFixed(2)).join(" ")})`,
+      );
+      for (const [i, dp] of dps.entries()) {
+        const seen = dp.counters().filter((c) => c.value && /switch|link|port/.test(c.name));
+        console.log(
+          `sled ${i + 1}:`,
+          seen.map((c) => `${Object.values(c.labels).join("/")}=${c.value}`).join(" "),
+        );
+      }
+    } finally {
+      for (const dp of dps) await dp.close();
+    }
+  } finally {
+    for (const n of ns) delNetns(n);
+  }
+}
