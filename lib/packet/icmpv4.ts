@@ -2,7 +2,8 @@
 // offending datagram after the 8-byte header).
 
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { setU16, setU32, u16 } from "./bytes.ts";
+import { IcmpHeaderView } from "./icmp_header.ts";
 
 const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6, NEXT_HOP_MTU = 6;
 /** Length of the ICMP header (type, code, checksum, 4 bytes of rest-of-header). */
@@ -29,54 +30,10 @@ export function isIcmpv4Error(type: number): boolean {
 }
 
 /** A read/write view of an ICMPv4 header; validated by `parseIcmpv4`. */
-export class Icmpv4View {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-  get type(): number {
-    return this.buf[this.off + TYPE];
-  }
-  set type(v: number) {
-    this.buf[this.off + TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + CODE];
-  }
-  set code(v: number) {
-    this.buf[this.off + CODE] = v;
-  }
-  get checksum(): number {
-    return u16(this.buf, this.off + CHECKSUM);
-  }
-  set checksum(v: number) {
-    setU16(this.buf, this.off + CHECKSUM, v);
-  }
-  /** Echo identifier. */
-  get ident(): number {
-    return u16(this.buf, this.off + IDENT);
-  }
-  set ident(v: number) {
-    setU16(this.buf, this.off + IDENT, v);
-  }
-  /** Echo sequence number. */
-  get seq(): number {
-    return u16(this.buf, this.off + SEQ);
-  }
+export class Icmpv4View extends IcmpHeaderView {
   /** Next-hop MTU of a "fragmentation needed" error. */
   get nextHopMtu(): number {
     return u16(this.buf, this.off + NEXT_HOP_MTU);
-  }
-  /** The 4 bytes after the checksum as one number. */
-  get restOfHeader(): number {
-    return u32(this.buf, this.off + IDENT);
-  }
-  /** Offset of the data after the header (echo data, or the embedded datagram of an error). */
-  get dataOff(): number {
-    return this.off + ICMP_HEADER_LEN;
   }
 }
 

@@ -2,7 +2,8 @@
 // parameter problem) with the embedded packet. NDP messages live in ndp.ts.
 
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { setU16, setU32, u32 } from "./bytes.ts";
+import { IcmpHeaderView } from "./icmp_header.ts";
 
 const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6, MTU = 4, POINTER = 4;
 /** Length of the ICMPv6 header common to echo and error messages. */
@@ -53,43 +54,7 @@ export function icmpv6HeaderLen(type: number): number {
 }
 
 /** A read/write view of an ICMPv6 header; validated by `parseIcmpv6`. */
-export class Icmpv6View {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-  get type(): number {
-    return this.buf[this.off + TYPE];
-  }
-  set type(v: number) {
-    this.buf[this.off + TYPE] = v;
-  }
-  get code(): number {
-    return this.buf[this.off + CODE];
-  }
-  set code(v: number) {
-    this.buf[this.off + CODE] = v;
-  }
-  get checksum(): number {
-    return u16(this.buf, this.off + CHECKSUM);
-  }
-  set checksum(v: number) {
-    setU16(this.buf, this.off + CHECKSUM, v);
-  }
-  /** Echo identifier. */
-  get ident(): number {
-    return u16(this.buf, this.off + IDENT);
-  }
-  set ident(v: number) {
-    setU16(this.buf, this.off + IDENT, v);
-  }
-  /** Echo sequence number. */
-  get seq(): number {
-    return u16(this.buf, this.off + SEQ);
-  }
+export class Icmpv6View extends IcmpHeaderView {
   /** MTU of a packet-too-big message. */
   get mtu(): number {
     return u32(this.buf, this.off + MTU);
@@ -97,14 +62,6 @@ export class Icmpv6View {
   /** Pointer of a parameter-problem message. */
   get pointer(): number {
     return u32(this.buf, this.off + POINTER);
-  }
-  /** The 4 bytes after the checksum as one number. */
-  get restOfHeader(): number {
-    return u32(this.buf, this.off + IDENT);
-  }
-  /** Offset after the fixed header (echo data, embedded packet, or NDP fields). */
-  get dataOff(): number {
-    return this.off + ICMPV6_HEADER_LEN;
   }
 }
 

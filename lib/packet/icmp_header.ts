@@ -1,0 +1,56 @@
+// The 8-byte header ICMPv4 (RFC 792) and ICMPv6 (RFC 4443) share: type, code, checksum and
+// four bytes of rest-of-header (echo identifier + sequence, an MTU, a pointer, ...).
+
+import { setU16, u16, u32 } from "./bytes.ts";
+
+const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6;
+/** Length of the fixed ICMP header. */
+export const ICMP_COMMON_HEADER_LEN = 8;
+
+/** A read/write view of the header fields both ICMP versions share. */
+export class IcmpHeaderView {
+  constructor(public buf: Uint8Array, public off: number) {}
+  /** Re-points the view without allocating. */
+  reset(buf: Uint8Array, off: number): this {
+    this.buf = buf;
+    this.off = off;
+    return this;
+  }
+  get type(): number {
+    return this.buf[this.off + TYPE];
+  }
+  set type(v: number) {
+    this.buf[this.off + TYPE] = v;
+  }
+  get code(): number {
+    return this.buf[this.off + CODE];
+  }
+  set code(v: number) {
+    this.buf[this.off + CODE] = v;
+  }
+  get checksum(): number {
+    return u16(this.buf, this.off + CHECKSUM);
+  }
+  set checksum(v: number) {
+    setU16(this.buf, this.off + CHECKSUM, v);
+  }
+  /** Echo identifier. */
+  get ident(): number {
+    return u16(this.buf, this.off + IDENT);
+  }
+  set ident(v: number) {
+    setU16(this.buf, this.off + IDENT, v);
+  }
+  /** Echo sequence number. */
+  get seq(): number {
+    return u16(this.buf, this.off + SEQ);
+  }
+  /** The 4 bytes after the checksum as one number. */
+  get restOfHeader(): number {
+    return u32(this.buf, this.off + IDENT);
+  }
+  /** Offset of the data after the header (echo data, an embedded packet, NDP fields). */
+  get dataOff(): number {
+    return this.off + ICMP_COMMON_HEADER_LEN;
+  }
+}
