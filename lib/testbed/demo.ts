@@ -4,7 +4,7 @@
 
 import { have, isRoot } from "./exec.ts";
 import { stateDir, ZONE_OVERLAY } from "./plan.ts";
-import { sut } from "./xdeno_sut.ts";
+import { adminUrl, SERVICE, sut } from "./xdeno_sut.ts";
 import { Topology, up } from "./topology.ts";
 import { formatTour, tour } from "./tour.ts";
 import type { RunningSwitch } from "./sut.ts";
@@ -32,6 +32,16 @@ function pokeHelp(t: Topology): string {
     [`ip netns list | grep ${p.prefix}`, "every namespace of this rack"],
     [`cat ${stateDir(p.prefix)}/xdeno-s1.yaml`, "sled1's xdeno config"],
   ];
+  if (SERVICE) {
+    // The admin API listens on loopback inside each sled's namespace.
+    const u = adminUrl(s1.n);
+    lines.push(
+      [x(s1.ns, `npx deno run -A main.ts list-ports --url ${u}`), "sled1's ports (from the repo)"],
+      [x(s1.ns, `curl -s ${u}/v1/ports`), "the same as JSON"],
+      [x(s1.ns, `curl -s ${u}/metrics`), "counters (Prometheus text)"],
+      [x(s2.ns, `curl -s ${adminUrl(s2.n)}/v1/ports`), "sled2's admin API"],
+    );
+  }
   const w = Math.max(...lines.map(([c]) => c.length));
   return ["Poke at it (as root):", ...lines.map(([c, what]) => `  ${c.padEnd(w)}  # ${what}`)]
     .join("\n");

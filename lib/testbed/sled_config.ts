@@ -33,11 +33,16 @@ const len = (cidr: string) => cidr.split("/")[1];
 /** Every inbound connection is allowed in the test VPCs (the firewall has its own tests). */
 const OPEN_FIREWALL = [{ direction: "in" as const, priority: 100, action: "allow" as const }];
 
-/** The configuration of sled `s` of plan `p`. */
-export function sledConfig(p: Plan, s: SledPlan): SledConfig {
+/**
+ * The configuration of sled `s` of plan `p`. `zones`: each zone/VM port names its namespace
+ * (`xdeno run` creates the TAP there); without it the ports are existing links in the sled's.
+ */
+export function sledConfig(p: Plan, s: SledPlan, o: { zones?: boolean } = {}): SledConfig {
+  const zone = (ns: string) => (o.zones ? { zone: ns } : {});
   const zonePorts = s.zones.map((z, i) => ({
     name: z.port,
     kind: "system" as const,
+    ...zone(z.ns),
     mac: z.mac,
     addresses: [`${z.ip6}/64`],
     ...(s.n === 1 && i === 0
@@ -51,6 +56,7 @@ export function sledConfig(p: Plan, s: SledPlan): SledConfig {
   const vmPorts = s.vms.map((v) => ({
     name: v.port,
     kind: "instance" as const,
+    ...zone(v.ns),
     mac: v.mac,
     overlay: {
       vni: v.vni,

@@ -246,33 +246,7 @@ function sled(
     b.add(s.ns, `link set ${u.name} up`);
   }
   if (portLinks) {
-    for (const z of s.zones) {
-      b.add(z.ns, `addr add ${z.ip6}/64 dev eth0`);
-      b.add(z.ns, "link set eth0 up");
-      b.add(z.ns, `route add ::/0 via ${GW_LL} dev eth0`);
-    }
-    for (const v of s.vms) {
-      if (!gw) b.add(v.ns, `addr add ${v.ip4}/22 dev eth0`);
-      else {
-        // As OPTE's DHCP hands out: a host address, everything routed via the gateway (which
-        // answers ARP and NDP for itself only).
-        b.add(v.ns, `addr add ${v.ip4}/32 dev eth0`);
-        b.add(v.ns, `addr add ${v.ip6}/128 dev eth0`);
-      }
-      b.add(v.ns, "link set eth0 up");
-      if (gw) {
-        b.add(v.ns, `route add ${VPC_GW4} dev eth0`);
-        b.add(v.ns, `route add ::/0 via ${GW_LL} dev eth0`);
-      }
-      b.add(v.ns, `route add default via ${VPC_GW4} dev eth0`);
-    }
-    if (gw && s.n === 1) {
-      // sled1's zone-a also has an overlay identity in the services VPC (its floating IP).
-      const z = s.zones[0];
-      b.add(z.ns, `addr add ${ZONE_OVERLAY.ip4}/32 dev eth0`);
-      b.add(z.ns, `route add ${SERVICES_GW4} dev eth0`);
-      b.add(z.ns, `route add default via ${SERVICES_GW4} dev eth0`);
-    }
+    guests(b, s, gw);
     for (const p of [...s.zones, ...s.vms]) {
       if (!kernel) switchOwned(b, s.ns, p.port);
       b.add(s.ns, `link set ${p.port} up`);
@@ -306,6 +280,59 @@ function sled(
     b.add(s.ns, "link set xde0 up");
     b.add(s.ns, `route add ::/0 via ${GW_LL} dev xde0`);
   }
+}
+
+/** The guests' side of their port links (`eth0` in each zone/VM): addresses and routes. */
+function guests(b: Batch, s: SledPlan, gw: boolean): void {
+  // `replace` for ::/0: a guest whose link came up may already hold it from the switch's RA.
+  for (const z of s.zones) {
+    b.add(z.ns, `addr add ${z.ip6}/64 dev eth0`);
+    b.add(z.ns, "link set eth0 up");
+    b.add(z.ns, `route replace ::/0 via ${GW_LL} dev eth0`);
+  }
+  for (const v of s.vms) {
+    if (!gw) b.add(v.ns, `addr add ${v.ip4}/22 dev eth0`);
+    else {
+      // As OPTE's DHCP hands out: a host address, everything routed via the gateway (which
+      // answers ARP and NDP for itself only).
+      b.add(v.ns, `addr add ${v.ip4}/32 dev eth0`);
+      b.add(v.ns, `addr add ${v.ip6}/128 dev eth0`);
+    }
+    b.add(v.ns, "link set eth0 up");
+    if (gw) {
+      b.add(v.ns, `route add ${VPC_GW4} dev eth0`);
+      b.add(v.ns, `route replace ::/0 via ${GW_LL} dev eth0`);
+    }
+    b.add(v.ns, `route add default via ${VPC_GW4} dev eth0`);
+  }
+  if (gw && s.n === 1) {
+    // sled1's zone-a also has an overlay identity in the services VPC (its floating IP).
+    const z = s.zones[0];
+    b.add(z.ns, `addr add ${ZONE_OVERLAY.ip4}/32 dev eth0`);
+    b.add(z.ns, `route add ${SERVICES_GW4} dev eth0`);
+    b.add(z.ns, `route add default via ${SERVICES_GW4} dev eth0`);
+  }
+}
+
+/**
+ * `portLinks: false`: the switch created each zone's/VM's TAP (named after its port) in the
+ * guest's namespace; the guest renames it `eth0` and configures it as it would a veth, so every
+ * check addresses guests the same way whoever made their links. Closing the TAP (switch exit)
+ * still removes it: the name does not matter to the kernel.
+ */
+export async function adoptSwitchPorts(topo: Topology): Promise<void> {
+  const b = new Batch();
+  const gw = topo.opts.vpcGateway === true;
+  for (const s of topo.plan.sleds) {
+    for (const p of [...s.zones, ...s.vms]) {
+      b.add(p.ns, `link set ${p.port} down`);
+      b.add(p.ns, `link set ${p.port} name eth0`);
+    }
+    guests(b, s, gw);
+  }
+  await b.flush();
+  const txOff = topo.opts.txOffload === undefined ? topo.mode !== "kernel" : !topo.opts.txOffload;
+  if (txOff) await txOffload(topo, false);
 }
 
 /** Turns tx checksum offload (and with it TSO) on or off on every zone, VM and external link. */

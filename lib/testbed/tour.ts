@@ -6,6 +6,7 @@ import { run } from "./exec.ts";
 import { tcpThroughput } from "./measure.ts";
 import { ZONE_OVERLAY } from "./plan.ts";
 import { Topology } from "./topology.ts";
+import { adminUrl, SERVICE } from "./xdeno_sut.ts";
 import {
   Check,
   externalChecks,
@@ -57,10 +58,34 @@ async function tcp(
   }
 }
 
+const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+
+/** `xdeno list-ports` against each sled's admin API: one row per sled, its port count. */
+async function adminRows(t: Topology): Promise<TourRow[]> {
+  return await Promise.all(t.plan.sleds.map(async (s): Promise<TourRow> => {
+    const name = `sled${s.n} list-ports`;
+    const want = 1 + s.zones.length + s.vms.length;
+    const r = await run(
+      [Deno.execPath(), "run", "-A", MAIN, "list-ports", "--url", adminUrl(s.n)],
+      { ns: s.ns, check: false },
+    );
+    if (r.code !== 0) return { group: "admin", name, ok: false, detail: r.stderr.trim() };
+    const ports = r.stdout.trim().split("\n").slice(1).map((l) => l.split(/\s+/)[0]);
+    const running = r.stdout.split("\n").filter((l) => l.includes("running")).length;
+    return {
+      group: "admin",
+      name,
+      ok: ports.length === want && running === want,
+      detail: `${ports.length} ports (${running} running): ${ports.join(" ")}`,
+    };
+  }));
+}
+
 /** Runs the tour on a topology with xdeno running; `seconds` per TCP transfer. */
 export async function tour(t: Topology, seconds = 2): Promise<TourRow[]> {
   const p = t.plan, [s1, s2] = p.sleds;
   const rows: TourRow[] = [];
+  if (SERVICE) rows.push(...await adminRows(t));
   rows.push(...await pings("underlay", t, [...sameSledChecks(p), ...routedChecks(p)]));
   rows.push(...await pings("overlay", t, [...vpcChecks(p), ...vpc6Checks(p)]));
   rows.push(...await pings("external", t, externalChecks(p)));
