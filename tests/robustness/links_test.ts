@@ -217,7 +217,10 @@ async function lostPort(
   const issues: string[] = [];
   // Answered means the old zone's stack still lives (something holds its namespace open).
   if (await ping(b.ns.zb, ADDR.a, 1)) issues.push("the lost zone-a still answers zone-b");
-  const lostLoad = await cpuLoad(1000);
+  // The whole test process is measured, and under `deno test --parallel` other test files share
+  // it: take the quietest of three windows, since a spinning datapath is busy in every one.
+  let lostLoad = Infinity;
+  for (let i = 0; i < 3; i++) lostLoad = Math.min(lostLoad, await cpuLoad(400));
   await refresh(dp);
   const st = dp.portStatus(b.port.a)!;
   if (st.link.up) issues.push("the lost port is still reported up");
@@ -227,7 +230,8 @@ async function lostPort(
   if (lostLoad > idle + 300) {
     issues.push(`CPU ${lostLoad.toFixed(0)} ms/s after the loss (idle ${idle.toFixed(0)})`);
   }
-  if (drops > 10000) issues.push(`${drops} errors counted in ~3 s (a read loop on a dead fd)`);
+  // A read loop on a dead fd counts an error per turn (200-300k in 3 s before the fix).
+  if (drops > 100) issues.push(`${drops} errors counted in ~3 s (a read loop on a dead fd)`);
   // Recovery through the datapath: remove the port and add it again.
   await dp.apply({ kind: "port", key: b.port.a, value: null });
   await dp.apply(portChange(b, b.port.a));
