@@ -45,7 +45,7 @@ export class Route {
   }
 
   /**
-   * The next hop for a flow hash, or null when none is live. A flow keeps its hop while that
+   * The next hop for a flow hash, or null when none is usable. A flow keeps its hop while that
    * hop is live (its slot among all hops, not among the live ones), so a failure moves only the
    * failed hop's flows, spread over the survivors, and a recovery brings exactly those back.
    */
@@ -55,7 +55,15 @@ export class Route {
     const slot = hash % n;
     if (this.up[slot] === 1) return this.hops[slot];
     const live = this.live;
-    return live.length === 0 ? null : live[((hash >>> 7) ^ (hash >>> 19)) % live.length];
+    if (live.length > 0) return live[((hash >>> 7) ^ (hash >>> 19)) % live.length];
+    // Last resort: no hop answered its probes lately, but one whose link is up still has a MAC.
+    // A peer sled saturated by our own traffic loses our NDP probes; dropping everything then
+    // would turn overload into an outage, and nothing better is left to fail over to.
+    for (let i = 0; i < n; i++) {
+      const h = this.hops[(slot + i) % n];
+      if (h.ul.up && h.neighbor.hasMac) return h;
+    }
+    return null;
   }
 }
 

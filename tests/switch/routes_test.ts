@@ -40,6 +40,22 @@ Deno.test("ECMP pick: a failed hop's flows spread over survivors; nobody else mo
   assert.equal(r.pick(flows[0]), null);
 });
 
+Deno.test("ECMP pick: every hop failed its probes → a hop still holding a MAC on an up link", () => {
+  const hs = hops(3);
+  const r = new Route(parseIpv6("fd00::")!, 16, hs);
+  for (const h of hs) h.neighbor.state = 2; // NEIGH_FAILED: a saturated peer lost our probes
+  r.refresh();
+  assert.equal(r.live.length, 0);
+  assert.equal(r.pick(7), null, "no MAC anywhere: nothing to send to");
+  hs[1].neighbor.hasMac = true;
+  hs[2].neighbor.hasMac = true;
+  hs[2].ul.up = false;
+  const flows = Array.from({ length: 64 }, (_, i) => Math.imul(i + 1, 0x9e3779b1) >>> 0);
+  for (const f of flows) assert.equal(r.pick(f), hs[1], "only hs[1] has a MAC on an up link");
+  hs[1].ul.up = false;
+  for (const f of flows) assert.equal(r.pick(f), null, "a down link is never a last resort");
+});
+
 Deno.test("longest prefix wins; bit-level prefixes match exactly", () => {
   const t = new RouteTable();
   const mk = (p: string, len: number) => new Route(parseIpv6(p)!, len, hops(1));
