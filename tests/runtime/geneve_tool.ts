@@ -5,78 +5,20 @@
 // Prints one line per run and the median. To profile one sled's loop, run it on the main thread:
 //   PROFILE_SLED=1 npx deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof tests/runtime/geneve_tool.ts 1 5 on
 
-import { Config } from "../../lib/config/schema.ts";
 import { startRuntime } from "../../lib/runtime/mod.ts";
-import { addNetns, delNetns, sh, uniq } from "../link/netns.ts";
+import { delNetns, sh, uniq } from "../link/netns.ts";
 import { iperf, pingOk, plumbGuest } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";
+import { twoSleds } from "./sleds.ts";
 
 const runs = Number(Deno.args[0] ?? 3), secs = Number(Deno.args[1] ?? 1);
 const modes = { off: [false], on: [true], both: [false, true] }[Deno.args[2] ?? "both"] ?? [false];
-
-/** One sled's config: an instance `ip` in namespace `zone`, the peer sled's instance mapped. */
-function sled(n: 1 | 2, u: string, zone: string, ul: string): Config {
-  const me = { ip: `172.30.0.1${n - 1}`, mac: `a8:40:25:fa:00:0${n}` };
-  const peer = n === 1 ? 2 : 1;
-  return Config.parse({
-    platform: "linux",
-    sled: { underlayAddress: `fd00:${n}::1`, underlayPrefix: "fd00::/16" },
-    underlay: {
-      links: [{ name: "ul0", device: ul, linkLocal: `fe80::${n}:1` }],
-      routes: [{
-        prefix: `fd00:${peer}::/64`,
-        nextHops: [{ link: "ul0", via: `fe80::${peer}:1` }],
-      }],
-    },
-    ports: [{
-      name: `${u}v${n}`,
-      kind: "instance",
-      zone,
-      mac: me.mac,
-      overlay: { vni: 10, ipv4: `${me.ip}/22` },
-    }],
-    mappings: {
-      v2p: [1, 2].map((k) => ({
-        vni: 10,
-        ip: `172.30.0.1${k - 1}`,
-        mac: `a8:40:25:fa:00:0${k}`,
-        underlay: `fd00:${k}::1`,
-      })),
-    },
-  });
-}
 
 for (const offload of modes) {
   const u = uniq();
   const ns = [`${u}-g1`, `${u}-g2`, `${u}-v1`, `${u}-v2`];
   try {
-    for (const n of ns) {
-      addNetns(n);
-      sh(["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0"]);
-      sh(["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
-    }
-    const uls = [`${u}u1`, `${u}u2`];
-    sh([
-      ..."ip link add".split(" "),
-      uls[0],
-      "netns",
-      ns[0],
-      "mtu",
-      "9000",
-      "type",
-      "veth",
-      "peer",
-      uls[1],
-      "netns",
-      ns[1],
-      "mtu",
-      "9000",
-    ]);
-    for (const i of [0, 1]) {
-      sh(["ip", "netns", "exec", ns[i], "sysctl", "-qw", `net.ipv6.conf.${uls[i]}.disable_ipv6=1`]);
-      sh(["ip", "-n", ns[i], "link", "set", uls[i], "up"]);
-    }
-    const cfgs = [sled(1, u, ns[2], uls[0]), sled(2, u, ns[3], uls[1])];
+    const { configs: cfgs } = twoSleds(u);
     const dps = [];
     try {
       for (const i of [0, 1]) {
