@@ -217,10 +217,15 @@ async function lostPort(
   const issues: string[] = [];
   // Answered means the old zone's stack still lives (something holds its namespace open).
   if (await ping(b.ns.zb, ADDR.a, 1)) issues.push("the lost zone-a still answers zone-b");
-  // The whole test process is measured, and under `deno test --parallel` other test files share
-  // it: take the quietest of three windows, since a spinning datapath is busy in every one.
-  let lostLoad = Infinity;
-  for (let i = 0; i < 3; i++) lostLoad = Math.min(lostLoad, await cpuLoad(400));
+  // CPU is measured for the whole process, which `deno test --parallel` shares with other test
+  // files, so the check is only meaningful alone: `deno task faults` sets XDENO_FAULTS_CPU=1. In
+  // the full suite the error count below is what catches a read loop on a dead fd.
+  const cpuCheck = Deno.env.get("XDENO_FAULTS_CPU") === "1";
+  let lostLoad = 0;
+  if (cpuCheck) {
+    lostLoad = Infinity;
+    for (let i = 0; i < 3; i++) lostLoad = Math.min(lostLoad, await cpuLoad(400));
+  }
   await refresh(dp);
   const st = dp.portStatus(b.port.a)!;
   if (st.link.up) issues.push("the lost port is still reported up");
