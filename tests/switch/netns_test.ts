@@ -31,6 +31,11 @@ async function shAsync(cmd: string[]): Promise<{ ok: boolean; out: string }> {
   };
 }
 
+/** `ip netns exec NS CMD…`, asynchronously. */
+function inNs(ns: string, ...cmd: string[]): Promise<{ ok: boolean; out: string }> {
+  return shAsync(["ip", "netns", "exec", ns, ...cmd]);
+}
+
 const GW_LL = "fe80::aa40:25ff:feff:7777";
 const ZONES = [
   { key: "a", mac: "a8:40:25:00:01:0a", ip: "fd00:1::10" },
@@ -165,38 +170,10 @@ Deno.test({
     await withBed(async (u, sw) => {
       const za = `${u}-za`;
       // Path 1: on-link neighbour via our proxy NA, delivered port to port.
-      const p1 = await shAsync([
-        "ip",
-        "netns",
-        "exec",
-        za,
-        "ping",
-        "-6",
-        "-c",
-        "3",
-        "-i",
-        "0.2",
-        "-W",
-        "2",
-        "fd00:1::11",
-      ]);
+      const p1 = await inNs(za, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "fd00:1::11");
       assert.ok(p1.ok, p1.out);
       // Paths 2 and 3: out by ECMP to the rack, back to our proxied address.
-      const p2 = await shAsync([
-        "ip",
-        "netns",
-        "exec",
-        za,
-        "ping",
-        "-6",
-        "-c",
-        "3",
-        "-i",
-        "0.2",
-        "-W",
-        "2",
-        "fd00:2::10",
-      ]);
+      const p2 = await inNs(za, "ping", "-6", "-c", "3", "-i", "0.2", "-W", "2", "fd00:2::10");
       assert.ok(
         p2.ok,
         `${p2.out}\n${JSON.stringify(sw.counters)}\n${JSON.stringify(sw.describeRoutes())}`,
@@ -206,21 +183,7 @@ Deno.test({
       assert.ok(ev["forwarded-underlay"] >= 3 && ev["delivered-from-underlay"] >= 3);
       // The GZ reaches a zone and the remote sled through its host port (xde0), plumbed by us.
       for (const dst of ["fd00:1::10", "fd00:2::10"]) {
-        const g = await shAsync([
-          "ip",
-          "netns",
-          "exec",
-          `${u}-gz`,
-          "ping",
-          "-6",
-          "-c",
-          "2",
-          "-i",
-          "0.2",
-          "-W",
-          "2",
-          dst,
-        ]);
+        const g = await inNs(`${u}-gz`, "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", dst);
         assert.ok(g.ok, `GZ → ${dst}: ${g.out}`);
       }
       const route = sh(["ip", "-n", `${u}-gz`, "-6", "route", "show", "fd00::/16"]).out;
@@ -232,10 +195,7 @@ Deno.test({
       assert.match(rackN, /fe80::1:1 lladdr a8:40:25:00:10:00 /);
       // Too big for the zone's port: our PTB teaches the rack's kernel the path MTU, after
       // which it fragments and the (fragmented) pings get through.
-      const big = await shAsync([
-        "ip",
-        "netns",
-        "exec",
+      const big = await inNs(
         `${u}-rk`,
         "ping",
         "-6",
@@ -248,24 +208,14 @@ Deno.test({
         "-s",
         "3000",
         "fd00:1::10",
-      ]);
+      );
       assert.match(big.out, /From fd00:1::1 icmp_seq=1 Packet too big: mtu=1500/, big.out);
       assert.match(big.out, /3 packets transmitted, 2 received/, big.out);
       const pmtu = sh(["ip", "-n", `${u}-rk`, "-6", "route", "get", "fd00:1::10"]).out;
       assert.match(pmtu, /mtu 1500/, pmtu);
       assert.ok(sw.counters.toJSON().events["ptb-sent"] >= 1);
       // RS → RA with the MTU option, as rdisc6 sees it.
-      const ra = await shAsync([
-        "ip",
-        "netns",
-        "exec",
-        `${u}-zb`,
-        "rdisc6",
-        "-1",
-        "-r",
-        "2",
-        `${u}b`,
-      ]);
+      const ra = await inNs(`${u}-zb`, "rdisc6", "-1", "-r", "2", `${u}b`);
       assert.ok(ra.ok, ra.out);
       assert.match(ra.out, /MTU\s*:\s*1500 bytes/);
       assert.match(ra.out, /from fe80::aa40:25ff:feff:7777/);
@@ -310,16 +260,7 @@ Deno.test({
         stderr: "piped",
       }).spawn();
       await new Promise((r) => setTimeout(r, 500));
-      const send = await shAsync([
-        "ip",
-        "netns",
-        "exec",
-        `${u}-za`,
-        "/usr/bin/python3",
-        "-c",
-        MCAST_SEND,
-        `${u}a`,
-      ]);
+      const send = await inNs(`${u}-za`, "/usr/bin/python3", "-c", MCAST_SEND, `${u}a`);
       assert.ok(send.ok, send.out);
       const out = await recv.output();
       const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
@@ -349,18 +290,7 @@ Deno.test({
           stderr: "null",
         }).spawn();
         await new Promise((r) => setTimeout(r, 300));
-        const c = await shAsync([
-          "ip",
-          "netns",
-          "exec",
-          `${u}-za`,
-          "iperf3",
-          "-c",
-          addr,
-          "-t",
-          "1",
-          "-J",
-        ]);
+        const c = await inNs(`${u}-za`, "iperf3", "-c", addr, "-t", "1", "-J");
         await server.status;
         assert.ok(c.ok, c.out.slice(0, 2000));
         const bps = JSON.parse(c.out).end.sum_received.bits_per_second as number;
@@ -381,21 +311,7 @@ Deno.test({
   async fn() {
     await withBed(async (u, sw) => {
       const za = `${u}-za`;
-      const warm = await shAsync([
-        "ip",
-        "netns",
-        "exec",
-        za,
-        "ping",
-        "-6",
-        "-c",
-        "2",
-        "-i",
-        "0.2",
-        "-W",
-        "2",
-        "fd00:2::10",
-      ]);
+      const warm = await inNs(za, "ping", "-6", "-c", "2", "-i", "0.2", "-W", "2", "fd00:2::10");
       assert.ok(warm.ok, warm.out);
       // The rack's end of ul0 disappears: our probes go unanswered on that link.
       sh(["ip", "-n", `${u}-rk`, "link", "set", `${u}r0`, "down"]);
@@ -411,19 +327,7 @@ Deno.test({
       console.log(`next hop on ul0 left ECMP after ${(performance.now() - t0).toFixed(0)} ms`);
       // Many flows (ping ids) all get through on ul1.
       for (let k = 0; k < 4; k++) {
-        const p = await shAsync([
-          "ip",
-          "netns",
-          "exec",
-          za,
-          "ping",
-          "-6",
-          "-c",
-          "1",
-          "-W",
-          "2",
-          "fd00:2::10",
-        ]);
+        const p = await inNs(za, "ping", "-6", "-c", "1", "-W", "2", "fd00:2::10");
         assert.ok(p.ok, p.out);
       }
       // Link-local addresses do not survive a link down: the router configures it again.
