@@ -1,5 +1,6 @@
 // ARP for Ethernet/IPv4 (RFC 826), the only kind a VPC gateway answers.
 
+import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, u16 } from "./bytes.ts";
 
@@ -10,14 +11,7 @@ export const ARP_REQUEST = 1;
 export const ARP_REPLY = 2;
 
 /** A read/write view of an Ethernet/IPv4 ARP packet; validated by `parseArp`. */
-export class ArpView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class ArpView extends HeaderView {
   get operation(): number {
     return u16(this.buf, this.off + OPER);
   }

@@ -2,6 +2,7 @@
 // gateway hairpin and the decoder need, and emit. Options in sname/file (overload, 52) are not
 // read: xdeno's server never sets it and its clients do not need it.
 
+import { BoundedView } from "./view.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 import { type ParseError, parseError } from "./error.ts";
 
@@ -52,16 +53,7 @@ export const OPT_CLASSLESS_ROUTES = 121;
 export const OPT_END = 255;
 
 /** A read/write view of a DHCPv4 message at `off`; validated by `parseDhcp`. */
-export class DhcpView {
-  constructor(public buf: Uint8Array, public off: number, public end: number) {}
-
-  /** Re-points the view (one view per datapath slot, no allocation). */
-  reset(buf: Uint8Array, off: number, end: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.end = end;
-    return this;
-  }
+export class DhcpView extends BoundedView {
   get op(): number {
     return this.buf[this.off + OP];
   }

@@ -2,6 +2,7 @@
 // framing, a Repr of the options the gateway hairpin and the decoder need, and emit.
 // Relay messages (12, 13) have another header and are reported as unsupported.
 
+import { BoundedView } from "./view.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 import { isParseError, type ParseError, parseError } from "./error.ts";
 import { decodeDnsNames, encodeDnsNames } from "./dhcp.ts";
@@ -41,16 +42,7 @@ export const OPT6_DNS_SERVERS = 23;
 export const OPT6_DOMAIN_LIST = 24;
 
 /** A read/write view of a DHCPv6 message at `off`; validated by `parseDhcpv6`. */
-export class Dhcpv6View {
-  constructor(public buf: Uint8Array, public off: number, public end: number) {}
-
-  /** Re-points the view (one view per datapath slot, no allocation). */
-  reset(buf: Uint8Array, off: number, end: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.end = end;
-    return this;
-  }
+export class Dhcpv6View extends BoundedView {
   get msgType(): number {
     return this.buf[this.off];
   }

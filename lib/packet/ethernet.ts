@@ -1,5 +1,6 @@
 // Ethernet II with an optional 802.1Q tag.
 
+import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { u16 } from "./bytes.ts";
 
@@ -17,14 +18,7 @@ export const ETHERTYPE_IPV6 = 0x86dd;
 export const ETHERTYPE_TEB = 0x6558;
 
 /** A read/write view of an Ethernet header at `off` in `buf`; validated by `parseEthernet`. */
-export class EthernetView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class EthernetView extends HeaderView {
   /** Destination MAC (a subarray: no copy). */
   get dst(): Uint8Array {
     return this.buf.subarray(this.off + DST, this.off + DST + 6);

@@ -1,6 +1,7 @@
 // Geneve (RFC 8926) with the Oxide option class 0x0129 (external tag, multicast replication,
 // MSS), as OPTE defines them.
 
+import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, setU24, u16, u24, u32 } from "./bytes.ts";
 import { OXIDE_OPT_EXTERNAL, OXIDE_OPT_MSS, OXIDE_OPT_MULTICAST, type PacketMeta } from "./meta.ts";
@@ -18,14 +19,7 @@ export const OXIDE_TYPE_MSS = 2;
 const FLAG_OAM = 0x80, FLAG_CRITICAL = 0x40, OPT_CRITICAL = 0x80;
 
 /** A read/write view of a Geneve header; validated by `parseGeneve`. */
-export class GeneveView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class GeneveView extends HeaderView {
   get version(): number {
     return this.buf[this.off + VER_OPTLEN] >>> 6;
   }

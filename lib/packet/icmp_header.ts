@@ -1,6 +1,7 @@
 // The 8-byte header ICMPv4 (RFC 792) and ICMPv6 (RFC 4443) share: type, code, checksum and
 // four bytes of rest-of-header (echo identifier + sequence, an MTU, a pointer, ...).
 
+import { HeaderView } from "./view.ts";
 import { setU16, u16, u32 } from "./bytes.ts";
 
 const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6;
@@ -8,14 +9,7 @@ const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6;
 export const ICMP_COMMON_HEADER_LEN = 8;
 
 /** A read/write view of the header fields both ICMP versions share. */
-export class IcmpHeaderView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class IcmpHeaderView extends HeaderView {
   get type(): number {
     return this.buf[this.off + TYPE];
   }

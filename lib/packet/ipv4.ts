@@ -1,5 +1,6 @@
 // IPv4 (RFC 791): header with options, header checksum, fragments.
 
+import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, u16 } from "./bytes.ts";
 import { fillIpv4HeaderChecksum, verifyIpv4Header } from "./checksum.ts";
@@ -19,14 +20,7 @@ export const IPV4_HEADER_LEN = 20;
 const FLAG_DF = 0x4000, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
 
 /** A read/write view of an IPv4 header; validated by `parseIpv4`. */
-export class Ipv4View {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class Ipv4View extends HeaderView {
   get version(): number {
     return this.buf[this.off + VER_IHL] >>> 4;
   }

@@ -1,5 +1,6 @@
 // IPv6 (RFC 8200) and its extension-header chain.
 
+import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type HeaderLevel } from "./meta.ts";
@@ -21,14 +22,7 @@ export const MAX_EXT_HEADERS = 8;
 const FRAGMENT_HEADER_LEN = 8;
 
 /** A read/write view of the fixed IPv6 header; validated by `parseIpv6`. */
-export class Ipv6View {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
+export class Ipv6View extends HeaderView {
   get version(): number {
     return this.buf[this.off + VER_TC_FL] >>> 4;
   }

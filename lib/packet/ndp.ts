@@ -1,6 +1,7 @@
 // Neighbor Discovery (RFC 4861): RS, RA, NS, NA, redirect and their options (source/target
 // link-layer address, prefix information, MTU; RDNSS from RFC 8106).
 
+import { BoundedView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 import {
@@ -24,15 +25,7 @@ export const NDP_OPT_MTU = 5;
 export const NDP_OPT_RDNSS = 25;
 
 /** A read/write view of any NDP message (an ICMPv6 header of type 133-137). */
-export class NdpView {
-  constructor(public buf: Uint8Array, public off: number, public end: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number, end: number): this {
-    this.buf = buf;
-    this.off = off;
-    this.end = end;
-    return this;
-  }
+export class NdpView extends BoundedView {
   get type(): number {
     return this.buf[this.off];
   }

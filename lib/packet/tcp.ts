@@ -1,5 +1,6 @@
 // TCP (RFC 9293) header, flags and options (MSS, window scale, SACK-permitted, timestamps).
 
+import { PortsView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 
@@ -56,26 +57,7 @@ export function tcpFlagsToString(f: number): string {
 }
 
 /** A read/write view of a TCP header; validated by `parseTcp`. */
-export class TcpView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-  get srcPort(): number {
-    return u16(this.buf, this.off + SRC_PORT);
-  }
-  set srcPort(v: number) {
-    setU16(this.buf, this.off + SRC_PORT, v);
-  }
-  get dstPort(): number {
-    return u16(this.buf, this.off + DST_PORT);
-  }
-  set dstPort(v: number) {
-    setU16(this.buf, this.off + DST_PORT, v);
-  }
+export class TcpView extends PortsView {
   get seq(): number {
     return u32(this.buf, this.off + SEQ);
   }

@@ -1,5 +1,6 @@
 // UDP (RFC 768).
 
+import { PortsView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, u16 } from "./bytes.ts";
 
@@ -8,26 +9,7 @@ const SRC_PORT = 0, DST_PORT = 2, LENGTH = 4, CHECKSUM = 6;
 export const UDP_HEADER_LEN = 8;
 
 /** A read/write view of a UDP header at `off` in `buf`; validated by `parseUdp`. */
-export class UdpView {
-  constructor(public buf: Uint8Array, public off: number) {}
-  /** Re-points the view without allocating. */
-  reset(buf: Uint8Array, off: number): this {
-    this.buf = buf;
-    this.off = off;
-    return this;
-  }
-  get srcPort(): number {
-    return u16(this.buf, this.off + SRC_PORT);
-  }
-  set srcPort(v: number) {
-    setU16(this.buf, this.off + SRC_PORT, v);
-  }
-  get dstPort(): number {
-    return u16(this.buf, this.off + DST_PORT);
-  }
-  set dstPort(v: number) {
-    setU16(this.buf, this.off + DST_PORT, v);
-  }
+export class UdpView extends PortsView {
   /** Header plus payload length. */
   get length(): number {
     return u16(this.buf, this.off + LENGTH);
