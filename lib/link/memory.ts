@@ -241,17 +241,18 @@ export function waitAny(links: readonly MemoryLink[], timeoutMs: number): Promis
       resolve(v);
     };
     timers.push(setTimeout(() => finish(links.some((l) => l.readable())), timeoutMs));
-    for (const l of links) {
+    // A timer may fire a little before the link's clock reaches `due` (timers have millisecond
+    // granularity, the clock does not), so a fired timer checks again rather than trusting it.
+    const arm = (l: MemoryLink) => {
       const due = l.nextDue();
-      if (due !== Infinity) {
-        const wait = Math.max(0, due - l.now());
-        if (wait < timeoutMs) timers.push(setTimeout(() => finish(true), wait));
-      }
-      removers.push(l.onWake(() => {
-        const d = Math.max(0, l.nextDue() - l.now());
-        if (d === 0) finish(true);
-        else if (d !== Infinity && d < timeoutMs) timers.push(setTimeout(() => finish(true), d));
-      }));
+      if (done || due === Infinity) return;
+      const wait = due - l.now();
+      if (wait <= 0) finish(true);
+      else if (wait < timeoutMs) timers.push(setTimeout(() => arm(l), Math.ceil(wait)));
+    };
+    for (const l of links) {
+      arm(l);
+      removers.push(l.onWake(() => arm(l)));
     }
   });
 }

@@ -97,3 +97,13 @@ Deno.test("waitAny resolves on arrival, after a real delay, or false on timeout"
   assert.ok(performance.now() - t0 >= 25, "woke before the delay elapsed");
   assert.deepEqual(d.take(), [Uint8Array.of(8)]);
 });
+
+Deno.test("waitAny does not say readable before the link's own clock reaches the frame", async () => {
+  // A clock coarser than timers: a timer set for the delay fires while this clock still reads
+  // the send time, as performance.now() can lag a millisecond timer by a fraction.
+  const coarse = () => Math.floor(performance.now() / 100) * 100;
+  const [c, d] = memoryPair({ name: "c", delayMs: 1, clock: coarse }, { name: "d", clock: coarse });
+  c.inject(Uint8Array.of(9));
+  assert.equal(await d.waitReadable(1000), true);
+  assert.deepEqual(d.take(), [Uint8Array.of(9)]);
+});
