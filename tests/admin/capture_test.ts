@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { readPcapFile } from "../../lib/packet/pcap.ts";
 import { smallBatch } from "../../lib/link/memory.ts";
 import { startHarness } from "./helpers.ts";
+import { lacks } from "../tools.ts";
 
 /** A 60-byte Ethernet frame whose payload bytes are all `tag`. */
 function frame(tag: number): Uint8Array {
@@ -93,7 +94,10 @@ Deno.test("capture: a client that goes away detaches the tap", async () => {
   }
 });
 
-Deno.test("xdeno capture PORT > file: Wireshark-readable pcap on stdout", async () => {
+Deno.test({
+  name: "xdeno capture PORT > file: Wireshark-readable pcap on stdout",
+  ignore: lacks("xdeno capture read by tshark", "tshark"),
+}, async () => {
   const h = await startHarness();
   try {
     const { link } = h.dp.links.get("dns0")!;

@@ -2,7 +2,8 @@
 // a topology with the switch running (torn down whatever happens), and the assertions every path
 // makes: pings all answered, a TCP transfer that moved data until its end.
 import assert from "node:assert/strict";
-import { have, isRoot } from "../../lib/testbed/exec.ts";
+import { isRoot } from "../../lib/testbed/exec.ts";
+import { lacks } from "../tools.ts";
 import { Endpoints, tcpThroughput } from "../../lib/testbed/measure.ts";
 import { loadSwitchUnderTest } from "../../lib/testbed/sut.ts";
 import { Topology, up } from "../../lib/testbed/topology.ts";
@@ -11,12 +12,11 @@ import { Check, formatResults, verify } from "../../lib/testbed/verify.ts";
 /** The switch under test (XDENO_BENCH_SUT, else xdeno through lib/testbed/xdeno_runner.ts). */
 export const sut = await loadSwitchUnderTest();
 
-const TOOLS = ["iperf3", "tshark", "ovs-vswitchd", "dhclient", "rdisc6", "ethtool"];
-
 /** Why the e2e tests cannot run here (printed once), or undefined. */
 export async function e2eSkip(): Promise<string | undefined> {
   let why = !isRoot() ? "not root" : undefined;
-  for (const t of TOOLS) if (!why && !await have(t)) why = `${t} missing (tests/setup.sh)`;
+  const tools = ["iperf3", "tshark", "ovs-vswitchd", "dhclient", "rdisc6", "ethtool"] as const;
+  if (!why && lacks("tests/e2e", ...tools)) why = "a tool is missing (tests/setup.sh)";
   why ??= await sut.unavailable();
   if (why) console.warn(`tests/e2e: skipped: ${why}`);
   return why;

@@ -1,16 +1,9 @@
 // Test helper: compile small C programs and shared libraries with gcc into a temp directory.
+import { lacks } from "../tools.ts";
 
-/** True when gcc is on PATH (tests that need it are ignored otherwise, with a message). */
+/** True when gcc works here (tests that need it are ignored otherwise, with the reason). */
 export function haveGcc(): boolean {
-  try {
-    const ok = new Deno.Command("gcc", { args: ["--version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-    if (!ok) console.warn("gcc not working: C layout/shim tests skipped");
-    return ok;
-  } catch {
-    console.warn("gcc not found: C layout/shim tests skipped (run tests/setup.sh)");
-    return false;
-  }
+  return !lacks("C layout/shim tests", "gcc");
 }
 
 /** Runs gcc with `args`; throws with gcc's message on failure. */

@@ -6,6 +6,7 @@ import { FrameBatch } from "../../lib/link/link.ts";
 import { memoryPair } from "../../lib/link/memory.ts";
 import { PcapWriter, readPcap } from "../../lib/packet/pcap.ts";
 import { fill } from "./conformance.ts";
+import { lacks } from "../tools.ts";
 
 function sink(): { chunks: Uint8Array[]; bytes(): Uint8Array } {
   const chunks: Uint8Array[] = [];
@@ -75,14 +76,7 @@ Deno.test("capture: a frame budget detaches the tap and reports done once", () =
 
 Deno.test({
   name: "capture: tshark reads the tap's pcap",
-  ignore: (() => {
-    try {
-      return !new Deno.Command("tshark", { args: ["-v"], stdout: "null" }).outputSync().success;
-    } catch {
-      console.warn("SKIP tshark check: tshark not installed");
-      return true;
-    }
-  })(),
+  ignore: lacks("capture read by tshark", "tshark"),
   fn() {
     const [a, b] = memoryPair({ name: "a" }, { name: "b" });
     const cap = new CaptureLink(a);

@@ -14,23 +14,11 @@ import { emitDhcp } from "../../lib/packet/dhcp.ts";
 import { emitDhcpv6 } from "../../lib/packet/dhcpv6.ts";
 import { ipv4ToString, ipv6ToString } from "../../lib/packet/bytes.ts";
 import * as fc from "fast-check";
-
-async function runs(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
+import { lacks } from "../tools.ts";
 
 const PY = "/usr/bin/python3";
-const HAVE_TSHARK = await runs("tshark", ["-v"]);
-const HAVE_SCAPY = await runs(PY, ["-c", "import scapy.contrib.geneve"]);
-if (!HAVE_TSHARK) {
-  console.warn("interop_test: SKIPPING tshark checks: tshark not found (tests/setup.sh)");
-}
-if (!HAVE_SCAPY) console.warn("interop_test: SKIPPING scapy checks: no scapy in /usr/bin/python3");
+const HAVE_TSHARK = !lacks("interop_test tshark checks", "tshark");
+const HAVE_SCAPY = !lacks("interop_test scapy checks", "scapy");
 
 const DIR = await Deno.makeTempDir({ prefix: "xdeno-interop-" });
 const XDENO_PCAP = `${DIR}/xdeno.pcap`;

@@ -19,6 +19,7 @@ import {
 import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
 import { type Harness, startHarnessWith } from "../admin/helpers.ts";
 import { flows, YAML } from "./sled.ts";
+import { lacks } from "../tools.ts";
 
 const RACK_MAC = "a8:40:25:99:00:01";
 
@@ -214,6 +215,7 @@ for (const worker of [true, false]) {
 
   Deno.test({
     name: `${mode}: port and link captures stream pcaps tshark reads`,
+    ignore: lacks(`${mode} captures read by tshark`, "tshark"),
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {

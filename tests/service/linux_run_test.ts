@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { addNetns, delNetns, isRoot, linkNames, sh, uniq } from "../link/netns.ts";
 import { spawnService, tempFile } from "./helpers.ts";
+import { lacks } from "../tools.ts";
 
 const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const DENO = Deno.execPath();
@@ -23,7 +24,7 @@ async function pingOk(ns: string, dst: string, tries = 5): Promise<boolean> {
 
 Deno.test({
   name: "xdeno run --platform linux: zone pings the GZ over xde0, list-ports, SIGTERM cleans up",
-  ignore: !isRoot("xdeno run --platform linux"),
+  ignore: !isRoot("xdeno run --platform linux") || lacks("xdeno run --platform linux", "tshark"),
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {

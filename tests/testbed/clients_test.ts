@@ -2,12 +2,13 @@
 // radvd with the Oxide gateway MAC), so that the e2e checks of xdeno's gateway are known to work.
 import assert from "node:assert/strict";
 import { dhcp4, dhcp6, releaseNetnsEtc, slaac } from "../../lib/testbed/clients.ts";
-import { have, isRoot, run, spawn } from "../../lib/testbed/exec.ts";
+import { isRoot, run, spawn } from "../../lib/testbed/exec.ts";
 import { GW_LL, GW_MAC, newPrefix, stateDir } from "../../lib/testbed/plan.ts";
+import { lacks } from "../tools.ts";
 
-const ready = isRoot() && await have("dhclient") && await have("dnsmasq") &&
-  await have("radvd") && await have("rdisc6");
-if (!ready) console.warn("tests/testbed/clients_test.ts: needs root, dhclient, dnsmasq, radvd");
+const ready = isRoot() &&
+  !lacks("tests/testbed/clients_test.ts", "dhclient", "dnsmasq", "radvd", "rdisc6");
+if (!isRoot()) console.warn("SKIP tests/testbed/clients_test.ts: needs root");
 
 Deno.test({
   name: "clients (root): dhclient -4/-6 and SLAAC get what a stand-in gateway offers",

@@ -1,15 +1,16 @@
 // Root only: Open vSwitch userspace datapath plugged into the switch-mode topology.
 import assert from "node:assert/strict";
-import { have, isRoot, run, sleep, spawn } from "../../lib/testbed/exec.ts";
+import { isRoot, run, sleep, spawn } from "../../lib/testbed/exec.ts";
 import { startBoundary } from "../../lib/testbed/boundary.ts";
 import { Capture, checkGeneve, dissectGeneve } from "../../lib/testbed/capture.ts";
 import { startOvsL2, startOvsSleds } from "../../lib/testbed/ovs.ts";
 import { BOUNDARY_UL, EXTERNAL_IP, GW_MAC, stateDir, VPC_VNI } from "../../lib/testbed/plan.ts";
 import { up } from "../../lib/testbed/topology.ts";
 import { formatResults, ovsChecks, ping, verify } from "../../lib/testbed/verify.ts";
+import { lacks } from "../tools.ts";
 
-const ready = isRoot() && await have("ovs-vswitchd");
-if (!ready) console.warn("tests/testbed/ovs_test.ts: needs root and openvswitch-switch; skipped");
+const ready = isRoot() && !lacks("tests/testbed/ovs_test.ts", "ovs-vswitchd");
+if (!isRoot()) console.warn("SKIP tests/testbed/ovs_test.ts: needs root");
 
 function alive(pid: number): boolean {
   try {

@@ -11,9 +11,9 @@ import {
   restoreQuoted,
 } from "../../lib/vpc/icmp_error.ts";
 import { cat, hex, ip4, ip6, parsed } from "./frames.ts";
-import { assertTsharkClean, haveTshark, tsharkFields } from "./tshark.ts";
+import { assertTsharkClean, tsharkFields, tsharkStep } from "./tshark.ts";
 
-Deno.test("Geneve outer bytes: IPv6/UDP 6081 checksum 0, VNI, Oxide MSS and external options", async () => {
+Deno.test("Geneve outer bytes: IPv6/UDP 6081 checksum 0, VNI, Oxide MSS and external options", async (t) => {
   const outer = geneveOuterBytes({
     src: ip6("fd00:1::1"),
     dst: ip6("fd00:2::1"),
@@ -61,11 +61,11 @@ Deno.test("Geneve outer bytes: IPv6/UDP 6081 checksum 0, VNI, Oxide MSS and exte
   assert.equal(m.encap, true);
   assert.equal(m.vni, 100);
   assert.equal(m.oxideMss, 1460);
-  await assertTsharkClean([frame], "Geneve encap");
-  if (haveTshark) {
+  await assertTsharkClean(t, [frame], "Geneve encap");
+  await tsharkStep(t, "Geneve fields", async () => {
     const rows = await tsharkFields([frame], ["geneve.vni", "geneve.option.class", "tcp.dstport"]);
     assert.deepEqual(rows, [["0x000064", "0x0129", "22"]]);
-  }
+  });
 });
 
 function errorFrame(
@@ -84,7 +84,7 @@ function errorFrame(
   ]);
 }
 
-Deno.test("ICMP error quoting a SNAT flow: quoted source restored, all checksums right (exact)", async () => {
+Deno.test("ICMP error quoting a SNAT flow: quoted source restored, all checksums right (exact)", async (t) => {
   const payload: LayerSpec[] = [{ type: "payload", data: "query" }];
   const err = errorFrame("203.0.113.9", 1024, "203.0.113.9", payload);
   const m = parsed(err);
@@ -97,7 +97,7 @@ Deno.test("ICMP error quoting a SNAT flow: quoted source restored, all checksums
   rewriteIpAddr(err, m.outer, true, ip4("10.0.0.5"), 0);
   restoreQuoted(err, m.outer, q, ip4("10.0.0.5"), 40000);
   assert.deepEqual(err, errorFrame("10.0.0.5", 40000, "10.0.0.5", payload));
-  await assertTsharkClean([err], "translated ICMP error");
+  await assertTsharkClean(t, [err], "translated ICMP error");
 });
 
 Deno.test("ICMPv6 packet-too-big quoting TCP, truncated quote without the L4 checksum", () => {

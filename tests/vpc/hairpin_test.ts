@@ -24,7 +24,7 @@ import {
 } from "../../lib/vpc/hairpin.ts";
 import { ipv6MulticastMac, linkLocalFromMac, solicitedNode } from "../../lib/vpc/ip.ts";
 import { be16, cat, hex, inetChecksum, ip4, ip6, mac, parsed } from "./frames.ts";
-import { assertTsharkClean, haveTshark, tsharkFields } from "./tshark.ts";
+import { assertTsharkClean, tsharkFields, tsharkStep } from "./tshark.ts";
 
 const GUEST_MAC = mac("a8:40:25:fa:00:05");
 const GW_MAC = mac("a8:40:25:ff:77:77");
@@ -58,7 +58,7 @@ Deno.test("gateway LL is the EUI-64 of A8:40:25:FF:77:77", () => {
   assert.deepEqual(solicitedNode(GW_LL), ip6("ff02::1:ffff:7777"));
 });
 
-Deno.test("hairpin: ARP for the gateway IPv4 → reply with the gateway MAC (exact bytes)", async () => {
+Deno.test("hairpin: ARP for the gateway IPv4 → reply with the gateway MAC (exact bytes)", async (t) => {
   const req = new Uint8Array(42);
   emitEthernet({ src: GUEST_MAC, dst: mac("ff:ff:ff:ff:ff:ff"), etherType: 0x0806 }, req, 0);
   emitArp(
@@ -86,10 +86,10 @@ Deno.test("hairpin: ARP for the gateway IPv4 → reply with the gateway MAC (exa
   const spoof = req.slice();
   spoof[11] = 0x99;
   assert.equal(arpReply(spoof, lv(spoof), gw), null);
-  await assertTsharkClean([req, reply!], "ARP");
+  await assertTsharkClean(t, [req, reply!], "ARP");
 });
 
-Deno.test("hairpin: ICMP echo to the gateway → echo reply (exact bytes)", async () => {
+Deno.test("hairpin: ICMP echo to the gateway → echo reply (exact bytes)", async (t) => {
   const icmp = hex("0800 0000 1234 0001 6162636465666768");
   const req = frameV4(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("172.30.0.1"), 1, icmp);
   const reply = icmpEchoReply(req, lv(req), gw)!;
@@ -101,10 +101,10 @@ Deno.test("hairpin: ICMP echo to the gateway → echo reply (exact bytes)", asyn
   // Echo to another address is not the gateway's to answer.
   const elsewhere = frameV4(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("8.8.8.8"), 1, icmp);
   assert.equal(icmpEchoReply(elsewhere, lv(elsewhere), gw), null);
-  await assertTsharkClean([req, reply], "ICMP echo");
+  await assertTsharkClean(t, [req, reply], "ICMP echo");
 });
 
-Deno.test("hairpin: ICMPv6 echo to the gateway link-local from guest LL and VPC address", async () => {
+Deno.test("hairpin: ICMPv6 echo to the gateway link-local from guest LL and VPC address", async (t) => {
   const icmp = hex("8000 0000 abcd 0007 00112233");
   const frames: Uint8Array[] = [];
   for (const src of [GUEST_LL, ip6("fd00:a::5")]) {
@@ -118,7 +118,7 @@ Deno.test("hairpin: ICMPv6 echo to the gateway link-local from guest LL and VPC 
   }
   const stranger = frameV6(GUEST_MAC, GW_MAC, ip6("fe80::1"), GW_LL, 58, icmp, 64);
   assert.equal(icmpv6EchoReply(stranger, lv(stranger), gw), null);
-  await assertTsharkClean(frames, "ICMPv6 echo");
+  await assertTsharkClean(t, frames, "ICMPv6 echo");
 });
 
 function dhcpRequestFrame(r: Partial<DhcpRepr>): Uint8Array {
@@ -134,7 +134,7 @@ function dhcpRequestFrame(r: Partial<DhcpRepr>): Uint8Array {
   );
 }
 
-Deno.test("hairpin: DHCPv4 Discover → Offer, Request → Ack with routes, DNS, names", async () => {
+Deno.test("hairpin: DHCPv4 Discover → Offer, Request → Ack with routes, DNS, names", async (t) => {
   const discover = dhcpRequestFrame({
     messageType: 1,
     flags: 0x8000,
@@ -186,11 +186,11 @@ Deno.test("hairpin: DHCPv4 Discover → Offer, Request → Ack with routes, DNS,
   assert.equal(dhcpReply(elsewhere, lv(elsewhere), gw), null);
   const release = dhcpRequestFrame({ messageType: 7 });
   assert.equal(dhcpReply(release, lv(release), gw), null);
-  await assertTsharkClean([discover, offer, request, ack], "DHCPv4");
-  if (haveTshark) {
+  await assertTsharkClean(t, [discover, offer, request, ack], "DHCPv4");
+  await tsharkStep(t, "DHCPv4 fields", async () => {
     const rows = await tsharkFields([offer, ack], ["dhcp.option.dhcp", "dhcp.ip.your"]);
     assert.deepEqual(rows, [["2", "172.30.0.5"], ["5", "172.30.0.5"]]);
-  }
+  });
 });
 
 function dhcpv6Frame(r: Dhcpv6Repr): Uint8Array {
@@ -199,7 +199,7 @@ function dhcpv6Frame(r: Dhcpv6Repr): Uint8Array {
   return frameV6(GUEST_MAC, ipv6MulticastMac(dst), GUEST_LL, dst, 17, payload, 1);
 }
 
-Deno.test("hairpin: DHCPv6 Solicit with rapid commit → Reply; without → Advertise; others", async () => {
+Deno.test("hairpin: DHCPv6 Solicit with rapid commit → Reply; without → Advertise; others", async (t) => {
   const clientId = duidLl(GUEST_MAC);
   const ia = [{ iaid: 7, t1: 0, t2: 0, addresses: [] }];
   const base = { transactionId: 0xabcdef, clientId, iaNa: ia, oro: [23, 24], elapsedTime: 0 };
@@ -270,15 +270,15 @@ Deno.test("hairpin: DHCPv6 Solicit with rapid commit → Reply; without → Adve
   assert.equal(inf.iaNa, undefined);
   assert.deepEqual(inf.dnsServers, [ip6("2001:4860:4860::8888")]);
   assert.equal(replyOf(requestNoServer), null);
-  await assertTsharkClean(frames, "DHCPv6");
-  if (haveTshark) {
+  await assertTsharkClean(t, frames, "DHCPv6");
+  await tsharkStep(t, "DHCPv6 fields", async () => {
     const rows = await tsharkFields(frames.slice(0, 2), ["dhcpv6.msgtype", "dhcpv6.option.type"]);
     assert.equal(rows[1][0], "7");
     assert.ok(rows[1][1].split(/[|,]/).includes("14"), `rapid commit option in ${rows[1][1]}`);
-  }
+  });
 });
 
-Deno.test("hairpin: RS → RA with managed flag, MTU and source LL (exact bytes)", async () => {
+Deno.test("hairpin: RS → RA with managed flag, MTU and source LL (exact bytes)", async (t) => {
   const allRouters = ip6("ff02::2");
   const rs = ndpFrame(GUEST_LL, allRouters, ipv6MulticastMac(allRouters), {
     kind: "rs",
@@ -297,10 +297,10 @@ Deno.test("hairpin: RS → RA with managed flag, MTU and source LL (exact bytes)
   const routed = rs.slice();
   routed[21] = 64;
   assert.equal(routerAdvert(routed, lv(routed), gw), null);
-  await assertTsharkClean([rs, ra], "RS/RA");
+  await assertTsharkClean(t, [rs, ra], "RS/RA");
 });
 
-Deno.test("hairpin: NS for the gateway LL → NA with router flag; DAD and others unanswered", async () => {
+Deno.test("hairpin: NS for the gateway LL → NA with router flag; DAD and others unanswered", async (t) => {
   const snm = solicitedNode(GW_LL);
   const ns = ndpFrame(GUEST_LL, snm, ipv6MulticastMac(snm), {
     kind: "ns",
@@ -351,5 +351,5 @@ Deno.test("hairpin: NS for the gateway LL → NA with router flag; DAD and other
     },
   );
   assert.equal(neighborAdvert(other, lv(other), gw), null);
-  await assertTsharkClean([ns, na, probe, na2, dadGw, na3, dad, other], "NS/NA");
+  await assertTsharkClean(t, [ns, na, probe, na2, dadGw, na3, dad, other], "NS/NA");
 });

@@ -66,9 +66,9 @@ export class Scenario {
     return { code, frame: out, reason: r.reason, layer: r.layer, fastPath: r.fastPath };
   }
 
-  /** Asserts every frame of the scenario passes tshark with checksum validation. */
-  async tshark(what: string): Promise<void> {
-    await assertTsharkClean(this.frames, what);
+  /** Asserts, as a step of `t`, every frame of the scenario passes tshark with checksums on. */
+  async tshark(t: Deno.TestContext, what: string): Promise<void> {
+    await assertTsharkClean(t, this.frames, what);
   }
 }
 

@@ -71,7 +71,7 @@ const fromVpc = (src: string, l4: L4, vni = 10) =>
   geneveFrame(SLED2, SLED1, vni, inner(src, A.ip, BMAC, A.mac, l4));
 const fromGuest = (dst: string, l4: L4) => buildFrame(inner(A.ip, dst, A.mac, GW_MAC, l4));
 
-Deno.test("firewall: inbound allow by subnet+port, deny by IP at higher priority, default deny", async () => {
+Deno.test("firewall: inbound allow by subnet+port, deny by IP at higher priority, default deny", async (t) => {
   const s = new Scenario();
   const a = setup(s);
   const ssh = { proto: "tcp" as const, sport: 50000, dport: 22 };
@@ -99,10 +99,10 @@ Deno.test("firewall: inbound allow by subnet+port, deny by IP at higher priority
     ]);
   assertPassed(s.send(a, "in", icmp(8)));
   assertDropped(s.send(a, "in", icmp(13)), "default deny");
-  await s.tshark("firewall allow/deny");
+  await s.tshark(t, "firewall allow/deny");
 });
 
-Deno.test("firewall: stateful return for outbound flows; a fresh inbound flow is still denied", async () => {
+Deno.test("firewall: stateful return for outbound flows; a fresh inbound flow is still denied", async (t) => {
   const s = new Scenario();
   const a = setup(s);
   const web = { proto: "tcp" as const, sport: 41000, dport: 80 };
@@ -127,10 +127,10 @@ Deno.test("firewall: stateful return for outbound flows; a fresh inbound flow is
   assertDropped(
     s.send(a, "in", fromVpc("172.30.0.13", { proto: "udp", sport: 6000, dport: 5001 })),
   );
-  await s.tshark("stateful return");
+  await s.tshark(t, "stateful return");
 });
 
-Deno.test("firewall: add, remove and replace rules at run time; VNI host filter", async () => {
+Deno.test("firewall: add, remove and replace rules at run time; VNI host filter", async (t) => {
   const s = new Scenario();
   const a = setup(s);
   const dns = { proto: "udp" as const, sport: 40000, dport: 53 };
@@ -170,10 +170,10 @@ Deno.test("firewall: add, remove and replace rules at run time; VNI host filter"
     () => a.setFirewall([{ direction: "in", priority: 1, action: "allow", ports: "99999" }]),
     /rules\[0\]\.ports: "99999" is not a port or range/,
   );
-  await s.tshark("firewall: add, remove");
+  await s.tshark(t, "firewall: add, remove");
 });
 
-Deno.test("router: custom beats system at equal prefix length, longer prefix beats both, no route drops", async () => {
+Deno.test("router: custom beats system at equal prefix length, longer prefix beats both, no route drops", async (t) => {
   const s = new Scenario();
   const a = setup(s);
   const to = (ip: string) => fromGuest(ip, { proto: "tcp", sport: 1234, dport: 80 });
@@ -203,5 +203,5 @@ Deno.test("router: custom beats system at equal prefix length, longer prefix bea
   );
   const via = assertPassed(s.send(a, "out", to("8.8.8.8")));
   assert.deepEqual([...innerOf(via).subarray(0, 6)], [0xa8, 0x40, 0x25, 0xfa, 0x00, 0x0b]);
-  await s.tshark("router: custom beats");
+  await s.tshark(t, "router: custom beats");
 });

@@ -15,7 +15,7 @@ import {
   Scenario,
   SLED1,
 } from "./harness.ts";
-import { haveTshark, tsharkFields } from "./tshark.ts";
+import { tsharkFields, tsharkStep } from "./tshark.ts";
 
 const G = {
   mac: "a8:40:25:fa:00:0a",
@@ -51,7 +51,7 @@ function metaOf(f: Uint8Array) {
   return m.outer;
 }
 
-Deno.test("guest pings the gateway (v4 and v6 link-local) and ARPs for it", async () => {
+Deno.test("guest pings the gateway (v4 and v6 link-local) and ARPs for it", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   const ping: LayerSpec[] = [
@@ -111,10 +111,10 @@ Deno.test("guest pings the gateway (v4 and v6 link-local) and ARPs for it", asyn
     { type: "arp", op: "request", senderMac: G.mac, senderIp: G.ip, targetIp: "172.30.0.11" },
   ]);
   assertDropped(s.send(g, "out", other), "not for the gateway");
-  await s.tshark("gateway ping/arp");
+  await s.tshark(t, "gateway ping/arp");
 });
 
-Deno.test("DHCPv4 full exchange: Discover → Offer, Request → Ack, then the address works", async () => {
+Deno.test("DHCPv4 full exchange: Discover → Offer, Request → Ack, then the address works", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   const dhcp = (type: number, extra: object) =>
@@ -161,14 +161,14 @@ Deno.test("DHCPv4 full exchange: Discover → Offer, Request → Ack, then the a
     { type: "udp", srcPort: 4000, dstPort: 4001 },
   ]);
   assertPassed(s.send(g, "out", udp));
-  await s.tshark("dhcpv4");
-  if (haveTshark) {
+  await s.tshark(t, "dhcpv4");
+  await tsharkStep(t, "DHCP fields", async () => {
     const rows = await tsharkFields([offer, ack], ["dhcp.option.dhcp", "dhcp.option.hostname"]);
     assert.deepEqual(rows, [["2", "g1"], ["5", "g1"]]);
-  }
+  });
 });
 
-Deno.test("DHCPv6 with rapid commit: Solicit → Reply carrying the address", async () => {
+Deno.test("DHCPv6 with rapid commit: Solicit → Reply carrying the address", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   const solicit = buildFrame([
@@ -200,10 +200,10 @@ Deno.test("DHCPv6 with rapid commit: Solicit → Reply carrying the address", as
   assert.deepEqual(r.dnsServers, [ip6("fd00:a::1")]);
   assert.deepEqual(r.domainList, ["example.internal", "example.internal"]);
   assert.deepEqual(reply.subarray(22, 54), cat(ip6(GW_LL), ip6(G.ll)));
-  await s.tshark("dhcpv6");
+  await s.tshark(t, "dhcpv6");
 });
 
-Deno.test("RS → RA; NS for the gateway → NA; DAD and other NS unanswered; other NDP dropped", async () => {
+Deno.test("RS → RA; NS for the gateway → NA; DAD and other NS unanswered; other NDP dropped", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   const rs = buildFrame([
@@ -267,10 +267,10 @@ Deno.test("RS → RA; NS for the gateway → NA; DAD and other NS unanswered; ot
     { type: "ndp", kind: "na", target: G.ll, override: true },
   ]);
   assertDropped(s.send(g, "out", una), "ndp filtered");
-  await s.tshark("ndp");
+  await s.tshark(t, "ndp");
 });
 
-Deno.test("anti-spoof: wrong source MAC or IP dropped outbound; inbound only to the guest", async () => {
+Deno.test("anti-spoof: wrong source MAC or IP dropped outbound; inbound only to the guest", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   const udp = (smac: string, src: string) =>
@@ -302,10 +302,10 @@ Deno.test("anti-spoof: wrong source MAC or IP dropped outbound; inbound only to 
     { type: "udp", srcPort: 4001, dstPort: 4000 },
   ]);
   assertDropped(s.send(g, "in", misdelivered), "anti-spoof");
-  await s.tshark("anti-spoof");
+  await s.tshark(t, "anti-spoof");
 });
 
-Deno.test("broadcast and multicast from the guest (other than DHCP/NDP) are dropped", async () => {
+Deno.test("broadcast and multicast from the guest (other than DHCP/NDP) are dropped", async (t) => {
   const s = new Scenario();
   const g = guest(s);
   for (const dst of ["255.255.255.255", "224.0.0.251"]) {
@@ -322,5 +322,5 @@ Deno.test("broadcast and multicast from the guest (other than DHCP/NDP) are drop
     { type: "udp", srcPort: 5353, dstPort: 5353 },
   ]);
   assertDropped(s.send(g, "out", m6), "broadcast/multicast");
-  await s.tshark("broadcast and multicast");
+  await s.tshark(t, "broadcast and multicast");
 });

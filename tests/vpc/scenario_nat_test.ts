@@ -71,7 +71,7 @@ function toBoundary(inner: Uint8Array, endpoints: string[]): Uint8Array {
 const fromBoundary = (inner: LayerSpec[]) =>
   geneveFrame(BOUNDARY, SLED1, 10, inner, [oxideExternalOption()]);
 
-Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies back", async () => {
+Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies back", async (t) => {
   const s = new Scenario();
   const a = guest(s, { snat: { ip: "203.0.113.9", ports: "1024-2047" } }, {
     snat: { ip: "2001:db8:ff::9", ports: "4096-4100" },
@@ -155,10 +155,10 @@ Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies ba
   // Unsolicited traffic to the SNAT address is not let in.
   const stray = { src: "8.8.4.4", dst: "203.0.113.9", sport: 443, dport: 1025 };
   assertDropped(s.send(a, "in", fromBoundary(v4tcp(stray, BMAC, A.mac, "S"))));
-  await s.tshark("snat");
+  await s.tshark(t, "snat");
 });
 
-Deno.test("ephemeral IP is 1:1 (ports kept); floating IPs preferred, chosen by flow hash", async () => {
+Deno.test("ephemeral IP is 1:1 (ports kept); floating IPs preferred, chosen by flow hash", async (t) => {
   const s = new Scenario();
   const e = guest(s, {
     ephemeralIp: "203.0.113.20",
@@ -189,11 +189,11 @@ Deno.test("ephemeral IP is 1:1 (ports kept); floating IPs preferred, chosen by f
     );
   }
   assert.equal(seen.size, 2, "16 flows spread over both floating IPs");
-  await s.tshark("ephemeral");
-  await s2.tshark("floating");
+  await s.tshark(t, "ephemeral");
+  await s2.tshark(t, "floating");
 });
 
-Deno.test("inbound to a floating IP: translated to the guest, reply leaves from that IP", async () => {
+Deno.test("inbound to a floating IP: translated to the guest, reply leaves from that IP", async (t) => {
   const s = new Scenario();
   const a = guest(s, { floatingIps: ["198.51.100.1", "198.51.100.2"] }, {}, [
     "in allow 100 tcp 80",
@@ -215,10 +215,10 @@ Deno.test("inbound to a floating IP: translated to the guest, reply leaves from 
     s.send(a, "in", fromBoundary(v4tcp({ ...inb, dport: 22 }, BMAC, A.mac, "S"))),
     "default deny",
   );
-  await s.tshark("floating inbound");
+  await s.tshark(t, "floating inbound");
 });
 
-Deno.test("SNAT exhaustion drops and counts; ports come back when flows die", async () => {
+Deno.test("SNAT exhaustion drops and counts; ports come back when flows die", async (t) => {
   const s = new Scenario();
   const a = guest(s, { snat: { ip: "203.0.113.9", ports: "1024-1025" } });
   const udp = (sport: number): LayerSpec[] => [
@@ -265,10 +265,10 @@ Deno.test("SNAT exhaustion drops and counts; ports come back when flows die", as
   s.now = 200_000;
   a.expire();
   assert.equal(pools.tcp.inUse, 0);
-  await s.tshark("SNAT exhaustion");
+  await s.tshark(t, "SNAT exhaustion");
 });
 
-Deno.test("ICMP errors quoting SNAT flows are restored for the guest (v4 time exceeded, v6 PTB)", async () => {
+Deno.test("ICMP errors quoting SNAT flows are restored for the guest (v4 time exceeded, v6 PTB)", async (t) => {
   const s = new Scenario();
   const a = guest(s, { snat: { ip: "203.0.113.9", ports: "1024-2047" } }, {
     snat: { ip: "2001:db8:ff::9", ports: "4096-4100" },
@@ -328,10 +328,10 @@ Deno.test("ICMP errors quoting SNAT flows are restored for the guest (v4 time ex
   // An error quoting something the guest never sent is dropped.
   const bogus = s.send(a, "in", fromBoundary(err("203.0.113.9", "203.0.113.9", 1999, BMAC, A.mac)));
   assertDropped(bogus);
-  await s.tshark("icmp errors through snat");
+  await s.tshark(t, "icmp errors through snat");
 });
 
-Deno.test("changing external IPs keeps flows on addresses still assigned, kills the others", async () => {
+Deno.test("changing external IPs keeps flows on addresses still assigned, kills the others", async (t) => {
   const s = new Scenario();
   const a = guest(s, {
     floatingIps: ["198.51.100.1"],
@@ -359,10 +359,10 @@ Deno.test("changing external IPs keeps flows on addresses still assigned, kills 
   // Withdraw everything: outbound internet traffic is denied.
   a.setExternalIps({ v4: {} });
   assertDropped(s.send(a, "out", ack), "no external ip");
-  await s.tshark("changing external IPs");
+  await s.tshark(t, "changing external IPs");
 });
 
-Deno.test("V2B change moves an existing SNAT flow to the new boundary endpoint, same SNAT port", async () => {
+Deno.test("V2B change moves an existing SNAT flow to the new boundary endpoint, same SNAT port", async (t) => {
   const s = new Scenario();
   const a = guest(s, { snat: { ip: "203.0.113.9", ports: "1024-2047" } });
   s.mappings.v2b.set("0.0.0.0/0", [{ ip: BOUNDARY }]);
@@ -381,10 +381,10 @@ Deno.test("V2B change moves an existing SNAT flow to the new boundary endpoint, 
   assert.deepEqual(w, cat(expectedOuter(SLED1, "fd00:99::7", 1234, h, inner.length), inner));
   assert.deepEqual(first.subarray(38, 54), ip6(BOUNDARY));
   assert.equal(a.counters.mappingInvalidations, 1);
-  await s.tshark("V2B change moves");
+  await s.tshark(t, "V2B change moves");
 });
 
-Deno.test("ICMP errors the guest sends about NATed flows leave from the external address", async () => {
+Deno.test("ICMP errors the guest sends about NATed flows leave from the external address", async (t) => {
   const s = new Scenario();
   const a = guest(s, { floatingIps: ["198.51.100.2"] }, {}, ["in allow 100 udp 7000"]);
   const dgram = (src: string, dst: string, sport: number, dport: number): LayerSpec[] => [
@@ -440,11 +440,11 @@ Deno.test("ICMP errors the guest sends about NATed flows leave from the external
     assertPassed(s2.send(b, "out", buildFrame(err(A.ip, A.ip, 40000, A.mac, GW_MAC)))),
     w2,
   );
-  await s.tshark("guest icmp errors via floating");
-  await s2.tshark("guest icmp errors via snat");
+  await s.tshark(t, "guest icmp errors via floating");
+  await s2.tshark(t, "guest icmp errors via snat");
 });
 
-Deno.test("IPv6 guest→internet via a floating IP and via the ephemeral IP", async () => {
+Deno.test("IPv6 guest→internet via a floating IP and via the ephemeral IP", async (t) => {
   const s = new Scenario();
   const seg = (src: string, sm: string, dm: string): LayerSpec[] => [
     { type: "ethernet", src: sm, dst: dm },
@@ -458,11 +458,11 @@ Deno.test("IPv6 guest→internet via a floating IP and via the ephemeral IP", as
   const e = guest(s2, {}, { ephemeralIp: "2001:db8:e::1" });
   const w2 = assertPassed(s2.send(e, "out", buildFrame(seg(A.ip6, A.mac, GW_MAC))));
   assert.deepEqual(w2, toBoundary(buildFrame(seg("2001:db8:e::1", A.mac, BMAC)), [BOUNDARY]));
-  await s.tshark("v6 floating");
-  await s2.tshark("v6 ephemeral");
+  await s.tshark(t, "v6 floating");
+  await s2.tshark(t, "v6 ephemeral");
 });
 
-Deno.test("attached external subnet: sent untranslated (tag only), follows external IP changes", async () => {
+Deno.test("attached external subnet: sent untranslated (tag only), follows external IP changes", async (t) => {
   const s = new Scenario();
   const a = guest(s, { attachedSubnets: ["198.51.100.0/28"] }, {}, ["in allow 100 tcp 443"]);
   const e = { src: "198.51.100.5", dst: "8.8.8.8", sport: 40000, dport: 443 };
@@ -479,5 +479,5 @@ Deno.test("attached external subnet: sent untranslated (tag only), follows exter
     s.send(a, "out", buildFrame(v4tcp({ ...e, sport: 40001 }, A.mac, GW_MAC, "S"))),
     "anti-spoof",
   );
-  await s.tshark("attached external subnet");
+  await s.tshark(t, "attached external subnet");
 });

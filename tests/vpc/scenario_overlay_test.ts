@@ -69,7 +69,7 @@ const tcp = (
   { type: "payload", data: "hello" },
 ];
 
-Deno.test("guest→guest in one VPC via V2P: exact encap, decap, delivery and reply", async () => {
+Deno.test("guest→guest in one VPC via V2P: exact encap, decap, delivery and reply", async (t) => {
   const s = new Scenario();
   const { a, b } = twoGuests(s);
   // A's SYN leaves sled 1 encapsulated to sled 2, inner dst MAC from V2P, Oxide MSS 1460.
@@ -118,10 +118,10 @@ Deno.test("guest→guest in one VPC via V2P: exact encap, decap, delivery and re
   const w6 = assertPassed(s.send(a, "out", u6));
   assert.deepEqual(innerOf(w6).subarray(0, 6), Uint8Array.of(0xa8, 0x40, 0x25, 0xfa, 0, 0x0b));
   assert.equal(w6[62], 0); // no options
-  await s.tshark("guest to guest");
+  await s.tshark(t, "guest to guest");
 });
 
-Deno.test("different VPCs are isolated: no V2P in the other VNI, foreign VNI dropped", async () => {
+Deno.test("different VPCs are isolated: no V2P in the other VNI, foreign VNI dropped", async (t) => {
   const s = new Scenario();
   const { a, b } = twoGuests(s);
   // C lives in VPC 20 with an address of its own; A cannot reach it (no V2P in VNI 10).
@@ -144,10 +144,10 @@ Deno.test("different VPCs are isolated: no V2P in the other VNI, foreign VNI dro
     { class: 0x0100, type: 1, data: new Uint8Array(4) },
   ]);
   assertPassed(s.send(b, "in", soft));
-  await s.tshark("isolation");
+  await s.tshark(t, "isolation");
 });
 
-Deno.test("V2P change redirects an existing flow; unrelated flows keep their UFT entries", async () => {
+Deno.test("V2P change redirects an existing flow; unrelated flows keep their UFT entries", async (t) => {
   const s = new Scenario();
   const { a } = twoGuests(s);
   s.mappings.v2p.set(10, "172.30.0.12", "a8:40:25:fa:00:0c", SLED2);
@@ -189,10 +189,10 @@ Deno.test("V2P change redirects an existing flow; unrelated flows keep their UFT
   // Removing the mapping stops the flow.
   s.mappings.v2p.clear(10, B.ip);
   assertDropped(s.send(a, "out", ack), "no v2p mapping");
-  await s.tshark("v2p change");
+  await s.tshark(t, "v2p change");
 });
 
-Deno.test("route to an IP target resolves the next hop through V2P; boundary via V2B", async () => {
+Deno.test("route to an IP target resolves the next hop through V2P; boundary via V2B", async (t) => {
   const s = new Scenario();
   const { a } = twoGuests(s);
   a.addRoute({ dest: "192.168.0.0/16", target: { kind: "ip", ip: B.ip }, class: "custom" });
@@ -204,5 +204,5 @@ Deno.test("route to an IP target resolves the next hop through V2P; boundary via
   s.mappings.v2b.set("0.0.0.0/0", [{ ip: BOUNDARY }]);
   const out = buildFrame(tcp(A, { ...B, ip: "8.8.8.8" }, A.mac, GW_MAC, "S", 40000, 443));
   assertDropped(s.send(a, "out", out), "no external ip");
-  await s.tshark("route to an IP target");
+  await s.tshark(t, "route to an IP target");
 });

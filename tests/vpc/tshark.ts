@@ -4,16 +4,10 @@
 
 import assert from "node:assert/strict";
 import { pcapFile } from "../../lib/packet/pcap.ts";
+import { lacks } from "../tools.ts";
 
-/** True when tshark can be run here (tests skip with a visible message otherwise). */
-export const haveTshark: boolean = (() => {
-  try {
-    return new Deno.Command("tshark", { args: ["-v"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
+/** True when tshark can be run here (its checks are ignored steps, with the reason, if not). */
+export const haveTshark: boolean = !lacks("tshark checks", "tshark");
 
 const PREFS = [
   "-o",
@@ -103,12 +97,23 @@ export async function tsharkFields(frames: Uint8Array[], fields: string[]): Prom
   return text.split("\n").filter((l) => l.length > 0).map((l) => l.split("\t"));
 }
 
-/** Asserts tshark finds no problem in `frames`; prints a skip note when tshark is missing. */
-export async function assertTsharkClean(frames: Uint8Array[], what: string): Promise<void> {
-  if (!haveTshark) {
-    console.log(`SKIP tshark check (${what}): tshark not installed (run tests/setup.sh)`);
-    return;
-  }
-  const problems = await tsharkProblems(frames);
-  assert.deepEqual(problems, [], `${what}: tshark reports ${JSON.stringify(problems)}`);
+/** Runs `fn` as a step of `t` that needs tshark: an ignored step when tshark is missing. */
+export async function tsharkStep(
+  t: Deno.TestContext,
+  name: string,
+  fn: () => Promise<void>,
+): Promise<void> {
+  await t.step({ name: `tshark: ${name}`, ignore: !haveTshark, fn });
+}
+
+/** Asserts, as a step of `t`, that tshark finds no problem in `frames`. */
+export async function assertTsharkClean(
+  t: Deno.TestContext,
+  frames: Uint8Array[],
+  what: string,
+): Promise<void> {
+  await tsharkStep(t, `${what} is clean`, async () => {
+    const problems = await tsharkProblems(frames);
+    assert.deepEqual(problems, [], `${what}: tshark reports ${JSON.stringify(problems)}`);
+  });
 }
