@@ -10,6 +10,11 @@ function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`bench setup: ${what}`);
 }
 
+/** Throws unless the packet got `want` (a bench that stopped doing its work must not pass). */
+function must(got: number, want: number, what: string): void {
+  if (got !== want) throw new Error(`${what}: result ${got}, expected ${want}`);
+}
+
 const port = vpcLikePort();
 const out64 = new Replay(guestUdp(64));
 const out1400 = new Replay(guestUdp(1400));
@@ -24,15 +29,15 @@ Deno.bench("fastpath rewind baseline", () => {
 });
 
 Deno.bench("fastpath encap 64B", () => {
-  port.process(DIR_OUT, out64.rewind());
+  must(port.process(DIR_OUT, out64.rewind()), RES_MODIFIED, "encap 64B");
 });
 
 Deno.bench("fastpath encap 1400B", () => {
-  port.process(DIR_OUT, out1400.rewind());
+  must(port.process(DIR_OUT, out1400.rewind()), RES_MODIFIED, "encap 1400B");
 });
 
 Deno.bench("fastpath decap", () => {
-  port.process(DIR_IN, back.rewind());
+  must(port.process(DIR_IN, back.rewind()), RES_MODIFIED, "decap");
 });
 
 function rules(n: number): RuleSpec[] {
@@ -64,7 +69,7 @@ for (const n of [10, 100, 1000, 10000]) {
   const r = new Replay(guestUdp(64));
   check(p.process(DIR_OUT, r.rewind()) === RES_DROP && p.result.reason === "end", `slowpath ${n}`);
   Deno.bench(`slowpath ${n} rules`, () => {
-    p.process(DIR_OUT, r.rewind());
+    must(p.process(DIR_OUT, r.rewind()), RES_DROP, `slowpath ${n}`);
   });
 }
 
@@ -94,7 +99,7 @@ function mixedRules(n: number): RuleSpec[] {
   const r = new Replay(guestUdp(64));
   check(p.process(DIR_OUT, r.rewind()) === RES_DROP && p.result.reason === "end", "mixed");
   Deno.bench("slowpath 1000 mixed rules", () => {
-    p.process(DIR_OUT, r.rewind());
+    must(p.process(DIR_OUT, r.rewind()), RES_DROP, "slowpath mixed");
   });
 }
 
@@ -110,5 +115,6 @@ Deno.bench("flow setup", () => {
   p.buf[l4] = (sport + 1) >> 8;
   p.buf[l4 + 1] = sport + 1;
   p.meta.outer.srcPort = sport + 1;
-  setupPort.process(DIR_OUT, p);
+  must(setupPort.process(DIR_OUT, p), RES_MODIFIED, "flow setup");
+  if (setupPort.result.fastPath) throw new Error("flow setup: hit an existing flow");
 });

@@ -42,16 +42,16 @@ if (root) {
     poller.wait(0);
   });
   Deno.bench("tap: write one 60 B frame (writev)", { group: "tap" }, () => {
-    tap.sendFrame(b.bufs[0], b.offs[0], 60);
+    if (!tap.sendFrame(b.bufs[0], b.offs[0], 60)) throw new Error("tap: frame not written");
   });
   Deno.bench("tap: recv on an empty device (readv → EAGAIN)", { group: "tap" }, () => {
     tap.recv(rx);
   });
   Deno.bench("packet: send 64 × 60 B frames (sendmmsg)", { group: "packet" }, () => {
-    pkt.send(b, 64);
+    if (pkt.send(b, 64) !== 64) throw new Error("packet: not all 64 frames sent");
   });
   Deno.bench("packet: send one 60 B frame (sendmmsg, 1)", { group: "packet" }, () => {
-    pkt.sendFrame(b.bufs[0], b.offs[0], 60);
+    if (!pkt.sendFrame(b.bufs[0], b.offs[0], 60)) throw new Error("packet: frame not sent");
   });
   Deno.bench("poll(2), 1 packet fd (V2 ring), timeout 0", { group: "syscall" }, () => {
     ringPoll.wait(0);

@@ -22,7 +22,7 @@ for (let i = 0; i < N; i++) {
 }
 const setupMs = performance.now() - t0;
 const rss1 = Deno.memoryUsage().rss;
-console.log(
+console.error(
   `scale: ${N} flows: rss ${mib(rss0)} → ${mib(rss1)} MiB (+${mib(rss1 - rss0)}), ` +
     `setup ${(N / setupMs * 1000).toFixed(0)} flows/s`,
 );
@@ -47,11 +47,12 @@ function next(): number {
 
 Deno.bench("uft lookup 1M flows", () => {
   key.w[1] = ((10 << 24) | (next() + 1)) >>> 0;
-  uft.find(key);
+  if (uft.find(key) < 0) throw new Error("uft lookup: flow not found");
 });
 
 Deno.bench("fastpath encap 1M flows", () => {
-  port.process(DIR_OUT, nthFlow(r, next()));
+  const code = port.process(DIR_OUT, nthFlow(r, next()));
+  if (code !== RES_MODIFIED || !port.result.fastPath) throw new Error("fastpath: not a UFT hit");
 });
 
 const v2p = new V2P();
@@ -69,5 +70,5 @@ if (v2p.size !== N || v2p.lookup(10, 4, words) < 0) throw new Error("bench setup
 
 Deno.bench("v2p lookup 1M mappings", () => {
   words[0] = ((10 << 24) | (next() + 1)) >>> 0;
-  v2p.lookup(10, 4, words);
+  if (v2p.lookup(10, 4, words) < 0) throw new Error("v2p lookup: mapping not found");
 });

@@ -2,7 +2,7 @@
 //   npx deno bench -A tests/vpc/vpc_bench.ts
 import { buildFrame } from "../../lib/packet/build.ts";
 import { HEADROOM } from "../../lib/link/link.ts";
-import { DIR_IN, DIR_OUT, loadPacket, Packet } from "../../lib/engine/packet.ts";
+import { DIR_IN, DIR_OUT, loadPacket, Packet, RES_MODIFIED } from "../../lib/engine/packet.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 
@@ -41,25 +41,31 @@ const udp = (dst: string, size: number, sport = 1000) =>
     { type: "udp", srcPort: sport, dstPort: 2000 },
     { type: "payload", data: new Uint8Array(size) },
   ]);
-function run(port: typeof a, dir: 0 | 1, f: Uint8Array): number {
+/** Runs `f` through `port`; throws unless it was forwarded (modified), from the UFT if `hit`. */
+function run(port: typeof a, dir: 0 | 1, f: Uint8Array, hit = true): void {
   buf.set(f, HEADROOM);
-  loadPacket(pkt, buf, HEADROOM, f.length);
-  return port.process(dir, pkt);
+  if (loadPacket(pkt, buf, HEADROOM, f.length) !== null) throw new Error("frame does not parse");
+  const code = port.process(dir, pkt);
+  if (code !== RES_MODIFIED) throw new Error(`${port.name}: ${code} (${port.port.result.reason})`);
+  if (hit !== port.port.result.fastPath) throw new Error(`${port.name}: fast path ${!hit}`);
 }
 const f64 = udp("172.30.0.11", 64), f1400 = udp("172.30.0.11", 1400), fNat = udp("8.8.8.8", 64);
-run(a, DIR_OUT, f64);
+run(a, DIR_OUT, f64, false);
 const wire = pkt.bytes();
-run(b, DIR_IN, wire);
-run(a, DIR_OUT, fNat);
+run(b, DIR_IN, wire, false);
+run(a, DIR_OUT, fNat, false);
 
 Deno.bench("vpc copy+parse only 64B", () => {
   buf.set(f64, HEADROOM);
-  loadPacket(pkt, buf, HEADROOM, f64.length);
+  if (loadPacket(pkt, buf, HEADROOM, f64.length) !== null) throw new Error("64B does not parse");
 });
-Deno.bench("vpc out encap 64B (uft hit)", () => void run(a, DIR_OUT, f64));
-Deno.bench("vpc out encap 1400B (uft hit)", () => void run(a, DIR_OUT, f1400));
-Deno.bench("vpc out snat+encap 64B (uft hit)", () => void run(a, DIR_OUT, fNat));
-Deno.bench("vpc in decap 64B (uft hit)", () => void run(b, DIR_IN, wire));
+Deno.bench("vpc out encap 64B (uft hit)", () => run(a, DIR_OUT, f64));
+Deno.bench("vpc out encap 1400B (uft hit)", () => run(a, DIR_OUT, f1400));
+Deno.bench("vpc out snat+encap 64B (uft hit)", () => run(a, DIR_OUT, fNat));
+Deno.bench("vpc in decap 64B (uft hit)", () => run(b, DIR_IN, wire));
 const fresh = Array.from({ length: 60000 }, (_, i) => udp("8.8.8.8", 0, 1 + i));
 let n = 0;
-Deno.bench("vpc new flow (snat, slow path)", () => void run(a, DIR_OUT, fresh[n++ % fresh.length]));
+Deno.bench(
+  "vpc new flow (snat, slow path)",
+  () => run(a, DIR_OUT, fresh[n++ % fresh.length], false),
+);

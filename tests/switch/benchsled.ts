@@ -21,25 +21,63 @@ export type Path =
   /** 32 in-order TCP segments of one flow from the underlay, coalesced towards an instance. */
   | "overlay gro";
 
-/** A switch whose poll() runs 32 frames of `path`. */
-export function benchSwitch(
-  path: Path,
-  payload = 10,
-  opts: { vnet?: boolean } = {},
-): { sw: Switch; frames: number } {
+/** A switch ready to poll, and how to tell each poll did its work. */
+export interface BenchSled {
+  sw: Switch;
+  /** Frames each poll takes in. */
+  frames: number;
+  /** Frames sent so far on every link of the switch. */
+  sent: () => number;
+  /** Frames each poll must send (fewer: the path did not do its work). */
+  out: number;
+  /** Frames dropped so far (switch counters, pipeline drops included). */
+  drops: () => number;
+  /** Makes every link allocate per received frame (the allocation check's own test). */
+  plant: () => void;
+}
+
+/** The counters and hooks every bench sled offers, over `links` of switch `sw`. */
+export function sledHooks(sw: Switch, links: NullLink[]) {
+  return {
+    sent: sentOn(links),
+    drops: () => sw.counters.drops.reduce((a, b) => a + b, 0),
+    plant: () => links.forEach((l) => l.plantAllocation = true),
+  };
+}
+
+/** Sums the frames sent on `links` (a bench's proof that a poll forwarded). */
+export function sentOn(links: NullLink[]): () => number {
+  return () => {
+    let n = 0;
+    for (const l of links) n += l.stats.txFrames;
+    return n;
+  };
+}
+
+/** Polls once and throws unless the poll sent at least `b.out` frames. */
+export function pollChecked(b: BenchSled, what: string): void {
+  const before = b.sent();
+  b.sw.poll();
+  const n = b.sent() - before;
+  if (n < b.out) throw new Error(`${what}: a poll sent ${n} frames, expected ${b.out}`);
+}
+
+/** A switch on NullLinks with two zones, its ECMP route resolved; polls see no frames yet. */
+export function nullSled(frameSize = 2048 + HEADROOM, vnet = false) {
   const ul = UL.map((u) => new NullLink(u.name, u.mac, 9000));
   const sw = new Switch({
     underlayPrefix: "fd00::/16",
     sledAddress: SLED,
     underlay: ul.map((l, i) => ({ link: l, linkLocal: UL[i].ll })),
     batch: 32,
-    frameSize: (path === "overlay tso" || path === "overlay gro" ? 65536 : 2048) + HEADROOM,
-    vnet: opts.vnet || path === "overlay tso" || path === "overlay gro",
+    frameSize,
+    vnet,
     // Nobody answers probes here: keep the resolved next hops live for the whole run.
     nud: { probeMs: 1e12, deadMs: 1e12 },
   });
   const za = new NullLink("zone-a", "02:00:00:00:00:0a", 1500);
   const zb = new NullLink("zone-b", "02:00:00:00:00:0b", 1500);
+  const all = [...ul, za, zb];
   sw.addPort({ name: "zone-a", kind: "system", link: za, mac: ZA.mac, underlay: [ZA.ip] });
   sw.addPort({ name: "zone-b", kind: "system", link: zb, mac: ZB.mac, underlay: [ZB.ip] });
   sw.setRoute("fd00:2::/64", [{ link: "ul0", via: RACK_LL }, { link: "ul1", via: RACK_LL }]);
@@ -66,6 +104,20 @@ export function benchSwitch(
     l.frames = [];
     l.perRecv = 32;
   });
+  return { sw, ul, za, zb, all };
+}
+
+/** A switch whose poll() runs 32 frames of `path`. */
+export function benchSwitch(
+  path: Path,
+  payload = 10,
+  opts: { vnet?: boolean } = {},
+): BenchSled {
+  const big = path === "overlay tso" || path === "overlay gro";
+  const { sw, ul, za, all } = nullSled(
+    (big ? 65536 : 2048) + HEADROOM,
+    opts.vnet || big,
+  );
   const sports = Array.from({ length: 32 }, (_, i) => 40000 + i);
   const size = { size: payload };
   switch (path) {
@@ -89,6 +141,7 @@ export function benchSwitch(
       ]);
       const mk = (name: string, mac: string) => {
         const l = new NullLink(name, mac, 1500);
+        all.push(l);
         // A frozen pipeline clock: this measures the switch's path; with a moving clock the
         // engine sometimes boxes a number per packet (reported to the engine's owner).
         const clock = () => 1000;
@@ -141,5 +194,6 @@ export function benchSwitch(
     }
   }
   sw.poll(); // first packets of each flow take the slow path
-  return { sw, frames: 32 };
+  // GRO hands the instance one coalesced frame per poll; every other path sends all 32.
+  return { sw, frames: 32, out: path === "overlay gro" ? 1 : 32, ...sledHooks(sw, all) };
 }
