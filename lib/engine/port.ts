@@ -37,6 +37,15 @@ export const PORT_RUNNING = 1;
 export const PORT_PAUSED = 2;
 const STATE_NAMES = ["ready", "running", "paused"];
 
+/**
+ * The default clock, one function for every port: a closure per port made the call site
+ * polymorphic once a packet crossed two ports (overlay loopback), and each read then boxed a
+ * number (~32 bytes a packet).
+ */
+function monotonicMs(): number {
+  return Math.floor(performance.now());
+}
+
 /** How a port is created. */
 export interface PortConfig {
   name: string;
@@ -84,7 +93,7 @@ export class Port {
       if (this.byName.has(l.name)) throw new Error(`port ${cfg.name}: duplicate layer "${l.name}"`);
       this.byName.set(l.name, l);
     }
-    this.clock = cfg.clock ?? (() => Math.floor(performance.now()));
+    this.clock = cfg.clock ?? monotonicMs;
     this.flows = new FlowState(
       this.layers,
       this.stats,

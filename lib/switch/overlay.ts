@@ -69,9 +69,18 @@ export class OverlayPath {
     private readonly underlayMtu: () => number,
   ) {}
 
+  /** "layer: reason" keys of `reasons` by layer and reason: a flood of drops builds no string. */
+  readonly #keys = new Map<string, Map<string, string>>();
+
   private pipelineDrop(res: ProcessResult, error: boolean): void {
     this.counters.drops[error ? DROP["vpc-error"] : DROP.vpc]++;
-    const key = res.layer ? `${res.layer}: ${res.reason}` : res.reason;
+    let byReason = this.#keys.get(res.layer);
+    if (byReason === undefined) this.#keys.set(res.layer, byReason = new Map());
+    let key = byReason.get(res.reason);
+    if (key === undefined) {
+      key = res.layer ? `${res.layer}: ${res.reason}` : res.reason;
+      byReason.set(res.reason, key);
+    }
     this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
   }
 

@@ -2,6 +2,7 @@
 // the copy of each frame into the receive batch that a real backend also does. Every poll
 // checks it sent its frames, so a path that starts dropping fails instead of getting faster.
 import { benchSwitch, type Path, pollChecked } from "../switch/benchsled.ts";
+import { PROD_PATHS, prodSwitch } from "../switch/prodsled.ts";
 
 const paths: Path[] = [
   "zone→zone",
@@ -25,4 +26,11 @@ for (
   const b = benchSwitch(p, 10, { vnet: true });
   pollChecked(b, `${p} vnet`);
   Deno.bench(`switch ${p} vnet x32`, () => pollChecked(b, `${p} vnet`));
+}
+// The production pipeline (lib/vpc's VPC port, performance.now() clock), forwarding and
+// dropping floods; a flood's poll must drop all 32 frames.
+for (const p of PROD_PATHS) {
+  const b = prodSwitch(p);
+  pollChecked(b, p);
+  Deno.bench(`switch production ${p} x32`, () => pollChecked(b, p));
 }

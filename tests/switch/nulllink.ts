@@ -11,6 +11,10 @@ export class NullLink implements Link {
   readonly mac: Uint8Array;
   readonly stats = newLinkStats();
   armed = true;
+  /** Test of the allocation check itself: allocate one small object per received frame. */
+  plantAllocation = false;
+  /** Where a planted allocation is kept (so no optimisation can remove it). */
+  planted: unknown = null;
   /** When set, every received frame carries this virtio-net header (an offloading TAP). */
   vnetHeader: Uint8Array | null = null;
   private next = 0;
@@ -40,6 +44,7 @@ export class NullLink implements Link {
       batch.offs[i] = HEADROOM;
       batch.lens[i] = f.length;
       if (this.vnetHeader !== null) batch.vnet?.set(this.vnetHeader, i * this.vnetHeader.length);
+      if (this.plantAllocation) this.planted = { frame: i, prev: this.planted };
     }
     this.stats.rxFrames += n;
     return (batch.count = n);
