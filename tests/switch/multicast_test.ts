@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { FlowId } from "../../lib/packet/flow.ts";
-import { ip6, type LayerSpec } from "../../lib/packet/build.ts";
+import { type LayerSpec } from "../../lib/packet/build.ts";
 import { oxideMulticastOption } from "../../lib/packet/geneve.ts";
-import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
+import { expectedFlowHash, expectedFlowLabel, expectedGeneveSrcPort } from "../flow_hash.ts";
 import { frame, GW_MAC, hex, HOST, RACK_LL, routedSled, SLED, UL, ZA, ZB } from "./harness.ts";
 
 const GROUP = "ff0e::77";
@@ -40,16 +39,13 @@ Deno.test("multicast from a zone: local subscribers get a copy, each next hop on
   ]);
   assert.deepEqual(s.zones[ZA.name].take(), [], "the sender gets no copy");
   assert.deepEqual(s.zones[HOST.name].take(), [], "non-subscribers get nothing");
-  const b = new Uint8Array(32);
-  b.set(ip6(ZA.ip), 0);
-  b.set(ip6(GROUP), 16);
-  const h = new FlowId().setV6(17, b, 0, 16, 6000, 7777).hash();
+  const h = expectedFlowHash(17, ZA.ip, GROUP, 6000, 7777);
   const copies = s.rack.map((r) => r.take().filter((f) => f[20] === 17).map(hex)).flat();
   const expect = (i: number, repl: number) =>
     hex(frame([
       { type: "ethernet", src: UL[i].mac, dst: UL[i].rackMac },
-      { type: "ipv6", src: SLED, dst: UNDERLAY, hopLimit: 255, flowLabel: h & 0xfffff },
-      { type: "udp", srcPort: geneveSrcPort(h), dstPort: 6081, checksum: "zero" },
+      { type: "ipv6", src: SLED, dst: UNDERLAY, hopLimit: 255, flowLabel: expectedFlowLabel(h) },
+      { type: "udp", srcPort: expectedGeneveSrcPort(h), dstPort: 6081, checksum: "zero" },
       { type: "geneve", vni: 77, options: [oxideMulticastOption(repl)] },
       { type: "payload", data: sent },
     ]));

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryPair } from "../../lib/link/memory.ts";
-import { FlowId } from "../../lib/packet/flow.ts";
-import { ip4, ip6, type LayerSpec } from "../../lib/packet/build.ts";
-import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
+import { type LayerSpec } from "../../lib/packet/build.ts";
+import { expectedFlowHash, expectedFlowLabel, expectedGeneveSrcPort } from "../flow_hash.ts";
 import {
   frame,
   GW_MAC,
@@ -59,18 +58,15 @@ function guestUdp(srcMac: string, dstMac: string, src: string, dst: string, spor
 }
 
 function flowHash(src: string, dst: string, sport: number, dport: number): number {
-  const b = new Uint8Array(8);
-  b.set(ip4(src), 0);
-  b.set(ip4(dst), 4);
-  return new FlowId().setV4(17, b, 0, 4, sport, dport).hash();
+  return expectedFlowHash(17, src, dst, sport, dport);
 }
 
 /** The Geneve frame on underlay link `i` carrying `inner` from this sled to `to`. */
 function geneveOnWire(i: number, to: string, vni: number, hash: number, inner: LayerSpec[]) {
   return frame([
     { type: "ethernet", src: UL[i].mac, dst: UL[i].rackMac },
-    { type: "ipv6", src: SLED, dst: to, hopLimit: 255, flowLabel: hash & 0xfffff },
-    { type: "udp", srcPort: geneveSrcPort(hash), dstPort: 6081, checksum: "zero" },
+    { type: "ipv6", src: SLED, dst: to, hopLimit: 255, flowLabel: expectedFlowLabel(hash) },
+    { type: "udp", srcPort: expectedGeneveSrcPort(hash), dstPort: 6081, checksum: "zero" },
     { type: "geneve", vni },
     ...inner,
   ]);
@@ -194,10 +190,7 @@ Deno.test("system zone overlay identity: off-underlay traffic to boundary servic
   assert.deepEqual(s.zones[ZA.name].take().map(hex), [
     hex(udp6(GW_MAC, ZA.mac, ZN.ip, ZA.ip, { hop: 63 })),
   ]);
-  const b = new Uint8Array(32);
-  b.set(ip6(ZN.ip), 0);
-  b.set(ip6(client), 16);
-  const h = new FlowId().setV6(6, b, 0, 16, 443, 40000).hash();
+  const h = expectedFlowHash(6, ZN.ip, client, 443, 40000);
   const inner = [{ ...reply[0], dst: BOUNDARY_MAC }, reply[1], reply[2]] as LayerSpec[];
   const got = s.rack.map((r) => r.take().filter((f) => f[20] === 17).map(hex));
   const i = got[0].length ? 0 : 1;

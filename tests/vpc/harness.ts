@@ -3,8 +3,6 @@
 
 import assert from "node:assert/strict";
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
-import { FlowId } from "../../lib/packet/flow.ts";
-import { flowOf } from "../../lib/packet/parse.ts";
 import { HEADROOM } from "../../lib/link/link.ts";
 import {
   DIR_IN,
@@ -21,6 +19,7 @@ import type { VpcPortConfig } from "../../lib/vpc/config.ts";
 import { type VpcPort, vpcPort } from "../../lib/vpc/vpc_port.ts";
 import { cat, hex, ip6 } from "./frames.ts";
 import { assertTsharkClean } from "./tshark.ts";
+import { expectedFlowHashOf } from "../flow_hash.ts";
 
 export const SLED1 = "fd00:1::1";
 export const SLED2 = "fd00:2::1";
@@ -100,13 +99,9 @@ export function assertHairpin(o: Outcome): Uint8Array {
 
 export { RES_ERROR };
 
-/** The flow hash of a frame's headers (inner when encapsulated), as the VPC computes it. */
+/** The flow hash of a frame's headers (inner when encapsulated), computed independently. */
 export function flowHashOf(frame: Uint8Array, inner = false): number {
-  const meta = new Packet();
-  loadPacket(meta, frame, 0, frame.length);
-  const f = new FlowId();
-  flowOf(frame, inner ? meta.meta.inner : meta.meta.outer, f);
-  return f.hash();
+  return expectedFlowHashOf(frame, inner);
 }
 
 /**
