@@ -69,6 +69,8 @@ export interface SoakOptions {
   checkEvery?: number;
   /** Sample memory every this many flows. */
   sampleEvery?: number;
+  /** Test of the memory check itself: retain about this many heap bytes per flow. */
+  plantLeakBytes?: number;
   log?: (line: string) => void;
 }
 
@@ -196,9 +198,12 @@ export function runSoak(o: SoakOptions): SoakResult {
     heapMiB.push(Math.round(m.heapUsed / 1048576));
   };
 
+  const leaked: number[][] = [];
+  const leakWords = Math.ceil((o.plantLeakBytes ?? 0) / 8);
   let flow = 0;
   while (flow < o.flows && failures.length === 0) {
     for (let k = 0; k < 32 && flow < o.flows; k++, flow++) {
+      if (leakWords > 0) leaked.push(new Array(leakWords).fill(flow + 0.5));
       const sport = 1024 + rng.int(60000), dport = 1 + rng.int(65000);
       const kind = rng.int(10);
       if (kind < 4) send(guestB, T.udp.with(sport, dport)); // UDP to a random port
