@@ -2,13 +2,32 @@
 // default, the API's JSON with --json. Exit 0 ok, 1 refused by the service, 2 bad usage.
 
 import { parseArgs } from "node:util";
-import { AdminClient, ApiError } from "./client.ts";
-import type { Opts, Verb } from "./cli_common.ts";
-import { PORT_VERBS } from "./cli_ports.ts";
-import { MAP_VERBS } from "./cli_maps.ts";
+import { AdminClient, ApiError } from "../client.ts";
+import type { Opts, Verb } from "./common.ts";
+import { CAPTURE_VERBS } from "./capture.ts";
+import { FIREWALL_VERBS } from "./firewall.ts";
+import { FLOW_VERBS } from "./flows.ts";
+import { LAYER_VERBS } from "./layers.ts";
+import { MAPPING_VERBS } from "./mappings.ts";
+import { MULTICAST_VERBS } from "./multicast.ts";
+import { NAT_VERBS } from "./nat.ts";
+import { PORT_VERBS } from "./ports.ts";
+import { ROUTER_VERBS } from "./router.ts";
+import { UNDERLAY_VERBS } from "./underlay.ts";
 
-/** Every verb the CLI knows. */
-export const VERBS: Record<string, Verb> = { ...PORT_VERBS, ...MAP_VERBS };
+/** Every verb the CLI knows, one module per resource (add a module, list it here). */
+export const VERBS: Record<string, Verb> = {
+  ...PORT_VERBS,
+  ...FIREWALL_VERBS,
+  ...ROUTER_VERBS,
+  ...NAT_VERBS,
+  ...MAPPING_VERBS,
+  ...UNDERLAY_VERBS,
+  ...FLOW_VERBS,
+  ...LAYER_VERBS,
+  ...MULTICAST_VERBS,
+  ...CAPTURE_VERBS,
+};
 
 const COMMON = ["url", "token-file"];
 
