@@ -47,8 +47,8 @@ export interface AdminDatapath {
   setPortState?(name: string, state: "running" | "paused"): Promise<void>;
   /** Flows of a port's UFT/LFT or TCP table as plain rows. */
   dumpFlows?(port: string, table: "uft" | "lft" | "tcp"): Promise<Record<string, unknown>[]>;
-  /** Clears a port's flow table; returns how many entries went. */
-  clearFlows?(port: string, table: "uft" | "lft"): Promise<number>;
+  /** Clears a port's flow table (LFT: only `layer`'s when given); returns how many entries went. */
+  clearFlows?(port: string, table: "uft" | "lft", layer?: string): Promise<number>;
   /**
    * Attaches a frame tap to a port's link or an underlay link; returns the detach function,
    * or null when there is no such target. For a port, "rx" is what its client sent

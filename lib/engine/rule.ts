@@ -98,6 +98,8 @@ export interface RuleSpec {
   action: Action;
   /** Shown in traces and dumps. */
   name?: string;
+  /** The id the operator knows this rule by (a firewall rule's API id), shown in dumps and traces. */
+  ref?: number;
 }
 
 /** An installed rule. */
@@ -121,6 +123,7 @@ export class Rule {
   toJSON(): object {
     return {
       id: this.id,
+      ref: this.spec.ref ?? null,
       name: this.spec.name ?? "",
       priority: this.spec.priority,
       action: this.spec.action.kind,

@@ -271,6 +271,7 @@ export class SlowPath {
       }
       if (tf === null) {
         tf = new TcpFlow();
+        tf.opener = dir;
         tf.lastHit = now;
         if (!this.flows.insertTcp(tf, key, now)) {
           this.stats.tcpFull++;

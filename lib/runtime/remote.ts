@@ -171,9 +171,9 @@ export class WorkerDatapath implements AdminDatapath {
     return this.request({ op: "dumpFlows", port, table });
   }
 
-  /** Clears a port's flows. */
-  clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
-    return this.request({ op: "clearFlows", port, table });
+  /** Clears a port's flows (of one layer when `layer` is given). */
+  clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
+    return this.request({ op: "clearFlows", port, table, layer });
   }
 
   /** Ports, routes and switch counters as plain data (diagnostics, tests). */

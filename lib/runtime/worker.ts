@@ -72,7 +72,7 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     case "dumpFlows":
       return await d.dumpFlows(r.port, r.table);
     case "clearFlows":
-      return await d.clearFlows(r.port, r.table);
+      return await d.clearFlows(r.port, r.table, r.layer);
     case "snapshot":
       return null;
     case "setPortState":

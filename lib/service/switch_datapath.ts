@@ -30,6 +30,7 @@ export type RuntimeDatapath = AdminDatapath & {
 type LayerRow = Record<string, unknown> & {
   layer: string;
   rules?: { in?: unknown[]; out?: unknown[] };
+  defaults?: { in?: string; out?: string };
   flows?: unknown[];
   stats?: unknown;
 };
@@ -73,9 +74,9 @@ export class ServiceDatapath implements AdminDatapath {
     return this.inner.dumpFlows(port, table);
   }
 
-  /** Clears a port's UFT or LFT. */
-  clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
-    return this.inner.clearFlows!(port, table);
+  /** Clears a port's UFT or LFT (one layer's with `layer`). */
+  clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
+    return this.inner.clearFlows!(port, table, layer);
   }
 
   /** A port's layers; a port without a VPC pipeline has none. */
@@ -85,6 +86,8 @@ export class ServiceDatapath implements AdminDatapath {
       layer: r.layer,
       rulesIn: r.rules?.in?.length ?? 0,
       rulesOut: r.rules?.out?.length ?? 0,
+      defaultIn: r.defaults?.in ?? null,
+      defaultOut: r.defaults?.out ?? null,
       flows: r.flows?.length ?? 0,
       stats: r.stats ?? null,
     }));

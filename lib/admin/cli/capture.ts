@@ -8,10 +8,14 @@ export const CAPTURE_VERBS: Record<string, Verb> = {
   capture: {
     summary: "stream a pcap of a port's (or --link's) frames to stdout",
     usage: "capture PORT [--count N] [--seconds S] [--direction in|out|both] [--link] > x.pcap",
+    port: true,
     options: ["count", "seconds", "direction"],
     flags: ["link"],
     args: 1,
     async run(c, [name], o) {
+      if (o.json) {
+        throw new ApiError(2, "--json: capture writes a pcap; pipe it to `xdeno decode` for JSON");
+      }
       if (Deno.stdout.isTerminal()) {
         throw new ApiError(2, "writes a pcap to stdout: redirect it to a file or pipe");
       }

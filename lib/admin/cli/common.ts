@@ -16,7 +16,11 @@ export interface Verb {
   options?: string[];
   /** Boolean options. */
   flags?: string[];
+  /** The first positional is a port, also accepted as `-p PORT` (opteadm's habit). */
+  port?: boolean;
+  /** Positionals needed; at most `maxArgs` (default: exactly `args`). */
   args: number;
+  maxArgs?: number;
   run(
     c: AdminClient,
     a: string[],

@@ -7,6 +7,7 @@ export const FIREWALL_VERBS: Record<string, Verb> = {
   "list-fw-rules": {
     summary: "list a port's firewall rules",
     usage: "list-fw-rules PORT",
+    port: true,
     args: 1,
     async run(c, [port]) {
       const r = (await c.call("GET", `/v1/ports/${enc(port)}/firewall`)) as Row[];
@@ -29,6 +30,7 @@ export const FIREWALL_VERBS: Record<string, Verb> = {
   "rm-fw-rule": {
     summary: "remove a firewall rule by id",
     usage: "rm-fw-rule PORT ID",
+    port: true,
     args: 2,
     async run(c, [port, id]) {
       return {
@@ -40,6 +42,7 @@ export const FIREWALL_VERBS: Record<string, Verb> = {
   "set-fw-rules": {
     summary: "replace a port's firewall rules",
     usage: "set-fw-rules PORT FILE   (a YAML/JSON list of rules; replaces all)",
+    port: true,
     args: 2,
     async run(c, [port, file]) {
       const r =

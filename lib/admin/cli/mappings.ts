@@ -47,6 +47,7 @@ export const MAPPING_VERBS: Record<string, Verb> = {
     summary: "set a virtual-to-boundary mapping",
     usage: "set-v2b VNI PREFIX ENDPOINT...",
     args: 3,
+    maxArgs: Infinity,
     async run(c, [vni, prefix, ...endpoints]) {
       return {
         data: await c.call("PUT", "/v1/v2b", { vni: Number(vni), prefix, endpoints }),

@@ -7,6 +7,7 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
   "mcast-subscribe": {
     summary: "subscribe a port to a multicast group",
     usage: "mcast-subscribe PORT GROUP",
+    port: true,
     args: 2,
     async run(c, [port, group]) {
       return {
@@ -18,6 +19,7 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
   "mcast-unsubscribe": {
     summary: "unsubscribe a port from a multicast group",
     usage: "mcast-unsubscribe PORT GROUP",
+    port: true,
     args: 2,
     async run(c, [port, group]) {
       return {
@@ -30,6 +32,7 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
     summary: "set underlay multicast forwarding",
     usage: "set-mcast-fwd UNDERLAY_GROUP VIA=external|underlay|both...",
     args: 2,
+    maxArgs: Infinity,
     async run(c, [underlay, ...hops]) {
       const nextHops = hops.map((h) => {
         const i = h.lastIndexOf("=");

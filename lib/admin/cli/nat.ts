@@ -8,6 +8,7 @@ export const NAT_VERBS: Record<string, Verb> = {
   "set-external-ips": {
     summary: "set a port's SNAT/ephemeral/floating IPs",
     usage: "set-external-ips PORT [--snat IP:FIRST-LAST] [--ephemeral IP,...] [--floating IP,...]",
+    port: true,
     options: ["snat", "ephemeral", "floating"],
     args: 1,
     async run(c, [port], o) {

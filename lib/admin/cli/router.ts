@@ -7,6 +7,7 @@ export const ROUTER_VERBS: Record<string, Verb> = {
   "list-router-entries": {
     summary: "list a port's router entries",
     usage: "list-router-entries PORT",
+    port: true,
     args: 1,
     async run(c, [port]) {
       const r = (await c.call("GET", `/v1/ports/${enc(port)}/routes`)) as Row[];
@@ -23,7 +24,9 @@ export const ROUTER_VERBS: Record<string, Verb> = {
   "add-router-entry": {
     summary: "add a router entry to a port",
     usage: "add-router-entry PORT DESTINATION internet-gateway|drop|vpc-subnet|ip [VIA]",
+    port: true,
     args: 3,
+    maxArgs: 4,
     async run(c, [port, destination, target, via]) {
       const e: Row = { destination, target };
       if (via !== undefined) e.via = via;
@@ -36,6 +39,7 @@ export const ROUTER_VERBS: Record<string, Verb> = {
   "del-router-entry": {
     summary: "remove a router entry",
     usage: "del-router-entry PORT DESTINATION",
+    port: true,
     args: 2,
     async run(c, [port, dst]) {
       return {
