@@ -85,8 +85,19 @@ export interface TraceRequest {
 /** A trace answer: the verdict, each layer's decision and the resulting frame (hex). */
 export interface TraceResult {
   verdict: string;
-  layers: { layer: string; decision: string; rule?: string }[];
+  layers: { port?: string; dir?: string; layer: string; decision: string; rule?: string }[];
+  /** The frame after the traced port's pipeline (hex). */
   frame: string | null;
+  reason?: string;
+  /** Where the frame leaves the switch: an underlay link (next hop, MACs), a port, a hairpin. */
+  egress?: {
+    kind: string;
+    via: string;
+    nextHop?: string;
+    srcMac: string;
+    dstMac: string;
+    frame: string;
+  };
 }
 
 /** A datapath without packet I/O: tracks ports and changes so every admin path runs. */

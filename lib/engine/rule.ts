@@ -207,3 +207,17 @@ export class RuleTable {
     return this.ix;
   }
 }
+
+const ALLOW: Action = { kind: "allow" };
+const SALLOW: Action = { kind: "statefulAllow" };
+const DENY: Action = { kind: "deny" };
+
+/** The action of a layer's default. */
+export function defaultAction(d: DefaultAction): Action {
+  return d === "allow" ? ALLOW : d === "deny" ? DENY : SALLOW;
+}
+
+/** How a trace names what `rule` (null: the default) did. */
+export function actionName(rule: Rule | null, a: { kind: string; name?: string }): string {
+  return a.name ?? (rule?.spec.name ? `${a.kind} (${rule.spec.name})` : a.kind);
+}

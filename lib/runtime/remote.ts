@@ -12,7 +12,8 @@ import {
 } from "../admin/datapath.ts";
 import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
-import type { CaptureChunk, TraceAnswer } from "../switch/inspect.ts";
+import type { CaptureChunk } from "../switch/inspect.ts";
+import type { TraceAnswer } from "../switch/trace.ts";
 import type {
   ApplyResult,
   CaptureAck,

@@ -61,7 +61,6 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       for (const c of r.changes) {
         try {
           d.applyNow(c);
-          ins!.record(c);
           out.push(null);
         } catch (e) {
           out.push(wireError(e));

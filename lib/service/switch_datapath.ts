@@ -16,7 +16,7 @@ import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import { RuntimeInspector } from "../runtime/inspect.ts";
 import type { SwitchDatapath } from "../runtime/runtime.ts";
-import type { TraceAnswer } from "../switch/inspect.ts";
+import type { TraceAnswer } from "../switch/trace.ts";
 
 /** What the runtime entry returns (WorkerDatapath or SwitchDatapath). */
 export type RuntimeDatapath = AdminDatapath & {
@@ -51,7 +51,6 @@ export class ServiceDatapath implements AdminDatapath {
   /** Applies one change through the runtime. */
   async apply(change: Change): Promise<void> {
     await this.inner.apply(change);
-    this.local?.record(change);
   }
 
   /** A port's status from the switch. */
