@@ -3,21 +3,11 @@
 // sit in the column that names them.
 
 import assert from "node:assert/strict";
-import { parseConfigText } from "../../lib/config/load.ts";
 import { buildFrame } from "../../lib/packet/build.ts";
 import type { SwitchDatapath } from "../../lib/runtime/runtime.ts";
-import { createDatapath } from "../../lib/service/platform.ts";
 import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
-import { GW, YAML } from "../service/sled.ts";
+import { GW, startSled } from "../service/sled.ts";
 import { readTable, xdeno } from "./cli_helpers.ts";
-import { type Harness, startHarnessWith } from "./helpers.ts";
-
-async function sled(): Promise<{ dp: ServiceDatapath; h: Harness<ServiceDatapath> }> {
-  const cfg = parseConfigText(YAML);
-  assert.ok(cfg.ok);
-  const dp = await createDatapath(cfg.config, { worker: false }) as ServiceDatapath;
-  return { dp, h: await startHarnessWith(dp, {}, YAML) };
-}
 
 /** Sends frames from a port's client into the in-process switch and waits until they crossed. */
 async function send(dp: ServiceDatapath, port: string, frames: Uint8Array[]): Promise<void> {
@@ -40,7 +30,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    const { dp, h } = await sled();
+    const { dp, h } = await startSled(false);
     try {
       await h.call("POST", "/v1/ports/vm-a/firewall", {
         direction: "out",

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "../../lib/config/load.ts";
 import { memoryPair } from "../../lib/link/memory.ts";
-import { buildFrame } from "../../lib/packet/build.ts";
 import { macToString, toHex } from "../../lib/packet/bytes.ts";
 import { readPcapFile } from "../../lib/packet/pcap.ts";
 import type { WorkerDatapath } from "../../lib/runtime/mod.ts";
@@ -18,7 +17,7 @@ import {
 } from "../../lib/switch/inspect.ts";
 import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
 import { type Harness, startHarnessWith } from "../admin/helpers.ts";
-import { flows, YAML } from "./sled.ts";
+import { flows, rackAdvert, YAML } from "./sled.ts";
 
 const RACK_MAC = "a8:40:25:99:00:01";
 
@@ -188,21 +187,7 @@ for (const worker of [true, false]) {
         // Answer the switch's solicitation: the entry becomes reachable with the rack's MAC.
         const ns = (await collect(w, "ul0", 1)).find((f) => f[54] === 135);
         assert.ok(ns, "no NS for the next hop");
-        await w.inject("ul0", [
-          buildFrame([
-            { type: "ethernet", src: RACK_MAC, dst: macToString(ns, 6) },
-            { type: "ipv6", src: "fe80::ff", dst: "fe80::1:1", hopLimit: 255 },
-            {
-              type: "ndp",
-              kind: "na",
-              target: "fe80::ff",
-              router: true,
-              solicited: true,
-              override: true,
-              options: [{ type: "targetLinkAddr", mac: RACK_MAC }],
-            },
-          ]),
-        ]);
+        await w.inject("ul0", [rackAdvert(RACK_MAC, macToString(ns, 6))]);
         await until(async () => {
           const b = (await h.call("GET", "/v1/underlay/neighbours")).body;
           return b[0].state === "reachable";

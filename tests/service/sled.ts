@@ -2,6 +2,10 @@
 // zones and two instances on VNI 10, and frames that cross it.
 
 import { buildFrame } from "../../lib/packet/build.ts";
+import { parseConfigText } from "../../lib/config/load.ts";
+import { createDatapath } from "../../lib/service/platform.ts";
+import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
+import { type Harness, startHarnessWith } from "../admin/helpers.ts";
 
 /** Gateway MAC the switch answers as. */
 export const GW = "a8:40:25:ff:77:77";
@@ -42,4 +46,31 @@ export function flows(kind: "zone" | "vm", n: number): Uint8Array[] {
           { type: "payload", data: "hammer" },
         ],
     ));
+}
+
+/** The rack router's answer to the switch's solicitation for fe80::ff on ul0 (`dst`: our MAC). */
+export function rackAdvert(rackMac: string, dst: string): Uint8Array {
+  return buildFrame([
+    { type: "ethernet", src: rackMac, dst },
+    { type: "ipv6", src: "fe80::ff", dst: "fe80::1:1", hopLimit: 255 },
+    {
+      type: "ndp",
+      kind: "na",
+      target: "fe80::ff",
+      router: true,
+      solicited: true,
+      override: true,
+      options: [{ type: "targetLinkAddr", mac: rackMac }],
+    },
+  ]);
+}
+
+/** A service on this sled: the real switch (in a Worker or in-process) behind a real admin server. */
+export async function startSled(
+  worker: boolean,
+): Promise<{ dp: ServiceDatapath; h: Harness<ServiceDatapath> }> {
+  const cfg = parseConfigText(YAML);
+  if (!cfg.ok) throw new Error(JSON.stringify(cfg.problems));
+  const dp = await createDatapath(cfg.config, { worker }) as ServiceDatapath;
+  return { dp, h: await startHarnessWith(dp, {}, YAML) };
 }

@@ -13,6 +13,7 @@ import { MULTICAST_VERBS } from "./multicast.ts";
 import { NAT_VERBS } from "./nat.ts";
 import { PORT_VERBS } from "./ports.ts";
 import { ROUTER_VERBS } from "./router.ts";
+import { TRACE_VERBS } from "./trace.ts";
 import { UNDERLAY_VERBS } from "./underlay.ts";
 
 /** Every verb the CLI knows, one module per resource (add a module, list it here). */
@@ -27,6 +28,7 @@ export const VERBS: Record<string, Verb> = {
   ...LAYER_VERBS,
   ...MULTICAST_VERBS,
   ...CAPTURE_VERBS,
+  ...TRACE_VERBS,
 };
 
 const COMMON = ["url", "token-file"];
