@@ -21,6 +21,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "run the switch service with its admin API (--config FILE)",
     run: async (args) => (await import("./lib/service/run.ts")).runMain(args, VERSION),
   },
+  "example-config": {
+    summary: "print the commented example configuration (xdeno example-config > xdeno.yaml)",
+    run: async (args) => (await import("./lib/service/setup_cli.ts")).exampleConfigMain(args),
+  },
+  "gen-token": {
+    summary: "write a new random admin token to FILE (mode 0600)",
+    run: async (args) => (await import("./lib/service/setup_cli.ts")).genTokenMain(args),
+  },
   demo: {
     summary: "as root: build a two-sled rack in namespaces, run xdeno, tour every path",
     run: async (args) => (await import("./lib/testbed/demo.ts")).demoMain(args),

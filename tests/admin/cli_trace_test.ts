@@ -3,11 +3,9 @@
 // them, where frames leave — and the live tables untouched.
 
 import assert from "node:assert/strict";
-import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
 import { buildFrame } from "../../lib/packet/build.ts";
-import { macToString, toHex } from "../../lib/packet/bytes.ts";
-import type { WorkerDatapath } from "../../lib/runtime/mod.ts";
-import { GW, rackAdvert, startSled } from "../service/sled.ts";
+import { toHex } from "../../lib/packet/bytes.ts";
+import { GW, RACK_MAC, resolveRack, startSled } from "../service/sled.ts";
 import { readTable, xdeno } from "./cli_helpers.ts";
 
 const hasText2pcap = (() => {
@@ -18,21 +16,6 @@ const hasText2pcap = (() => {
     return false;
   }
 })();
-
-const RACK_MAC = "a8:40:25:99:00:01";
-
-/** Answers the switch's neighbour solicitation for the rack's fe80::ff on ul0. */
-async function resolveRack(dp: ServiceDatapath): Promise<void> {
-  const wd = dp.inner as WorkerDatapath;
-  let ns: Uint8Array | undefined;
-  for (let i = 0; i < 200 && !ns; i++) {
-    ns = (await wd.take("ul0")).find((f) => f[54] === 135);
-    if (!ns) await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.ok(ns, "no NS for the next hop");
-  await wd.inject("ul0", [rackAdvert(RACK_MAC, macToString(ns, 6))]);
-  await wd.refresh();
-}
 
 /** The trace's decision table (everything above the blank line) and its summary lines. */
 function split(out: string): { rows: Record<string, string>[]; tail: string } {
@@ -98,10 +81,9 @@ Deno.test({
       });
       r = await trace("vm-a", "out", "udp", "172.30.0.10:5000", ">", "172.30.0.50:53");
       assert.equal(r.code, 0, r.err);
-      assert.match(
-        split(r.out).tail,
-        /^verdict: forward\nleaves: {2}underlay ul0 next hop fe80::ff\n/,
-      );
+      t = split(r.out);
+      assert.match(t.tail, /^verdict: forward\nleaves: {2}underlay ul0 next hop fe80::ff\n/);
+      assert.match(t.tail, new RegExp(`, dst MAC ${RACK_MAC}\n$`));
 
       // A zone: pass-through to a local zone, and to another sled; the host port inbound.
       r = await trace("zone-a", "out", "udp", "[fd00:1::10]:5000", ">", "[fd00:1::11]:7");

@@ -13,11 +13,13 @@ import { MULTICAST_VERBS } from "./multicast.ts";
 import { NAT_VERBS } from "./nat.ts";
 import { PORT_VERBS } from "./ports.ts";
 import { ROUTER_VERBS } from "./router.ts";
+import { SHOW_VERBS } from "./show.ts";
 import { TRACE_VERBS } from "./trace.ts";
 import { UNDERLAY_VERBS } from "./underlay.ts";
 
 /** Every verb the CLI knows, one module per resource (add a module, list it here). */
 export const VERBS: Record<string, Verb> = {
+  ...SHOW_VERBS,
   ...PORT_VERBS,
   ...FIREWALL_VERBS,
   ...ROUTER_VERBS,

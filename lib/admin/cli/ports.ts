@@ -45,3 +45,27 @@ export const PORT_VERBS: Record<string, Verb> = {
     },
   },
 };
+
+// pause-port and start-port: the switch keeps the port's state; only its traffic stops.
+for (
+  const [verb, action, done] of [["pause-port", "pause", "paused"], [
+    "start-port",
+    "start",
+    "started",
+  ]]
+) {
+  PORT_VERBS[verb] = {
+    summary: action === "pause"
+      ? "pause a port: its traffic stops, its tables and flows stay"
+      : "start a paused port",
+    usage: `${verb} PORT`,
+    port: true,
+    args: 1,
+    async run(c, [port]) {
+      return {
+        data: await c.call("POST", `/v1/ports/${enc(port)}/${action}`),
+        table: () => `${done} ${port}`,
+      };
+    },
+  };
+}
