@@ -58,6 +58,18 @@ function applyFlags(cfg: Config, v: Record<string, string | undefined>): string 
 
 const isLoopback = (h: string) => h === "::1" || h.startsWith("127.");
 
+/** The admin token; a file that cannot be read is named with the setting that chose it. */
+async function adminToken(path: string): Promise<string> {
+  try {
+    return await readTokenFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? `${path}: no such file (make one with: xdeno gen-token ${path})`
+      : (e as Error).message;
+    throw new Error(`admin.tokenFile (or --token-file): ${why}`);
+  }
+}
+
 /** Runs the service until a signal stops it; returns the exit code. */
 export async function runMain(args: string[], version: string): Promise<number> {
   if (args.includes("--help") || args.includes("-h")) {
@@ -187,18 +199,6 @@ async function serve(
   await datapath.close();
   log.info("stopped");
   return 0;
-}
-
-/** The admin token; a file that cannot be read is named with the setting that chose it. */
-async function adminToken(path: string): Promise<string> {
-  try {
-    return await readTokenFile(path);
-  } catch (e) {
-    const why = e instanceof Deno.errors.NotFound
-      ? `${path}: no such file (make one with: xdeno gen-token ${path})`
-      : (e as Error).message;
-    throw new Error(`admin.tokenFile (or --token-file): ${why}`);
-  }
 }
 
 /** SIGHUP: re-reads the file, keeps flags and persisted API changes, applies the difference. */
