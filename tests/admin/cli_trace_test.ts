@@ -97,6 +97,23 @@ Deno.test({
       // A zone's off-underlay traffic needs an overlay identity it does not have.
       r = await trace("zone-a", "out", "udp", "[fd00:1::10]:5000", ">", "[2001:db8::1]:7");
       assert.match(split(r.out).tail, /^verdict: drop \(no-overlay\)/);
+      // A zone with an overlay identity: its VPC traffic takes that identity's pipeline.
+      const added = await h.call("POST", "/v1/ports", {
+        name: "zone-c",
+        kind: "system",
+        mac: "a8:40:25:00:01:0c",
+        addresses: ["fd00:1::12/64"],
+        overlay: { vni: 10, ipv4: "172.30.0.12/22" },
+      });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
+      r = await trace("zone-c", "out", "udp", "172.30.0.12:5000", ">", "172.30.0.11:53");
+      assert.equal(r.code, 0, r.err);
+      t = split(r.out);
+      assert.ok(t.rows.some((x) => x.PORT === "zone-c" && x.LAYER === "firewall"), r.out);
+      assert.match(t.tail, /^verdict: deliver\nleaves: {2}port vm-b/);
+      // Its underlay traffic still passes through.
+      r = await trace("zone-c", "out", "udp", "[fd00:1::12]:5000", ">", "[fd00:1::10]:7");
+      assert.match(split(r.out).rows[0].DECISION, /^pass-through/);
 
       // Hex, and a pcap written by text2pcap: the same frame, the same answer.
       const f = buildFrame([
