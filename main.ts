@@ -1,5 +1,7 @@
 // xdeno entry: dispatches the sub-command named by the first argument.
 
+import { cliMain, VERBS } from "./lib/admin/cli/mod.ts";
+
 /** One CLI verb: its one-line summary and the module function that runs it. */
 interface Command {
   summary: string;
@@ -19,6 +21,14 @@ const COMMANDS: Record<string, Command> = {
     summary: "run the switch service with its admin API (--config FILE)",
     run: async (args) => (await import("./lib/service/run.ts")).runMain(args, VERSION),
   },
+  "example-config": {
+    summary: "print the commented example configuration (xdeno example-config > xdeno.yaml)",
+    run: async (args) => (await import("./lib/service/setup_cli.ts")).exampleConfigMain(args),
+  },
+  "gen-token": {
+    summary: "write a new random admin token to FILE (mode 0600)",
+    run: async (args) => (await import("./lib/service/setup_cli.ts")).genTokenMain(args),
+  },
   demo: {
     summary: "as root: build a two-sled rack in namespaces, run xdeno, tour every path",
     run: async (args) => (await import("./lib/testbed/demo.ts")).demoMain(args),
@@ -32,45 +42,10 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-/** Verbs that drive a running service over its admin API (opteadm's vocabulary). */
-const API_VERBS: Record<string, string> = {
-  "list-ports": "list ports (admin API)",
-  "add-port": "add a port from a YAML/JSON file",
-  "rm-port": "remove a port",
-  "list-fw-rules": "list a port's firewall rules",
-  "add-fw-rule": "add a firewall rule to a port",
-  "rm-fw-rule": "remove a firewall rule by id",
-  "set-fw-rules": "replace a port's firewall rules",
-  "list-router-entries": "list a port's router entries",
-  "add-router-entry": "add a router entry to a port",
-  "del-router-entry": "remove a router entry",
-  "set-external-ips": "set a port's SNAT/ephemeral/floating IPs",
-  "set-v2p": "set a virtual-to-physical mapping",
-  "clear-v2p": "clear a V2P mapping",
-  "dump-v2p": "list V2P mappings",
-  "set-v2b": "set a virtual-to-boundary mapping",
-  "clear-v2b": "clear a V2B mapping",
-  "dump-v2b": "list V2B mappings",
-  "set-m2p": "set a multicast-to-physical mapping",
-  "dump-m2p": "list M2P mappings",
-  "list-underlay-routes": "list underlay routes",
-  "dump-uft": "dump a port's unified flow table",
-  "list-layers": "list a port's layers",
-  "dump-layer": "dump one layer's rules and flows",
-  "dump-tcp-flows": "dump a port's TCP flow states",
-  "mcast-subscribe": "subscribe a port to a multicast group",
-  "mcast-unsubscribe": "unsubscribe a port from a multicast group",
-  "set-mcast-fwd": "set underlay multicast forwarding",
-  "dump-mcast-fwd": "list underlay multicast forwarding",
-  "capture": "stream a pcap of a port's (or --link's) frames to stdout",
-  "clear-uft": "clear a port's unified flow table",
-};
-
-for (const [verb, summary] of Object.entries(API_VERBS)) {
-  COMMANDS[verb] = {
-    summary,
-    run: async (args) => (await import("./lib/admin/cli.ts")).cliMain(verb, args),
-  };
+// Verbs that drive a running service over its admin API (opteadm's vocabulary), one module per
+// resource under lib/admin/cli/.
+for (const [verb, v] of Object.entries(VERBS)) {
+  COMMANDS[verb] = { summary: v.summary, run: (args) => cliMain(verb, args) };
 }
 
 /** The xdeno release this build belongs to. */

@@ -47,8 +47,8 @@ export interface AdminDatapath {
   setPortState?(name: string, state: "running" | "paused"): Promise<void>;
   /** Flows of a port's UFT/LFT or TCP table as plain rows. */
   dumpFlows?(port: string, table: "uft" | "lft" | "tcp"): Promise<Record<string, unknown>[]>;
-  /** Clears a port's flow table; returns how many entries went. */
-  clearFlows?(port: string, table: "uft" | "lft"): Promise<number>;
+  /** Clears a port's flow table (LFT: only `layer`'s when given); returns how many entries went. */
+  clearFlows?(port: string, table: "uft" | "lft", layer?: string): Promise<number>;
   /**
    * Attaches a frame tap to a port's link or an underlay link; returns the detach function,
    * or null when there is no such target. For a port, "rx" is what its client sent
@@ -85,8 +85,19 @@ export interface TraceRequest {
 /** A trace answer: the verdict, each layer's decision and the resulting frame (hex). */
 export interface TraceResult {
   verdict: string;
-  layers: { layer: string; decision: string; rule?: string }[];
+  layers: { port?: string; dir?: string; layer: string; decision: string; rule?: string }[];
+  /** The frame after the traced port's pipeline (hex). */
   frame: string | null;
+  reason?: string;
+  /** Where the frame leaves the switch: an underlay link (next hop, MACs), a port, a hairpin. */
+  egress?: {
+    kind: string;
+    via: string;
+    nextHop?: string;
+    srcMac: string;
+    dstMac: string;
+    frame: string;
+  };
 }
 
 /** A datapath without packet I/O: tracks ports and changes so every admin path runs. */

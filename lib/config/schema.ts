@@ -27,11 +27,21 @@ export const FirewallRule = z.strictObject({
   /** Single port `22` or range `8000-8080`; absent = any. */
   ports: z.string().regex(/^\d{1,5}(-\d{1,5})?$/, {
     message: 'is not a port or range (e.g. "22" or "8000-8080")',
+    abort: true,
   })
     .refine((s) => s.split("-").every((p) => Number(p) <= 65535), { message: "port above 65535" })
     .optional(),
   /** Remote host: "any", an address prefix, or `vni:N`. */
-  host: z.union([z.literal("any"), prefix, z.string().regex(/^vni:\d+$/)]).default("any"),
+  host: z.string().check((c) => {
+    const s = c.value;
+    if (s === "any" || /^vni:\d+$/.test(s) || prefix.safeParse(s).success) return;
+    c.issues.push({
+      code: "custom",
+      input: s,
+      message: `${JSON.stringify(s)} is not a host (expected "any", a prefix such as ` +
+        `10.0.0.0/24 or fd00::/64, or vni:N)`,
+    });
+  }).default("any"),
 });
 /** A firewall rule as validated. */
 export type FirewallRule = z.infer<typeof FirewallRule>;

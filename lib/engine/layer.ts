@@ -3,7 +3,7 @@
 
 import { FlowTable } from "./flow_table.ts";
 import { DIR_IN, DIR_OUT, type Direction } from "./packet.ts";
-import { type DefaultAction, type RuleSpec, RuleTable } from "./rule.ts";
+import { type DefaultAction, type Rule, type RuleSpec, RuleTable } from "./rule.ts";
 import type { LftPair } from "./uft.ts";
 
 /** How a layer is created. */
@@ -63,6 +63,13 @@ export class Layer {
     this.lft = [new FlowTable<LftPair>(limit), new FlowTable<LftPair>(limit)];
     for (const r of spec.rules?.out ?? []) this.rules[DIR_OUT].add(r);
     for (const r of spec.rules?.in ?? []) this.rules[DIR_IN].add(r);
+  }
+
+  /** The rule `id` of either direction, null when absent (a scan: for traces, not packets). */
+  ruleById(id: number): Rule | null {
+    if (id < 0) return null;
+    return this.rules[DIR_OUT].list.find((r) => r.id === id) ??
+      this.rules[DIR_IN].list.find((r) => r.id === id) ?? null;
   }
 
   /** Live LFT pairs (each counted once). */

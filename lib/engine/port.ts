@@ -15,6 +15,7 @@ import {
   flowOfLevel,
   type Packet,
   ProcessResult,
+  RES_ERROR,
   RES_MODIFIED,
 } from "./packet.ts";
 import { applyPlan, replayList } from "./plan.ts";
@@ -64,6 +65,19 @@ export interface PortConfig {
   /** Idle TTL of UFT and LFT entries of non-TCP flows (default 60 s). */
   flowTtlMs?: number;
   tcpTtls?: Partial<TcpTtls>;
+}
+
+/** What a dry run found: the result code, each layer's decision and the result's details. */
+export interface DryRun {
+  /** RES_MODIFIED, RES_DROP, RES_HAIRPIN or RES_ERROR. */
+  code: number;
+  steps: TraceStep[];
+  /** Layer and rule id that dropped or hairpinned ("" and -1 otherwise). */
+  layer: string;
+  rule: number;
+  reason: string;
+  /** The reply a hairpin would send. */
+  hairpin: Uint8Array | null;
 }
 
 /** Error for a packet given to a port that is not Running. */
@@ -248,6 +262,54 @@ export class Port {
       };
     } finally {
       this.slow.tracing = null;
+    }
+  }
+
+  /**
+   * Runs one packet through the live layers without changing anything: no flows, no counters,
+   * no held resources (OPTE's probes, as a call). `pkt` is rewritten as the layers would
+   * rewrite it, so pass a copy. A usable UFT entry is reported first; the layers then show the
+   * decisions behind it (LFT hits for stateful layers).
+   */
+  dryRun(dir: Direction, pkt: Packet): DryRun {
+    const res = new ProcessResult();
+    const steps: TraceStep[] = [];
+    const slow = this.slow, saved = slow.tracing;
+    if (this.stateV !== PORT_RUNNING) {
+      steps.push({ layer: "", via: "error", rule: -1, action: ERR_NOT_RUNNING });
+      return {
+        code: RES_ERROR,
+        steps,
+        layer: "",
+        rule: -1,
+        reason: ERR_NOT_RUNNING,
+        hairpin: null,
+      };
+    }
+    const now = this.clock();
+    const flow = new FlowId();
+    const isIp = flowOfLevel(pkt.buf, pkt.meta.flow, flow);
+    if (isIp) {
+      const e = this.flows.uft[dir].get(flow);
+      if (e !== null && this.flows.usable(e, now)) {
+        steps.push({ layer: "", via: "uft", rule: -1, action: `cached flow, ${e.hits} hits` });
+      }
+    }
+    slow.tracing = steps;
+    slow.dry = true;
+    try {
+      const code = slow.run(dir, pkt, isIp, now, flow, res);
+      return {
+        code,
+        steps,
+        layer: res.layer,
+        rule: res.rule,
+        reason: res.reason,
+        hairpin: res.hairpin,
+      };
+    } finally {
+      slow.tracing = saved;
+      slow.dry = false;
     }
   }
 

@@ -98,6 +98,8 @@ export interface RuleSpec {
   action: Action;
   /** Shown in traces and dumps. */
   name?: string;
+  /** The id the operator knows this rule by (a firewall rule's API id), shown in dumps and traces. */
+  ref?: number;
 }
 
 /** An installed rule. */
@@ -121,6 +123,7 @@ export class Rule {
   toJSON(): object {
     return {
       id: this.id,
+      ref: this.spec.ref ?? null,
       name: this.spec.name ?? "",
       priority: this.spec.priority,
       action: this.spec.action.kind,
@@ -203,4 +206,18 @@ export class RuleTable {
     }
     return this.ix;
   }
+}
+
+const ALLOW: Action = { kind: "allow" };
+const SALLOW: Action = { kind: "statefulAllow" };
+const DENY: Action = { kind: "deny" };
+
+/** The action of a layer's default. */
+export function defaultAction(d: DefaultAction): Action {
+  return d === "allow" ? ALLOW : d === "deny" ? DENY : SALLOW;
+}
+
+/** How a trace names what `rule` (null: the default) did. */
+export function actionName(rule: Rule | null, a: { kind: string; name?: string }): string {
+  return a.name ?? (rule?.spec.name ? `${a.kind} (${rule.spec.name})` : a.kind);
 }

@@ -21,8 +21,8 @@ import {
 } from "./packet.ts";
 import { type CompiledPlan, compilePlan, samePlan } from "./plan.ts";
 import { ActionMeta } from "./predicate.ts";
-import type { Action, ActionCtx, ActionDesc, DefaultAction, Rule } from "./rule.ts";
-import { isDeny } from "./rule.ts";
+import type { ActionCtx, ActionDesc, Rule } from "./rule.ts";
+import { actionName, defaultAction, isDeny } from "./rule.ts";
 import { TCP_NOW_CLOSED, TCP_REUSE, TcpFlow, tcpStep } from "./tcp.ts";
 import { applyTransform, hasPorts, type HeaderTransform } from "./transform.ts";
 import { LftPair, UftEntry } from "./uft.ts";
@@ -43,6 +43,11 @@ const IDENTITY: ActionDesc = { name: "stateful-allow", transform: () => null };
 export class SlowPath {
   /** Steps of the packet being traced, null when not tracing. */
   tracing: TraceStep[] | null = null;
+  /**
+   * A dry run (Port.dryRun): the walk records its decisions but creates no flows, moves no
+   * counters and takes no resource it does not give back at once.
+   */
+  dry = false;
   /** The last exception an action generator or body transform threw (for diagnosis). */
   lastThrown: unknown = null;
   private readonly am = new ActionMeta();
@@ -127,16 +132,22 @@ export class SlowPath {
         const slot = t.size === 0 ? -1 : t.find(lflow);
         if (slot >= 0) {
           const pair = t.valueAt(slot)!;
+          const dry = this.dry;
           if (this.flows.pairExpired(pair, now)) {
-            L.stats.lftExpired++;
-            this.flows.killPair(L, pair);
+            if (!dry) {
+              L.stats.lftExpired++;
+              this.flows.killPair(L, pair);
+            }
           } else {
-            ls.lftHit++;
-            pair.lastHit = now;
+            if (!dry) {
+              ls.lftHit++;
+              pair.lastHit = now;
+            }
             lfts.push(pair);
             const x = pair.desc.transform(dir);
             if (this.tracing) {
-              this.trace1(L.name, "lft", pair.rule, pair.desc.name ?? "stateful", x);
+              const r = L.ruleById(pair.rule);
+              this.trace1(L.name, "lft", pair.rule, pair.desc.name ?? "stateful", x, r);
             }
             if (x !== null) {
               const err = applyTransform(pkt, x);
@@ -146,21 +157,26 @@ export class SlowPath {
             continue;
           }
         }
-        ls.lftMiss++;
+        if (!this.dry) ls.lftMiss++;
       }
       const rule = L.rules[dir].find(pkt, am);
-      let action: Action;
-      if (rule !== null) {
-        rule.hits++;
-        ls.ruleHits++;
-        action = rule.action;
-      } else {
-        ls.defaultHits++;
-        action = defaultAction(L.defaults[dir]);
+      const action = rule !== null ? rule.action : defaultAction(L.defaults[dir]);
+      if (!this.dry) {
+        if (rule !== null) {
+          rule.hits++;
+          ls.ruleHits++;
+        } else ls.defaultHits++;
       }
       const ruleId = rule === null ? -1 : rule.id;
       if (this.tracing) {
-        this.trace1(L.name, rule ? "rule" : "default", ruleId, actionName(rule, action), null);
+        this.trace1(
+          L.name,
+          rule ? "rule" : "default",
+          ruleId,
+          actionName(rule, action),
+          null,
+          rule,
+        );
       }
       ctx.flow = lflow;
       switch (action.kind) {
@@ -202,6 +218,11 @@ export class SlowPath {
               list.push(x);
             }
           }
+          if (this.dry) {
+            // What the pair would carry is shown; the resource it took goes back at once.
+            desc.release?.();
+            break;
+          }
           const after = this.lflow2;
           flowOfLevel(pkt.buf, pkt.meta.flow, after);
           const mirror = after.mirrorInto(this.mirror);
@@ -221,8 +242,10 @@ export class SlowPath {
         case "hairpin": {
           const h = action.gen(ctx);
           if (isDeny(h)) return this.drop(res, L, ruleId, h.deny, dir);
-          ls.hairpins++;
-          this.stats.hairpins++;
+          if (!this.dry) {
+            ls.hairpins++;
+            this.stats.hairpins++;
+          }
           res.code = RES_HAIRPIN;
           res.layer = L.name;
           res.rule = ruleId;
@@ -231,7 +254,7 @@ export class SlowPath {
         }
       }
     }
-    if (!isIp) return RES_MODIFIED;
+    if (!isIp || this.dry) return RES_MODIFIED;
     return this.finishFlow(dir, pkt, flowIn, portsOk, encapIn, list, lfts, now, res);
   }
 
@@ -271,6 +294,7 @@ export class SlowPath {
       }
       if (tf === null) {
         tf = new TcpFlow();
+        tf.opener = dir;
         tf.lastHit = now;
         if (!this.flows.insertTcp(tf, key, now)) {
           this.stats.tcpFull++;
@@ -327,9 +351,13 @@ export class SlowPath {
     res.layer = L ? L.name : "";
     res.rule = rule;
     res.reason = reason;
-    if (L) L.stats.dir(dir).drops++;
-    this.stats.countDrop(reason);
-    if (this.tracing) this.trace1(L ? L.name : "", "drop", rule, reason, null);
+    if (!this.dry) {
+      if (L) L.stats.dir(dir).drops++;
+      this.stats.countDrop(reason);
+    }
+    if (this.tracing) {
+      this.trace1(L ? L.name : "", "drop", rule, reason, null, L ? L.ruleById(rule) : null);
+    }
     return RES_DROP;
   }
 
@@ -337,7 +365,8 @@ export class SlowPath {
   error(res: ProcessResult, reason: string): number {
     res.code = RES_ERROR;
     res.reason = reason;
-    this.stats.countError(reason);
+    if (!this.dry) this.stats.countError(reason);
+    if (this.tracing) this.trace1("", "error", -1, reason, null);
     return RES_ERROR;
   }
 
@@ -348,8 +377,11 @@ export class SlowPath {
     rule: number,
     action: string,
     x: HeaderTransform | null,
+    r: Rule | null = null,
   ) {
-    this.tracing!.push({ layer, via, rule, action, transform: x?.name });
+    const step: TraceStep = { layer, via, rule, action, transform: x?.name };
+    if (r !== null && r.spec.ref !== undefined) step.ref = r.spec.ref;
+    this.tracing!.push(step);
   }
 }
 
@@ -358,16 +390,4 @@ const NO_PAIRS: readonly LftPair[] = Object.freeze([]);
 
 function keepPairs(lfts: LftPair[]): readonly LftPair[] {
   return lfts.length === 0 ? NO_PAIRS : lfts.slice();
-}
-
-const ALLOW: Action = { kind: "allow" };
-const SALLOW: Action = { kind: "statefulAllow" };
-const DENY: Action = { kind: "deny" };
-
-function defaultAction(d: DefaultAction): Action {
-  return d === "allow" ? ALLOW : d === "deny" ? DENY : SALLOW;
-}
-
-function actionName(rule: Rule | null, a: { kind: string; name?: string }): string {
-  return a.name ?? (rule?.spec.name ? `${a.kind} (${rule.spec.name})` : a.kind);
 }

@@ -4,10 +4,12 @@
 export interface TraceStep {
   /** Layer name ("" for the UFT and port-level decisions). */
   layer: string;
-  /** "uft", "lft", "rule", "default" or "drop". */
+  /** "uft", "lft", "rule", "default", "drop" or "error". */
   via: string;
   /** Rule id, -1 for defaults and flow-table hits. */
   rule: number;
+  /** The operator's id of the rule (a firewall rule's API id), when it has one. */
+  ref?: number;
   /** Action kind or name (for drops: the reason). */
   action: string;
   /** Name of the transform applied, when one was. */

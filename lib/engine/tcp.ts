@@ -85,6 +85,8 @@ export class TcpFlow {
   finOutSeen = false;
   finInSeen = false;
   segments = 0;
+  /** Which side opened the connection: DIR_OUT the client, DIR_IN the remote side. */
+  opener: Direction = 0;
   /** The UFT entries built for this connection (cleared on removal). */
   readonly uft: [UftEntry | null, UftEntry | null] = [null, null];
   /** Index in the port's TCP table, keyed by the client-side outbound flow (valid while `live`). */

@@ -1,23 +1,17 @@
 // Inspection of a live SwitchDatapath for the admin API (trace, neighbours, underlay links,
-// captures). It runs wherever the datapath runs: inside the Worker, or in-process. It keeps its
-// own record of the applied port specs and per-port tables so a trace can build a throwaway copy
-// of a port's pipeline — the live port (flow tables, SNAT ports, counters) is never touched.
+// captures). It runs wherever the datapath runs: inside the Worker, or in-process. Traces run
+// on the live switch and pipelines without changing them (lib/switch/trace.ts).
 
 import { DatapathRejected } from "../admin/datapath.ts";
-import type { Change, PortSpec } from "../config/resources.ts";
-import type { ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
 import type { Link } from "../link/link.ts";
 import {
   type CaptureChunk,
   CaptureQueue,
   neighbourRows,
-  type TraceAnswer,
-  traceCopy,
   underlayLinkRows,
 } from "../switch/inspect.ts";
-import { vpcPort } from "../vpc/vpc_port.ts";
+import { type TraceAnswer, traceSwitch } from "../switch/trace.ts";
 import type { SwitchDatapath } from "./runtime.ts";
-import { externalInput, firewallInput, routeInput, vpcConfig } from "./translate.ts";
 
 /** Where a capture attaches and what it keeps. */
 export interface TapSpec {
@@ -30,53 +24,15 @@ export interface TapSpec {
 
 /** Trace, neighbour, link and capture views over one SwitchDatapath. */
 export class RuntimeInspector {
-  private readonly specs = new Map<string, PortSpec>();
-  private readonly firewall = new Map<string, FirewallRule[]>();
-  private readonly router = new Map<string, RouterEntry[]>();
-  private readonly external = new Map<string, ExternalIps>();
   private readonly taps = new Map<number, { q: CaptureQueue; t: TapSpec; link: Link }>();
   private hooked = false;
 
   constructor(readonly dp: SwitchDatapath) {}
 
-  /** Records a change the datapath applied (call only after it succeeded). */
-  record(c: Change): void {
-    const set = <T>(m: Map<string, T>, v: T | null) => {
-      if (v === null) m.delete(c.key);
-      else m.set(c.key, v);
-    };
-    switch (c.kind) {
-      case "port":
-        if (c.value === null) {
-          for (const m of [this.specs, this.firewall, this.router, this.external]) m.delete(c.key);
-        } else this.specs.set(c.key, c.value);
-        return;
-      case "firewall":
-        return set(this.firewall, c.value);
-      case "router":
-        return set(this.router, c.value);
-      case "externalIps":
-        return set(this.external, c.value);
-    }
-  }
-
-  /** Traces `frame` through a fresh copy of `port`'s pipeline (see traceCopy). */
+  /** Traces `frame` through the live switch and the port's pipeline, changing nothing. */
   trace(port: string, direction: "in" | "out", frame: Uint8Array): TraceAnswer {
-    const spec = this.specs.get(port);
-    if (!spec || !this.dp.sw.port(port)) throw new DatapathRejected("port", `no port ${port}`);
-    const cfg = vpcConfig(spec, this.dp.config.sled.underlayAddress, this.dp.mappings);
-    if (!cfg) throw new DatapathRejected("port", `port ${port} has no VPC pipeline to trace`);
-    const copy = vpcPort(cfg);
-    const fw = this.firewall.get(port), rt = this.router.get(port);
-    const x = this.external.get(port);
-    if (fw) copy.setFirewall(fw.map(firewallInput));
-    if (rt) copy.setRoutes(rt.map(routeInput), "custom");
-    if (x) copy.setExternalIps(externalInput(x));
-    try {
-      return traceCopy(copy, direction, frame);
-    } finally {
-      copy.port.clearFlows();
-    }
+    if (!this.dp.sw.port(port)) throw new DatapathRejected("port", `no port ${port}`);
+    return traceSwitch(this.dp.sw, port, direction, frame);
   }
 
   /** Neighbour cache entries of every underlay link. */

@@ -29,7 +29,7 @@ export type WorkerRequest =
   & (
     | { op: "apply"; changes: Change[] }
     | { op: "dumpFlows"; port: string; table: "uft" | "lft" | "tcp" }
-    | { op: "clearFlows"; port: string; table: "uft" | "lft" }
+    | { op: "clearFlows"; port: string; table: "uft" | "lft"; layer?: string }
     | { op: "snapshot" }
     | { op: "setPortState"; port: string; state: "running" | "paused" }
     | { op: "inject"; link: string; frames: Uint8Array[] }

@@ -12,7 +12,8 @@ import {
 } from "../admin/datapath.ts";
 import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
-import type { CaptureChunk, TraceAnswer } from "../switch/inspect.ts";
+import type { CaptureChunk } from "../switch/inspect.ts";
+import type { TraceAnswer } from "../switch/trace.ts";
 import type {
   ApplyResult,
   CaptureAck,
@@ -171,9 +172,9 @@ export class WorkerDatapath implements AdminDatapath {
     return this.request({ op: "dumpFlows", port, table });
   }
 
-  /** Clears a port's flows. */
-  clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
-    return this.request({ op: "clearFlows", port, table });
+  /** Clears a port's flows (of one layer when `layer` is given). */
+  clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
+    return this.request({ op: "clearFlows", port, table, layer });
   }
 
   /** Ports, routes and switch counters as plain data (diagnostics, tests). */

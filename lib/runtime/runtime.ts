@@ -307,19 +307,31 @@ export class SwitchDatapath implements AdminDatapath {
         ...rows("in", v.port.dumpUft(DIR_IN)),
       ]);
     }
-    if (table === "tcp") return Promise.resolve(rows("-", v.port.dumpTcp()));
+    if (table === "tcp") return Promise.resolve(v.port.dumpTcp() as Record<string, unknown>[]);
     return Promise.resolve(
       v.port.layers.map((l) => ({ layer: l.name, ...v.port.dumpLayer(l.name) })),
     );
   }
 
-  /** Clears a port's flows; returns how many UFT entries went. */
-  async clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
+  /**
+   * Clears a port's UFT, or its LFTs (only `layer`'s when given); returns how many UFT entries
+   * (for the UFT) or layer flow pairs (for LFTs) went.
+   */
+  async clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
     const n = (await this.dumpFlows(port, "uft")).length;
     const v = this.live.get(port)!.vpc!;
-    if (table === "uft") v.port.bumpEpoch();
-    else v.port.clearFlows();
-    return n;
+    if (table === "uft") {
+      v.port.bumpEpoch();
+      return n;
+    }
+    const layers = layer === undefined
+      ? v.port.layers
+      : v.port.layers.filter((l) => l.name === layer);
+    if (layers.length === 0) throw new DatapathRejected("layer", `${port} has no layer ${layer}`);
+    const pairs = layers.reduce((s, l) => s + l.pairCount, 0);
+    if (layer === undefined) v.port.clearFlows();
+    else v.port.clearLayerFlows(layer);
+    return pairs;
   }
 
   /** Stops the loop, removes every port (devices, plumbing) and closes the underlay links. */

@@ -23,6 +23,7 @@ export function firewallInput(r: FirewallRule): FirewallRuleInput {
     hosts,
     protocol,
     ports: r.ports ?? "any",
+    ...(r.id !== undefined ? { id: r.id } : {}),
   };
 }
 

@@ -61,7 +61,6 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       for (const c of r.changes) {
         try {
           d.applyNow(c);
-          ins!.record(c);
           out.push(null);
         } catch (e) {
           out.push(wireError(e));
@@ -72,7 +71,7 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     case "dumpFlows":
       return await d.dumpFlows(r.port, r.table);
     case "clearFlows":
-      return await d.clearFlows(r.port, r.table);
+      return await d.clearFlows(r.port, r.table, r.layer);
     case "snapshot":
       return null;
     case "setPortState":

@@ -1,10 +1,10 @@
 // `xdeno run`: loads the config, replays persisted API changes, serves the admin API, and
 // handles SIGTERM/SIGINT (clean stop) and SIGHUP (reload, applying only the difference).
 
-import { parseArgs } from "node:util";
 import { getLogger } from "@logtape/logtape";
 import { adminApp } from "../admin/app.ts";
 import { readTokenFile } from "../admin/auth.ts";
+import { parseFlags } from "../admin/cli/args.ts";
 import { Control } from "../admin/control.ts";
 import { parseListen } from "../config/fields.ts";
 import { formatProblems, loadConfig } from "../config/load.ts";
@@ -58,26 +58,42 @@ function applyFlags(cfg: Config, v: Record<string, string | undefined>): string 
 
 const isLoopback = (h: string) => h === "::1" || h.startsWith("127.");
 
+/** The admin token; a file that cannot be read is named with the setting that chose it. */
+async function adminToken(path: string): Promise<string> {
+  try {
+    return await readTokenFile(path);
+  } catch (e) {
+    const why = e instanceof Deno.errors.NotFound
+      ? `${path}: no such file (make one with: xdeno gen-token ${path})`
+      : (e as Error).message;
+    throw new Error(`admin.tokenFile (or --token-file): ${why}`);
+  }
+}
+
 /** Runs the service until a signal stops it; returns the exit code. */
 export async function runMain(args: string[], version: string): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      options: Object.fromEntries(
-        ["config", "platform", "listen", "token-file", "state-dir", "log-format", "log-level"].map((
-          k,
-        ) => [k, { type: "string" as const }]),
-      ),
-    }).values as Record<string, string | undefined>;
-    if (args.includes("--help") || args.includes("-h")) throw new Error("help");
-  } catch (e) {
-    const help = (e as Error).message === "help";
-    (help ? console.log : console.error)(
-      help ? USAGE : `xdeno run: ${(e as Error).message}\n${USAGE}`,
-    );
-    return help ? 0 : 2;
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(USAGE);
+    return 0;
   }
+  const p = parseFlags(
+    args,
+    Object.fromEntries(
+      ["config", "platform", "listen", "token-file", "state-dir", "log-format", "log-level"].map(
+        (k) => [k, { type: "string" as const }],
+      ),
+    ),
+  );
+  const bad = !p.ok
+    ? p.error
+    : p.positionals.length
+    ? `unexpected argument ${JSON.stringify(p.positionals[0])}`
+    : null;
+  if (!p.ok || bad) {
+    console.error(`xdeno run: ${bad}\n${USAGE}`);
+    return 2;
+  }
+  const v = p.values as Record<string, string | undefined>;
   if (!v.config) {
     console.error(`xdeno run: --config FILE is required\n${USAGE}`);
     return 2;
@@ -112,7 +128,7 @@ async function serve(
   t0: number,
 ): Promise<number> {
   const addr = parseListen(cfg.admin.listen)!;
-  const token = cfg.admin.tokenFile ? await readTokenFile(cfg.admin.tokenFile) : null;
+  const token = cfg.admin.tokenFile ? await adminToken(cfg.admin.tokenFile) : null;
   if (token === null && !isLoopback(addr.hostname)) {
     throw new Error(`admin.listen ${cfg.admin.listen} is not loopback: configure admin.tokenFile`);
   }
@@ -129,10 +145,18 @@ async function serve(
       rateLimit: cfg.admin.rateLimit,
       version,
     });
-    server = Deno.serve(
-      { hostname: addr.hostname, port: addr.port, onListen: () => {} },
-      app.fetch,
-    );
+    try {
+      server = Deno.serve(
+        { hostname: addr.hostname, port: addr.port, onListen: () => {} },
+        app.fetch,
+      );
+    } catch (e) {
+      if (!(e instanceof Deno.errors.AddrInUse)) throw e;
+      throw new Error(
+        `admin.listen ${cfg.admin.listen}: address already in use (another xdeno?); ` +
+          "stop it or choose another address (admin.listen or --listen)",
+      );
+    }
   } catch (e) {
     // A start that fails leaves nothing behind: no TAP, address or route of a half-built sled.
     await datapath.close().catch(() => {});

@@ -16,7 +16,7 @@ import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import { RuntimeInspector } from "../runtime/inspect.ts";
 import type { SwitchDatapath } from "../runtime/runtime.ts";
-import type { TraceAnswer } from "../switch/inspect.ts";
+import type { TraceAnswer } from "../switch/trace.ts";
 
 /** What the runtime entry returns (WorkerDatapath or SwitchDatapath). */
 export type RuntimeDatapath = AdminDatapath & {
@@ -30,6 +30,7 @@ export type RuntimeDatapath = AdminDatapath & {
 type LayerRow = Record<string, unknown> & {
   layer: string;
   rules?: { in?: unknown[]; out?: unknown[] };
+  defaults?: { in?: string; out?: string };
   flows?: unknown[];
   stats?: unknown;
 };
@@ -50,7 +51,6 @@ export class ServiceDatapath implements AdminDatapath {
   /** Applies one change through the runtime. */
   async apply(change: Change): Promise<void> {
     await this.inner.apply(change);
-    this.local?.record(change);
   }
 
   /** A port's status from the switch. */
@@ -73,9 +73,9 @@ export class ServiceDatapath implements AdminDatapath {
     return this.inner.dumpFlows(port, table);
   }
 
-  /** Clears a port's UFT or LFT. */
-  clearFlows(port: string, table: "uft" | "lft"): Promise<number> {
-    return this.inner.clearFlows!(port, table);
+  /** Clears a port's UFT or LFT (one layer's with `layer`). */
+  clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
+    return this.inner.clearFlows!(port, table, layer);
   }
 
   /** A port's layers; a port without a VPC pipeline has none. */
@@ -85,6 +85,8 @@ export class ServiceDatapath implements AdminDatapath {
       layer: r.layer,
       rulesIn: r.rules?.in?.length ?? 0,
       rulesOut: r.rules?.out?.length ?? 0,
+      defaultIn: r.defaults?.in ?? null,
+      defaultOut: r.defaults?.out ?? null,
       flows: r.flows?.length ?? 0,
       stats: r.stats ?? null,
     }));

@@ -1,15 +1,8 @@
 // Read-only views of a running switch for the admin API: underlay links, neighbour caches,
-// frame taps on live links and side-effect-free traces on a throwaway pipeline copy.
+// frame taps on live links (traces: trace.ts).
 
-import { DIR_IN, DIR_OUT, RES_DROP, RES_ERROR, RES_HAIRPIN } from "../engine/packet.ts";
-import { Packet } from "../engine/packet.ts";
-import type { TraceStep } from "../engine/stats.ts";
 import type { FrameBatch, Link } from "../link/link.ts";
-import { HEADROOM } from "../link/link.ts";
-import { ipv6ToString, macToString, toHex } from "../packet/bytes.ts";
-import { PacketMeta } from "../packet/meta.ts";
-import { parseFrame } from "../packet/parse.ts";
-import type { VpcPort } from "../vpc/vpc_port.ts";
+import { ipv6ToString, macToString } from "../packet/bytes.ts";
 import { NEIGH_FAILED, NEIGH_REACHABLE } from "./neighbor.ts";
 import type { Switch } from "./switch.ts";
 
@@ -105,71 +98,6 @@ export function tapLink(link: Link, sink: TapSink): () => void {
       patched.delete(link);
     }
   };
-}
-
-/** What a trace returns (the admin API's TraceResult plus the engine's raw steps). */
-export interface TraceAnswer {
-  verdict: string;
-  layers: { layer: string; decision: string; rule?: string; transform?: string }[];
-  frame: string | null;
-  reason?: string;
-  hairpin?: string;
-}
-
-const VERDICTS: Record<number, string> = {
-  [RES_DROP]: "drop",
-  [RES_HAIRPIN]: "hairpin",
-  [RES_ERROR]: "error",
-};
-
-/**
- * Runs `frame` through `copy`, a pipeline built from the same configuration as the live port and
- * thrown away afterwards: the live port's flow tables and counters are never touched. Traffic
- * "in" is a Geneve frame from the underlay, "out" a frame the guest sent.
- */
-export function traceCopy(copy: VpcPort, dir: "in" | "out", frame: Uint8Array): TraceAnswer {
-  const buf = new Uint8Array(HEADROOM + frame.length + 256);
-  buf.set(frame, HEADROOM);
-  const pkt = new Packet(buf, HEADROOM, frame.length, new PacketMeta());
-  const err = parseFrame(buf, HEADROOM, frame.length, pkt.meta);
-  if (err !== null) {
-    return {
-      verdict: "drop",
-      reason: `parse: ${err.kind} ${err.at} at ${err.offset}`,
-      layers: [],
-      frame: null,
-    };
-  }
-  const steps: TraceStep[] = [];
-  // The engine records steps only while its slow path holds a trace list; the copy is ours
-  // alone, so switching tracing on inside it cannot leak into the live datapath.
-  const slow = (copy.port as unknown as { slow: { tracing: TraceStep[] | null } }).slow;
-  slow.tracing = steps;
-  let code: number;
-  try {
-    code = copy.process(dir === "in" ? DIR_IN : DIR_OUT, pkt);
-  } finally {
-    slow.tracing = null;
-  }
-  const r = copy.result;
-  const layers: TraceAnswer["layers"] = steps.map((s) => ({
-    layer: s.layer,
-    decision: `${s.via}: ${s.action}`,
-    ...(s.rule >= 0 ? { rule: String(s.rule) } : {}),
-    ...(s.transform ? { transform: s.transform } : {}),
-  }));
-  if (code === RES_DROP && !steps.some((s) => s.via === "drop")) {
-    // Drops decided before the engine (spoofed source MAC, foreign VNI) leave no step.
-    layers.push({ layer: r.layer, decision: `drop: ${r.reason}` });
-  }
-  const ans: TraceAnswer = {
-    verdict: VERDICTS[code] ?? "forward",
-    layers,
-    frame: code === RES_DROP || code === RES_ERROR ? null : toHex(pkt.bytes()),
-  };
-  if (r.reason) ans.reason = r.reason;
-  if (code === RES_HAIRPIN && r.hairpin) ans.hairpin = toHex(r.hairpin);
-  return ans;
 }
 
 /** One batch of captured frames as it crosses to the admin thread. */

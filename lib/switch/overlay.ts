@@ -15,6 +15,7 @@ import {
   RES_MODIFIED,
 } from "../engine/packet.ts";
 import type { ProcessResult } from "../engine/packet.ts";
+import type { DryRun } from "../engine/port.ts";
 import { parseFrame } from "../packet/parse.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
@@ -27,6 +28,8 @@ import { ecmpHash, type RouteTable } from "./routes.ts";
 export interface Pipeline {
   process(dir: Direction, pkt: Packet): number;
   readonly result: ProcessResult;
+  /** `process` without side effects, for traces (lib/vpc's VpcPort has it). */
+  dryRun?(dir: Direction, pkt: Packet): DryRun;
   /** Removes idle flows; the switch calls it about once a second between batches. */
   expire?(): void;
   /** Drops every flow and releases what flows hold (SNAT ports); called on port removal. */

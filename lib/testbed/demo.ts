@@ -1,6 +1,6 @@
 // `xdeno demo`: builds the two-sled test bed in network namespaces, starts xdeno on both sleds
 // (plus the OVS boundary peer), tours every path of issue 8 and prints the results as a table,
-// then tears everything down — or, with --keep, leaves it running until Ctrl-C.
+// then tears everything down — on a terminal (or with --keep) only once the operator says so.
 
 import { have, isRoot } from "./exec.ts";
 import { stateDir, ZONE_OVERLAY } from "./plan.ts";
@@ -14,7 +14,8 @@ const USAGE = `usage: xdeno demo [--keep] [--seconds N]
 Builds a two-sled rack in network namespaces (zones, VMs, two rack routers, boundary services,
 an external client), runs xdeno on both sleds and tours every path: zone↔zone, zone↔GZ, sled↔sled
 via both racks, VM↔VM over Geneve, SNAT and floating IPs through boundary services, DHCP/RA.
-  --keep       leave the rack and xdeno running after the tour; Ctrl-C tears it down
+  --keep       leave the rack and xdeno running after the tour until Enter or Ctrl-C
+               (the default when stdout is a terminal; otherwise the demo tears down at once)
   --seconds N  length of each TCP transfer (default 2)
 Needs root, iperf3, Open vSwitch, dhclient and ndisc6 (tests/setup.sh installs them).`;
 
@@ -45,6 +46,19 @@ function pokeHelp(t: Topology): string {
   const w = Math.max(...lines.map(([c]) => c.length));
   return ["Poke at it (as root):", ...lines.map(([c, what]) => `  ${c.padEnd(w)}  # ${what}`)]
     .join("\n");
+}
+
+/** Resolves at the first newline on `input`, or when it ends (the keep-running wait). */
+export async function untilEnter(input: ReadableStream<Uint8Array>): Promise<void> {
+  const reader = input.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done || value.includes(10)) return;
+    }
+  } finally {
+    reader.releaseLock();
+  }
 }
 
 /** Entry of `xdeno demo`; returns the exit code. */
@@ -84,7 +98,10 @@ export async function demoMain(args: string[]): Promise<number> {
     })();
   const onSignal = () => {
     console.log("\ntearing down…");
-    teardown().finally(() => Deno.exit(130));
+    teardown().then(
+      () => console.log(`torn down: namespaces, links and both xdeno services are gone (${el()})`),
+      (e) => console.error(`teardown failed: ${(e as Error).message}`),
+    ).finally(() => Deno.exit(130));
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
@@ -101,9 +118,11 @@ export async function demoMain(args: string[]): Promise<number> {
         (failed ? ` — ${failed} FAILED` : ""),
     );
     console.log(`\n${pokeHelp(topo)}`);
-    if (args.includes("--keep")) {
-      console.log("\nKept running: press Ctrl-C to tear it all down.");
-      await new Promise(() => setInterval(() => {}, 1 << 30)); // the signal handler exits
+    if (args.includes("--keep") || Deno.stdout.isTerminal()) {
+      console.log("\nThe rack stays up: press Enter or Ctrl-C to tear it all down.");
+      // The signal handler exits on Ctrl-C; Enter (or stdin closing) falls through to teardown.
+      await untilEnter(Deno.stdin.readable);
+      console.log("tearing down…");
     }
     return failed ? 1 : 0;
   } catch (e) {
@@ -113,7 +132,7 @@ export async function demoMain(args: string[]): Promise<number> {
     await teardown();
     Deno.removeSignalListener("SIGINT", onSignal);
     Deno.removeSignalListener("SIGTERM", onSignal);
-    console.log(`torn down (${el()})`);
+    console.log(`torn down: namespaces, links and both xdeno services are gone (${el()})`);
   }
 }
 

@@ -62,6 +62,7 @@ export function firewallRuleSpec(r: FirewallRule): RuleSpec {
   return {
     priority: r.priority,
     name: text,
+    ref: r.source.id,
     predicates: preds,
     action: r.action === "allow" ? A.statefulAllow : A.deny(DROP_FIREWALL),
   };

@@ -18,6 +18,8 @@ export interface FirewallRuleInput {
   protocol?: string;
   /** `any` or a comma list of ports and `lo-hi` ranges. */
   ports?: string;
+  /** The operator's id for the rule (the API's), carried into dumps and traces. */
+  id?: number;
 }
 
 /** The remote side a rule is about (source when inbound, destination when outbound). */

@@ -7,7 +7,7 @@
 import { ipToString, parseIp } from "../packet/bytes.ts";
 import { FlowId } from "../packet/flow.ts";
 import { flowOf } from "../packet/parse.ts";
-import { Port } from "../engine/port.ts";
+import { type DryRun, Port } from "../engine/port.ts";
 import { DIR_IN, DIR_OUT, type Direction, type Packet, RES_DROP } from "../engine/packet.ts";
 import type { ProcessResult } from "../engine/packet.ts";
 import { resolveConfig, type ResolvedConfig, type VpcPortConfig } from "./config.ts";
@@ -32,6 +32,9 @@ import { orThrow } from "./validate.ts";
 /** Drop reasons decided before the engine runs. */
 export const DROP_UNKNOWN_CRITICAL = "geneve unknown critical option";
 export const DROP_VNI_MISMATCH = "geneve vni mismatch";
+
+/** The layer a pre-engine refusal is counted against. */
+const refusedBy = (reason: string) => reason === DROP_SPOOF ? "gateway" : "overlay";
 
 /** Counters of what the VPC does around the engine. */
 export class VpcCounters {
@@ -131,21 +134,10 @@ export class VpcPort {
       this.#sweepMappings();
     }
     const meta = pkt.meta;
-    if (dir === DIR_OUT) {
-      // The UFT key is the 5-tuple, so the source MAC must be checked on the fast path too.
-      const e = meta.outer.ether, b = pkt.buf, g = this.cfg.guestMac;
-      if (
-        e < 0 || b[e + 6] !== g[0] || b[e + 7] !== g[1] || b[e + 8] !== g[2] ||
-        b[e + 9] !== g[3] || b[e + 10] !== g[4] || b[e + 11] !== g[5]
-      ) return this.#drop(DROP_SPOOF, "gateway");
-    } else {
-      if (meta.encap) {
-        if (meta.geneveUnknownCritical) return this.#drop(DROP_UNKNOWN_CRITICAL, "overlay");
-        if (meta.vni !== this.vni) return this.#drop(DROP_VNI_MISMATCH, "overlay");
-      }
-      if (isIcmpError(meta.flow) && this.nat.translateError(pkt.buf, meta.flow)) {
-        this.counters.errorsTranslated++;
-      }
+    const refused = this.#refused(dir, pkt);
+    if (refused !== null) return this.#drop(refused, refusedBy(refused));
+    if (dir === DIR_IN && isIcmpError(meta.flow) && this.nat.translateError(pkt.buf, meta.flow)) {
+      this.counters.errorsTranslated++;
     }
     if (!isIcmpError(meta.flow)) return this.port.process(dir, pkt);
     // ICMP errors are keyed by type/code only, but each one quotes a different packet: never
@@ -156,6 +148,46 @@ export class VpcPort {
     const e = this.port.uft[dir].get(key);
     if (e !== null) this.port.flows.removeUft(e, true);
     return code;
+  }
+
+  /**
+   * `process` without side effects (see Port.dryRun): the checks before the engine, then the
+   * live layers' decisions. `pkt` is rewritten: pass a copy.
+   */
+  dryRun(dir: Direction, pkt: Packet): DryRun {
+    const refused = this.#refused(dir, pkt);
+    if (refused !== null) {
+      const layer = refusedBy(refused);
+      return {
+        code: RES_DROP,
+        steps: [{ layer, via: "drop", rule: -1, action: refused }],
+        layer,
+        rule: -1,
+        reason: refused,
+        hairpin: null,
+      };
+    }
+    if (dir === DIR_IN && isIcmpError(pkt.meta.flow)) {
+      this.nat.translateError(pkt.buf, pkt.meta.flow);
+    }
+    return this.port.dryRun(dir, pkt);
+  }
+
+  /** Why a packet is refused before the engine (a drop reason), or null. */
+  #refused(dir: Direction, pkt: Packet): string | null {
+    const meta = pkt.meta;
+    if (dir === DIR_OUT) {
+      // The UFT key is the 5-tuple, so the source MAC must be checked on the fast path too.
+      const e = meta.outer.ether, b = pkt.buf, g = this.cfg.guestMac;
+      if (
+        e < 0 || b[e + 6] !== g[0] || b[e + 7] !== g[1] || b[e + 8] !== g[2] ||
+        b[e + 9] !== g[3] || b[e + 10] !== g[4] || b[e + 11] !== g[5]
+      ) return DROP_SPOOF;
+    } else if (meta.encap) {
+      if (meta.geneveUnknownCritical) return DROP_UNKNOWN_CRITICAL;
+      if (meta.vni !== this.vni) return DROP_VNI_MISMATCH;
+    }
+    return null;
   }
 
   #drop(reason: string, layer: string): number {

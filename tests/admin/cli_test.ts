@@ -1,17 +1,6 @@
 import assert from "node:assert/strict";
 import { startHarness } from "./helpers.ts";
-
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
-
-async function xdeno(url: string, ...args: string[]) {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", MAIN, ...args, "--url", url],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
-}
+import { xdeno } from "./cli_helpers.ts";
 
 Deno.test("CLI against a running service: aligned tables, --json, errors", async () => {
   const h = await startHarness();

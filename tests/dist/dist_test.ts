@@ -65,6 +65,9 @@ Deno.test({
     o = await exe(["check-config", "good.yaml"]);
     assert.equal(o.code, 0, dec.decode(o.stderr));
     assert.equal(dec.decode(o.stdout), "good.yaml: ok (2 ports, platform memory)\n");
+    // The example config is embedded: the one file prints it with no dist/ beside it.
+    o = await exe(["example-config"]);
+    assert.equal(dec.decode(o.stdout), await Deno.readTextFile(`${ROOT}dist/xdeno.example.yaml`));
     o = await exe(["check-config", "bad.yaml"]);
     assert.equal(o.code, 2);
     assert.equal(

@@ -4,7 +4,6 @@
 import assert from "node:assert/strict";
 import { parseConfigText } from "../../lib/config/load.ts";
 import { memoryPair } from "../../lib/link/memory.ts";
-import { buildFrame } from "../../lib/packet/build.ts";
 import { macToString, toHex } from "../../lib/packet/bytes.ts";
 import { readPcapFile } from "../../lib/packet/pcap.ts";
 import type { WorkerDatapath } from "../../lib/runtime/mod.ts";
@@ -18,7 +17,7 @@ import {
 } from "../../lib/switch/inspect.ts";
 import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
 import { type Harness, startHarnessWith } from "../admin/helpers.ts";
-import { flows, YAML } from "./sled.ts";
+import { flows, rackAdvert, YAML } from "./sled.ts";
 import { lacks } from "../tools.ts";
 
 const RACK_MAC = "a8:40:25:99:00:01";
@@ -90,7 +89,7 @@ for (const worker of [true, false]) {
   const mode = worker ? "worker" : "in-process";
 
   Deno.test({
-    name: `${mode}: trace runs a copy of the pipeline and matches what the switch delivers`,
+    name: `${mode}: trace follows the live switch and pipelines and matches what it delivers`,
     sanitizeResources: false,
     sanitizeOps: false,
     async fn() {
@@ -105,7 +104,10 @@ for (const worker of [true, false]) {
           packet: toHex(f),
         });
         assert.equal(r.status, 200, JSON.stringify(r.body));
-        assert.equal(r.body.verdict, "forward");
+        // vm-b lives on this sled: the Geneve frame loops back into vm-b's inbound pipeline.
+        assert.equal(r.body.verdict, "deliver");
+        assert.equal(r.body.egress.via, "vm-b");
+        assert.ok(r.body.layers.some((l: { port?: string }) => l.port === "vm-b"));
         const layers = r.body.layers.map((l: { layer: string }) => l.layer);
         for (const l of ["gateway", "firewall", "router", "nat", "overlay"]) {
           assert.ok(layers.includes(l), `${l} missing from ${layers}`);
@@ -126,11 +128,13 @@ for (const worker of [true, false]) {
         // In on vm-b: the decapsulated frame, byte for byte what the switch delivers.
         r = await h.call("POST", "/v1/trace", { port: "vm-b", direction: "in", packet: encap });
         assert.equal(r.status, 200, JSON.stringify(r.body));
-        assert.equal(r.body.verdict, "forward");
+        assert.equal(r.body.verdict, "deliver");
+        const looped = r.body.egress.frame;
         assert.equal(await w.inject("vm-a", [f]), 1);
         const [got] = await collect(w, "vm-b", 1);
         assert.ok(got, "the switch delivered nothing");
-        assert.equal(r.body.frame, toHex(got));
+        assert.equal(r.body.egress.frame, toHex(got));
+        assert.equal(looped, toHex(got));
 
         // A spoofed source MAC: dropped at the gateway, no frame.
         const spoof = f.slice();
@@ -143,14 +147,14 @@ for (const worker of [true, false]) {
         assert.equal(r.body.verdict, "drop");
         assert.equal(r.body.frame, null);
         assert.ok(r.body.layers.some((l: { layer: string }) => l.layer === "gateway"));
-        // Ports without a pipeline and unknown ports are refused.
+        // A zone's overlay-bound frame with no overlay identity: dropped by the switch.
         r = await h.call("POST", "/v1/trace", {
           port: "zone-a",
           direction: "out",
           packet: toHex(f),
         });
-        assert.equal(r.status, 409);
-        assert.equal(r.body.field, "port");
+        assert.equal(r.status, 200, JSON.stringify(r.body));
+        assert.equal(r.body.verdict, "drop");
         r = await h.call("POST", "/v1/trace", { port: "nope", direction: "out", packet: toHex(f) });
         assert.equal(r.status, 404);
       } finally {
@@ -184,21 +188,7 @@ for (const worker of [true, false]) {
         // Answer the switch's solicitation: the entry becomes reachable with the rack's MAC.
         const ns = (await collect(w, "ul0", 1)).find((f) => f[54] === 135);
         assert.ok(ns, "no NS for the next hop");
-        await w.inject("ul0", [
-          buildFrame([
-            { type: "ethernet", src: RACK_MAC, dst: macToString(ns, 6) },
-            { type: "ipv6", src: "fe80::ff", dst: "fe80::1:1", hopLimit: 255 },
-            {
-              type: "ndp",
-              kind: "na",
-              target: "fe80::ff",
-              router: true,
-              solicited: true,
-              override: true,
-              options: [{ type: "targetLinkAddr", mac: RACK_MAC }],
-            },
-          ]),
-        ]);
+        await w.inject("ul0", [rackAdvert(RACK_MAC, macToString(ns, 6))]);
         await until(async () => {
           const b = (await h.call("GET", "/v1/underlay/neighbours")).body;
           return b[0].state === "reachable";

@@ -2,6 +2,13 @@
 // zones and two instances on VNI 10, and frames that cross it.
 
 import { buildFrame } from "../../lib/packet/build.ts";
+import { macToString } from "../../lib/packet/bytes.ts";
+import type { WorkerDatapath } from "../../lib/runtime/mod.ts";
+import assert from "node:assert/strict";
+import { parseConfigText } from "../../lib/config/load.ts";
+import { createDatapath } from "../../lib/service/platform.ts";
+import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
+import { type Harness, startHarnessWith } from "../admin/helpers.ts";
 
 /** Gateway MAC the switch answers as. */
 export const GW = "a8:40:25:ff:77:77";
@@ -42,4 +49,47 @@ export function flows(kind: "zone" | "vm", n: number): Uint8Array[] {
           { type: "payload", data: "hammer" },
         ],
     ));
+}
+
+/** The rack router's answer to the switch's solicitation for fe80::ff on ul0 (`dst`: our MAC). */
+export function rackAdvert(rackMac: string, dst: string): Uint8Array {
+  return buildFrame([
+    { type: "ethernet", src: rackMac, dst },
+    { type: "ipv6", src: "fe80::ff", dst: "fe80::1:1", hopLimit: 255 },
+    {
+      type: "ndp",
+      kind: "na",
+      target: "fe80::ff",
+      router: true,
+      solicited: true,
+      override: true,
+      options: [{ type: "targetLinkAddr", mac: rackMac }],
+    },
+  ]);
+}
+
+/** A service on this sled: the real switch (in a Worker or in-process) behind a real admin server. */
+export async function startSled(
+  worker: boolean,
+): Promise<{ dp: ServiceDatapath; h: Harness<ServiceDatapath> }> {
+  const cfg = parseConfigText(YAML);
+  if (!cfg.ok) throw new Error(JSON.stringify(cfg.problems));
+  const dp = await createDatapath(cfg.config, { worker }) as ServiceDatapath;
+  return { dp, h: await startHarnessWith(dp, {}, YAML) };
+}
+
+/** The rack router's MAC on ul0. */
+export const RACK_MAC = "a8:40:25:99:00:01";
+
+/** Answers the switch's neighbour solicitation for the rack's fe80::ff on ul0. */
+export async function resolveRack(dp: ServiceDatapath): Promise<void> {
+  const wd = dp.inner as WorkerDatapath;
+  let ns: Uint8Array | undefined;
+  for (let i = 0; i < 200 && !ns; i++) {
+    ns = (await wd.take("ul0")).find((f) => f[54] === 135);
+    if (!ns) await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.ok(ns, "no NS for the next hop");
+  await wd.inject("ul0", [rackAdvert(RACK_MAC, macToString(ns, 6))]);
+  await wd.refresh();
 }

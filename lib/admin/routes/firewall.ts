@@ -94,7 +94,13 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
       method: "delete",
       path: `${path}/{id}`,
       tags: ["firewall"],
-      request: { params: PortParam.extend({ id: z.coerce.number().int().min(0) }) },
+      request: {
+        params: PortParam.extend({
+          id: z.string().regex(/^\d{1,9}$/, {
+            message: "is not a rule id (a number, as list-fw-rules shows)",
+          }).transform(Number),
+        }),
+      },
       responses: { 200: json("removed"), ...ERRORS },
     }),
     async (c) => {

@@ -30,16 +30,20 @@ export function flowRoutes(app: AdminApp, ctl: Control): void {
       method: "delete",
       path,
       tags: ["flows"],
-      request: { params: PortParam.extend({ table: z.enum(["uft", "lft"]) }) },
+      request: {
+        params: PortParam.extend({ table: z.enum(["uft", "lft"]) }),
+        query: z.object({ layer: z.string().regex(/^[a-z0-9_-]{1,32}$/).optional() }),
+      },
       responses: { 200: json("cleared"), ...ERRORS, 501: json("unsupported") },
     }),
     async (c) => {
       const { name, table } = c.req.valid("param");
+      const { layer } = c.req.valid("query");
       needPort(ctl.state, name);
       if (!ctl.datapath.clearFlows) {
         return c.json({ error: `${ctl.datapath.platform} datapath keeps no flow tables` }, 501);
       }
-      return c.json({ cleared: await ctl.datapath.clearFlows(name, table) }, 200);
+      return c.json({ cleared: await ctl.datapath.clearFlows(name, table, layer) }, 200);
     },
   );
 }

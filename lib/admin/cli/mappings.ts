@@ -1,10 +1,11 @@
-// CLI verbs about sled-wide tables: V2P/V2B/M2P mappings, multicast, underlay routes.
+// CLI mapping verbs: V2P, V2B and M2P.
 
-import { enc, type Row, tableOf, type Verb } from "./cli_common.ts";
+import { enc, type Row, tableOf, type Verb } from "./common.ts";
 
-/** Mapping and underlay verbs. */
-export const MAP_VERBS: Record<string, Verb> = {
+/** Mapping verbs: V2P, V2B and M2P. */
+export const MAPPING_VERBS: Record<string, Verb> = {
   "set-v2p": {
+    summary: "set a virtual-to-physical mapping",
     usage: "set-v2p VNI VIRT_IP MAC UNDERLAY_IP",
     args: 4,
     async run(c, [vni, ip, mac, underlay]) {
@@ -15,6 +16,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "clear-v2p": {
+    summary: "clear a V2P mapping",
     usage: "clear-v2p VNI VIRT_IP",
     args: 2,
     async run(c, [vni, ip]) {
@@ -25,6 +27,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "dump-v2p": {
+    summary: "list V2P mappings",
     usage: "dump-v2p",
     args: 0,
     async run(c) {
@@ -41,8 +44,10 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "set-v2b": {
+    summary: "set a virtual-to-boundary mapping",
     usage: "set-v2b VNI PREFIX ENDPOINT...",
     args: 3,
+    maxArgs: Infinity,
     async run(c, [vni, prefix, ...endpoints]) {
       return {
         data: await c.call("PUT", "/v1/v2b", { vni: Number(vni), prefix, endpoints }),
@@ -51,6 +56,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "clear-v2b": {
+    summary: "clear a V2B mapping",
     usage: "clear-v2b VNI PREFIX",
     args: 2,
     async run(c, [vni, prefix]) {
@@ -61,6 +67,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "dump-v2b": {
+    summary: "list V2B mappings",
     usage: "dump-v2b",
     args: 0,
     async run(c) {
@@ -76,6 +83,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "set-m2p": {
+    summary: "set a multicast-to-physical mapping",
     usage: "set-m2p GROUP UNDERLAY_GROUP",
     args: 2,
     async run(c, [group, underlay]) {
@@ -86,6 +94,7 @@ export const MAP_VERBS: Record<string, Verb> = {
     },
   },
   "dump-m2p": {
+    summary: "list M2P mappings",
     usage: "dump-m2p",
     args: 0,
     async run(c) {
@@ -93,70 +102,6 @@ export const MAP_VERBS: Record<string, Verb> = {
       return {
         data: r,
         table: tableOf(["GROUP", "UNDERLAY"], r, [(m) => m.group, (m) => m.underlay]),
-      };
-    },
-  },
-  "list-underlay-routes": {
-    usage: "list-underlay-routes",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/underlay/routes")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["PREFIX", "NEXT HOPS"], r, [
-          (x) => x.prefix,
-          (x) => (x.nextHops as Row[]).map((h) => `${h.via}%${h.link}`),
-        ]),
-      };
-    },
-  },
-  "mcast-subscribe": {
-    usage: "mcast-subscribe PORT GROUP",
-    args: 2,
-    async run(c, [port, group]) {
-      return {
-        data: await c.call("POST", `/v1/ports/${enc(port)}/multicast`, { group }),
-        table: () => `${port} subscribed to ${group}`,
-      };
-    },
-  },
-  "mcast-unsubscribe": {
-    usage: "mcast-unsubscribe PORT GROUP",
-    args: 2,
-    async run(c, [port, group]) {
-      return {
-        data: await c.call("DELETE", `/v1/ports/${enc(port)}/multicast?group=${enc(group)}`),
-        table: () => `${port} left ${group}`,
-      };
-    },
-  },
-  "set-mcast-fwd": {
-    usage: "set-mcast-fwd UNDERLAY_GROUP VIA=external|underlay|both...",
-    args: 2,
-    async run(c, [underlay, ...hops]) {
-      const nextHops = hops.map((h) => {
-        const i = h.lastIndexOf("=");
-        return i < 0
-          ? { via: h, replication: "external" }
-          : { via: h.slice(0, i), replication: h.slice(i + 1) };
-      });
-      return {
-        data: await c.call("PUT", "/v1/multicast/forwarding", { underlay, nextHops }),
-        table: () => `set forwarding for ${underlay}`,
-      };
-    },
-  },
-  "dump-mcast-fwd": {
-    usage: "dump-mcast-fwd",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/multicast/forwarding")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["UNDERLAY", "NEXT HOPS"], r, [
-          (x) => x.underlay,
-          (x) => (x.nextHops as Row[]).map((h) => `${h.via}=${h.replication}`),
-        ]),
       };
     },
   },

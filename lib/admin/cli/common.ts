@@ -1,7 +1,7 @@
 // Shared pieces of the CLI verb tables: the Verb shape and table helpers.
 
 import { parse as parseYaml } from "yaml";
-import type { AdminClient } from "./client.ts";
+import type { AdminClient } from "../client.ts";
 import { renderTable } from "./table.ts";
 
 /** A JSON row as the API returns it. */
@@ -10,11 +10,17 @@ export type Row = Record<string, unknown>;
 export type Opts = Record<string, string | boolean | undefined>;
 /** One verb: usage text, its own options and what it does. */
 export interface Verb {
+  /** One line for `xdeno --help`. */
+  summary: string;
   usage: string;
   options?: string[];
   /** Boolean options. */
   flags?: string[];
+  /** The first positional is a port, also accepted as `-p PORT` (opteadm's habit). */
+  port?: boolean;
+  /** Positionals needed; at most `maxArgs` (default: exactly `args`). */
   args: number;
+  maxArgs?: number;
   run(
     c: AdminClient,
     a: string[],
