@@ -11,6 +11,7 @@ import { formatProblems, loadConfig } from "../config/load.ts";
 import { stateFromConfig } from "../config/resources.ts";
 import type { Config } from "../config/schema.ts";
 import { setupLogging } from "./logging.ts";
+import { serviceNotifier } from "./notify.ts";
 import { createDatapath } from "./platform.ts";
 import { StateStore } from "./state.ts";
 import { ServiceDatapath } from "./switch_datapath.ts";
@@ -155,11 +156,14 @@ async function serve(
     },
   );
 
+  const notify = await serviceNotifier();
+  notify.ready(`serving on ${a.hostname}:${a.port}`);
   const onStop = (sig: string) => () => stopped.resolve(sig);
   const onHup = () => {
+    notify.reloading();
     reload(file, cfg, flags, ctl).catch((e) =>
       log.error("reload failed: {error}", { error: (e as Error).message })
-    );
+    ).finally(() => notify.ready(`serving on ${a.hostname}:${a.port}`));
   };
   const handlers: [Deno.Signal, () => void][] = [["SIGTERM", onStop("SIGTERM")], [
     "SIGINT",
@@ -170,6 +174,7 @@ async function serve(
 
   const sig = await stopped.promise;
   log.info("{signal}: stopping", { signal: sig });
+  notify.stopping();
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   await server.shutdown();
   await datapath.close();
