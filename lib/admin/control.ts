@@ -12,6 +12,7 @@ import {
   type Kind,
   PER_PORT_KINDS,
 } from "../config/resources.ts";
+import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
 import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
 import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
 
@@ -68,7 +69,7 @@ export class Control {
       if (changes.length === 0) return result;
       const next = cloneState(this.state);
       applyChanges(next, changes);
-      checkReferences(next);
+      checkReferences(next, new Set(changes.map((c) => c.key)));
       await this.applyAll(changes);
       const saved = new Map(this.overrides);
       for (const c of changes) this.overrides.set(overrideKey(c.kind, c.key), structuredClone(c));
@@ -117,8 +118,12 @@ export class Control {
   }
 }
 
-/** Per-port tables need their port; ports need unique MACs. */
-function checkReferences(s: DesiredState): void {
+/**
+ * Per-port tables need their port; ports need unique MACs, (VNI, overlay address) pairs and
+ * external IPs. `touched`: report address clashes only where one side is among these ports (a
+ * clash persisted before this check existed does not block unrelated changes).
+ */
+function checkReferences(s: DesiredState, touched?: Set<string>): void {
   for (const k of PER_PORT_KINDS) {
     for (const port of s[k].keys()) {
       if (!s.port.has(port)) throw new ControlError(404, "port", `no port ${JSON.stringify(port)}`);
@@ -132,5 +137,14 @@ function checkReferences(s: DesiredState): void {
       throw new ControlError(409, "mac", `${p.mac} is already used by port ${other}`);
     }
     macs.set(m, name);
+  }
+  const claims = [...s.port].flatMap(([n, p]) => portClaims(n, p.overlay, s.externalIps.get(n)));
+  for (const [a, b] of conflicts(claims)) {
+    if (touched && !touched.has(a.port) && !touched.has(b.port)) continue;
+    throw new ControlError(
+      409,
+      claimField(b),
+      `${b.what} is already used by ${claimField(a)}: each must belong to one port`,
+    );
   }
 }

@@ -69,7 +69,9 @@ Deno.test({
     assert.equal(o.code, 2);
     assert.equal(
       dec.decode(o.stderr),
-      'bad.yaml: ports[0].mac: "a8:40:25:00:00" is not a MAC address (expected six hex pairs)\n',
+      `bad.yaml:${
+        BASE_YAML.split("\n").findIndex((l) => l.includes('"a8:40:25:00:00:10"')) + 1
+      }: ports[0] (dns0).mac: "a8:40:25:00:00" is not a MAC address (expected six hex pairs)\n`,
     );
 
     const s = await spawnService(`${run}/good.yaml`, `${box}/state`, [], [`${run}/xdeno.run`], env);
