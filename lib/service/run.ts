@@ -12,6 +12,7 @@ import { stateFromConfig } from "../config/resources.ts";
 import type { Config } from "../config/schema.ts";
 import { setupLogging } from "./logging.ts";
 import { serviceNotifier } from "./notify.ts";
+import { reloadConfig, type Running } from "./reload.ts";
 import { createDatapath } from "./platform.ts";
 import { StateStore } from "./state.ts";
 import { ServiceDatapath } from "./switch_datapath.ts";
@@ -156,12 +157,13 @@ async function serve(
     },
   );
 
+  const running: Running = { started: cfg, log: cfg.log };
   const notify = await serviceNotifier();
   notify.ready(`serving on ${a.hostname}:${a.port}`);
   const onStop = (sig: string) => () => stopped.resolve(sig);
   const onHup = () => {
     notify.reloading();
-    reload(file, cfg, flags, ctl).catch((e) =>
+    reloadConfig(file, running, ctl, (c) => applyFlags(c, flags)).catch((e) =>
       log.error("reload failed: {error}", { error: (e as Error).message })
     ).finally(() => notify.ready(`serving on ${a.hostname}:${a.port}`));
   };
@@ -180,37 +182,4 @@ async function serve(
   await datapath.close();
   log.info("stopped");
   return 0;
-}
-
-/** SIGHUP: re-reads the file, keeps flags and persisted API changes, applies the difference. */
-async function reload(
-  file: string,
-  old: Config,
-  flags: Record<string, string | undefined>,
-  ctl: Control,
-): Promise<void> {
-  const r = await loadConfig(file);
-  if (!r.ok) {
-    log.error("reload: config invalid, keeping the running state ({count} problems)", {
-      count: r.problems.length,
-    });
-    for (const p of r.problems) {
-      log.error("reload: {path}: {problem}", { path: p.path, problem: p.message });
-    }
-    return;
-  }
-  applyFlags(r.config, flags);
-  for (const k of ["platform", "stateDir"] as const) {
-    if (r.config[k] !== old[k]) {
-      log.warning("reload: {field} changed; takes effect on restart", { field: k });
-    }
-  }
-  if (JSON.stringify(r.config.admin) !== JSON.stringify(old.admin)) {
-    log.warning("reload: admin settings changed; take effect on restart");
-  }
-  const changes = await ctl.reload(stateFromConfig(r.config));
-  log.info("reload: applied {count} changes", {
-    count: changes.length,
-    changes: changes.map((c) => `${c.value === null ? "remove" : "set"} ${c.kind} ${c.key}`),
-  });
 }
