@@ -101,7 +101,11 @@ export async function runMain(args: string[], version: string): Promise<number> 
   try {
     return await serve(file, cfg, v, version, t0);
   } catch (e) {
-    log.fatal("cannot start: {error}", { error: (e as Error).message });
+    // Under the unit, Deno's permission flags are narrow: say where they come from.
+    const hint = e instanceof Deno.errors.NotCapable
+      ? " (a Deno permission flag of this command line is missing or too narrow, e.g. --allow-net must match admin.listen: README, Privileges)"
+      : "";
+    log.fatal("cannot start: {error}", { error: (e as Error).message + hint });
     return 1;
   }
 }
