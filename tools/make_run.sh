@@ -4,6 +4,8 @@
 # a cache directory keyed by the payload's hash (atomically: extract to a temp dir, rename),
 # then execs `deno run --cached-only` with explicit permissions and its own DENO_DIR, so
 # nothing is downloaded and nothing outside the cache directory is written by the launcher.
+# Permissions: leading --allow-*/--deny-* arguments (`xdeno.run --allow-read=/etc/xdeno run …`,
+# what dist/xdeno.service does) replace the default set, which is every permission but -A.
 #
 # usage: tools/make_run.sh [BUNDLE] [OUT]     (DENO_BIN overrides the runtime to embed)
 set -eu
@@ -42,10 +44,27 @@ if [ ! -x "\$dir/deno" ]; then
   mkdir -p "\$tmp/deno_dir"
   mv "\$tmp" "\$dir" 2>/dev/null || rm -rf "\$tmp"
 fi
+# Leading --allow-*/--deny-* arguments are Deno permission flags and replace the default set
+# (a service manager passes its narrow set); without them, every permission an operator's
+# interactive use needs. The bundle goes after the n-th argument, by rotating "\$@".
+n=0
+for a do
+  case \$a in --allow-*|--deny-*) n=\$((n + 1)) ;; *) break ;; esac
+done
+if [ "\$n" -eq 0 ]; then
+  set -- --allow-read --allow-write --allow-net --allow-env --allow-sys --allow-ffi --allow-run "\$@"
+  n=7
+fi
+i=0
+for a do
+  [ "\$i" -ne "\$n" ] || set -- "\$@" "\$dir/xdeno.js"
+  set -- "\$@" "\$a"
+  shift
+  i=\$((i + 1))
+done
+[ "\$i" -ne "\$n" ] || set -- "\$@" "\$dir/xdeno.js"
 DENO_DIR=\$dir/deno_dir DENO_NO_UPDATE_CHECK=1 DENO_NO_PROMPT=1 \\
-exec "\$dir/deno" run --cached-only --no-config --no-lock --no-prompt \\
-  --allow-read --allow-write --allow-net --allow-env --allow-sys --allow-ffi --allow-run \\
-  "\$dir/xdeno.js" "\$@"
+exec "\$dir/deno" run --cached-only --no-config --no-lock --no-prompt "\$@"
 __XDENO_PAYLOAD__
 HEAD
 cat "$work/head" "$work/payload" > "$out.tmp"

@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import type { Context } from "hono";
 import { getLogger } from "@logtape/logtape";
 import { zodProblems } from "../config/load.ts";
+import { audit } from "./audit.ts";
 import { bearerMatches } from "./auth.ts";
 import { type Control, ControlError } from "./control.ts";
 import { DatapathRejected } from "./datapath.ts";
@@ -56,6 +57,7 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
     "/healthz",
     (c) => c.json({ ok: true, platform: ctl.datapath.platform, generation: ctl.generation }),
   );
+  app.use("/v1/*", audit(opt.token));
   app.use("*", async (c, next) => {
     if (opt.token !== null && !bearerMatches(c.req.header("authorization"), opt.token)) {
       c.header("WWW-Authenticate", 'Bearer realm="xdeno"');

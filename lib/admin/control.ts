@@ -4,16 +4,28 @@
 
 import {
   applyChanges,
+  canonical,
   type Change,
   cloneState,
   type DesiredState,
   diffStates,
   inverse,
   type Kind,
+  KINDS,
   PER_PORT_KINDS,
 } from "../config/resources.ts";
+import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
 import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
 import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+
+/** One resource by kind and key. */
+export interface ResourceRef {
+  kind: Kind;
+  key: string;
+}
+
+/** Where a resource's value comes from (the fleet adds "fleet"). */
+export type Source = "config" | "api";
 
 /** A refused request: HTTP status, the field at fault and why. */
 export class ControlError extends Error {
@@ -68,7 +80,7 @@ export class Control {
       if (changes.length === 0) return result;
       const next = cloneState(this.state);
       applyChanges(next, changes);
-      checkReferences(next);
+      checkReferences(next, new Set(changes.map((c) => c.key)));
       await this.applyAll(changes);
       const saved = new Map(this.overrides);
       for (const c of changes) this.overrides.set(overrideKey(c.kind, c.key), structuredClone(c));
@@ -86,18 +98,39 @@ export class Control {
     });
   }
 
-  /** Replaces the base (config reload) and applies only the difference; returns it. */
-  reload(base: DesiredState): Promise<Change[]> {
+  /**
+   * Replaces the base (config reload) and applies only the difference. Returns the changes and
+   * the resources whose config entry changed but which API state pins (left as the API set them).
+   */
+  reload(base: DesiredState): Promise<{ changes: Change[]; pinned: ResourceRef[] }> {
     return this.serial(async () => {
       const next = cloneState(base);
       applyChanges(next, [...this.overrides.values()]);
       checkReferences(next);
       const changes = diffStates(this.state, next);
       await this.applyAll(changes);
+      const pinned: ResourceRef[] = [];
+      for (const kind of KINDS) {
+        const a = this.base[kind] as Map<string, unknown>, b = base[kind] as Map<string, unknown>;
+        for (const key of new Set([...a.keys(), ...b.keys()])) {
+          if (canonical(a.get(key)) === canonical(b.get(key))) continue;
+          if (this.overrides.has(overrideKey(kind, key))) pinned.push({ kind, key });
+        }
+      }
       this.base = base;
       this.state = next;
-      return changes;
+      return { changes, pinned };
     });
+  }
+
+  /** Where a resource's current value comes from: the config file or an API change. */
+  source(kind: Kind, key: string): Source {
+    return this.overrides.has(overrideKey(kind, key)) ? "api" : "config";
+  }
+
+  /** `v` (a resource or one entry of it) with the resource's `source`, for API answers. */
+  sourced<T extends object>(kind: Kind, key: string, v: T): T & { source: Source } {
+    return { ...v, source: this.source(kind, key) };
   }
 
   /** Applies in order; on refusal undoes what was applied and reports the field. */
@@ -117,8 +150,12 @@ export class Control {
   }
 }
 
-/** Per-port tables need their port; ports need unique MACs. */
-function checkReferences(s: DesiredState): void {
+/**
+ * Per-port tables need their port; ports need unique MACs, (VNI, overlay address) pairs and
+ * external IPs. `touched`: report address clashes only where one side is among these ports (a
+ * clash persisted before this check existed does not block unrelated changes).
+ */
+function checkReferences(s: DesiredState, touched?: Set<string>): void {
   for (const k of PER_PORT_KINDS) {
     for (const port of s[k].keys()) {
       if (!s.port.has(port)) throw new ControlError(404, "port", `no port ${JSON.stringify(port)}`);
@@ -132,5 +169,14 @@ function checkReferences(s: DesiredState): void {
       throw new ControlError(409, "mac", `${p.mac} is already used by port ${other}`);
     }
     macs.set(m, name);
+  }
+  const claims = [...s.port].flatMap(([n, p]) => portClaims(n, p.overlay, s.externalIps.get(n)));
+  for (const [a, b] of conflicts(claims)) {
+    if (touched && !touched.has(a.port) && !touched.has(b.port)) continue;
+    throw new ControlError(
+      409,
+      claimField(b),
+      `${b.what} is already used by ${claimField(a)}: each must belong to one port`,
+    );
   }
 }

@@ -4,6 +4,7 @@ import { parseIp } from "../packet/bytes.ts";
 import { openNetns, withNetns } from "../../ffi/netns.ts";
 import { libc, SysError } from "../../ffi/libc.ts";
 import { type RouteSpec, Rtnl } from "../../ffi/netlink.ts";
+import { readSysctl, writeSysctl } from "../../ffi/sysctl.ts";
 
 /** A parsed `addr/len` prefix. */
 export interface Cidr {
@@ -129,23 +130,16 @@ export class Plumber {
   /**
    * Sets a sysctl of this namespace (`net.ipv6.conf.xde0.disable_ipv6` → "1"); the old value
    * is restored on close. /proc/sys/net shows the namespace of the thread that opens the file,
-   * and sync file operations run on the JS thread, inside withNetns.
+   * and FFI calls run on the JS thread, inside withNetns.
    */
   sysctl(key: string, value: string): void {
-    if (!/^[\w.-]+$/.test(key)) throw new Error(`sysctl key "${key}" is not a dotted name`);
-    const path = `/proc/sys/${key.replaceAll(".", "/")}`;
     const old = withNetns(this.netns, () => {
-      const prev = Deno.readTextFileSync(path).trim();
-      Deno.writeTextFileSync(path, value);
+      const prev = readSysctl(key);
+      writeSysctl(key, value);
       return prev;
     });
-    this.undo.push(() => {
-      try {
-        withNetns(this.netns, () => Deno.writeTextFileSync(path, old));
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e; // the interface is gone
-      }
-    });
+    // ENOENT while undoing (the interface is gone) is ignored by close().
+    this.undo.push(() => withNetns(this.netns, () => writeSysctl(key, old)));
   }
 
   /** Undoes every address and route added here (newest first), then closes the socket. */

@@ -293,7 +293,7 @@ export class SwitchDatapath implements AdminDatapath {
 
   /** Port, underlay link, switch and pipeline counters. */
   counters(): CounterSample[] {
-    return counterSamples(this.sw, this.live.keys());
+    return counterSamples(this.sw, this.live.keys(), (n) => this.live.get(n)?.vpc?.port ?? null);
   }
 
   /** Flows of a port's UFT, LFT or TCP table as plain rows. */

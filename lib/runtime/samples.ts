@@ -2,6 +2,7 @@
 // and events by reason, and pipeline drop reasons. Built on request (never per packet).
 
 import type { CounterSample } from "../admin/datapath.ts";
+import type { Port } from "../engine/port.ts";
 import type { LinkStats } from "../link/link.ts";
 import { DROP_REASONS, EVENTS } from "../switch/counters.ts";
 import type { Switch } from "../switch/switch.ts";
@@ -16,8 +17,12 @@ const LINK_FIELDS: [keyof LinkStats, string, string][] = [
   ["txDropped", "tx_dropped", "frames dropped on send"],
 ];
 
-/** Every counter of `sw`; `ports` are the names the admin plane knows. */
-export function counterSamples(sw: Switch, ports: Iterable<string>): CounterSample[] {
+/** Every counter of `sw`; `ports` are the names the admin plane knows, `vpc` their pipelines. */
+export function counterSamples(
+  sw: Switch,
+  ports: Iterable<string>,
+  vpc: (port: string) => Port | null = () => null,
+): CounterSample[] {
   const out: CounterSample[] = [];
   const link = (prefix: string, label: Record<string, string>, s: LinkStats) => {
     for (const [k, name, help] of LINK_FIELDS) {
@@ -33,6 +38,8 @@ export function counterSamples(sw: Switch, ports: Iterable<string>): CounterSamp
   for (const name of ports) {
     const p = sw.port(name);
     if (p) link("port", { port: name }, p.link.stats);
+    const v = vpc(name);
+    if (v) pipelineSamples(out, name, v);
   }
   for (const u of sw.underlay) link("underlay", { link: u.link.name }, u.link.stats);
   DROP_REASONS.forEach((r, i) => {
@@ -63,4 +70,34 @@ export function counterSamples(sw: Switch, ports: Iterable<string>): CounterSamp
     });
   }
   return out;
+}
+
+/** A port's pipeline drops and errors by reason, and each layer's drops by direction. */
+function pipelineSamples(out: CounterSample[], port: string, p: Port): void {
+  const byReason = (name: string, help: string, m: Map<string, number>) => {
+    for (const [reason, value] of m) {
+      out.push({ name, help, type: "counter", labels: { port, reason }, value });
+    }
+  };
+  byReason(
+    "xdeno_port_pipeline_drops_total",
+    "frames a port's pipeline dropped, by reason",
+    p.stats.drops,
+  );
+  byReason(
+    "xdeno_port_pipeline_errors_total",
+    "a port's pipeline errors, by reason",
+    p.stats.errors,
+  );
+  for (const l of p.layers) {
+    for (const direction of ["out", "in"] as const) {
+      out.push({
+        name: "xdeno_layer_drops_total",
+        help: "frames a layer dropped (deny rule or default), by port and direction",
+        type: "counter",
+        labels: { port, layer: l.name, direction },
+        value: l.stats[direction].drops,
+      });
+    }
+  }
 }

@@ -11,6 +11,8 @@ import { formatProblems, loadConfig } from "../config/load.ts";
 import { stateFromConfig } from "../config/resources.ts";
 import type { Config } from "../config/schema.ts";
 import { setupLogging } from "./logging.ts";
+import { serviceNotifier } from "./notify.ts";
+import { reloadConfig, type Running } from "./reload.ts";
 import { createDatapath } from "./platform.ts";
 import { StateStore } from "./state.ts";
 import { ServiceDatapath } from "./switch_datapath.ts";
@@ -115,7 +117,11 @@ export async function runMain(args: string[], version: string): Promise<number> 
   try {
     return await serve(file, cfg, v, version, t0);
   } catch (e) {
-    log.fatal("cannot start: {error}", { error: (e as Error).message });
+    // Under the unit, Deno's permission flags are narrow: say where they come from.
+    const hint = e instanceof Deno.errors.NotCapable
+      ? " (a Deno permission flag of this command line is missing or too narrow, e.g. --allow-net must match admin.listen: README, Privileges)"
+      : "";
+    log.fatal("cannot start: {error}", { error: (e as Error).message + hint });
     return 1;
   }
 }
@@ -179,11 +185,15 @@ async function serve(
     },
   );
 
+  const running: Running = { started: cfg, log: cfg.log };
+  const notify = await serviceNotifier();
+  notify.ready(`serving on ${a.hostname}:${a.port}`);
   const onStop = (sig: string) => () => stopped.resolve(sig);
   const onHup = () => {
-    reload(file, cfg, flags, ctl).catch((e) =>
+    notify.reloading();
+    reloadConfig(file, running, ctl, (c) => applyFlags(c, flags)).catch((e) =>
       log.error("reload failed: {error}", { error: (e as Error).message })
-    );
+    ).finally(() => notify.ready(`serving on ${a.hostname}:${a.port}`));
   };
   const handlers: [Deno.Signal, () => void][] = [["SIGTERM", onStop("SIGTERM")], [
     "SIGINT",
@@ -194,42 +204,10 @@ async function serve(
 
   const sig = await stopped.promise;
   log.info("{signal}: stopping", { signal: sig });
+  notify.stopping();
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   await server.shutdown();
   await datapath.close();
   log.info("stopped");
   return 0;
-}
-
-/** SIGHUP: re-reads the file, keeps flags and persisted API changes, applies the difference. */
-async function reload(
-  file: string,
-  old: Config,
-  flags: Record<string, string | undefined>,
-  ctl: Control,
-): Promise<void> {
-  const r = await loadConfig(file);
-  if (!r.ok) {
-    log.error("reload: config invalid, keeping the running state ({count} problems)", {
-      count: r.problems.length,
-    });
-    for (const p of r.problems) {
-      log.error("reload: {path}: {problem}", { path: p.path, problem: p.message });
-    }
-    return;
-  }
-  applyFlags(r.config, flags);
-  for (const k of ["platform", "stateDir"] as const) {
-    if (r.config[k] !== old[k]) {
-      log.warning("reload: {field} changed; takes effect on restart", { field: k });
-    }
-  }
-  if (JSON.stringify(r.config.admin) !== JSON.stringify(old.admin)) {
-    log.warning("reload: admin settings changed; take effect on restart");
-  }
-  const changes = await ctl.reload(stateFromConfig(r.config));
-  log.info("reload: applied {count} changes", {
-    count: changes.length,
-    changes: changes.map((c) => `${c.value === null ? "remove" : "set"} ${c.kind} ${c.key}`),
-  });
 }

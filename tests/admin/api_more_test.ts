@@ -28,7 +28,10 @@ Deno.test("multicast: subscriptions per port (removed with the port) and underla
       nextHops: [{ via: "fd00:2::1", replication: "underlay" }],
     };
     assert.equal((await h.call("PUT", "/v1/multicast/forwarding", f)).status, 200);
-    assert.deepEqual((await h.call("GET", "/v1/multicast/forwarding")).body, [f]);
+    assert.deepEqual((await h.call("GET", "/v1/multicast/forwarding")).body, [{
+      ...f,
+      source: "api",
+    }]);
     r = await h.call("PUT", "/v1/multicast/forwarding", {
       ...f,
       nextHops: [{ via: "fd00:2::1", replication: "all" }],

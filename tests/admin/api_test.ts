@@ -30,6 +30,7 @@ Deno.test("ports: list, show, create, delete with its tables; persisted", async 
       action: "deny",
       protocol: "any",
       host: "192.0.2.0/24",
+      source: "api",
     }]);
 
     const persisted = await new StateStore(h.dir).load();
@@ -120,6 +121,7 @@ Deno.test("router entries, external IPs, underlay routes", async () => {
       snat: { ip: "203.0.113.9", ports: [1024, 2047] },
       ephemeral: [],
       floating: [],
+      source: "api",
     });
     assert.equal((await h.call("DELETE", "/v1/ports/opte0/external-ips")).status, 200);
     assert.equal((await h.call("GET", "/v1/ports/opte0/external-ips")).body, null);
@@ -157,7 +159,12 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
       200,
     );
     r = await h.call("GET", "/v1/v2b");
-    assert.deepEqual(r.body, [{ vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::1"] }]);
+    assert.deepEqual(r.body, [{
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::1"],
+      source: "api",
+    }]);
     assert.equal(
       (await h.call("DELETE", `/v1/v2b?vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`)).status,
       200,
@@ -171,6 +178,7 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
     assert.deepEqual((await h.call("GET", "/v1/m2p")).body, [{
       group: "239.1.1.1",
       underlay: "ff04::1",
+      source: "api",
     }]);
     assert.equal((await h.call("DELETE", "/v1/m2p?group=239.1.1.1")).status, 200);
   } finally {

@@ -10,9 +10,9 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "NAME   KIND      MAC                ZONE  ADDRESSES      VNI  STATE",
-        "dns0   system    a8:40:25:00:00:10  dns   fd00:1::10/64  -    running",
-        "opte0  instance  a8:40:25:f0:00:01  -     -              10   running",
+        "NAME   KIND      MAC                ZONE  ADDRESSES      VNI  STATE    SOURCE",
+        "dns0   system    a8:40:25:00:00:10  dns   fd00:1::10/64  -    running  config",
+        "opte0  instance  a8:40:25:f0:00:01  -     -              10   running  config",
         "",
       ].join("\n"),
     );
@@ -50,9 +50,10 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "ID  DIR  PRI  ACTION  PROTO  PORTS  HOST",
-        "0   in   100  allow   tcp    22     any",
-        "1   out  7    deny    udp    53     192.0.2.0/24",
+        // The API now owns opte0's whole rule table (state.json pins it).
+        "ID  DIR  PRI  ACTION  PROTO  PORTS  HOST          SOURCE",
+        "0   in   100  allow   tcp    22     any           api",
+        "1   out  7    deny    udp    53     192.0.2.0/24  api",
         "",
       ].join("\n"),
     );
@@ -66,9 +67,9 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "VNI  IP        MAC                UNDERLAY",
-        "10   10.0.0.6  a8:40:25:f0:00:02  fd00:2::1",
-        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7",
+        "VNI  IP        MAC                UNDERLAY   SOURCE",
+        "10   10.0.0.6  a8:40:25:f0:00:02  fd00:2::1  config",
+        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7  api",
         "",
       ].join("\n"),
     );
@@ -77,7 +78,10 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     r = await xdeno(h.url, "set-v2b", "10", "0.0.0.0/0", "fd00:99::1", "fd00:99::2");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(h.url, "dump-v2b");
-    assert.equal(r.out, "VNI  PREFIX     ENDPOINTS\n10   0.0.0.0/0  fd00:99::1,fd00:99::2\n");
+    assert.equal(
+      r.out,
+      "VNI  PREFIX     ENDPOINTS              SOURCE\n10   0.0.0.0/0  fd00:99::1,fd00:99::2  api\n",
+    );
     r = await xdeno(h.url, "add-router-entry", "opte0", "0.0.0.0/0", "internet-gateway");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(
@@ -102,7 +106,10 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     r = await xdeno(h.url, "set-mcast-fwd", "ff04::1", "fd00:2::1=underlay", "fd00:3::1");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(h.url, "dump-mcast-fwd");
-    assert.equal(r.out, "UNDERLAY  NEXT HOPS\nff04::1   fd00:2::1=underlay,fd00:3::1=external\n");
+    assert.equal(
+      r.out,
+      "UNDERLAY  NEXT HOPS                              SOURCE\nff04::1   fd00:2::1=underlay,fd00:3::1=external  api\n",
+    );
     r = await xdeno(h.url, "list-layers", "opte0");
     assert.equal(r.code, 1);
     assert.equal(r.err, "xdeno list-layers: 501: memory datapath has no layers\n");

@@ -25,6 +25,13 @@ async function checkConfig(file: string) {
   return { code: o.code, out: dec.decode(o.stdout), err: dec.decode(o.stderr) };
 }
 
+/** 1-based number of the first line of `text` containing `needle` (what an editor shows). */
+function lineOf(text: string, needle: string): number {
+  const i = text.split("\n").findIndex((l) => l.includes(needle));
+  assert.ok(i >= 0, needle);
+  return i + 1;
+}
+
 Deno.test("the shipped example config passes check-config", async () => {
   const r = await checkConfig(EXAMPLE);
   assert.equal(r.err, "");
@@ -38,7 +45,7 @@ Deno.test("the shipped example config passes check-config", async () => {
   assert.equal(s.v2b.size, 1);
 });
 
-Deno.test("check-config prints every problem as FILE: path: reason and exits 2", async () => {
+Deno.test("check-config prints every problem as FILE:LINE: path (port named): reason and exits 2", async () => {
   const text = (await Deno.readTextFile(EXAMPLE))
     .replace("mac: a8:40:25:f0:00:01", 'mac: "a8:40:25:zz:00:01"')
     .replace("underlayAddress: fd00:1122:3344:101::1", "underlayAddress: 10.0.0.1")
@@ -51,31 +58,42 @@ Deno.test("check-config prints every problem as FILE: path: reason and exits 2",
   const r = await checkConfig(file);
   assert.equal(r.code, 2);
   assert.equal(r.out, "");
+  const at = (needle: string) => `${file}:${lineOf(text, needle)}`;
   assert.deepEqual(
     r.err.trim().split("\n").sort(),
     [
-      `${file}: admin.listen: "127.0.0.1:70700" is not a listen address (expected ADDR:PORT, e.g. 127.0.0.1:7070 or [::1]:7070)`,
-      `${file}: ports[2].colour: unknown field (check the spelling)`,
-      `${file}: ports[2].firewall[0].action: expected one of "allow"|"deny"`,
-      `${file}: ports[2].mac: "a8:40:25:zz:00:01" is not a MAC address (expected six hex pairs)`,
-      `${file}: sled.underlayAddress: "10.0.0.1" is not an IPv6 address (e.g. fd00::1)`,
+      `${
+        at("127.0.0.1:70700")
+      }: admin.listen: "127.0.0.1:70700" is not a listen address (expected ADDR:PORT, e.g. 127.0.0.1:7070 or [::1]:7070)`,
+      `${at("colour: blue")}: ports[2] (opte0).colour: unknown field (check the spelling)`,
+      `${
+        at("action: permit")
+      }: ports[2] (opte0).firewall[0].action: expected one of "allow"|"deny"`,
+      `${
+        at("a8:40:25:zz:00:01")
+      }: ports[2] (opte0).mac: "a8:40:25:zz:00:01" is not a MAC address (expected six hex pairs)`,
+      `${
+        at("underlayAddress: 10.0.0.1")
+      }: sled.underlayAddress: "10.0.0.1" is not an IPv6 address (e.g. fd00::1)`,
     ].sort(),
   );
   // Cross-field checks run once the fields themselves are valid.
   const file2 = await Deno.makeTempFile({ suffix: ".yaml" });
-  await Deno.writeTextFile(
-    file2,
-    (await Deno.readTextFile(EXAMPLE)).replace(
-      '{ link: ul1, via: "fe80::2" }',
-      '{ link: ul9, via: "fe80::2" }',
-    )
-      .replace("mac: a8:40:25:00:00:10", "mac: A8:40:25:00:00:01"),
-  );
+  const text2 = (await Deno.readTextFile(EXAMPLE)).replace(
+    '{ link: ul1, via: "fe80::2" }',
+    '{ link: ul9, via: "fe80::2" }',
+  )
+    .replace("mac: a8:40:25:00:00:10", "mac: A8:40:25:00:00:01");
+  await Deno.writeTextFile(file2, text2);
   const r2 = await checkConfig(file2);
   assert.equal(r2.code, 2);
   assert.deepEqual(r2.err.trim().split("\n"), [
-    `${file2}: ports[1].mac: duplicate MAC "a8:40:25:00:00:01" (first at index 0)`,
-    `${file2}: underlay.routes[0].nextHops[1].link: "ul9" is not an underlay link (declared: ul0, ul1)`,
+    `${file2}:${
+      lineOf(text2, "A8:40:25:00:00:01")
+    }: ports[1] (dns0).mac: duplicate MAC "a8:40:25:00:00:01" (first at index 0)`,
+    `${file2}:${
+      lineOf(text2, "ul9")
+    }: underlay.routes[0].nextHops[1].link: "ul9" is not an underlay link (declared: ul0, ul1)`,
   ]);
 });
 
@@ -101,11 +119,11 @@ Deno.test("semantic rules: instance needs overlay, host has no zone, one host po
 `,
   );
   assert.ok(!r.ok);
-  assert.deepEqual(r.problems.map((p) => `${p.path}: ${p.message}`), [
-    "ports[0].overlay: an instance port needs an overlay identity",
-    "ports[1].zone: the host port lives in the global zone",
-    'ports[3].addresses[0]: "fd00::4/129" is not an address with prefix length (expected e.g. 10.0.0.5/24)',
-    "ports: at most one host port",
+  assert.deepEqual(r.problems.map((p) => `${p.line}: ${p.path}: ${p.message}`), [
+    "3: ports[0] (a).overlay: an instance port needs an overlay identity",
+    "4: ports[1] (b).zone: the host port lives in the global zone",
+    '6: ports[3] (d).addresses[0]: "fd00::4/129" is not an address with prefix length (expected e.g. 10.0.0.5/24)',
+    "3: ports: at most one host port",
   ]);
 });
 
@@ -172,4 +190,42 @@ Deno.test("property: applying diff(a, b) to a gives b; removals of tables preced
       }
     }
   }));
+});
+
+const CLASH = `platform: memory
+sled: { underlayAddress: "fd00:1::1", underlayPrefix: "fd00::/16" }
+ports:
+  - name: web
+    kind: instance
+    mac: "a8:40:25:f0:00:01"
+    overlay: { vni: 10, ipv4: 10.0.0.5/24, ipv6: "fd77::5/64" }
+    externalIps: { snat: { ip: 203.0.113.9, ports: [1024, 2047] }, floating: [203.0.113.10] }
+  - name: db
+    kind: instance
+    mac: "a8:40:25:f0:00:02"
+    overlay: { vni: 11, ipv4: 10.0.0.5/24 }
+  - name: cache
+    kind: instance
+    mac: "a8:40:25:f0:00:03"
+    overlay: { vni: 10, ipv4: 10.0.0.5/24, ipv6: "fd77:0::5/64" }
+    externalIps: { ephemeral: [203.0.113.9], floating: [203.0.113.10] }
+`;
+
+Deno.test("check-config refuses one (VNI, overlay address) or external IP on two ports, naming both", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".yaml" });
+  await Deno.writeTextFile(file, CLASH);
+  const r = await checkConfig(file);
+  assert.equal(r.code, 2);
+  assert.equal(r.out, "");
+  const tail = ": each must belong to one port";
+  // The same address in another VNI (db) is no clash; fd77:0::5 is fd77::5.
+  assert.deepEqual(r.err.trim().split("\n"), [
+    `${file}:16: ports[2] (cache).overlay.ipv4: VNI 10 address 10.0.0.5 is already used by ports[0] (web).overlay.ipv4 (line 7)${tail}`,
+    `${file}:16: ports[2] (cache).overlay.ipv6: VNI 10 address fd77::5 is already used by ports[0] (web).overlay.ipv6 (line 7)${tail}`,
+    `${file}:17: ports[2] (cache).externalIps.ephemeral[0]: external IP 203.0.113.9 is already used by ports[0] (web).externalIps.snat.ip (line 8)${tail}`,
+    `${file}:17: ports[2] (cache).externalIps.floating[0]: external IP 203.0.113.10 is already used by ports[0] (web).externalIps.floating[0] (line 8)${tail}`,
+  ]);
+  const ok = CLASH.replace('ipv4: 10.0.0.5/24, ipv6: "fd77:0::5/64"', "ipv4: 10.0.0.7/24")
+    .replace("ephemeral: [203.0.113.9], floating: [203.0.113.10]", "ephemeral: [203.0.113.11]");
+  assert.ok(parseConfigText(ok).ok);
 });

@@ -72,7 +72,9 @@ Deno.test({
     assert.equal(o.code, 2);
     assert.equal(
       dec.decode(o.stderr),
-      'bad.yaml: ports[0].mac: "a8:40:25:00:00" is not a MAC address (expected six hex pairs)\n',
+      `bad.yaml:${
+        BASE_YAML.split("\n").findIndex((l) => l.includes('"a8:40:25:00:00:10"')) + 1
+      }: ports[0] (dns0).mac: "a8:40:25:00:00" is not a MAC address (expected six hex pairs)\n`,
     );
 
     const s = await spawnService(`${run}/good.yaml`, `${box}/state`, [], [`${run}/xdeno.run`], env);
@@ -95,7 +97,7 @@ Deno.test({
       o = await exe(["dump-v2p", "--url", s.url]);
       assert.equal(
         dec.decode(o.stdout).split("\n")[2],
-        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7",
+        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7  api",
       );
     } finally {
       s.child.kill("SIGTERM");

@@ -60,6 +60,7 @@ Deno.test("run: SIGHUP reload applies only the difference and keeps API changes"
     assert.deepEqual((await get(`${s.url}/v1/m2p`)).body, [{
       group: "239.1.1.1",
       underlay: "ff04::1",
+      source: "api",
     }]);
 
     // An invalid file is refused and the running state kept.
@@ -76,6 +77,7 @@ Deno.test("run: SIGHUP reload applies only the difference and keeps API changes"
 
 Deno.test("run: bad config exits 2 naming the field; bad flag exits 2", async () => {
   const bad = await tempFile(BASE_YAML.replace('"a8:40:25:f0:00:01"', '"a8:40:25:zz:00:01"'));
+  const line = BASE_YAML.split("\n").findIndex((l) => l.includes('"a8:40:25:f0:00:01"')) + 1;
   const run = async (args: string[]) => {
     const o = await new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", new URL("../../main.ts", import.meta.url).pathname, ...args],
@@ -88,7 +90,7 @@ Deno.test("run: bad config exits 2 naming the field; bad flag exits 2", async ()
   assert.equal(r.code, 2);
   assert.equal(
     r.err.trim(),
-    `${bad}: ports[1].mac: "a8:40:25:zz:00:01" is not a MAC address (expected six hex pairs)`,
+    `${bad}:${line}: ports[1] (opte0).mac: "a8:40:25:zz:00:01" is not a MAC address (expected six hex pairs)`,
   );
   const good = await tempFile(BASE_YAML);
   r = await run(["run", "--config", good, "--listen", "localhost"]);

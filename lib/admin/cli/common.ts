@@ -39,9 +39,18 @@ export const list = (
 /** Escapes a path or query component. */
 export const enc = encodeURIComponent;
 
-/** A table renderer over `rows`, one column function per header. */
-export const tableOf = (headers: string[], rows: Row[], cols: ((r: Row) => unknown)[]) => () =>
-  renderTable(headers, rows.map((r) => cols.map((f) => list(f(r)))));
+/**
+ * A table renderer over `rows`, one column function per header. Rows that say where they come
+ * from (`source`: config, api, …) get a SOURCE column last.
+ */
+export const tableOf = (headers: string[], rows: Row[], cols: ((r: Row) => unknown)[]) => () => {
+  const src = rows.some((r) => r.source !== undefined);
+  const all = src ? [...cols, (r: Row) => r.source] : cols;
+  return renderTable(
+    src ? [...headers, "SOURCE"] : headers,
+    rows.map((r) => all.map((f) => list(f(r)))),
+  );
+};
 
 /** The firewall rule table. */
 export const fwTable = (rules: Row[]) =>

@@ -20,7 +20,8 @@ export function externalIpRoutes(app: AdminApp, ctl: Control): void {
     (c) => {
       const { name } = c.req.valid("param");
       needPort(ctl.state, name);
-      return c.json(ctl.state.externalIps.get(name) ?? null, 200);
+      const v = ctl.state.externalIps.get(name);
+      return c.json(v ? ctl.sourced("externalIps", name, v) : null, 200);
     },
   );
   app.openapi(

@@ -27,7 +27,8 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
     (c) => {
       const { name } = c.req.valid("param");
       needPort(ctl.state, name);
-      return c.json(sorted(ctl.state.firewall.get(name) ?? []), 200);
+      const rules = sorted(ctl.state.firewall.get(name) ?? []);
+      return c.json(rules.map((r) => ctl.sourced("firewall", name, r)), 200);
     },
   );
   app.openapi(

@@ -51,7 +51,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         tags: ["mappings"],
         responses: { 200: json(`every ${m.kind} mapping`) },
       }),
-      (c) => c.json([...ctl.state[m.kind].values()], 200),
+      (c) => c.json([...ctl.state[m.kind]].map(([k, v]) => ctl.sourced(m.kind, k, v)), 200),
     );
     app.openapi(
       createRoute({

@@ -89,7 +89,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       tags: ["multicast"],
       responses: { 200: json("forwarding entries") },
     }),
-    (c) => c.json([...ctl.state.mcastFwd.values()], 200),
+    (c) => c.json([...ctl.state.mcastFwd].map(([k, v]) => ctl.sourced("mcastFwd", k, v)), 200),
   );
   app.openapi(
     createRoute({

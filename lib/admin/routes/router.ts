@@ -21,7 +21,10 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
     (c) => {
       const { name } = c.req.valid("param");
       needPort(ctl.state, name);
-      return c.json(ctl.state.router.get(name) ?? [], 200);
+      return c.json(
+        (ctl.state.router.get(name) ?? []).map((e) => ctl.sourced("router", name, e)),
+        200,
+      );
     },
   );
   app.openapi(

@@ -12,7 +12,7 @@ export function underlayRoutes(app: AdminApp, ctl: Control): void {
   const path = "/v1/underlay/routes";
   app.openapi(
     createRoute({ method: "get", path, tags: ["underlay"], responses: { 200: json("routes") } }),
-    (c) => c.json([...ctl.state.route.values()], 200),
+    (c) => c.json([...ctl.state.route].map(([k, v]) => ctl.sourced("route", k, v)), 200),
   );
   app.openapi(
     createRoute({
