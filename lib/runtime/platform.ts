@@ -41,6 +41,9 @@ export class MemoryPlatform implements Platform {
   readonly name = "memory";
   private readonly peers = new Map<string, MemoryLink>();
 
+  /** `underlayMtu`: MTU of the underlay wires (1500 by default; the rack's is 9000). */
+  constructor(private readonly opts: { underlayMtu?: number } = {}) {}
+
   /** The far end (client side) of the link named `name`, if it exists. */
   peer(name: string): MemoryLink | undefined {
     return this.peers.get(name);
@@ -53,7 +56,8 @@ export class MemoryPlatform implements Platform {
 
   /** An underlay wire; its far end plays the rack router. */
   underlay(name: string): Link {
-    const [mine, far] = memoryPair({ name }, { name: `${name}-peer` });
+    const mtu = this.opts.underlayMtu;
+    const [mine, far] = memoryPair({ name, mtu }, { name: `${name}-peer`, mtu });
     this.peers.set(name, far);
     return mine;
   }
