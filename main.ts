@@ -19,6 +19,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "run the switch service with its admin API (--config FILE)",
     run: async (args) => (await import("./lib/service/run.ts")).runMain(args, VERSION),
   },
+  replay: {
+    summary: "run a pcapng and API steps through a config offline, deterministically",
+    run: async (args) => (await import("./lib/replay/cli.ts")).replayMain(args, VERSION),
+  },
   demo: {
     summary: "as root: build a two-sled rack in namespaces, run xdeno, tour every path",
     run: async (args) => (await import("./lib/testbed/demo.ts")).demoMain(args),
