@@ -109,7 +109,7 @@ export async function replayMain(args: string[], version: string): Promise<numbe
 
   let replay: Replay;
   try {
-    replay = await Replay.create(cfg, version);
+    replay = await Replay.create(cfg, version, input.linkMacs);
   } catch (e) {
     console.error(`${v.config}: the switch refused the config: ${(e as Error).message}`);
     return 2;

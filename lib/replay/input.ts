@@ -29,6 +29,11 @@ export interface ReplayInput {
   /** Capture time of the first packet (ns since the epoch): output stamps are this + t. */
   epochNs: bigint;
   packets: InputPacket[];
+  /**
+   * Per underlay link, the destination of the first unicast frame arriving on it: the MAC the
+   * captured sled's link had, which replay's link takes so that those frames are accepted.
+   */
+  linkMacs: Map<string, Uint8Array>;
 }
 
 /** A problem with an input file: printed as is, exit status 2. */
@@ -76,7 +81,14 @@ export function readReplayInput(
     data: p.data,
   }));
   packets.sort((a, b) => a.t < b.t ? -1 : a.t > b.t ? 1 : a.frame - b.frame);
-  return { epochNs, packets };
+  const linkMacs = new Map<string, Uint8Array>();
+  for (const p of packets) {
+    const unicast = p.data.length >= 14 && (p.data[0] & 1) === 0;
+    if (p.ingress.kind === "link" && unicast && !linkMacs.has(p.ingress.name)) {
+      linkMacs.set(p.ingress.name, p.data.slice(0, 6));
+    }
+  }
+  return { epochNs, packets, linkMacs };
 }
 
 const Step = z.strictObject({

@@ -69,9 +69,19 @@ export class Replay {
     this.tracer = new ReplayTracer(dp, this.sw, underlayPrefix);
   }
 
-  /** Builds the sled of `cfg` at t = 0 and lets it settle (neighbours resolved). */
-  static async create(cfg: Config, version: string): Promise<Replay> {
-    const platform = new MemoryPlatform({ underlayMtu: UNDERLAY_MTU });
+  /**
+   * Builds the sled of `cfg` at t = 0 and lets it settle (neighbours resolved). `linkMacs`: the
+   * MACs underlay links take (those the capture shows; the rest derive from their names).
+   */
+  static async create(
+    cfg: Config,
+    version: string,
+    linkMacs: ReadonlyMap<string, Uint8Array> = new Map(),
+  ): Promise<Replay> {
+    const platform = new MemoryPlatform({
+      underlayMtu: UNDERLAY_MTU,
+      underlayMac: (name) => linkMacs.get(name),
+    });
     let r: Replay | null = null;
     const inner = new SwitchDatapath(cfg, platform, { clock: () => r?.ms ?? 0 });
     const dp = new ServiceDatapath(inner as unknown as RuntimeDatapath, "in-process");
@@ -105,7 +115,10 @@ export class Replay {
     while (s < steps.length) record(await this.step(steps[s++]));
   }
 
-  /** Moves the clock to `t` (ns), running the switch's timers on the way. */
+  /**
+   * Moves the clock to `t` (ns), running the switch's timers on the way and at `t` itself, so
+   * what the timers send is not taken for the output of the input that follows.
+   */
   private advance(t: bigint): void {
     const target = Number(t) / 1e6;
     while (this.ms + TICK_MS < target) {
@@ -113,6 +126,7 @@ export class Replay {
       this.cycle();
     }
     if (target > this.ms) this.ms = target;
+    this.cycle();
   }
 
   /** One input packet through the live switch. */
