@@ -83,9 +83,25 @@ function flatten(node: unknown, out: Map<string, string[]>): void {
   }
 }
 
+const CHECKSUMS = ["ip", "tcp", "udp"].flatMap((p) => [
+  "-o",
+  `${p}.check_checksum:TRUE`,
+]);
+
+/** Every checksum tshark verified is good (Geneve's zero UDP checksum over IPv6 is allowed). */
+function assertChecksums(name: string, frames: Decoded[]): void {
+  frames.forEach((d, i) => {
+    for (const [k, vs] of d.fields) {
+      if (!k.endsWith("checksum.status")) continue;
+      if (k === "udp.checksum.status" && d.fields.has("geneve.vni")) continue;
+      assert.ok(!vs.includes("0"), `${name}: output frame ${i + 1} (${d.iface}): bad ${k}`);
+    }
+  });
+}
+
 async function tsharkDecode(file: string): Promise<Decoded[]> {
   const o = await new Deno.Command("tshark", {
-    args: ["-r", file, "-T", "json", "-x", "--no-duplicate-keys"],
+    args: ["-r", file, "-T", "json", "-x", "--no-duplicate-keys", ...CHECKSUMS],
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -179,6 +195,7 @@ for (const name of dirs) {
       try {
         const { records, out } = await replayScenario(dir, tmp, expect.bigEndian);
         const decoded = await tsharkDecode(out);
+        assertChecksums(name, decoded);
         const pkt = new Map<number, Record<string, unknown>>();
         const step = new Map<number, Record<string, unknown>>();
         for (const r of records) {
