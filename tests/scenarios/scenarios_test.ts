@@ -48,6 +48,8 @@ interface StepExpect {
   body?: unknown;
   /** Length of the body when it is an array. */
   count?: number;
+  /** Each must match no element of the body (an array). */
+  absent?: unknown[];
 }
 
 interface Expect {
@@ -253,6 +255,17 @@ for (const name of dirs) {
             assert.equal(r.status, e.status, `${at}: status (body ${JSON.stringify(r.body)})`);
           }
           if (e.body !== undefined) partial(r.body, e.body, `${at}: body`);
+          for (const a of e.absent ?? []) {
+            const hit: unknown = (r.body as unknown[]).find((x) => {
+              try {
+                partial(x, a, "");
+                return true;
+              } catch {
+                return false;
+              }
+            });
+            assert.equal(hit, undefined, `${at}: ${JSON.stringify(a)} is still there`);
+          }
           if (e.count !== undefined) {
             assert.equal(
               (r.body as unknown[]).length,
