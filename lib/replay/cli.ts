@@ -7,6 +7,7 @@ import { formatProblems, loadConfig } from "../config/load.ts";
 import { concatChunks, PcapngWriter } from "../packet/pcapng.ts";
 import {
   type Ingress,
+  type InputSource,
   readReplayInput,
   readSteps,
   ReplayInputError,
@@ -22,7 +23,9 @@ feeds it IN.pcapng: each packet enters where its interface's if_name says (a por
 that port's client; an underlay link name: arriving from the rack). Packet times drive the
 switch's clock (first packet = t 0). STEPS.yaml lists admin API calls made at given times:
   - { at: 1.5, method: PUT, path: /v1/ports/vm-a/firewall, body: [...] }
-Next hops resolve to 02: followed by the last five bytes of their address.
+NAME=FILE: every packet of FILE (pcap, e.g. from \`xdeno capture\`, or pcapng) enters at port or
+link NAME; several inputs are merged by time. Next hops resolve to 02: followed by the last five
+bytes of their address; an underlay link takes the MAC the capture shows frames arriving for.
 
   -o FILE   every frame the switch emits, on an interface named after where it leaves
   --json    one JSON object per input packet and per step, in time order`;
@@ -78,8 +81,8 @@ export async function replayMain(args: string[], version: string): Promise<numbe
     console.log(USAGE);
     return 0;
   }
-  if (!v.config || files.length !== 1) {
-    console.error(`xdeno replay: --config CFG.yaml and one IN.pcapng are required\n${USAGE}`);
+  if (!v.config || files.length === 0) {
+    console.error(`xdeno replay: --config CFG.yaml and IN.pcapng are required\n${USAGE}`);
     return 2;
   }
   const loaded = await loadConfig(v.config);
@@ -98,7 +101,13 @@ export async function replayMain(args: string[], version: string): Promise<numbe
       cfg.underlay.links.map((l) => l.name),
       steps,
     );
-    input = readReplayInput(files[0], await readFile(files[0], "capture"), names);
+    const sources: InputSource[] = [];
+    for (const arg of files) {
+      const m = /^([\w.:-]+)=(.+)$/.exec(arg);
+      const file = m ? m[2] : arg;
+      sources.push({ file, bytes: await readFile(file, "capture"), as: m?.[1] });
+    }
+    input = readReplayInput(sources, names);
   } catch (e) {
     if (e instanceof ReplayInputError) {
       console.error(e.message);

@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { zodProblems } from "../config/load.ts";
 import { isParseError } from "../packet/error.ts";
+import { readPcapFile } from "../packet/pcap.ts";
 import { readPcapngFile } from "../packet/pcapng.ts";
 
 /** Where a packet enters: a port's client (direction out) or an underlay link (from the rack). */
@@ -39,15 +40,34 @@ export interface ReplayInput {
 /** A problem with an input file: printed as is, exit status 2. */
 export class ReplayInputError extends Error {}
 
-/**
- * Reads `bytes` (the file `file`) as pcapng; `names` maps every accepted interface name to where
- * it enters. Packets are ordered by time (stably: equal times keep the file's order).
- */
-export function readReplayInput(
+/** One capture file: a pcapng naming its interfaces, or (`as`) any capture entering at `as`. */
+export interface InputSource {
+  file: string;
+  bytes: Uint8Array;
+  /** Every packet of the file enters here (classic pcap from `xdeno capture`, or pcapng). */
+  as?: string;
+}
+
+interface Raw {
+  timeNs: bigint;
+  ingress: Ingress;
+  data: Uint8Array;
+}
+
+function unknownName(at: string, name: string, names: ReadonlyMap<string, Ingress>): never {
+  throw new ReplayInputError(
+    `${at}: "${name}" is neither a port nor an underlay link of the config ` +
+      `(known: ${[...names.keys()].join(", ")})`,
+  );
+}
+
+/** The packets of a pcapng, each entering where its interface's if_name says. */
+function fromPcapng(
   file: string,
   bytes: Uint8Array,
   names: ReadonlyMap<string, Ingress>,
-): ReplayInput {
+  as?: string,
+): Raw[] {
   const f = readPcapngFile(bytes);
   if (isParseError(f)) {
     throw new ReplayInputError(`${file}: ${f.at}: ${f.kind} (block at byte ${f.offset})`);
@@ -57,27 +77,59 @@ export function readReplayInput(
     if (iface.linkType !== 1) {
       throw new ReplayInputError(`${at}.linktype: ${iface.linkType} is not Ethernet (1)`);
     }
+    if (as !== undefined) return names.get(as)!;
     if (iface.name === null) {
       throw new ReplayInputError(
         `${at}.if_name: missing (name the port or underlay link the packets enter by)`,
       );
     }
-    const ing = names.get(iface.name);
-    if (!ing) {
-      throw new ReplayInputError(
-        `${at}.if_name: "${iface.name}" is neither a port nor an underlay link of the config ` +
-          `(known: ${[...names.keys()].join(", ")})`,
-      );
-    }
-    return ing;
+    return names.get(iface.name) ?? unknownName(`${at}.if_name`, iface.name, names);
   });
-  const epochNs = f.packets.length
-    ? f.packets.reduce((m, p) => p.timeNs < m ? p.timeNs : m, f.packets[0].timeNs)
+  return f.packets.map((p) => ({ timeNs: p.timeNs, ingress: where[p.iface], data: p.data }));
+}
+
+/** The records of a classic pcap, all entering at `as`. */
+function fromPcap(file: string, bytes: Uint8Array, ing: Ingress): Raw[] {
+  const f = readPcapFile(bytes);
+  if (isParseError(f)) {
+    throw new ReplayInputError(`${file}: ${f.at}: ${f.kind} (at byte ${f.offset})`);
+  }
+  if (f.linkType !== 1) {
+    throw new ReplayInputError(`${file}: pcap.linktype: ${f.linkType} is not Ethernet (1)`);
+  }
+  return f.records.map((r) => ({
+    timeNs: BigInt(r.timeMicros) * 1000n,
+    ingress: ing,
+    data: r.data,
+  }));
+}
+
+/**
+ * Reads the capture files; `names` maps every accepted interface name to where it enters.
+ * Frames are numbered in the order given (file by file), then ordered by time (stably).
+ */
+export function readReplayInput(
+  sources: InputSource[],
+  names: ReadonlyMap<string, Ingress>,
+): ReplayInput {
+  const raw: Raw[] = [];
+  for (const src of sources) {
+    const isPcapng = src.bytes.length >= 4 &&
+      new DataView(src.bytes.buffer, src.bytes.byteOffset).getUint32(0) === 0x0a0d0d0a;
+    if (src.as === undefined || isPcapng) {
+      raw.push(...fromPcapng(src.file, src.bytes, names, src.as));
+    } else {
+      const ing = names.get(src.as) ?? unknownName(`${src.as}=${src.file}`, src.as, names);
+      raw.push(...fromPcap(src.file, src.bytes, ing));
+    }
+  }
+  const epochNs = raw.length
+    ? raw.reduce((m, p) => p.timeNs < m ? p.timeNs : m, raw[0].timeNs)
     : 0n;
-  const packets = f.packets.map((p, i) => ({
+  const packets = raw.map((p, i) => ({
     frame: i + 1,
     t: p.timeNs - epochNs,
-    ingress: where[p.iface],
+    ingress: p.ingress,
     data: p.data,
   }));
   packets.sort((a, b) => a.t < b.t ? -1 : a.t > b.t ? 1 : a.frame - b.frame);
