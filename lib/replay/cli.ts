@@ -123,6 +123,7 @@ export async function replayMain(args: string[], version: string): Promise<numbe
     console.error(`${v.config}: the switch refused the config: ${(e as Error).message}`);
     return 2;
   }
+  replay.tracing = v.json === true;
   const lines: string[] = [];
   let refused = 0;
   try {

@@ -63,11 +63,15 @@ export class Replay {
     private readonly platform: MemoryPlatform,
     private readonly dp: ServiceDatapath,
     readonly app: AdminApp,
+    ctl: Control,
     underlayPrefix: string,
   ) {
     this.sw = (dp.inner as unknown as SwitchDatapath).sw;
-    this.tracer = new ReplayTracer(dp, this.sw, underlayPrefix);
+    this.tracer = new ReplayTracer(dp, this.sw, underlayPrefix, () => ctl.generation);
   }
+
+  /** Whether packet records carry a trace (false: `trace` is [], replay runs faster). */
+  tracing = true;
 
   /**
    * Builds the sled of `cfg` at t = 0 and lets it settle (neighbours resolved). `linkMacs`: the
@@ -90,7 +94,7 @@ export class Replay {
       await ctl.start();
       // No rate limit: a steps file may read tables as often as it likes.
       const app = adminApp(ctl, { token: null, maxBodyBytes: cfg.admin.maxBodyBytes, version });
-      r = new Replay(platform, dp, app, cfg.sled.underlayPrefix);
+      r = new Replay(platform, dp, app, ctl, cfg.sled.underlayPrefix);
     } catch (e) {
       await dp.close().catch(() => {});
       throw e;
@@ -132,7 +136,7 @@ export class Replay {
   /** One input packet through the live switch. */
   async packet(p: InputPacket): Promise<PacketRecord> {
     this.advance(p.t);
-    const trace = await this.tracer.layers(p.ingress, p.data);
+    const trace = this.tracing ? await this.tracer.layers(p.ingress, p.data) : [];
     const before = this.dropCounts();
     const peer = this.platform.peer(p.ingress.name);
     const accepted = peer?.inject(p.data) ?? false;
