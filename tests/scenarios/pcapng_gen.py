@@ -30,6 +30,7 @@ def main():
     spec = importlib.util.spec_from_file_location("packets", f"{scen}/packets.py")
     mod = importlib.util.module_from_spec(spec)
     sys.path.insert(0, scen + "/..")
+    sys.path.insert(0, __file__.rsplit("/", 1)[0])
     spec.loader.exec_module(mod)
     names, blocks = {}, [block(e, 0x0A0D0D0A, struct.pack(e + "IHHq", 0x1A2B3C4D, 1, 0, -1))]
     for t, ifname, pkt in mod.PACKETS:
