@@ -9,20 +9,23 @@
 import type { AdminDatapath, TraceResult } from "../admin/datapath.ts";
 import { type HeaderLevel, PacketMeta } from "../packet/meta.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
-import { toHex } from "../packet/bytes.ts";
+import { fromHex, parseIpv6, toHex } from "../packet/bytes.ts";
 import { parseFrame } from "../packet/parse.ts";
 import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../vpc/ip.ts";
 import type { Switch } from "../switch/switch.ts";
 import type { Ingress } from "./input.ts";
 
-/** One layer's decision, as /v1/trace reports it. */
-export type TraceLayer = TraceResult["layers"][number];
+/** One layer's decision as /v1/trace reports it, with the port and direction it was made at. */
+export type TraceLayer = TraceResult["layers"][number] & { port: string; direction: "in" | "out" };
+
+type Target = { port: string; direction: "in" | "out" };
 
 /** Finds the port and direction whose pipeline a packet meets, and traces it there. */
 export class ReplayTracer {
   private readonly meta = new PacketMeta();
   private readonly words = new Uint32Array(4);
   private readonly underlay: Cidr;
+  private readonly sled: Uint8Array;
   private readonly memo = new Map<string, TraceLayer[]>();
   private memoGen = -1;
 
@@ -30,13 +33,18 @@ export class ReplayTracer {
   constructor(
     private readonly dp: AdminDatapath,
     private readonly sw: Switch,
-    underlayPrefix: string,
+    sled: { underlayPrefix: string; underlayAddress: string },
     private readonly generation: () => number,
   ) {
-    this.underlay = parseCidr(underlayPrefix)!;
+    this.underlay = parseCidr(sled.underlayPrefix)!;
+    this.sled = parseIpv6(sled.underlayAddress)!;
   }
 
-  /** The decisions for `frame` entering at `ing`; [] when it meets no VPC pipeline. */
+  /**
+   * The decisions for `frame` entering at `ing`; [] when it meets no VPC pipeline. A frame one
+   * guest sends to another on this sled is traced on through the receiving port's inbound
+   * pipeline too (where, for example, its firewall drops it).
+   */
   async layers(ing: Ingress, frame: Uint8Array): Promise<TraceLayer[]> {
     const target = this.target(ing, frame);
     if (!target || !this.dp.trace) return [];
@@ -47,14 +55,48 @@ export class ReplayTracer {
     const key = `${target.port}/${target.direction}/${this.shape(frame)}`;
     let layers = this.memo.get(key);
     if (layers === undefined) {
-      try {
-        layers = (await this.dp.trace({ ...target, frame })).layers;
-      } catch {
-        layers = [];
-      }
+      layers = await this.follow(target, frame);
       this.memo.set(key, layers);
     }
     return layers;
+  }
+
+  private async follow(first: Target, frame: Uint8Array): Promise<TraceLayer[]> {
+    const out: TraceLayer[] = [];
+    let t: Target | null = first, f = frame;
+    for (let hop = 0; t !== null && hop < 2; hop++) {
+      let ans: TraceResult;
+      try {
+        ans = await this.dp.trace!({ ...t, frame: f });
+      } catch {
+        break;
+      }
+      const at: Target = t;
+      out.push(...ans.layers.map((l) => ({ port: at.port, direction: at.direction, ...l })));
+      const next = ans.frame !== null && ans.verdict === "forward" ? fromHex(ans.frame) : null;
+      t = next && at.direction === "out" ? this.localInbound(next) : null;
+      if (next) f = next;
+    }
+    return out;
+  }
+
+  /** The port a Geneve frame addressed to this sled is delivered to, or null. */
+  private localInbound(frame: Uint8Array): Target | null {
+    const m = this.meta;
+    if (parseFrame(frame, 0, frame.length, m) !== null || !m.encap || m.outer.l3 < 0) return null;
+    const dst = frame.subarray(m.outer.l3 + 24, m.outer.l3 + 40);
+    if (!dst.every((b, i) => b === this.sled[i])) return null;
+    const p = this.portByMac(frame, m.inner.ether, m.vni);
+    return p ? { port: p, direction: "in" } : null;
+  }
+
+  private portByMac(frame: Uint8Array, at: number, vni: number): string | null {
+    if (at < 0) return null;
+    const dst = frame.subarray(at, at + 6);
+    const p = this.sw.ports.find((x) =>
+      x.pipeline && x.vni === vni && x.mac.every((b, i) => b === dst[i])
+    );
+    return p?.name ?? null;
   }
 
   /** The headers of the parsed frame with the per-packet fields zeroed (see the file comment). */
@@ -99,12 +141,9 @@ export class ReplayTracer {
       }
       return { port: ing.name, direction: "out" };
     }
-    if (!m.encap || m.inner.ether < 0) return null;
-    const dst = frame.subarray(m.inner.ether, m.inner.ether + 6);
-    const p = this.sw.ports.find((x) =>
-      x.pipeline && x.vni === m.vni && x.mac.every((b, i) => b === dst[i])
-    );
-    return p ? { port: p.name, direction: "in" } : null;
+    if (!m.encap) return null;
+    const p = this.portByMac(frame, m.inner.ether, m.vni);
+    return p ? { port: p, direction: "in" } : null;
   }
 
   private inUnderlay(frame: Uint8Array, l3: number): boolean {
