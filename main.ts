@@ -29,6 +29,10 @@ const COMMANDS: Record<string, Command> = {
     summary: "write a new random admin token to FILE (mode 0600)",
     run: async (args) => (await import("./lib/service/setup_cli.ts")).genTokenMain(args),
   },
+  replay: {
+    summary: "run a pcapng and API steps through a config offline, deterministically",
+    run: async (args) => (await import("./lib/replay/cli.ts")).replayMain(args, VERSION),
+  },
   demo: {
     summary: "as root: build a two-sled rack in namespaces, run xdeno, tour every path",
     run: async (args) => (await import("./lib/testbed/demo.ts")).demoMain(args),

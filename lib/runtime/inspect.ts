@@ -37,7 +37,7 @@ export class RuntimeInspector {
 
   /** Neighbour cache entries of every underlay link. */
   neighbours(): Record<string, unknown>[] {
-    return neighbourRows(this.dp.sw);
+    return neighbourRows(this.dp.sw, this.dp.sw.now);
   }
 
   /** Underlay links with carrier state. */

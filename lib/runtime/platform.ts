@@ -41,6 +41,17 @@ export class MemoryPlatform implements Platform {
   readonly name = "memory";
   private readonly peers = new Map<string, MemoryLink>();
 
+  /**
+   * `underlayMtu`: MTU of the underlay wires (1500 by default; the rack's is 9000).
+   * `underlayMac`: the MAC of an underlay link (default: derived from its name).
+   */
+  constructor(
+    private readonly opts: {
+      underlayMtu?: number;
+      underlayMac?: (name: string) => Uint8Array | undefined;
+    } = {},
+  ) {}
+
   /** The far end (client side) of the link named `name`, if it exists. */
   peer(name: string): MemoryLink | undefined {
     return this.peers.get(name);
@@ -53,7 +64,9 @@ export class MemoryPlatform implements Platform {
 
   /** An underlay wire; its far end plays the rack router. */
   underlay(name: string): Link {
-    const [mine, far] = memoryPair({ name }, { name: `${name}-peer` });
+    const mtu = this.opts.underlayMtu;
+    const mac = this.opts.underlayMac?.(name);
+    const [mine, far] = memoryPair({ name, mtu, mac }, { name: `${name}-peer`, mtu });
     this.peers.set(name, far);
     return mine;
   }

@@ -28,7 +28,10 @@ import { addressOf, externalInput, firewallInput, routeInput, vpcConfig } from "
 export type RuntimeConfig = Pick<Config, "sled" | "underlay" | "boundaryServices">;
 
 /** Switch tuning passed through (batch size, frame size, timers). */
-export type SwitchTuning = Pick<SwitchConfig, "batch" | "frameSize" | "tickMs" | "nud" | "vnet">;
+export type SwitchTuning = Pick<
+  SwitchConfig,
+  "batch" | "frameSize" | "tickMs" | "nud" | "vnet" | "clock"
+>;
 
 interface LivePort {
   spec: PortSpec;
@@ -51,6 +54,8 @@ export class SwitchDatapath implements AdminDatapath {
   private readonly stop = { stopped: false };
   private loop: Promise<void> | null = null;
   private closed = false;
+  /** The switch's clock, shared by every VPC pipeline (replay drives it from capture times). */
+  private readonly clock: (() => number) | undefined;
 
   constructor(
     readonly config: RuntimeConfig,
@@ -58,6 +63,7 @@ export class SwitchDatapath implements AdminDatapath {
     tuning: SwitchTuning = {},
   ) {
     this.platform = links.name;
+    this.clock = tuning.clock;
     const opened: Link[] = [];
     try {
       const underlay = config.underlay.links.map((l) => {
@@ -207,7 +213,7 @@ export class SwitchDatapath implements AdminDatapath {
 
   private addPort(spec: PortSpec): void {
     const vcfg = vpcConfig(spec, this.config.sled.underlayAddress, this.mappings);
-    const vpc = vcfg ? vpcPort(vcfg) : null;
+    const vpc = vcfg ? vpcPort({ ...vcfg, clock: this.clock }) : null;
     const pl = this.links.port(spec, {
       underlayAddress: this.config.sled.underlayAddress,
       underlayPrefix: this.config.sled.underlayPrefix,

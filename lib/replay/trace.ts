@@ -1,0 +1,153 @@
+// The per-layer decisions replay reports for each input packet: the same answer POST /v1/trace
+// gives (a side-effect-free run through the pipeline of the port the packet meets), asked just
+// before the live switch takes the packet. Kept behind this one class so replay follows
+// whatever /v1/trace becomes. A trace builds a fresh pipeline (milliseconds), so answers are
+// kept per configuration generation and header shape: the fields that vary packet to packet
+// within a flow (lengths, IP id, checksums, TCP sequence numbers, echo sequence) are left out
+// of the key; addresses, protocol, ports and TCP flags stay in it.
+
+import type { AdminDatapath, TraceResult } from "../admin/datapath.ts";
+import { type HeaderLevel, PacketMeta } from "../packet/meta.ts";
+import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
+import { fromHex, parseIpv6, toHex } from "../packet/bytes.ts";
+import { parseFrame } from "../packet/parse.ts";
+import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../vpc/ip.ts";
+import type { Switch } from "../switch/switch.ts";
+import type { Ingress } from "./input.ts";
+
+/** One layer's decision as /v1/trace reports it, with the port and direction it was made at. */
+export type TraceLayer = TraceResult["layers"][number] & { port: string; direction: "in" | "out" };
+
+type Target = { port: string; direction: "in" | "out" };
+
+/** Finds the port and direction whose pipeline a packet meets, and traces it there. */
+export class ReplayTracer {
+  private readonly meta = new PacketMeta();
+  private readonly words = new Uint32Array(4);
+  private readonly underlay: Cidr;
+  private readonly sled: Uint8Array;
+  private readonly memo = new Map<string, TraceLayer[]>();
+  private memoGen = -1;
+
+  /** `generation`: bumped by every configuration change (Control.generation). */
+  constructor(
+    private readonly dp: AdminDatapath,
+    private readonly sw: Switch,
+    sled: { underlayPrefix: string; underlayAddress: string },
+    private readonly generation: () => number,
+  ) {
+    this.underlay = parseCidr(sled.underlayPrefix)!;
+    this.sled = parseIpv6(sled.underlayAddress)!;
+  }
+
+  /**
+   * The decisions for `frame` entering at `ing`; [] when it meets no VPC pipeline. A frame one
+   * guest sends to another on this sled is traced on through the receiving port's inbound
+   * pipeline too (where, for example, its firewall drops it).
+   */
+  async layers(ing: Ingress, frame: Uint8Array): Promise<TraceLayer[]> {
+    const target = this.target(ing, frame);
+    if (!target || !this.dp.trace) return [];
+    if (this.memoGen !== this.generation() || this.memo.size > 4096) {
+      this.memo.clear();
+      this.memoGen = this.generation();
+    }
+    const key = `${target.port}/${target.direction}/${this.shape(frame)}`;
+    let layers = this.memo.get(key);
+    if (layers === undefined) {
+      layers = await this.follow(target, frame);
+      this.memo.set(key, layers);
+    }
+    return layers;
+  }
+
+  private async follow(first: Target, frame: Uint8Array): Promise<TraceLayer[]> {
+    const out: TraceLayer[] = [];
+    let t: Target | null = first, f = frame;
+    for (let hop = 0; t !== null && hop < 2; hop++) {
+      let ans: TraceResult;
+      try {
+        ans = await this.dp.trace!({ ...t, frame: f });
+      } catch {
+        break;
+      }
+      const at: Target = t;
+      out.push(...ans.layers.map((l) => ({ port: at.port, direction: at.direction, ...l })));
+      const next = ans.frame !== null && ans.verdict === "forward" ? fromHex(ans.frame) : null;
+      t = next && at.direction === "out" ? this.localInbound(next) : null;
+      if (next) f = next;
+    }
+    return out;
+  }
+
+  /** The port a Geneve frame addressed to this sled is delivered to, or null. */
+  private localInbound(frame: Uint8Array): Target | null {
+    const m = this.meta;
+    if (parseFrame(frame, 0, frame.length, m) !== null || !m.encap || m.outer.l3 < 0) return null;
+    const dst = frame.subarray(m.outer.l3 + 24, m.outer.l3 + 40);
+    if (!dst.every((b, i) => b === this.sled[i])) return null;
+    const p = this.portByMac(frame, m.inner.ether, m.vni);
+    return p ? { port: p, direction: "in" } : null;
+  }
+
+  private portByMac(frame: Uint8Array, at: number, vni: number): string | null {
+    if (at < 0) return null;
+    const dst = frame.subarray(at, at + 6);
+    const p = this.sw.ports.find((x) =>
+      x.pipeline && x.vni === vni && x.mac.every((b, i) => b === dst[i])
+    );
+    return p?.name ?? null;
+  }
+
+  /** The headers of the parsed frame with the per-packet fields zeroed (see the file comment). */
+  private shape(frame: Uint8Array): string {
+    const m = this.meta;
+    const end = m.flow.payload >= 0 ? m.flow.payload : frame.length;
+    const h = frame.slice(0, Math.min(end, frame.length));
+    const zero = (o: number, n: number) =>
+      h.fill(0, Math.min(o, h.length), Math.min(o + n, h.length));
+    const level = (l: HeaderLevel) => {
+      if (l.ipVersion === 4) [2, 4, 10].forEach((o) => zero(l.l3 + o, 2));
+      else if (l.ipVersion === 6) zero(l.l3 + 4, 2);
+      else return;
+      if (l.l4 < 0) return;
+      if (l.proto === PROTO_TCP) [[4, 8], [14, 6]].forEach(([o, n]) => zero(l.l4 + o, n));
+      else if (l.proto === PROTO_UDP) zero(l.l4 + 4, 4);
+      else if (l.proto === PROTO_ICMP || l.proto === PROTO_ICMPV6) {
+        zero(l.l4 + 2, 2);
+        zero(l.l4 + 6, 2);
+      }
+    };
+    level(m.outer);
+    if (m.encap) {
+      zero(m.outer.l4, 2); // the Geneve source port is a flow hash
+      level(m.inner);
+    }
+    return toHex(h);
+  }
+
+  private target(
+    ing: Ingress,
+    frame: Uint8Array,
+  ): { port: string; direction: "in" | "out" } | null {
+    const m = this.meta;
+    if (parseFrame(frame, 0, frame.length, m) !== null) return null;
+    if (ing.kind === "port") {
+      const p = this.sw.port(ing.name);
+      if (!p?.pipeline) return null;
+      // A system zone's underlay traffic passes through; only the rest meets its pipeline.
+      if (p.kind === "system" && m.outer.ipVersion === 6 && this.inUnderlay(frame, m.outer.l3)) {
+        return null;
+      }
+      return { port: ing.name, direction: "out" };
+    }
+    if (!m.encap) return null;
+    const p = this.portByMac(frame, m.inner.ether, m.vni);
+    return p ? { port: p, direction: "in" } : null;
+  }
+
+  private inUnderlay(frame: Uint8Array, l3: number): boolean {
+    addrWordsInto(frame.subarray(l3 + 24, l3 + 40), this.words);
+    return cidrContains(this.underlay, 6, this.words);
+  }
+}
