@@ -32,13 +32,13 @@ export interface Pipeline {
   /** Drops every flow and releases what flows hold (SNAT ports); called on port removal. */
   clearFlows?(): void;
   /** The engine port behind a wrapper (lib/vpc's VpcPort), used when `clearFlows` is absent. */
-  readonly port?: { clearFlows(): void };
+  readonly port?: { reset(): void };
 }
 
-/** Releases a removed port's flows and the resources they hold. */
+/** Releases a removed port's flows and the resources they hold (a paused port too). */
 export function releasePipeline(p: Pipeline): void {
   if (p.clearFlows) p.clearFlows();
-  else p.port?.clearFlows();
+  else p.port?.reset();
 }
 
 const GENEVE_PORT = 6081;

@@ -198,17 +198,23 @@ export class VpcPort {
     return this.#firewall.map((r) => r.source);
   }
 
-  /** Replaces every firewall rule (all validated first; existing flows keep working). */
+  /**
+   * Replaces every firewall rule (all validated first). As upstream's set_fw_rules, the
+   * firewall's flows are cut: every connection is judged by the new rules on its next packet,
+   * so a revoked allow stops traffic at once (and the UFT entries built through them go too).
+   */
   setFirewall(inputs: readonly FirewallRuleInput[]): void {
     const fw = firewallTablesFromInput(inputs, this.cfg);
+    this.port.assertMutable("rule change");
     this.#firewall = fw.rules;
     this.#fwIds.clear();
-    this.port.setRules("firewall", fw.tables);
+    this.port.setRules("firewall", fw.tables, { clearFlows: true });
   }
 
   /** Adds one firewall rule; returns an id for `removeFirewallRule`. */
   addFirewallRule(input: FirewallRuleInput): number {
     const r = orThrow(validateFirewallRule(input));
+    this.port.assertMutable("rule change");
     const id = this.port.addRule(
       "firewall",
       r.direction === "in" ? DIR_IN : DIR_OUT,
@@ -223,6 +229,7 @@ export class VpcPort {
   removeFirewallRule(id: number): boolean {
     const r = this.#fwIds.get(id);
     if (!r) return false;
+    this.port.assertMutable("rule change");
     this.#fwIds.delete(id);
     this.#firewall = this.#firewall.filter((x) => x !== r);
     return this.port.removeRule("firewall", r.direction === "in" ? DIR_IN : DIR_OUT, id);
@@ -232,12 +239,14 @@ export class VpcPort {
 
   /** Adds (or replaces) a route. */
   addRoute(r: Route): void {
+    this.port.assertMutable("rule change");
     this.routes.add(r);
     this.port.setRules("router", routerRules(this.routes));
   }
 
   /** Removes a route; false when absent. */
   removeRoute(dest: string, cls: RouteClass): boolean {
+    this.port.assertMutable("rule change");
     const ok = this.routes.remove(dest, cls);
     if (ok) this.port.setRules("router", routerRules(this.routes));
     return ok;
@@ -245,6 +254,7 @@ export class VpcPort {
 
   /** Replaces the routes of one class. */
   setRoutes(routes: readonly Route[], cls: RouteClass): void {
+    this.port.assertMutable("rule change");
     this.routes.replaceAll(routes, cls);
     this.port.setRules("router", routerRules(this.routes));
   }
@@ -260,6 +270,7 @@ export class VpcPort {
       v4: ext.v4 && this.cfg.v4 ? orThrow(validateExternalIps(ext.v4, 4)) : undefined,
       v6: ext.v6 && this.cfg.v6 ? orThrow(validateExternalIps(ext.v6, 6)) : undefined,
     };
+    this.port.assertMutable("rule change");
     if (next.v4) this.nat.setExternal(4, next.v4);
     if (next.v6) this.nat.setExternal(6, next.v6);
     this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
