@@ -40,10 +40,13 @@ export class FlowState {
    */
   usable(e: UftEntry, now: number, _t?: FlowTable<UftEntry>, _idx?: number): boolean {
     if (e.epoch !== this.epoch) return false;
+    // As upstream, UFT entries of TCP flows idle out on the same 60 s as others; the connection
+    // keeps its LFT pairs (and so its translations) alive, and the next packet rebuilds the entry.
+    if (now - e.lastHit > this.flowTtl) return false;
     const tf = e.tcp;
-    if (tf !== null) {
-      if (!tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls)) return false;
-    } else if (now - e.lastHit > this.flowTtl) return false;
+    if (tf !== null && (!tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls))) {
+      return false;
+    }
     if (e.touch) {
       const lfts = e.lfts;
       for (let i = 0; i < lfts.length; i++) if (!lfts[i].live) return false;

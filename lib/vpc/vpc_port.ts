@@ -109,7 +109,7 @@ export class VpcPort {
       clock: c.clock,
       uftLimit: c.uftLimit,
       layers: [
-        gatewayLayer(cfg, this.gateway, c.vni, this.#attached()),
+        gatewayLayer(cfg, this.gateway, c.vni, this.#attached(), c.mappings.v2p),
         firewallLayer(fw.rules, cfg, c.lftLimit),
         routerLayer(this.routes),
         natLayer(this.nat, this.#privateIps(), c.lftLimit),
@@ -275,7 +275,10 @@ export class VpcPort {
     if (next.v6) this.nat.setExternal(6, next.v6);
     this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
     // Attached subnets are guest sources too: the gateway's anti-spoof follows them.
-    this.port.setRules("gateway", gatewayRules(this.cfg, this.gateway, this.vni, this.#attached()));
+    this.port.setRules(
+      "gateway",
+      gatewayRules(this.cfg, this.gateway, this.vni, this.#attached(), this.mappings.v2p),
+    );
     const L = this.port.layer("nat");
     for (const p of L.lft[DIR_OUT].values()) {
       if (!(p.desc instanceof NatDesc)) continue;
