@@ -108,6 +108,7 @@ export class VpcPort {
       mac: cfg.guestMac,
       clock: c.clock,
       uftLimit: c.uftLimit,
+      tcpLimit: c.tcpLimit,
       layers: [
         gatewayLayer(cfg, this.gateway, c.vni, this.#attached(), c.mappings.v2p),
         firewallLayer(fw.rules, cfg, c.lftLimit),

@@ -4,6 +4,7 @@
 
 import type { LayerSpec } from "../../lib/packet/build.ts";
 import { oxideExternalOption } from "../../lib/packet/geneve.ts";
+import type { VpcPortConfig } from "../../lib/vpc/config.ts";
 import type { VpcPort } from "../../lib/vpc/vpc_port.ts";
 import { geneveFrame, GW_MAC, innerOf, Scenario } from "./harness.ts";
 
@@ -47,7 +48,14 @@ export function lab(): Scenario {
 export function guestPort(
   s: Scenario,
   g: Guest,
-  opts: { lftLimit?: number; uftLimit?: number; ext4?: object; ext6?: object } = {},
+  opts: {
+    lftLimit?: number;
+    uftLimit?: number;
+    tcpLimit?: number;
+    ext4?: object;
+    ext6?: object;
+    firewall?: VpcPortConfig["firewall"];
+  } = {},
 ): VpcPort {
   const v4ports = g === G1 ? "1025-4096" : "4097-8192";
   const v6ports = g === G1 ? "4097-8192" : "1025-4096";
@@ -58,6 +66,8 @@ export function guestPort(
     underlay: g.underlay,
     lftLimit: opts.lftLimit,
     uftLimit: opts.uftLimit,
+    tcpLimit: opts.tcpLimit,
+    firewall: opts.firewall,
     v4: {
       privateIp: g.ip,
       subnet: "172.30.0.0/22",
