@@ -144,8 +144,13 @@ export class VpcPort {
         if (meta.geneveUnknownCritical) return this.#drop(DROP_UNKNOWN_CRITICAL, "overlay");
         if (meta.vni !== this.vni) return this.#drop(DROP_VNI_MISMATCH, "overlay");
       }
-      if (isIcmpError(meta.flow) && this.nat.translateError(pkt.buf, meta.flow)) {
-        this.counters.errorsTranslated++;
+      if (isIcmpError(meta.flow)) {
+        const lv = meta.flow, cfg = this.cfg;
+        const guest = lv.ipVersion === 4 ? cfg.v4?.privateIp : cfg.v6?.privateIp;
+        if (
+          this.nat.translateError(pkt.buf, lv) ||
+          this.nat.translateError1to1(pkt.buf, lv, guest ?? null)
+        ) this.counters.errorsTranslated++;
       }
     }
     if (!isIcmpError(meta.flow)) return this.port.process(dir, pkt);
