@@ -24,6 +24,7 @@ import { type GatewayIdentity, gatewayIdentity } from "./hairpin.ts";
 import { isIcmpError } from "./icmp_error.ts";
 import type { Mappings } from "./mappings.ts";
 import { NatDesc, natLayer, natRules, NatState } from "./nat.ts";
+import { MulticastCheck } from "./multicast.ts";
 import { encapStale, overlayLayer } from "./overlay.ts";
 import { routerLayer, routerRules } from "./route_layer.ts";
 import { type Route, type RouteClass, RouterTable } from "./router.ts";
@@ -60,6 +61,7 @@ export class VpcPort {
   #seenV2p: number;
   #seenV2b: number;
   readonly #errKey = new FlowId();
+  readonly #mcast: MulticastCheck;
 
   constructor(c: VpcPortConfig) {
     const cfg = orThrow(resolveConfig(c));
@@ -118,6 +120,18 @@ export class VpcPort {
       ],
     });
     this.port.start();
+    this.#mcast = new MulticastCheck(this.port, cfg);
+  }
+
+  /**
+   * The checks upstream's pipeline makes on a guest's multicast, which the switch replicates
+   * itself (M2P): null when the frame may leave (DIR_OUT) or reach the guest (DIR_IN), else the
+   * drop reason (also counted in the engine's drop counters).
+   */
+  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): string | null {
+    const why = this.#mcast.check(dir, buf, off, len);
+    if (why !== null) this.port.stats.countDrop(why);
+    return why;
   }
 
   /** The engine's reusable result of the last `process`. */
