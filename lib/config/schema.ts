@@ -73,6 +73,23 @@ export const ExternalIps = z.strictObject({
 /** External IPs as validated. */
 export type ExternalIps = z.infer<typeof ExternalIps>;
 
+const dnsName = z.string().regex(
+  /^(?=.{1,253}$)([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)(\.[a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?)*\.?$/,
+  { message: 'is not a DNS name (labels of letters, digits and "-", e.g. "vm1.example.com")' },
+);
+
+/** What the gateway's DHCP/DHCPv6 server tells the guest (upstream's DhcpCfg). */
+export const Dhcp = z.strictObject({
+  /** The guest's host name (DHCP option 12, DHCPv6 FQDN option 39 with `hostDomain`). */
+  hostname: dnsName.optional(),
+  /** The guest's domain (DHCP option 15; completes the DHCPv6 FQDN). */
+  hostDomain: dnsName.optional(),
+  /** Domain search list (DHCP option 119, DHCPv6 option 24), in this order. */
+  domainSearchList: z.array(dnsName).default([]),
+  dns4Servers: z.array(ip).default([]),
+  dns6Servers: z.array(ipv6).default([]),
+});
+
 /** The overlay (VPC) identity of an instance, or of a system zone talking off-rack. */
 export const Overlay = z.strictObject({
   vni,
@@ -80,6 +97,8 @@ export const Overlay = z.strictObject({
   ipv6: cidr.optional(),
   /** The gateway MAC this port sees; the switch's default when absent. */
   gatewayMac: mac.optional(),
+  /** DHCP options for this port's guest; none (no names, no DNS servers) when absent. */
+  dhcp: Dhcp.optional(),
 });
 
 /** One client of the switch. */

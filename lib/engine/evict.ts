@@ -1,19 +1,17 @@
-// Making room in a full table: dead entries go first, then the oldest misbehaving TCP flow
-// (one not ESTABLISHED). Healthy UDP/ICMP flows and established TCP flows are never evicted;
-// when nothing qualifies the caller drops the new flow and counts it.
+// Making room in a full table, after upstream OPTE's eviction policy: dead entries go first, then
+// the TCP flow most eligible by its state (`tcpEvictPriority`: closed, then half-open or closing
+// flows past their grace period, the longer idle the sooner; established flows only once idle
+// past the UFT idle TTL), the oldest on a tie. UDP/ICMP flows are never evicted; when nothing
+// qualifies the caller drops the new flow and counts it.
 
 import type { Layer } from "./layer.ts";
 import { DIR_IN, DIR_OUT } from "./packet.ts";
 import type { FlowState } from "./flows.ts";
-import { TCP_ESTABLISHED, type TcpFlow } from "./tcp.ts";
+import { EVICT_PROTECTED, tcpEvictPriority, type TcpFlow } from "./tcp.ts";
 import { type LftPair, pairLastHit, type UftEntry } from "./uft.ts";
 
 /** Which table needs room. */
 export type Eviction = "uft" | "tcp" | Layer;
-
-function misbehaving(f: TcpFlow | null): f is TcpFlow {
-  return f !== null && f.live && f.state !== TCP_ESTABLISHED;
-}
 
 /**
  * After a scan that freed nothing, the same table is not scanned again for this long: a scan of a
@@ -41,53 +39,70 @@ export function evictFor(flows: FlowState, which: Eviction, now: number): void {
   else flows.fruitlessScan.set(which, now);
 }
 
+/** The best victim so far: highest priority, then oldest. */
+class Pick<T> {
+  item: T | null = null;
+  prio = EVICT_PROTECTED;
+  last = 0;
+  offer(item: T, prio: number, last: number): void {
+    if (prio === EVICT_PROTECTED) return;
+    if (this.item === null || prio > this.prio || (prio === this.prio && last < this.last)) {
+      this.item = item;
+      this.prio = prio;
+      this.last = last;
+    }
+  }
+}
+
+function prioOf(flows: FlowState, f: TcpFlow | null, now: number): number {
+  return f === null ? EVICT_PROTECTED : tcpEvictPriority(f, now, flows.tcpTtls, flows.flowTtl);
+}
+
 function evictUft(flows: FlowState, now: number): void {
   const before = flows.uft[DIR_OUT].size + flows.uft[DIR_IN].size;
   flows.expire(now);
   if (flows.uft[DIR_OUT].size + flows.uft[DIR_IN].size < before) return;
-  let victim: TcpFlow | null = null;
+  const pick = new Pick<UftEntry>();
   for (const d of [DIR_OUT, DIR_IN] as const) {
     for (const e of flows.uft[d].values() as UftEntry[]) {
-      const f = e.tcp;
-      if (misbehaving(f) && (victim === null || f.lastHit < victim.lastHit)) victim = f;
+      pick.offer(e, prioOf(flows, e.tcp, now), e.lastHit);
     }
   }
-  if (victim !== null) {
-    flows.stats.uftEvictions++;
-    flows.removeTcp(victim);
-  }
+  const e = pick.item;
+  if (e === null) return;
+  flows.stats.uftEvictions++;
+  if (e.tcp !== null && e.tcp.live) flows.removeTcp(e.tcp);
+  else flows.removeUft(e, true);
 }
 
 function evictTcp(flows: FlowState, now: number): void {
-  let victim: TcpFlow | null = null;
+  const pick = new Pick<TcpFlow>();
   let freed = false;
   for (const f of flows.tcp.values()) {
     if (flows.tcpExpired(f, now)) {
       flows.removeTcp(f);
       flows.stats.tcpExpired++;
       freed = true;
-    } else if (misbehaving(f) && (victim === null || f.lastHit < victim.lastHit)) victim = f;
+    } else pick.offer(f, prioOf(flows, f, now), f.lastHit);
   }
-  if (!freed && victim !== null) {
+  if (!freed && pick.item !== null) {
     flows.stats.tcpEvictions++;
-    flows.removeTcp(victim);
+    flows.removeTcp(pick.item);
   }
 }
 
 function evictLft(flows: FlowState, L: Layer, now: number): void {
-  let victim: LftPair | null = null;
+  const pick = new Pick<LftPair>();
   let freed = false;
   for (const p of L.lft[DIR_OUT].values()) {
     if (flows.pairExpired(p, now)) {
       flows.killPair(L, p);
       L.stats.lftExpired++;
       freed = true;
-    } else if (
-      misbehaving(p.tcp) && (victim === null || pairLastHit(p) < pairLastHit(victim))
-    ) victim = p;
+    } else pick.offer(p, prioOf(flows, p.tcp, now), pairLastHit(p));
   }
-  if (!freed && victim !== null) {
+  if (!freed && pick.item !== null) {
     L.stats.lftEvictions++;
-    flows.killPair(L, victim);
+    flows.killPair(L, pick.item);
   }
 }

@@ -40,10 +40,13 @@ export class FlowState {
    */
   usable(e: UftEntry, now: number, _t?: FlowTable<UftEntry>, _idx?: number): boolean {
     if (e.epoch !== this.epoch) return false;
+    // As upstream, UFT entries of TCP flows idle out on the same 60 s as others; the connection
+    // keeps its LFT pairs (and so its translations) alive, and the next packet rebuilds the entry.
+    if (now - e.lastHit > this.flowTtl) return false;
     const tf = e.tcp;
-    if (tf !== null) {
-      if (!tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls)) return false;
-    } else if (now - e.lastHit > this.flowTtl) return false;
+    if (tf !== null && (!tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls))) {
+      return false;
+    }
     if (e.touch) {
       const lfts = e.lfts;
       for (let i = 0; i < lfts.length; i++) if (!lfts[i].live) return false;
@@ -147,11 +150,15 @@ export class FlowState {
     p.desc.release?.();
   }
 
-  /** True when a pair is past its life: its TCP connection's, or the idle TTL for other flows. */
+  /**
+   * True when a pair is past its life: idle past the flow TTL and, for TCP, its connection gone
+   * or expired too. As upstream's LFT entries, a pair outlives a half-open TCP flow that expired
+   * (5 s), so a slow SYN-ACK still finds the firewall's pair; a live connection keeps it longer.
+   */
   pairExpired(p: LftPair, now: number): boolean {
+    if (now - pairLastHit(p) <= this.flowTtl) return false;
     const tf = p.tcp;
-    if (tf !== null) return !tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls);
-    return now - pairLastHit(p) > this.flowTtl;
+    return tf === null || !tf.live || now - tf.lastHit > tcpTtl(tf.state, this.tcpTtls);
   }
 
   /** True when a TCP flow outlived its state's TTL. */

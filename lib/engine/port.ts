@@ -83,6 +83,13 @@ export interface DryRun {
 /** Error for a packet given to a port that is not Running. */
 export const ERR_NOT_RUNNING = "port not running";
 
+/** A rule or flow change refused in the port's current state (upstream's BadState). */
+export class PortStateError extends Error {
+  constructor(readonly port: string, readonly state: string, what: string) {
+    super(`port ${port} is ${state}: ${what} refused (start the port first)`);
+  }
+}
+
 /** A port of the engine. */
 export class Port {
   readonly name: string;
@@ -157,7 +164,7 @@ export class Port {
   }
   /** Wipes all flow state (releasing resources), keeps rules; back to Ready. */
   reset(): void {
-    this.clearFlows();
+    this.flows.clear();
     this.stateV = PORT_READY;
   }
 
@@ -168,16 +175,28 @@ export class Port {
     return l;
   }
 
-  // ---- rules (every change bumps the epoch) ----
+  /**
+   * Throws PortStateError unless the port may change: rules in Ready or Running, flows (`clear`)
+   * only in Running, as upstream's check_state.
+   */
+  assertMutable(what: "rule change" | "flow change"): void {
+    const ok = this.stateV === PORT_RUNNING ||
+      (what === "rule change" && this.stateV === PORT_READY);
+    if (!ok) throw new PortStateError(this.name, this.stateName, what);
+  }
+
+  // ---- rules (every change bumps the epoch; refused while Paused) ----
 
   /** Adds a rule to `layer`'s `dir` table; returns its id. */
   addRule(layer: string, dir: Direction, spec: RuleSpec): number {
+    this.assertMutable("rule change");
     const id = this.layer(layer).rules[dir].add(spec);
     this.flows.epoch++;
     return id;
   }
   /** Removes a rule; false when absent. */
   removeRule(layer: string, dir: Direction, id: number): boolean {
+    this.assertMutable("rule change");
     const ok = this.layer(layer).rules[dir].remove(id);
     this.flows.epoch++;
     return ok;
@@ -191,10 +210,11 @@ export class Port {
     rules: { in?: readonly RuleSpec[]; out?: readonly RuleSpec[] },
     opts: { clearFlows?: boolean } = {},
   ): void {
+    this.assertMutable("rule change");
     const l = this.layer(layer);
     if (rules.out) l.rules[DIR_OUT].setAll(rules.out);
     if (rules.in) l.rules[DIR_IN].setAll(rules.in);
-    if (opts.clearFlows) this.clearLayerFlows(layer);
+    if (opts.clearFlows) this.flows.clearLayer(l);
     this.flows.epoch++;
   }
   /**
@@ -365,18 +385,24 @@ export class Port {
 
   // ---- flow state ----
 
-  /** Removes everything idle past its TTL, releasing resources; call it ~1/s between batches. */
+  /**
+   * Removes everything idle past its TTL, releasing resources; call it ~1/s between batches.
+   * A port that is not Running keeps its flows as they are (returns 0), as upstream refuses it.
+   */
   expire(now = this.clock()): number {
+    if (this.stateV !== PORT_RUNNING) return 0;
     return this.flows.expire(now);
   }
 
-  /** Wipes UFT, TCP and every LFT (releasing resources); rules stay. Bumps the epoch. */
+  /** Wipes UFT, TCP and every LFT (releasing resources); rules stay. Bumps the epoch. Running only. */
   clearFlows(): void {
+    this.assertMutable("flow change");
     this.flows.clear();
   }
 
-  /** Kills every LFT pair of one layer (releasing resources). */
+  /** Kills every LFT pair of one layer (releasing resources). Running only. */
   clearLayerFlows(layer: string): void {
+    this.assertMutable("flow change");
     this.flows.clearLayer(this.layer(layer));
   }
 

@@ -45,10 +45,14 @@ export interface TcpTtls {
   closing: number;
 }
 
-/** Defaults: half-open 5 s, established 8 h, closing 120 s. */
+/**
+ * Upstream OPTE's values (tcp.rs): incipient 5 s (the handshake and LAST_ACK), keepalive 8,000 s
+ * (established, longer than the 2 h + probes of SO_KEEPALIVE), TIME_WAIT 120 s (the other
+ * closing states).
+ */
 export const DEFAULT_TCP_TTLS: TcpTtls = {
   halfOpen: 5_000,
-  established: 8 * 3600_000,
+  established: 8_000_000,
   closing: 120_000,
 };
 
@@ -58,6 +62,7 @@ export function tcpTtl(state: number, t: TcpTtls): number {
     case TCP_LISTEN:
     case TCP_SYN_SENT:
     case TCP_SYN_RCVD:
+    case TCP_LAST_ACK:
       return t.halfOpen;
     case TCP_ESTABLISHED:
       return t.established;
@@ -66,6 +71,42 @@ export function tcpTtl(state: number, t: TcpTtls): number {
     default:
       return t.closing;
   }
+}
+
+/** Eviction priority: 0 = protected, else 1..65535 (higher goes first). */
+export const EVICT_PROTECTED = 0;
+const EVICT_MIN = 1, EVICT_MAX = 65535;
+
+/**
+ * How eligible a flow is for eviction from a full table, after upstream's TcpExpiry: closed or
+ * removed flows go first; half-open and LAST_ACK flows are protected for half their TTL, then
+ * rise from 2 to 65534 as they near it; other closing states likewise between the half-open TTL
+ * and their own; established flows are protected until idle `idleMs` (the UFT idle TTL), then
+ * evictable at the lowest priority.
+ */
+export function tcpEvictPriority(f: TcpFlow, now: number, t: TcpTtls, idleMs: number): number {
+  if (!f.live || f.state === TCP_CLOSED) return EVICT_MAX;
+  const d = now - f.lastHit;
+  switch (f.state) {
+    case TCP_ESTABLISHED:
+      return d >= idleMs ? EVICT_MIN : EVICT_PROTECTED;
+    case TCP_LISTEN:
+    case TCP_SYN_SENT:
+    case TCP_SYN_RCVD:
+    case TCP_LAST_ACK: {
+      const mid = t.halfOpen / 2;
+      return d > mid ? lerp(mid, t.halfOpen, d) : EVICT_PROTECTED;
+    }
+    default:
+      return d > t.halfOpen ? lerp(t.halfOpen, t.closing, d) : EVICT_PROTECTED;
+  }
+}
+
+/** 2 at `from` to 65534 at `to` (clamped), linear in `d`. */
+function lerp(from: number, to: number, d: number): number {
+  const lo = EVICT_MIN + 1, hi = EVICT_MAX - 1;
+  if (d >= to || to <= from) return hi;
+  return lo + Math.floor(((hi - lo) * (d - from)) / (to - from));
 }
 
 /** True for states past the handshake, where a bare SYN means the 5-tuple was reused. */

@@ -12,7 +12,7 @@ import {
 import type { Change, PortSpec } from "../config/resources.ts";
 import type { Config, ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
 import { canonical } from "../config/resources.ts";
-import { DIR_IN, DIR_OUT } from "../engine/mod.ts";
+import { DIR_IN, DIR_OUT, PortStateError } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
 import { ipv6ToString } from "../packet/bytes.ts";
 import { Switch, type SwitchConfig } from "../switch/switch.ts";
@@ -111,6 +111,7 @@ export class SwitchDatapath implements AdminDatapath {
       this.applyInner(c);
     } catch (e) {
       if (e instanceof DatapathRejected) throw e;
+      if (e instanceof PortStateError) throw new DatapathRejected("state", e.message);
       const msg = e instanceof Error ? e.message : String(e);
       const m = /^([\w.[\]:/-]+): (.*)$/s.exec(msg);
       throw new DatapathRejected(m ? m[1] : `${c.kind}.${c.key}`, m ? m[2] : msg);
@@ -207,7 +208,7 @@ export class SwitchDatapath implements AdminDatapath {
       if (old) this.addPort(old.spec);
       throw e;
     } finally {
-      this.sw.setPaused(spec.name, paused);
+      this.setPaused(spec.name, paused);
     }
   }
 
@@ -261,10 +262,17 @@ export class SwitchDatapath implements AdminDatapath {
 
   /** Pauses or resumes a port's traffic (kept across a recreation of the port). */
   setPortState(name: string, state: "running" | "paused"): Promise<void> {
-    if (!this.sw.setPaused(name, state === "paused")) {
+    if (!this.setPaused(name, state === "paused")) {
       return Promise.reject(new DatapathRejected("name", `no port ${name}`));
     }
     return Promise.resolve();
+  }
+
+  /** Pauses the switch port and its VPC pipeline (which then refuses rule and flow changes). */
+  private setPaused(name: string, paused: boolean): boolean {
+    const vpc = this.live.get(name)?.vpc?.port;
+    if (vpc) paused ? vpc.pause() : vpc.start();
+    return this.sw.setPaused(name, paused);
   }
 
   /** The VPC pipeline of a port (null: none or no such port). */
@@ -326,6 +334,11 @@ export class SwitchDatapath implements AdminDatapath {
   async clearFlows(port: string, table: "uft" | "lft", layer?: string): Promise<number> {
     const n = (await this.dumpFlows(port, "uft")).length;
     const v = this.live.get(port)!.vpc!;
+    try {
+      v.port.assertMutable("flow change");
+    } catch (e) {
+      throw new DatapathRejected("state", (e as Error).message);
+    }
     if (table === "uft") {
       v.port.bumpEpoch();
       return n;

@@ -89,6 +89,13 @@ export function vpcConfig(
     mtu: p.mtu,
     v4: o.ipv4 ? ipConfig(o.ipv4, `ports.${p.name}.overlay.ipv4`) : undefined,
     v6: o.ipv6 ? ipConfig(o.ipv6, `ports.${p.name}.overlay.ipv6`) : undefined,
+    dhcp: o.dhcp && {
+      hostname: o.dhcp.hostname,
+      domain: o.dhcp.hostDomain,
+      search: o.dhcp.domainSearchList,
+      dns4: o.dhcp.dns4Servers,
+      dns6: o.dhcp.dns6Servers,
+    },
     mappings,
   };
 }

@@ -26,6 +26,7 @@ export const DROP_REASONS = [
   "no-overlay-port",
   "internal",
   "gso",
+  "geneve-critical",
 ] as const;
 
 /** A drop reason's name. */

@@ -4,6 +4,7 @@
 // option with the next hop's replication mode) to the underlay group. Geneve received for an
 // underlay group is delivered to local subscribers only: this sled is a leaf.
 
+import { DIR_IN, DIR_OUT } from "../engine/packet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -140,6 +141,8 @@ export class Multicast {
 
   private outer(underlay: Uint8Array, replication: Replication): Uint8Array {
     const t = new Uint8Array(OUTER_LEN);
+    t[0] = t[1] = 0x33;
+    t.set(underlay.subarray(12, 16), 2);
     t[12] = 0x86;
     t[13] = 0xdd;
     setU32(t, 14, 0x60000000);
@@ -178,6 +181,12 @@ export class Multicast {
     const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
     const g = this.groupOf(b, meta);
     if (g === undefined) return false;
+    // An instance's multicast gets its VPC's checks first (anti-spoof, no TCP, firewall).
+    const vpc = port.kind === "instance" ? port.pipeline : null;
+    if (vpc?.multicast && vpc.multicast(DIR_OUT, b, off, len) !== null) {
+      this.counters.drops[DROP.vpc]++;
+      return true;
+    }
     this.deliver(g, port, b, off, len);
     const hops = this.hops.get(g.underlay, 0);
     if (hops === undefined) return true;
@@ -202,7 +211,7 @@ export class Multicast {
     const out = hop.ul.tx.reserve();
     const o = HEADROOM;
     out.set(h.outer, o);
-    copyBytes(out, o, hop.neighbor.mac, 0, 6);
+    // The destination MAC is the underlay group's (33:33 + its last 4 bytes, prebuilt).
     copyBytes(out, o + 6, link.mac, 0, 6);
     setU32(out, o + 14, (0x60000000 | (hash & 0xfffff)) >>> 0);
     setU16(out, o + 18, len + OUTER_LEN - 54);
@@ -229,6 +238,11 @@ export class Multicast {
         this.counters.drops[DROP["port-down"]]++;
         continue;
       }
+      const vpc = p.kind === "instance" ? p.pipeline : null;
+      if (vpc?.multicast && vpc.multicast(DIR_IN, b, off, len) !== null) {
+        this.counters.drops[DROP.vpc]++;
+        continue;
+      }
       const out = p.tx.reserve();
       if (HEADROOM + len > out.length) continue;
       copyBytes(out, HEADROOM, b, off, len);
@@ -247,6 +261,11 @@ export class Multicast {
     const g = this.byUnderlay.get(b, meta.outer.l3 + 24, 0);
     if (g === undefined || !meta.encap || meta.vni !== FLEET_VNI || meta.inner.ether < 0) {
       return false;
+    }
+    // As for unicast: a critical option we do not understand means we must not deliver.
+    if (meta.geneveUnknownCritical) {
+      this.counters.drops[DROP["geneve-critical"]]++;
+      return true;
     }
     const inner = meta.inner.ether;
     this.deliver(g, null, b, inner, meta.outer.ipEnd - inner);

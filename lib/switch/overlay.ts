@@ -34,14 +34,19 @@ export interface Pipeline {
   expire?(): void;
   /** Drops every flow and releases what flows hold (SNAT ports); called on port removal. */
   clearFlows?(): void;
+  /**
+   * Multicast bypasses `process` (the switch replicates by M2P): null when the guest may send
+   * (DIR_OUT) or receive (DIR_IN) the frame, else the drop reason (firewall, anti-spoof, TCP).
+   */
+  multicast?(dir: Direction, buf: Uint8Array, off: number, len: number): string | null;
   /** The engine port behind a wrapper (lib/vpc's VpcPort), used when `clearFlows` is absent. */
-  readonly port?: { clearFlows(): void };
+  readonly port?: { reset(): void };
 }
 
-/** Releases a removed port's flows and the resources they hold. */
+/** Releases a removed port's flows and the resources they hold (a paused port too). */
 export function releasePipeline(p: Pipeline): void {
   if (p.clearFlows) p.clearFlows();
-  else p.port?.clearFlows();
+  else p.port?.reset();
 }
 
 const GENEVE_PORT = 6081;

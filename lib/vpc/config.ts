@@ -50,6 +50,8 @@ export interface VpcPortConfig {
   /** Engine table limits. */
   uftLimit?: number;
   lftLimit?: number;
+  /** TCP connections tracked (default 8192). */
+  tcpLimit?: number;
 }
 
 /** One validated family. */

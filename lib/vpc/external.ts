@@ -6,19 +6,22 @@ import { ipToString, parseIp } from "../packet/bytes.ts";
 import { addrWordsInto, type Cidr, parseCidr } from "./ip.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
 
-/** A pool of L4 ports (or ICMP echo ids) of one SNAT address, handed out FIFO. */
+/**
+ * A pool of L4 ports (or ICMP echo ids) of one SNAT address. As upstream's free list (a stack of
+ * the range in ascending order), the highest free port goes first and a released port is the
+ * next one handed out (last in, first out), so port-exact expectations from upstream hold.
+ */
 export class PortPool {
-  readonly #ring: Uint16Array;
+  readonly #stack: Uint16Array;
   readonly #inUse: Uint8Array;
-  #head = 0;
   #count: number;
   /** Allocation attempts that found the pool empty. */
   exhausted = 0;
 
   constructor(readonly lo: number, readonly hi: number) {
     const n = hi - lo + 1;
-    this.#ring = new Uint16Array(n);
-    for (let i = 0; i < n; i++) this.#ring[i] = lo + i;
+    this.#stack = new Uint16Array(n);
+    for (let i = 0; i < n; i++) this.#stack[i] = lo + i;
     this.#inUse = new Uint8Array(n);
     this.#count = n;
   }
@@ -30,18 +33,16 @@ export class PortPool {
 
   /** Ports held by flows. */
   get inUse(): number {
-    return this.#ring.length - this.#count;
+    return this.#stack.length - this.#count;
   }
 
-  /** Takes the least recently released port; -1 (and a counted exhaustion) when none is free. */
+  /** Takes the top of the free stack; -1 (and a counted exhaustion) when none is free. */
   allocate(): number {
     if (this.#count === 0) {
       this.exhausted++;
       return -1;
     }
-    const p = this.#ring[this.#head];
-    this.#head = (this.#head + 1) % this.#ring.length;
-    this.#count--;
+    const p = this.#stack[--this.#count];
     this.#inUse[p - this.lo] = 1;
     return p;
   }
@@ -50,8 +51,7 @@ export class PortPool {
   release(port: number): boolean {
     if (port < this.lo || port > this.hi || this.#inUse[port - this.lo] === 0) return false;
     this.#inUse[port - this.lo] = 0;
-    this.#ring[(this.#head + this.#count) % this.#ring.length] = port;
-    this.#count++;
+    this.#stack[this.#count++] = port;
     return true;
   }
 }

@@ -22,6 +22,9 @@ import type { ResolvedConfig } from "./config.ts";
 export const DROP_FIREWALL = "firewall deny";
 export const DROP_UNRELATED_ERROR = "unrelated icmp error";
 
+/** Priority of the built-in related-errors rule: after every user rule (65535 at most). */
+export const RELATED_ERRORS_PRIORITY = 65535;
+
 /** The engine rule for one firewall rule. */
 export function firewallRuleSpec(r: FirewallRule): RuleSpec {
   const preds: Predicate[] = [];
@@ -78,11 +81,15 @@ export function firewallTables(
   return { out, in: inbound };
 }
 
-/** Inbound ICMP errors pass when the packet they quote was sent by the guest. */
+/**
+ * Inbound ICMP errors pass when the packet they quote was sent by the guest. An xdeno addition
+ * (upstream needs an explicit allow): it sits at the lowest precedence, so any user rule that
+ * matches the error, deny or allow, decides first.
+ */
 function relatedErrors(cfg: ResolvedConfig): RuleSpec {
   const q = new Quoted();
   return {
-    priority: 0,
+    priority: RELATED_ERRORS_PRIORITY,
     name: "related icmp errors",
     predicates: [{
       kind: "any",

@@ -19,6 +19,7 @@ import {
   routerAdvert,
 } from "./hairpin.ts";
 import type { ResolvedConfig } from "./config.ts";
+import type { V2P } from "./mappings.ts";
 
 /** Action-metadata key carrying the VNI of the remote side (read by firewall VNI filters). */
 export const META_VNI = "vni";
@@ -48,7 +49,18 @@ export function gatewayRules(
   vni: number,
   /** Attached external subnets per family (they may send and receive like the guest IP). */
   attached: { v4: readonly string[]; v6: readonly string[] } = { v4: [], v6: [] },
+  /** Where the destination's VNI is looked up (none: outbound traffic carries no VNI tag). */
+  v2p?: V2P,
 ): { out: RuleSpec[]; in: RuleSpec[] } {
+  // As upstream's VpcMeta: the VNI of outbound traffic is the destination's, found in V2P;
+  // internet and boundary traffic has none, so `out … vni=X` never matches it.
+  const tagVni: Action = {
+    kind: "meta",
+    set: (ctx) => {
+      const v = v2p ? v2p.vniOf(ctx.flow.af, ctx.flow.w, 5, vni) : -1;
+      if (v >= 0) ctx.meta.set(META_VNI, String(v));
+    },
+  };
   const guestMac = macToString(cfg.guestMac);
   const out: RuleSpec[] = [
     {
@@ -138,8 +150,7 @@ export function gatewayRules(
       priority: 10,
       name: `from-guest-v${v}`,
       predicates: [{ kind: "etherSrc", mac: guestMac }, sources],
-      // The remote VNI of outbound traffic is the port's own (firewall `hosts=vni=` filters).
-      action: A.meta({ [META_VNI]: String(vni) }),
+      action: tagVni,
     });
     inbound.push({
       priority: 10,
@@ -167,10 +178,11 @@ export function gatewayLayer(
   gw: GatewayIdentity,
   vni: number,
   attached: { v4: readonly string[]; v6: readonly string[] },
+  v2p?: V2P,
 ): Layer {
   return new Layer({
     name: "gateway",
     defaults: { in: "deny", out: "deny" },
-    rules: gatewayRules(cfg, gw, vni, attached),
+    rules: gatewayRules(cfg, gw, vni, attached, v2p),
   });
 }

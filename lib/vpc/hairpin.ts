@@ -14,6 +14,7 @@ import {
   DHCP_SERVER_PORT,
   dhcpReprParse,
   emitDhcp,
+  encodeDnsNames,
   parseDhcp,
 } from "../packet/dhcp.ts";
 import {
@@ -55,7 +56,7 @@ export interface DhcpSettings {
   readonly hostname?: string;
   readonly domain?: string;
   readonly search: readonly string[];
-  /** Lease (v4) and valid/preferred lifetime (v6), seconds. */
+  /** DHCPv4 lease, seconds (DHCPv6 lifetimes are infinite, as upstream). */
   readonly leaseTime: number;
 }
 
@@ -194,6 +195,22 @@ export function dhcpReply(
   );
 }
 
+/** DHCPv6 "infinity" lifetime. */
+const INFINITE = 0xffffffff;
+const OPT6_DOMAIN_LIST = 24, OPT6_FQDN = 39;
+
+/**
+ * The Client FQDN option (RFC 4704) as upstream sends it: flags O|S (the server overrides the
+ * client's preference and updates the AAAA record), then `hostname.domain` in DNS wire form.
+ */
+function fqdnOption(hostname: string, domain?: string): Uint8Array {
+  const name = encodeDnsNames([domain ? `${hostname}.${domain}` : hostname]);
+  const out = new Uint8Array(1 + name.length);
+  out[0] = 0b011;
+  out.set(name, 1);
+  return out;
+}
+
 const SOLICIT = 1, ADVERTISE = 2, REQUEST = 3, CONFIRM = 4, RENEW = 5, REBIND = 6, REPLY = 7;
 const RELEASE = 8, INFO_REQUEST = 11;
 
@@ -227,11 +244,13 @@ export function dhcpv6Reply(
     case REBIND:
       if (req.msgType === SOLICIT && !req.rapidCommit) rep.msgType = ADVERTISE;
       if (req.msgType === SOLICIT && req.rapidCommit) rep.rapidCommit = true;
+      // As upstream: the address is the port's for its whole life, so every lifetime is
+      // infinite (RFC 8415 §7.7) and the client never needs to renew.
       rep.iaNa = (req.iaNa ?? []).map((ia) => ({
         iaid: ia.iaid,
-        t1: Math.floor(d.leaseTime / 2),
-        t2: Math.floor(d.leaseTime * 0.8),
-        addresses: [{ addr: guest, preferredLifetime: d.leaseTime, validLifetime: d.leaseTime }],
+        t1: INFINITE,
+        t2: INFINITE,
+        addresses: [{ addr: guest, preferredLifetime: INFINITE, validLifetime: INFINITE }],
       }));
       break;
     case CONFIRM: {
@@ -252,8 +271,11 @@ export function dhcpv6Reply(
   if (req.msgType !== RELEASE) {
     const oro = req.oro ?? [];
     if (d.dns6.length > 0 && oro.includes(23)) rep.dnsServers = [...d.dns6];
-    const names = [...(d.domain ? [d.domain] : []), ...d.search];
-    if (names.length > 0 && oro.includes(24)) rep.domainList = names;
+    const asked = (code: number) => oro.includes(code) || req.other?.some((o) => o.code === code);
+    // The search list as configured, in order (upstream: domain_search_list only).
+    if (d.search.length > 0 && asked(OPT6_DOMAIN_LIST)) rep.domainList = [...d.search];
+    const fqdn = d.hostname && asked(OPT6_FQDN) ? fqdnOption(d.hostname, d.domain) : null;
+    if (fqdn) (rep.other ??= []).push({ code: OPT6_FQDN, data: fqdn });
   }
   const dst = buf.slice(lv.l3 + 8, lv.l3 + 24);
   const payload = udpSegment(DHCPV6_SERVER_PORT, DHCPV6_CLIENT_PORT, emitDhcpv6(rep));

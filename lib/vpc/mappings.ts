@@ -24,6 +24,8 @@ export class V2P {
   generation = 0;
   /** Per-VNI change counters handed out by `watch` (a port looks at its own VNI only). */
   readonly #watches = new Map<number, { gen: number }>();
+  /** Mappings per VNI, so `vniOf` probes only VNIs that have any. */
+  readonly #perVni = new Map<number, number>();
   readonly #table = new WordTable(5, 1024);
   readonly #slots = new SlotAllocator();
   #macs = new Uint8Array(1024 * 6);
@@ -78,6 +80,7 @@ export class V2P {
       slot = this.#slots.alloc();
       this.#ensure(slot + 1);
       this.#table.set(k, 0, slot);
+      this.#perVni.set(vni, (this.#perVni.get(vni) ?? 0) + 1);
     }
     this.#macs.set(mac.subarray(0, 6), slot * 6);
     this.#underlay.set(underlay.subarray(0, 16), slot * 16);
@@ -90,6 +93,9 @@ export class V2P {
     const slot = this.#table.delete(this.#keyFromText(vni, ip), 0);
     if (slot < 0) return false;
     this.#slots.release(slot);
+    const n = (this.#perVni.get(vni) ?? 1) - 1;
+    if (n > 0) this.#perVni.set(vni, n);
+    else this.#perVni.delete(vni);
     this.generation++;
     this.#touch(vni);
     return true;
@@ -99,6 +105,7 @@ export class V2P {
   clearAll(): void {
     this.#table.clear();
     this.#slots.reset();
+    this.#perVni.clear();
     this.generation++;
     for (const w of this.#watches.values()) w.gen = this.generation;
   }
@@ -121,6 +128,19 @@ export class V2P {
   /** Fast-path lookup by address words (IPv4 in word 0): an entry handle, or -1. */
   lookup(vni: number, af: number, w: Uint32Array, at = 0): number {
     return this.#table.get(this.#fillKey(vni, af, w, at), 0);
+  }
+
+  /**
+   * The VNI whose V2P holds this address (`prefer` first), or -1: upstream's `ip_to_vni`, which
+   * tags outbound traffic for the firewall's `vni=` filters. The control plane keeps peered VPCs'
+   * addresses apart, so at most one VNI should match. Slow path (one probe per VNI).
+   */
+  vniOf(af: number, w: Uint32Array, at: number, prefer: number): number {
+    if (this.lookup(prefer, af, w, at) >= 0) return prefer;
+    for (const vni of this.#perVni.keys()) {
+      if (vni !== prefer && this.lookup(vni, af, w, at) >= 0) return vni;
+    }
+    return -1;
   }
 
   /** Fast-path lookup reading the address straight from a frame at `off`. */

@@ -11,7 +11,14 @@ import { A, type ActionCtx, type ActionDesc, type Deny, type RuleSpec } from "..
 import { DIR_IN, DIR_OUT, type Direction } from "../engine/packet.ts";
 import type { HeaderTransform } from "../engine/transform.ts";
 import { Layer } from "../engine/layer.ts";
-import { chooseExternal, EXT_NONE, EXT_SNAT, type ExternalIps, SnatPools } from "./external.ts";
+import {
+  chooseExternal,
+  EXT_NONE,
+  EXT_SNAT,
+  type ExternalIps,
+  isOneToOne,
+  SnatPools,
+} from "./external.ts";
 import {
   findQuoted,
   isIcmpError,
@@ -165,9 +172,24 @@ export class NatState {
     // The quote is remote → guest as received; its mirror keys the pair's outbound entry.
     quotedFlow(buf, q, this.#f);
     const b = this.#pairOf(DIR_OUT, this.#f);
-    if (!b) return { deny: DROP_ERROR_UNBOUND };
+    if (!b) return this.#outboundError1to1(buf, lv, q);
     rewriteQuoted(buf, lv, q, true, b.extIp, b.extPort);
     return { name: "nat-error-out", innerIp: { src: b.extIp } };
+  }
+
+  /**
+   * An error about a flow with no NAT state: when the port's outbound flows to that peer would
+   * be 1:1 NATed (a floating or the ephemeral IP), the quoted guest address is the external one,
+   * as upstream's 1:1 transform rewrites it (icmp_inner_has_nat_applied). SNAT needs a binding.
+   */
+  #outboundError1to1(buf: Uint8Array, lv: HeaderLevel, q: Quoted): HeaderTransform | Deny {
+    const fam = this.#fam[q.af === 4 ? 0 : 1];
+    // The flow the error is about, as the guest would send it: the mirror of the quote.
+    const choice = chooseExternal(fam?.ext ?? null, this.#f.mirrorInto(this.#g).hash());
+    if (choice.kind === EXT_NONE || choice.kind === EXT_SNAT) return { deny: DROP_ERROR_UNBOUND };
+    const port = q.dstPortAt >= 0 ? (buf[q.dstPortAt] << 8) | buf[q.dstPortAt + 1] : 0;
+    rewriteQuoted(buf, lv, q, true, choice.ip!, port);
+    return { name: "nat-error-out", innerIp: { src: choice.ip! } };
   }
 
   /**
@@ -182,6 +204,27 @@ export class NatState {
     if (!b || b.guestIp.length !== (lv.ipVersion === 4 ? 4 : 16)) return false;
     rewriteIpAddr(buf, lv, true, b.guestIp, 0);
     restoreQuoted(buf, lv, this.#q, b.guestIp, b.guestPort);
+    return true;
+  }
+
+  /**
+   * Translates an inbound ICMP error to a floating or ephemeral IP that quotes a packet sent
+   * from that address, when no NAT flow matched (`translateError` first): 1:1 NAT maps the
+   * address alone, so the outer destination and the quoted source become `guestIp`, ports kept,
+   * as upstream's inbound 1:1 rule does (icmpv6_inner_has_nat_applied). False when unrelated.
+   */
+  translateError1to1(buf: Uint8Array, lv: HeaderLevel, guestIp: Uint8Array | null): boolean {
+    const q = this.#q;
+    if (!guestIp || !isIcmpError(lv) || !findQuoted(buf, lv, q)) return false;
+    const af = lv.ipVersion === 4 ? 4 : 6, n = af === 4 ? 4 : 16;
+    if (q.af !== af || guestIp.length !== n) return false;
+    const dstAt = lv.l3 + (af === 4 ? 16 : 24), quotedSrc = q.l3 + (af === 4 ? 12 : 8);
+    const dst = buf.subarray(dstAt, dstAt + n);
+    if (!isOneToOne(this.external(af), dst)) return false;
+    for (let i = 0; i < n; i++) if (buf[quotedSrc + i] !== buf[dstAt + i]) return false;
+    const port = q.srcPortAt >= 0 ? (buf[q.srcPortAt] << 8) | buf[q.srcPortAt + 1] : 0;
+    rewriteIpAddr(buf, lv, true, guestIp, 0);
+    restoreQuoted(buf, lv, q, guestIp, port);
     return true;
   }
 }

@@ -24,6 +24,7 @@ import { type GatewayIdentity, gatewayIdentity } from "./hairpin.ts";
 import { isIcmpError } from "./icmp_error.ts";
 import type { Mappings } from "./mappings.ts";
 import { NatDesc, natLayer, natRules, NatState } from "./nat.ts";
+import { MulticastCheck } from "./multicast.ts";
 import { encapStale, overlayLayer } from "./overlay.ts";
 import { routerLayer, routerRules } from "./route_layer.ts";
 import { type Route, type RouteClass, RouterTable } from "./router.ts";
@@ -63,6 +64,7 @@ export class VpcPort {
   #seenV2p: number;
   #seenV2b: number;
   readonly #errKey = new FlowId();
+  readonly #mcast: MulticastCheck;
 
   constructor(c: VpcPortConfig) {
     const cfg = orThrow(resolveConfig(c));
@@ -111,8 +113,9 @@ export class VpcPort {
       mac: cfg.guestMac,
       clock: c.clock,
       uftLimit: c.uftLimit,
+      tcpLimit: c.tcpLimit,
       layers: [
-        gatewayLayer(cfg, this.gateway, c.vni, this.#attached()),
+        gatewayLayer(cfg, this.gateway, c.vni, this.#attached(), c.mappings.v2p),
         firewallLayer(fw.rules, cfg, c.lftLimit),
         routerLayer(this.routes),
         natLayer(this.nat, this.#privateIps(), c.lftLimit),
@@ -120,6 +123,18 @@ export class VpcPort {
       ],
     });
     this.port.start();
+    this.#mcast = new MulticastCheck(this.port, cfg);
+  }
+
+  /**
+   * The checks upstream's pipeline makes on a guest's multicast, which the switch replicates
+   * itself (M2P): null when the frame may leave (DIR_OUT) or reach the guest (DIR_IN), else the
+   * drop reason (also counted in the engine's drop counters).
+   */
+  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): string | null {
+    const why = this.#mcast.check(dir, buf, off, len);
+    if (why !== null) this.port.stats.countDrop(why);
+    return why;
   }
 
   /** The engine's reusable result of the last `process`. */
@@ -136,9 +151,7 @@ export class VpcPort {
     const meta = pkt.meta;
     const refused = this.#refused(dir, pkt);
     if (refused !== null) return this.#drop(refused, refusedBy(refused));
-    if (dir === DIR_IN && isIcmpError(meta.flow) && this.nat.translateError(pkt.buf, meta.flow)) {
-      this.counters.errorsTranslated++;
-    }
+    if (dir === DIR_IN && this.#translateError(pkt)) this.counters.errorsTranslated++;
     if (!isIcmpError(meta.flow)) return this.port.process(dir, pkt);
     // ICMP errors are keyed by type/code only, but each one quotes a different packet: never
     // let a UFT entry answer for the next one (translation and the related check are per error).
@@ -167,10 +180,20 @@ export class VpcPort {
         hairpin: null,
       };
     }
-    if (dir === DIR_IN && isIcmpError(pkt.meta.flow)) {
-      this.nat.translateError(pkt.buf, pkt.meta.flow);
-    }
+    if (dir === DIR_IN) this.#translateError(pkt);
     return this.port.dryRun(dir, pkt);
+  }
+
+  /**
+   * Rewrites an inbound ICMP error's quoted packet for SNAT and 1:1 (floating/ephemeral) NAT, as
+   * upstream does; true when it was translated.
+   */
+  #translateError(pkt: Packet): boolean {
+    const lv = pkt.meta.flow;
+    if (!isIcmpError(lv)) return false;
+    const guest = lv.ipVersion === 4 ? this.cfg.v4?.privateIp : this.cfg.v6?.privateIp;
+    return this.nat.translateError(pkt.buf, lv) ||
+      this.nat.translateError1to1(pkt.buf, lv, guest ?? null);
   }
 
   /** Why a packet is refused before the engine (a drop reason), or null. */
@@ -230,17 +253,23 @@ export class VpcPort {
     return this.#firewall.map((r) => r.source);
   }
 
-  /** Replaces every firewall rule (all validated first; existing flows keep working). */
+  /**
+   * Replaces every firewall rule (all validated first). As upstream's set_fw_rules, the
+   * firewall's flows are cut: every connection is judged by the new rules on its next packet,
+   * so a revoked allow stops traffic at once (and the UFT entries built through them go too).
+   */
   setFirewall(inputs: readonly FirewallRuleInput[]): void {
     const fw = firewallTablesFromInput(inputs, this.cfg);
+    this.port.assertMutable("rule change");
     this.#firewall = fw.rules;
     this.#fwIds.clear();
-    this.port.setRules("firewall", fw.tables);
+    this.port.setRules("firewall", fw.tables, { clearFlows: true });
   }
 
   /** Adds one firewall rule; returns an id for `removeFirewallRule`. */
   addFirewallRule(input: FirewallRuleInput): number {
     const r = orThrow(validateFirewallRule(input));
+    this.port.assertMutable("rule change");
     const id = this.port.addRule(
       "firewall",
       r.direction === "in" ? DIR_IN : DIR_OUT,
@@ -255,6 +284,7 @@ export class VpcPort {
   removeFirewallRule(id: number): boolean {
     const r = this.#fwIds.get(id);
     if (!r) return false;
+    this.port.assertMutable("rule change");
     this.#fwIds.delete(id);
     this.#firewall = this.#firewall.filter((x) => x !== r);
     return this.port.removeRule("firewall", r.direction === "in" ? DIR_IN : DIR_OUT, id);
@@ -264,12 +294,14 @@ export class VpcPort {
 
   /** Adds (or replaces) a route. */
   addRoute(r: Route): void {
+    this.port.assertMutable("rule change");
     this.routes.add(r);
     this.port.setRules("router", routerRules(this.routes));
   }
 
   /** Removes a route; false when absent. */
   removeRoute(dest: string, cls: RouteClass): boolean {
+    this.port.assertMutable("rule change");
     const ok = this.routes.remove(dest, cls);
     if (ok) this.port.setRules("router", routerRules(this.routes));
     return ok;
@@ -277,6 +309,7 @@ export class VpcPort {
 
   /** Replaces the routes of one class. */
   setRoutes(routes: readonly Route[], cls: RouteClass): void {
+    this.port.assertMutable("rule change");
     this.routes.replaceAll(routes, cls);
     this.port.setRules("router", routerRules(this.routes));
   }
@@ -292,11 +325,15 @@ export class VpcPort {
       v4: ext.v4 && this.cfg.v4 ? orThrow(validateExternalIps(ext.v4, 4)) : undefined,
       v6: ext.v6 && this.cfg.v6 ? orThrow(validateExternalIps(ext.v6, 6)) : undefined,
     };
+    this.port.assertMutable("rule change");
     if (next.v4) this.nat.setExternal(4, next.v4);
     if (next.v6) this.nat.setExternal(6, next.v6);
     this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
     // Attached subnets are guest sources too: the gateway's anti-spoof follows them.
-    this.port.setRules("gateway", gatewayRules(this.cfg, this.gateway, this.vni, this.#attached()));
+    this.port.setRules(
+      "gateway",
+      gatewayRules(this.cfg, this.gateway, this.vni, this.#attached(), this.mappings.v2p),
+    );
     const L = this.port.layer("nat");
     for (const p of L.lft[DIR_OUT].values()) {
       if (!(p.desc instanceof NatDesc)) continue;

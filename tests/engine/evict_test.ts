@@ -12,7 +12,7 @@ function established(port: Port, n: number) {
   assert.equal(port.process(DIR_IN, tcp(r, g, "SA", { seq: 9, ack: 2 })), RES_MODIFIED);
 }
 
-Deno.test("full TCP table: dead first, then the oldest half-open flow; established never", () => {
+Deno.test("full TCP table (upstream TcpExpiry): fresh handshakes and established flows idle < 60 s are protected; then the oldest half-open, then the longest-idle established", () => {
   const { port, clock } = mkPort([fw()], { tcpLimit: 3 });
   established(port, 1);
   clock.advance(10);
@@ -20,25 +20,39 @@ Deno.test("full TCP table: dead first, then the oldest half-open flow; establish
   clock.advance(10);
   port.process(DIR_OUT, tcp("10.0.0.5:3", "1.2.3.4:80", "S"));
   clock.advance(10);
+  // Every flow is within its grace period (half the 5 s handshake TTL): the new one is refused.
+  assert.equal(port.process(DIR_OUT, tcp("10.0.0.5:4", "1.2.3.4:80", "S")), RES_DROP);
+  assert.equal(port.result.reason, "tcp table full");
+  assert.equal(port.stats.tcpFull, 1);
+  assert.equal(port.stats.tcpEvictions, 0);
+  // Past 2.5 s idle the handshakes become evictable, the longest idle first.
+  clock.advance(2_600);
   assert.equal(port.process(DIR_OUT, tcp("10.0.0.5:4", "1.2.3.4:80", "S")), RES_MODIFIED);
   assert.equal(port.stats.tcpEvictions, 1);
-  const flows = port.dumpTcp().map((f) => (f as { flow: string }).flow).sort();
-  assert.deepEqual(flows, [
+  const flows = () => port.dumpTcp().map((f) => (f as { flow: string }).flow).sort();
+  assert.deepEqual(flows(), [
     "TCP 10.0.0.5:1 -> 1.2.3.4:80",
     "TCP 10.0.0.5:3 -> 1.2.3.4:80",
     "TCP 10.0.0.5:4 -> 1.2.3.4:80",
   ]);
   // The evicted flow's UFT entry went with it.
   assert.equal(port.uft[DIR_OUT].size, 3);
-  // Once every tracked flow is established nothing is evictable: the new flow is dropped.
+  // Established flows idle less than 60 s are protected: the new flow is dropped.
   for (const n of [3, 4]) {
     port.process(DIR_IN, tcp("1.2.3.4:80", `10.0.0.5:${n}`, "SA", { ack: 1001 }));
   }
   assert.equal(port.process(DIR_OUT, tcp("10.0.0.5:5", "1.2.3.4:80", "S")), RES_DROP);
-  assert.equal(port.result.reason, "tcp table full");
-  assert.equal(port.stats.tcpFull, 1);
-  assert.equal(port.stats.drops.get("tcp table full"), 1);
+  assert.equal(port.stats.tcpFull, 2);
+  assert.equal(port.stats.drops.get("tcp table full"), 2);
   assert.equal(port.tcp.size, 3);
+  // Idle 60 s, established flows are evictable at the lowest priority; flow 1 is the oldest.
+  clock.advance(60_000);
+  assert.equal(port.process(DIR_OUT, tcp("10.0.0.5:5", "1.2.3.4:80", "S")), RES_MODIFIED);
+  assert.deepEqual(flows(), [
+    "TCP 10.0.0.5:3 -> 1.2.3.4:80",
+    "TCP 10.0.0.5:4 -> 1.2.3.4:80",
+    "TCP 10.0.0.5:5 -> 1.2.3.4:80",
+  ]);
 });
 
 Deno.test("full TCP table: a dead flow is reclaimed before an older live misbehaving one", () => {
@@ -73,8 +87,10 @@ Deno.test("full UFT: expired entries go first; healthy UDP flows are never evict
 Deno.test("full UFT with a half-open TCP flow: it is evicted, not the UDP flow", () => {
   const { port, clock } = mkPort([new Layer({ name: "l" })], { uftLimit: 2 });
   port.process(DIR_OUT, tcp("10.0.0.5:7", "1.1.1.1:80", "S"));
-  clock.advance(1);
   port.process(DIR_OUT, udp("10.0.0.5:2", "1.1.1.1:53"));
+  // A handshake is protected for half its 5 s TTL.
+  assert.equal(port.process(DIR_OUT, udp("10.0.0.5:3", "1.1.1.1:53")), RES_DROP);
+  clock.advance(2_501);
   assert.equal(port.process(DIR_OUT, udp("10.0.0.5:3", "1.1.1.1:53")), RES_MODIFIED);
   assert.equal(port.stats.uftEvictions, 1);
   assert.equal(port.tcp.size, 0);
@@ -103,7 +119,7 @@ Deno.test("full LFT: a new pair is refused and its resource released; misbehavin
   port.process(DIR_OUT, tcp("10.0.0.5:9", "1.1.1.1:80", "S")); // flow 1's pair was dead: reclaimed
   assert.equal(small.pairCount, 2);
   const before = pool.released.length;
-  clock.advance(1);
+  clock.advance(2_501); // past the handshake's grace period
   assert.equal(port.process(DIR_OUT, udp("10.0.0.5:4", "1.1.1.1:53")), RES_MODIFIED);
   assert.equal(small.stats.lftEvictions, 1);
   assert.equal(pool.released.length, before + 1);

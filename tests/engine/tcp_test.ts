@@ -112,11 +112,20 @@ Deno.test("mid-stream pickup resyncs as ESTABLISHED; unexpected segments pass", 
   assert.equal(send(port, DIR_IN, "SA", 6000, 5010), false);
   assert.equal(state(port), "ESTABLISHED");
   assert.ok(send(port, DIR_IN, "SA", 6000, 5010));
-  // Established flows outlive the half-open TTL by far.
+  // Established flows outlive the half-open TTL by far (upstream keepalive: 8,000 s). Their UFT
+  // entries idle out after 60 s like any other; the connection keeps the firewall pair, so the
+  // next segment rebuilds the entry (slow path) and the one after hits it again.
   clock.advance(3600_000);
   port.expire();
   assert.equal(state(port), "ESTABLISHED");
+  assert.equal(port.uft[DIR_OUT].size + port.uft[DIR_IN].size, 0);
+  assert.equal(port.layer("fw").pairCount, 1);
+  assert.equal(send(port, DIR_OUT, "A", 5010, 6000), false);
   assert.ok(send(port, DIR_OUT, "A", 5010, 6000));
+  clock.advance(8_000_001);
+  port.expire();
+  assert.equal(port.tcp.size, 0);
+  assert.equal(port.layer("fw").pairCount, 0);
 });
 
 Deno.test("half-open flows expire after 5 s", () => {
@@ -133,5 +142,9 @@ Deno.test("half-open flows expire after 5 s", () => {
   port.expire();
   assert.equal(port.tcp.size, 0);
   assert.equal(port.uft[DIR_OUT].size, 0);
+  // As upstream's LFT entries, the firewall pair outlives the handshake until idle 60 s.
+  assert.equal(port.layer("fw").pairCount, 1);
+  clock.advance(55_000);
+  port.expire();
   assert.equal(port.layer("fw").pairCount, 0);
 });

@@ -75,8 +75,8 @@ for (const [mode, make] of MODES) {
           host: "any",
         }],
       });
-      // A new flow to 4445 is no longer allowed in; 5555 is (the 4444 flow, already
-      // established, would keep working: rule changes do not kill existing flows).
+      // A new flow to 4445 is not allowed in; 5555 is (the replace also cut the 4444 flow, as
+      // upstream's set_fw_rules clears the firewall's flows).
       await r.inject(VA.name, udp4(VA.mac, GW_MAC, VA.ip, VB.ip, 4445));
       await r.inject(VA.name, udp4(VA.mac, GW_MAC, VA.ip, VB.ip, 5555));
       const got = await collect(r, VB.name, 2, 300);
@@ -197,6 +197,35 @@ for (const [mode, make] of MODES) {
         hex(udp6(GW_MAC, ZB.mac, ZA.ip, ZB.ip, 63)),
       ]);
       await assert.rejects(r.dp.setPortState!("nope", "paused"), DatapathRejected);
+    } finally {
+      await r.close();
+    }
+  });
+
+  Deno.test(`${mode}: a paused VPC port refuses firewall changes (upstream BadState → 409)`, async () => {
+    const r = await built(make);
+    try {
+      await r.dp.setPortState!(VB.name, "paused");
+      const rule = {
+        kind: "firewall" as const,
+        key: VB.name,
+        value: [{
+          id: 0,
+          direction: "in" as const,
+          priority: 10,
+          action: "allow" as const,
+          protocol: "udp" as const,
+          host: "any",
+        }],
+      };
+      await assert.rejects(r.dp.apply(rule), (e: unknown) => {
+        assert.ok(e instanceof DatapathRejected);
+        assert.equal(e.field, "state");
+        assert.match(e.reason, new RegExp(`port ${VB.name} is paused: rule change refused`));
+        return true;
+      });
+      await r.dp.setPortState!(VB.name, "running");
+      await r.dp.apply(rule);
     } finally {
       await r.close();
     }

@@ -23,10 +23,10 @@ import {
 import { parseAddrWords } from "../../lib/vpc/ip.ts";
 import { formatErrors, orThrow } from "../../lib/vpc/validate.ts";
 
-Deno.test("SNAT port pool: allocate all, exhaustion counted, release FIFO, double release refused", () => {
+Deno.test("SNAT port pool (upstream order): highest first, released ports reused last in first out, double release refused", () => {
   const p = new PortPool(1024, 1027);
   const got = [p.allocate(), p.allocate(), p.allocate(), p.allocate()];
-  assert.deepEqual(got, [1024, 1025, 1026, 1027]);
+  assert.deepEqual(got, [1027, 1026, 1025, 1024]);
   assert.equal(p.allocate(), -1);
   assert.equal(p.allocate(), -1);
   assert.equal(p.exhausted, 2);
@@ -34,11 +34,11 @@ Deno.test("SNAT port pool: allocate all, exhaustion counted, release FIFO, doubl
   assert.equal(p.release(1025), true);
   assert.equal(p.release(1025), false);
   assert.equal(p.release(999), false);
-  assert.equal(p.release(1024), true);
+  assert.equal(p.release(1027), true);
   assert.equal(p.available, 2);
-  // Released ports come back oldest-released first.
+  // The last port released is the next one handed out.
+  assert.equal(p.allocate(), 1027);
   assert.equal(p.allocate(), 1025);
-  assert.equal(p.allocate(), 1024);
   assert.equal(p.allocate(), -1);
 });
 

@@ -78,12 +78,12 @@ Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies ba
   });
   const out = { src: A.ip, dst: "8.8.8.8", sport: 40000, dport: 443 };
   const wire = assertPassed(s.send(a, "out", buildFrame(v4tcp(out, A.mac, GW_MAC, "S"))));
-  const nat = { ...out, src: "203.0.113.9", sport: 1024 };
+  const nat = { ...out, src: "203.0.113.9", sport: 2047 };
   assert.deepEqual(
     wire,
     toBoundary(buildFrame(v4tcp(nat, A.mac, BMAC, "S")), [BOUNDARY, BOUNDARY2]),
   );
-  const reply = { src: "8.8.8.8", dst: "203.0.113.9", sport: 443, dport: 1024 };
+  const reply = { src: "8.8.8.8", dst: "203.0.113.9", sport: 443, dport: 2047 };
   const back = s.send(a, "in", fromBoundary(v4tcp(reply, BMAC, A.mac, "SA")));
   const un = { ...reply, dst: A.ip, dport: 40000 };
   assert.deepEqual(assertPassed(back), buildFrame(v4tcp(un, GW_MAC, A.mac, "SA")));
@@ -106,14 +106,14 @@ Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies ba
   );
   assert.deepEqual(
     w6,
-    toBoundary(buildFrame(u6("2001:db8:ff::9", "2001:db8::123", 4096, 7123, A.mac, BMAC)), [
+    toBoundary(buildFrame(u6("2001:db8:ff::9", "2001:db8::123", 4100, 7123, A.mac, BMAC)), [
       BOUNDARY,
     ]),
   );
   const b6 = s.send(
     a,
     "in",
-    fromBoundary(u6("2001:db8::123", "2001:db8:ff::9", 7123, 4096, BMAC, A.mac)),
+    fromBoundary(u6("2001:db8::123", "2001:db8:ff::9", 7123, 4100, BMAC, A.mac)),
   );
   assert.deepEqual(
     assertPassed(b6),
@@ -138,7 +138,7 @@ Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies ba
   );
   assert.deepEqual(
     wp,
-    toBoundary(buildFrame(ping("203.0.113.9", "1.1.1.1", 1024, "echoRequest", A.mac, BMAC)), [
+    toBoundary(buildFrame(ping("203.0.113.9", "1.1.1.1", 2047, "echoRequest", A.mac, BMAC)), [
       BOUNDARY,
       BOUNDARY2,
     ]),
@@ -146,14 +146,14 @@ Deno.test("guest→internet over SNAT (v4 TCP, v6 UDP, ICMP echo) and replies ba
   const bp = s.send(
     a,
     "in",
-    fromBoundary(ping("1.1.1.1", "203.0.113.9", 1024, "echoReply", BMAC, A.mac)),
+    fromBoundary(ping("1.1.1.1", "203.0.113.9", 2047, "echoReply", BMAC, A.mac)),
   );
   assert.deepEqual(
     assertPassed(bp),
     buildFrame(ping("1.1.1.1", A.ip, 77, "echoReply", GW_MAC, A.mac)),
   );
   // Unsolicited traffic to the SNAT address is not let in.
-  const stray = { src: "8.8.4.4", dst: "203.0.113.9", sport: 443, dport: 1025 };
+  const stray = { src: "8.8.4.4", dst: "203.0.113.9", sport: 443, dport: 1024 };
   assertDropped(s.send(a, "in", fromBoundary(v4tcp(stray, BMAC, A.mac, "S"))));
   await s.tshark(t, "snat");
 });
@@ -227,8 +227,8 @@ Deno.test("SNAT exhaustion drops and counts; ports come back when flows die", as
     { type: "udp", srcPort: sport, dstPort: 7000 },
   ];
   const portOf = (w: Uint8Array) => (w[70 + 34] << 8) | w[70 + 35];
-  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1000))))), 1024);
-  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1001))))), 1025);
+  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1000))))), 1025);
+  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1001))))), 1024);
   assertDropped(s.send(a, "out", buildFrame(udp(1002))), "snat exhausted");
   const pools = a.nat.snat(4)!;
   assert.equal(pools.udp.exhausted, 1);
@@ -237,9 +237,9 @@ Deno.test("SNAT exhaustion drops and counts; ports come back when flows die", as
   const syn = buildFrame(
     v4tcp({ src: A.ip, dst: "9.9.9.9", sport: 1003, dport: 80 }, A.mac, GW_MAC, "S"),
   );
-  assert.equal(portOf(assertPassed(s.send(a, "out", syn))), 1024);
+  assert.equal(portOf(assertPassed(s.send(a, "out", syn))), 1025);
   // An existing flow keeps its port.
-  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1000))))), 1024);
+  assert.equal(portOf(assertPassed(s.send(a, "out", buildFrame(udp(1000))))), 1025);
   // Within the half-open timeout nothing is released.
   s.now = 3_000;
   a.expire();
@@ -297,7 +297,7 @@ Deno.test("ICMP errors quoting SNAT flows are restored for the guest (v4 time ex
     { type: "icmpv4", kind: "timeExceeded" },
     ...probe(quotedSrc, sport, 1),
   ];
-  const got = s.send(a, "in", fromBoundary(err("203.0.113.9", "203.0.113.9", 1024, BMAC, A.mac)));
+  const got = s.send(a, "in", fromBoundary(err("203.0.113.9", "203.0.113.9", 2047, BMAC, A.mac)));
   assert.deepEqual(assertPassed(got), buildFrame(err(A.ip, A.ip, 40000, GW_MAC, A.mac)));
   assert.equal(a.counters.errorsTranslated, 1);
   // IPv6 packet-too-big quoting a TCP segment of a v6 SNAT flow.
@@ -322,7 +322,7 @@ Deno.test("ICMP errors quoting SNAT flows are restored for the guest (v4 time ex
   const g6 = s.send(
     a,
     "in",
-    fromBoundary(ptb("2001:db8:ff::9", "2001:db8:ff::9", 4096, BMAC, A.mac)),
+    fromBoundary(ptb("2001:db8:ff::9", "2001:db8:ff::9", 4100, BMAC, A.mac)),
   );
   assert.deepEqual(assertPassed(g6), buildFrame(ptb(A.ip6, A.ip6, 41000, GW_MAC, A.mac)));
   // An error quoting something the guest never sent is dropped.
@@ -375,7 +375,7 @@ Deno.test("V2B change moves an existing SNAT flow to the new boundary endpoint, 
   const moved = s.send(a, "out", ack);
   const w = assertPassed(moved);
   assert.equal(moved.fastPath, false);
-  const nat = { ...e, src: "203.0.113.9", sport: 1024 };
+  const nat = { ...e, src: "203.0.113.9", sport: 2047 };
   const inner = buildFrame(v4tcp(nat, A.mac, BMAC, "A"));
   const h = flowHashOf(inner);
   assert.deepEqual(w, cat(expectedOuter(SLED1, "fd00:99::7", 1234, h, inner.length), inner));
@@ -416,7 +416,7 @@ Deno.test("ICMP errors the guest sends about NATed flows leave from the external
   assertPassed(s2.send(b, "out", up));
   const down = fromBoundary([
     { type: "ethernet", src: BMAC, dst: A.mac },
-    ...dgram("9.9.9.9", "203.0.113.9", 7000, 1024),
+    ...dgram("9.9.9.9", "203.0.113.9", 7000, 2047),
   ]);
   assertPassed(s2.send(b, "in", down));
   const err = (src: string, qdst: string, qport: number, sm: string, dm: string): LayerSpec[] => [
@@ -428,7 +428,7 @@ Deno.test("ICMP errors the guest sends about NATed flows leave from the external
   const w2 = assertPassed(s2.send(b, "out", buildFrame(err(A.ip, A.ip, 40000, A.mac, GW_MAC))));
   assert.deepEqual(
     w2,
-    toBoundary(buildFrame(err("203.0.113.9", "203.0.113.9", 1024, A.mac, BMAC)), [
+    toBoundary(buildFrame(err("203.0.113.9", "203.0.113.9", 2047, A.mac, BMAC)), [
       BOUNDARY,
       BOUNDARY2,
     ]),
