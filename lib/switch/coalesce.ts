@@ -4,7 +4,7 @@
 // kernel handles one frame and one TAP write instead of dozens.
 
 import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
-import { VNET_HDR_LEN } from "../link/link.ts";
+import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
 import type { TxQueue } from "./txq.ts";
 
 const ACK = 0x10, PSH = 0x08;
@@ -38,9 +38,16 @@ function ipEnd(b: Uint8Array, l3: number): number {
 /**
  * Appends the TCP segment at `buf[off]` to the last frame queued in `tx` when both belong to
  * one flow, in order, with identical headers but for length, sequence and id; true when merged
- * (the caller then drops its copy).
+ * (the caller then drops its copy). `segMss` > 0: the segment is itself a large segment of
+ * that MSS, which may join a train of the same MSS.
  */
-export function coalesce(tx: TxQueue, buf: Uint8Array, off: number, len: number): boolean {
+export function coalesce(
+  tx: TxQueue,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  segMss = 0,
+): boolean {
   const q = tx.batch, v = q.vnet;
   if (v === null || q.count === 0 || (tx.link as { vnet?: boolean }).vnet !== true) return false;
   const pay = tcpHeaders(buf, off, len);
@@ -56,7 +63,8 @@ export function coalesce(tx: TxQueue, buf: Uint8Array, off: number, len: number)
   const vo = k * VNET_HDR_LEN;
   const merged = v[vo + H.gsoType] !== 0;
   const mss = merged ? v[vo + H.gsoSize] | (v[vo + H.gsoSize + 1] << 8) : pn;
-  if (p[po + l4 + 13] !== ACK || n > mss || pn % mss !== 0) return false;
+  if (p[po + l4 + 13] !== ACK || pn % mss !== 0) return false;
+  if (n > mss && (segMss !== mss || !merged)) return false;
   const f = buf[off + l4 + 13];
   if (f !== ACK && f !== (ACK | PSH)) return false;
   if (v[vo] !== 0 && !merged) return false;
@@ -98,23 +106,53 @@ export function coalesce(tx: TxQueue, buf: Uint8Array, off: number, len: number)
     p[po + l3 + 5] = (ipLen - 40) & 0xff;
   }
   p[po + l4 + 13] = f;
-  const tcpLen = ipLen - (l4 - l3);
-  const ps = v4
-    ? sum(p, po + l3 + 12, po + l3 + 20, 6 + tcpLen)
-    : sum(p, po + l3 + 8, po + l3 + 40, 6 + tcpLen);
-  p[po + l4 + 16] = ps >>> 8;
-  p[po + l4 + 17] = ps & 0xff;
   q.lens[k] = pEnd + n - po;
+  markGso(p, po, v, vo, hdr, mss);
+  return true;
+}
+
+/**
+ * Makes the plain Ethernet/IP/TCP frame at `b[off]` (headers `hdr` bytes, IP lengths already
+ * final) a GSO frame of `mss`: the TCP checksum left partial (pseudo-header sum) and the
+ * virtio-net header at `v[vo]` saying so.
+ */
+function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: number, mss: number) {
+  const l3 = off + 14, v4 = b[off + 12] === 0x08, l4 = l3 + (v4 ? 20 : 40);
+  const tcpLen = ipEnd(b, l3) - l4;
+  const ps = v4 ? sum(b, l3 + 12, l3 + 20, 6 + tcpLen) : sum(b, l3 + 8, l3 + 40, 6 + tcpLen);
+  b[l4 + 16] = ps >>> 8;
+  b[l4 + 17] = ps & 0xff;
   v[vo + H.flags] = VNET.VIRTIO_NET_HDR_F_NEEDS_CSUM;
   v[vo + H.gsoType] = v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
   v[vo + H.hdrLen] = hdr & 0xff;
   v[vo + H.hdrLen + 1] = hdr >> 8;
   v[vo + H.gsoSize] = mss & 0xff;
   v[vo + H.gsoSize + 1] = mss >> 8;
-  v[vo + H.csumStart] = l4;
+  v[vo + H.csumStart] = l4 - off;
   v[vo + H.csumStart + 1] = 0;
   v[vo + H.csumOffset] = 16;
   v[vo + H.csumOffset + 1] = 0;
+}
+
+/**
+ * Queues the large TCP segment at `buf[off]` (from a Geneve packet carrying the Oxide MSS
+ * option) for `tx`'s offloading link as one GSO frame of `mss`, appended to the train queued
+ * before it when it continues it. False when it is no plain TCP frame (the caller splits it).
+ */
+export function queueGso(
+  tx: TxQueue,
+  rx: FrameBatch,
+  i: number,
+  off: number,
+  len: number,
+  mss: number,
+): boolean {
+  const buf = rx.bufs[i], pay = tcpHeaders(buf, off, len);
+  if (pay < 0 || tx.batch.vnet === null) return false;
+  if (coalesce(tx, buf, off, len, mss)) return true;
+  tx.push(rx, i, off, len);
+  const q = tx.batch, k = q.count - 1;
+  markGso(q.bufs[k], off, q.vnet!, k * VNET_HDR_LEN, pay - off, mss);
   return true;
 }
 

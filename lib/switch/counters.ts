@@ -60,6 +60,10 @@ export const EVENTS = [
   "echo-reply-sent",
   "gso-segmented",
   "gro-merged",
+  "large-segment-out",
+  "tunnel-segmented",
+  "gso-delivered",
+  "large-segment-split",
 ] as const;
 
 /** Counter index of each event. */

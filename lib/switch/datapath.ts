@@ -20,7 +20,7 @@ import {
   writeIcmp6Error,
 } from "./icmp6.ts";
 import { KeyTable } from "./keytable.ts";
-import { OverlayPath } from "./overlay.ts";
+import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
@@ -201,22 +201,30 @@ export class Datapath {
   }
 
   /**
-   * A TSO super-frame bound for `port`'s pipeline: each MSS segment goes through the pipeline
-   * (and Geneve) on its own, as if the port had sent it.
+   * A TSO super-frame bound for `port`'s pipeline: cut into large segments (whole MSS units
+   * that fit the underlay after encapsulation), each through the pipeline and Geneve on its
+   * own, as if the port had sent it; the overlay path cuts further where the peer needs it.
    */
   private segmentOut(port: SwitchPort, rx: FrameBatch, i: number): void {
     const c = this.counters.drops;
     if (this.seg === null || port.pipeline === null) return void c[DROP.gso]++;
-    const n = this.seg.split(rx.vnet!, i * VNET_HDR_LEN, rx.bufs[i], rx.offs[i], this.meta.outer);
+    const lv = this.meta.outer, h = rx.vnet!, ho = i * VNET_HDR_LEN;
+    const room = this.minUnderlayMtu() - ENCAP_OVERHEAD - (lv.payload - lv.l3);
+    const n = this.seg.split(h, ho, rx.bufs[i], rx.offs[i], lv, room);
     if (n < 0) return void c[DROP.gso]++;
     this.counters.events[EV["gso-segmented"]]++;
     const sb = this.seg.batch;
-    for (let j = 0; j < n; j++) {
-      if (parseFrame(sb.bufs[j], sb.offs[j], sb.lens[j], this.meta, false) !== null) {
-        c[DROP.parse]++;
-        continue;
+    this.ov.gsoMss = h[ho + 4] | (h[ho + 5] << 8);
+    try {
+      for (let j = 0; j < n; j++) {
+        if (parseFrame(sb.bufs[j], sb.offs[j], sb.lens[j], this.meta, false) !== null) {
+          c[DROP.parse]++;
+          continue;
+        }
+        this.ov.out(port, sb, j);
       }
-      this.ov.out(port, sb, j);
+    } finally {
+      this.ov.gsoMss = 0;
     }
   }
 

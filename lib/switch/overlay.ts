@@ -3,9 +3,11 @@
 // pipeline when the outer destination is this sled; Geneve from the underlay to this sled is
 // handed to the inbound pipeline of the port owning (VNI, inner destination MAC).
 
-import { coalesce } from "./coalesce.ts";
+import { coalesce, queueGso } from "./coalesce.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
+import { OXIDE_OPT_MSS } from "../packet/meta.ts";
+import { GsoHeader, type Segmenter } from "./segment.ts";
 import {
   DIR_IN,
   DIR_OUT,
@@ -17,11 +19,13 @@ import {
 import type { ProcessResult } from "../engine/packet.ts";
 import type { DryRun } from "../engine/port.ts";
 import { parseFrame } from "../packet/parse.ts";
+import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
 import { copyBytes, ICMP6_PACKET_TOO_BIG, writeFragNeeded, writeIcmp6Error } from "./icmp6.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
+import type { TxQueue } from "./txq.ts";
 import { ecmpHash, type RouteTable } from "./routes.ts";
 
 /** The part of an engine Port the switch drives: a VPC port from lib/vpc. */
@@ -56,11 +60,43 @@ const GENEVE_PORT = 6081;
  */
 export const ENCAP_OVERHEAD = 14 + 40 + 8 + 8 + 8;
 
+/**
+ * Sets the value of the Oxide MSS option in the Geneve header at `b[g]`; false when the header
+ * carries none (the encapsulation is not towards an xdeno/OPTE peer that would honour it).
+ */
+export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
+  const end = g + GENEVE_HEADER_LEN + (b[g] & 0x3f) * 4;
+  for (let at = g + GENEVE_HEADER_LEN; at + 4 <= end;) {
+    const body = (b[at + 3] & 0x1f) * 4;
+    if (
+      b[at] === (OXIDE_OPT_CLASS >> 8) && b[at + 1] === (OXIDE_OPT_CLASS & 0xff) &&
+      (b[at + 2] & 0x7f) === OXIDE_TYPE_MSS && body >= 4 && at + 8 <= end
+    ) {
+      b[at + 4] = 0;
+      b[at + 5] = 0;
+      b[at + 6] = mss >>> 8;
+      b[at + 7] = mss & 0xff;
+      return true;
+    }
+    at += 4 + body;
+  }
+  return false;
+}
+
 /** Overlay forwarding state shared by every port of one switch. */
 export class OverlayPath {
   private readonly scratch = new Uint8Array(16);
   /** Pipeline drop/error reasons (constant strings from the engine) → count. */
   readonly reasons = new Map<string, number>();
+  /**
+   * Cuts large segments into MSS segments where the far end cannot take them whole (a peer
+   * without the MSS option, a port without offload); set by `Switch`. Its buffers have the
+   * switch's frame size, since they swap with transmit queues.
+   */
+  seg: Segmenter | null = null;
+  /** gso_size of the large segment `out` is handling, 0 for an ordinary frame. */
+  gsoMss = 0;
+  private readonly gsoHdr = new GsoHeader();
 
   constructor(
     /** The datapath's packet; its meta already describes the frame being handled. */
@@ -111,14 +147,19 @@ export class OverlayPath {
     if (code !== RES_MODIFIED) return this.pipelineDrop(pipe.result, code !== 1);
     const m = pkt.meta, o = m.outer;
     if (!m.encap || o.ipVersion !== 6) return void c[DROP["vpc-not-encap"]]++;
+    const f = m.inner, mss = this.gsoMss;
+    // A large segment: whole to an xdeno peer (the MSS option tells it how to cut), cut here
+    // when the encapsulation carries no MSS option (boundary services, other switches).
+    const large = mss > 0 && f.ipEnd - f.payload > mss;
+    const whole = large && setMssOption(pkt.buf, o.l4 + 8, mss);
     if (this.isSled(pkt.buf, o.l3 + 24)) {
+      if (large && !whole) return void c[DROP.gso]++;
       this.counters.events[EV["overlay-loopback"]]++;
       return this.inbound(rx, i, true);
     }
     const route = this.routes.lookup(pkt.buf, o.l3 + 24);
     if (route === null) return void c[DROP["no-route"]]++;
     // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
-    const f = m.inner;
     if (f.ipVersion === 6) {
       this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
     } else {
@@ -131,8 +172,25 @@ export class OverlayPath {
     copyBytes(pkt.buf, o.ether, hop.neighbor.mac, 0, 6);
     copyBytes(pkt.buf, o.ether + 6, link.mac, 0, 6);
     rx.bufs[i] = pkt.buf;
+    if (large && !whole) return this.splitOut(hop.ul.tx, pkt.buf, pkt.off, mss);
+    if (whole) this.counters.events[EV["large-segment-out"]]++;
     hop.ul.tx.push(rx, i, pkt.off, pkt.len);
     this.counters.events[EV["overlay-out"]]++;
+  }
+
+  /** Sends the encapsulated large segment at `buf[off]` as encapsulated MSS segments. */
+  private splitOut(tx: TxQueue, buf: Uint8Array, off: number, mss: number): void {
+    const seg = this.seg, m = this.pkt.meta;
+    const n = seg === null
+      ? -1
+      : seg.split(this.gsoHdr.tcp(m.inner.ipVersion, mss), 0, buf, off, m.inner, 0, m.outer.l3);
+    if (n < 0) return void this.counters.drops[DROP.gso]++;
+    this.counters.events[EV["tunnel-segmented"]]++;
+    const sb = seg!.batch;
+    for (let k = 0; k < n; k++) {
+      tx.push(sb, k, sb.offs[k], sb.lens[k]);
+      this.counters.events[EV["overlay-out"]]++;
+    }
   }
 
   /**
@@ -205,11 +263,17 @@ export class OverlayPath {
     if (!m.encap || m.inner.ether < 0) return void c[DROP.parse]++;
     const port = this.byMac.get(pkt.buf, m.inner.ether, m.vni);
     if (port === undefined || port.pipeline === null) return void c[DROP["no-overlay-port"]]++;
+    // Decapsulation clears the Geneve fields of meta: keep the MSS a large segment came with.
+    const optMss = (m.oxideOpts & OXIDE_OPT_MSS) !== 0 ? m.oxideMss : 0;
     const code = port.pipeline.process(DIR_IN, pkt);
     if (code !== RES_MODIFIED) return this.pipelineDrop(port.pipeline.result, code !== 1);
     if (!port.link.isUp() || port.paused) return void c[DROP["port-down"]]++;
     const lv = pkt.meta.outer;
-    if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) return void c[DROP["too-big"]]++;
+    if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) {
+      if (optMss === 0 || lv.proto !== 6 || lv.payload < 0) return void c[DROP["too-big"]]++;
+      this.counters.events[EV["overlay-in"]]++;
+      return this.largeIn(port, rx, i, optMss);
+    }
     this.counters.events[EV["overlay-in"]]++;
     // An offloading port takes a train of TCP segments as one super-frame.
     if (coalesce(port.tx, pkt.buf, pkt.off, pkt.len)) {
@@ -217,6 +281,31 @@ export class OverlayPath {
     }
     rx.bufs[i] = pkt.buf;
     port.tx.push(rx, i, pkt.off, pkt.len);
+  }
+
+  /**
+   * A large TCP segment for `port` (bigger than its MTU, MSS option `optMss`): one GSO frame
+   * for an offloading port, else MSS segments. The MSS never exceeds what the port's MTU holds
+   * after this segment's own IP and TCP headers.
+   */
+  private largeIn(port: SwitchPort, rx: FrameBatch, i: number, optMss: number): void {
+    const pkt = this.pkt, lv = pkt.meta.outer;
+    const mss = Math.min(optMss, port.mtu - (lv.payload - lv.l3));
+    if (mss <= 0) return void this.counters.drops[DROP["too-big"]]++;
+    rx.bufs[i] = pkt.buf;
+    if ((port.link as { vnet?: boolean }).vnet === true) {
+      if (queueGso(port.tx, rx, i, pkt.off, pkt.len, mss)) {
+        return void this.counters.events[EV["gso-delivered"]]++;
+      }
+    }
+    const seg = this.seg;
+    const n = seg === null
+      ? -1
+      : seg.split(this.gsoHdr.tcp(lv.ipVersion, mss), 0, pkt.buf, pkt.off, lv);
+    if (n < 0) return void this.counters.drops[DROP.gso]++;
+    this.counters.events[EV["large-segment-split"]]++;
+    const sb = seg!.batch;
+    for (let k = 0; k < n; k++) port.tx.push(sb, k, sb.offs[k], sb.lens[k]);
   }
 
   /** Sends a pipeline's generated reply back to the port. */

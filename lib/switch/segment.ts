@@ -1,10 +1,13 @@
 // TCP segmentation in the switch: a TSO super-frame from an offload-capable port (its virtio-net
-// header says TCPV4/TCPV6 with gso_size) is split into MSS-sized frames before the VPC pipeline,
-// so each segment is encapsulated on its own (Geneve over a super-frame would need UDP-tunnel
-// GSO). The guest's TCP stack then works in 64 KiB units while the wire sees plain segments.
+// header says TCPV4/TCPV6 with gso_size) is split before the VPC pipeline, so each piece is
+// encapsulated on its own. Pieces are whole multiples of gso_size, as large as the underlay MTU
+// allows ("large segments": the receiving sled hands them to its guest as GSO frames, using the
+// MSS carried in the Oxide Geneve option), or exactly gso_size where the far end cannot. The
+// same split, told where an outer IPv6/UDP header sits, cuts an encapsulated large segment into
+// encapsulated MSS segments (the fallback towards peers that are not xdeno).
 
 import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
-import { FrameBatch, HEADROOM } from "../link/link.ts";
+import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 
 const FIN = 0x01, PSH = 0x08, CWR = 0x80;
@@ -20,17 +23,31 @@ export class Segmenter {
 
   /**
    * Splits the frame at `buf[off]` (parsed into `lv`, header `h` at `ho`) into `batch`; returns
-   * the number of segments, or -1 when it is no TCP super-frame this batch can hold.
+   * the number of segments, or -1 when it is no TCP super-frame this batch can hold. Each
+   * segment but the last carries the largest multiple of gso_size not above `maxData` bytes
+   * (gso_size when `maxData` is smaller). `outerL3` ≥ 0: the frame is encapsulated, `lv` is the
+   * inner level, and the outer IPv6 payload and UDP lengths there are set per segment.
    */
-  split(h: Uint8Array, ho: number, buf: Uint8Array, off: number, lv: HeaderLevel): number {
+  split(
+    h: Uint8Array,
+    ho: number,
+    buf: Uint8Array,
+    off: number,
+    lv: HeaderLevel,
+    maxData = 0,
+    outerL3 = -1,
+  ): number {
     const type = h[ho + H.gsoType] & ~VNET.VIRTIO_NET_HDR_GSO_ECN;
     const v4 = lv.ipVersion === 4;
     if (type !== (v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6)) return -1;
     if (lv.proto !== 6 || lv.payload < 0 || (!v4 && lv.ipVersion !== 6)) return -1;
-    const mss = h[ho + H.gsoSize] | (h[ho + H.gsoSize + 1] << 8);
+    const gso = h[ho + H.gsoSize] | (h[ho + H.gsoSize + 1] << 8);
     const hdr = lv.payload - off, l3 = lv.l3 - off, l4 = lv.l4 - off, end = lv.ipEnd;
     const data = end - lv.payload;
-    if (mss === 0 || data <= 0) return -1;
+    if (gso === 0 || data <= 0) return -1;
+    // Pieces of `per` MSS units; IPv4 ids advance by units so the far end's TSO keeps them unique.
+    const per = Math.max(1, Math.floor(maxData / gso)), mss = per * gso;
+    const ol3 = outerL3 < 0 ? -1 : outerL3 - off;
     const n = Math.ceil(data / mss);
     const b = this.batch;
     if (n > b.capacity || HEADROOM + hdr + mss > b.bufs[0].length) return -1;
@@ -45,7 +62,7 @@ export class Segmenter {
       const dataSum = copySum(o, s + hdr, buf, p, len);
       const ip = s + l3, tcp = s + l4;
       if (v4) {
-        const tot = hdr - l3 + len, id = (id0 + k) & 0xffff;
+        const tot = hdr - l3 + len, id = (id0 + k * per) & 0xffff;
         o[ip + 2] = tot >>> 8;
         o[ip + 3] = tot & 0xff;
         o[ip + 4] = id >>> 8;
@@ -59,6 +76,15 @@ export class Segmenter {
         const pl = hdr - l3 - 40 + len;
         o[ip + 4] = pl >>> 8;
         o[ip + 5] = pl & 0xff;
+      }
+      if (ol3 >= 0) {
+        const pl = hdr - ol3 - 40 + len, u = s + ol3 + 40;
+        o[s + ol3 + 4] = pl >>> 8;
+        o[s + ol3 + 5] = pl & 0xff;
+        o[u + 4] = pl >>> 8;
+        o[u + 5] = pl & 0xff;
+        o[u + 6] = 0; // zero UDP checksum over IPv6 for tunnels (RFC 6935), as OPTE sends
+        o[u + 7] = 0;
       }
       const seq = (seq0 + k * mss) >>> 0;
       o[tcp + 4] = seq >>> 24;
@@ -83,6 +109,20 @@ export class Segmenter {
     }
     b.count = n;
     return n;
+  }
+}
+
+/** A reused virtio-net header asking for TCP segmentation (what `split` reads). */
+export class GsoHeader {
+  private readonly h = new Uint8Array(VNET_HDR_LEN);
+
+  /** The header for TCP over IPv`ipVersion` in segments of `mss` bytes. */
+  tcp(ipVersion: number, mss: number): Uint8Array {
+    const h = this.h;
+    h[H.gsoType] = ipVersion === 4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
+    h[H.gsoSize] = mss & 0xff;
+    h[H.gsoSize + 1] = mss >> 8;
+    return h;
   }
 }
 

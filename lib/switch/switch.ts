@@ -111,6 +111,9 @@ export class Switch extends Datapath {
     this.rx = new FrameBatch(this.batchSize, this.frameSize, { vnet: this.vnet });
     // Up to 64 segments of a 64 KiB super-frame (MSS ≥ 1024); buffers swap with transmit queues.
     if (this.vnet) this.seg = new Segmenter(64, this.frameSize);
+    // Large segments from peers are cut to MSS for ports without offload (and outbound for
+    // peers without the MSS option); 64 segments of the largest frame.
+    this.ov.seg = new Segmenter(64, this.frameSize);
     const nud = { ...DEFAULT_NUD, ...cfg.nud };
     const names = new Set<string>();
     cfg.underlay.forEach((u, i) => {

@@ -83,7 +83,7 @@ export function parsePing(out: string): LatencyResult {
   return { sent, received: times.length, medianMs: times.length ? median : NaN, p99Ms: q(0.99) };
 }
 
-async function listening(ns: string, port: number): Promise<boolean> {
+export async function listening(ns: string, port: number): Promise<boolean> {
   const r = await run(["ss", "-Hltn", `sport = :${port}`], { ns, check: false });
   return r.stdout.trim() !== "";
 }

@@ -4,6 +4,7 @@
 
 import { run } from "./exec.ts";
 import { Endpoints } from "./measure.ts";
+import type { Mode } from "./report.ts";
 import { startOvsL2, startOvsSleds } from "./ovs.ts";
 import { Topology, txOffload, up } from "./topology.ts";
 import { SwitchUnderTest } from "./sut.ts";
@@ -23,10 +24,12 @@ export interface Active {
 
 /** One benchmark row. */
 export interface BenchPath {
+  /** Carries the mode: `kernel-vxlan-raw`, `xdeno-geneve-best`. */
   id: string;
   label: string;
   group: Group;
   work: Work;
+  mode: Mode;
   ep: Endpoints;
   /** Set when the row cannot run; the harness reports it as skipped. */
   skip?: string;
@@ -85,90 +88,131 @@ export function shapes(t: Topology): Record<"l2" | "routed" | "overlay", Endpoin
   };
 }
 
-/** Kernel rows: veth direct, bridge, routed through the racks, vxlan across sleds. */
-export function kernelPaths(
-  veth: { a: string; b: string },
-  k: Topology,
-  offload = false,
-): BenchPath[] {
+/** Runs `on` at activation and `off` at deactivation (a mode's setting around one slot). */
+function around(on: () => Promise<unknown>, off: () => Promise<unknown>): () => Promise<Active> {
+  return async () => {
+    await on();
+    return { pids: always.pids, deactivate: async () => void await off() };
+  };
+}
+
+/**
+ * Kernel rows: veth direct (raw), bridge, routed through the racks, vxlan across sleds, each
+ * `raw` (zones' tx offload off) and `best` (on: checksum offload and TSO, the kernel at its best).
+ */
+export function kernelPaths(veth: { a: string; b: string }, k: Topology): BenchPath[] {
   const sh = shapes(k);
   const rows: [string, string, Work, Endpoints][] = [
-    ["kernel-veth", "kernel veth pair", "direct", {
-      client: veth.a,
-      server: veth.b,
-      dst: "198.18.0.2",
-    }],
     ["kernel-bridge", "kernel bridge, zone→zone", "l2", sh.l2],
     ["kernel-routed", "kernel routed, zone→sled2 zone", "routed", sh.routed],
     ["kernel-vxlan", "kernel vxlan, vm→sled2 vm", "overlay", sh.overlay],
   ];
-  const out: BenchPath[] = rows.map(([id, label, work, ep]) => ({
-    id,
-    label,
-    group: "kernel",
-    work,
-    ep,
+  const kernel = { group: "kernel" as const };
+  const out: BenchPath[] = [{
+    ...kernel,
+    id: "kernel-veth-raw",
+    label: "kernel veth pair [raw]",
+    work: "direct",
+    mode: "raw",
+    ep: { client: veth.a, server: veth.b, dst: "198.18.0.2" },
     activate: () => Promise.resolve(always),
-  }));
-  if (!offload) return out;
-  // The same paths with the zones' tx offload (checksum + TSO) on: the kernel at its best.
-  const set = async (on: boolean) => {
-    await txOffload(k, on);
-    for (const ns of [veth.a, veth.b]) {
-      await run(["ethtool", "-K", "eth0", "tx", on ? "on" : "off"], { ns });
-    }
-  };
-  // Offload rows are anchors, not the same work as xdeno's: no ratios (work "direct").
-  for (const [id, label, , ep] of rows) {
+  }];
+  for (const [id, label, work, ep] of rows) {
     out.push({
-      id: `${id}-offload`,
-      label: `${label} (tx offload on)`,
-      group: "kernel",
-      work: "direct",
+      ...kernel,
+      id: `${id}-raw`,
+      label: `${label} [raw]`,
+      work,
+      mode: "raw",
       ep,
-      activate: async () => {
-        await set(true);
-        return { pids: always.pids, deactivate: () => set(false) };
-      },
+      activate: () => Promise.resolve(always),
+    });
+    out.push({
+      ...kernel,
+      id: `${id}-best`,
+      label: `${label} [best]`,
+      work,
+      mode: "best",
+      ep,
+      activate: around(() => txOffload(k, true), () => txOffload(k, false)),
     });
   }
   return out;
 }
 
-/** OVS netdev rows on a switch-mode topology: L2 and Geneve, AF_PACKET and AF_XDP ports. */
+/**
+ * OVS netdev rows on a switch-mode topology: `raw` L2 and Geneve with AF_PACKET and AF_XDP
+ * ports; `best` L2 with userspace TSO and the zones' offload on. OVS 3.1 drops TSO packets on
+ * Geneve ("Tunneling packets with HW offload flags is not supported"), so its best Geneve row is
+ * skipped and the raw rows stand for it.
+ */
 export function ovsPaths(s: Topology, skip?: string): BenchPath[] {
   const sh = shapes(s);
   const rows: BenchPath[] = [];
+  const peer =
+    (start: () => Promise<{ pids(): Promise<number[]>; stop(): Promise<void> }>) => async () => {
+      const p = await start();
+      return { pids: () => p.pids(), deactivate: () => p.stop() };
+    };
   for (const type of ["system", "afxdp"] as const) {
     rows.push({
-      id: `ovs-${type}-l2`,
-      label: `OVS netdev ${type} L2, zone→zone`,
+      id: `ovs-${type}-l2-raw`,
+      label: `OVS netdev ${type} L2, zone→zone [raw]`,
       group: "ovs",
       work: "l2",
+      mode: "raw",
       ep: sh.l2,
       skip,
-      activate: async () => {
-        const p = await startOvsL2(s, type);
-        return { pids: () => p.pids(), deactivate: () => p.stop() };
-      },
+      activate: peer(() => startOvsL2(s, type)),
     });
     rows.push({
-      id: `ovs-${type}-geneve`,
-      label: `OVS netdev ${type} Geneve, vm→sled2 vm`,
+      id: `ovs-${type}-geneve-raw`,
+      label: `OVS netdev ${type} Geneve, vm→sled2 vm [raw]`,
       group: "ovs",
       work: "overlay",
+      mode: "raw",
       ep: sh.overlay,
       skip,
-      activate: async () => {
-        const p = await startOvsSleds(s, { portType: type });
-        return { pids: () => p.pids(), deactivate: () => p.stop() };
-      },
+      activate: peer(() => startOvsSleds(s, { portType: type })),
     });
   }
+  rows.push({
+    id: "ovs-system-l2-best",
+    label: "OVS netdev system L2 + userspace TSO, zone→zone [best]",
+    group: "ovs",
+    work: "l2",
+    mode: "best",
+    ep: sh.l2,
+    skip,
+    activate: async () => {
+      const p = await startOvsSleds(s, { portType: "system", tso: true, sleds: [1] });
+      await txOffload(s, true);
+      return {
+        pids: () => p.pids(),
+        deactivate: async () => {
+          await txOffload(s, false);
+          await p.stop();
+        },
+      };
+    },
+  }, {
+    id: "ovs-system-geneve-best",
+    label: "OVS netdev system Geneve + userspace TSO [best]",
+    group: "ovs",
+    work: "overlay",
+    mode: "best",
+    ep: sh.overlay,
+    skip: skip ?? "OVS 3.1 drops TSO packets on Geneve; its raw rows are its best",
+    activate: () => Promise.resolve(always),
+  });
   return rows;
 }
 
-/** xdeno rows on its own switch-mode topology (or skipped with the hook's reason). */
+/**
+ * xdeno rows on its own switch-mode topology (or skipped with the hook's reason): `best` with
+ * its defaults and the zones' offload on (checksum offload, TSO through virtio-net headers),
+ * `raw` with the zones' offload off.
+ */
 export function xdenoPaths(
   sut: SwitchUnderTest,
   x: Topology | undefined,
@@ -176,11 +220,18 @@ export function xdenoPaths(
 ): BenchPath[] {
   const sh = x ? shapes(x) : undefined;
   const none: Endpoints = { client: "", server: "", dst: "" };
-  const activate = async () => {
+  const activate = (mode: Mode) => async () => {
     const r = await sut.start(x!);
-    return { pids: () => r.pids(), deactivate: () => r.stop() };
+    if (mode === "best") await txOffload(x!, true);
+    return {
+      pids: () => r.pids(),
+      deactivate: async () => {
+        if (mode === "best") await txOffload(x!, false);
+        await r.stop();
+      },
+    };
   };
-  return [
+  const works = [
     { id: "xdeno-l2", label: `${sut.name} zone→zone (same sled)`, work: "l2" as const, ep: sh?.l2 },
     {
       id: "xdeno-routed",
@@ -194,23 +245,28 @@ export function xdenoPaths(
       work: "overlay" as const,
       ep: sh?.overlay,
     },
-  ].map((r) => ({
-    ...r,
-    group: "xdeno" as const,
-    ep: r.ep ?? none,
-    skip: skip ??
-      (sut.supports && !sut.supports.includes(r.work)
-        ? `${sut.name} does not carry ${r.work} traffic yet`
-        : undefined),
-    activate,
-  }));
+  ];
+  return (["best", "raw"] as const).flatMap((mode) =>
+    works.map((r) => ({
+      ...r,
+      id: `${r.id}-${mode}`,
+      label: `${r.label} [${mode}]`,
+      mode,
+      group: "xdeno" as const,
+      ep: r.ep ?? none,
+      skip: skip ??
+        (sut.supports && !sut.supports.includes(r.work)
+          ? `${sut.name} does not carry ${r.work} traffic yet`
+          : undefined),
+      activate: activate(mode),
+    }))
+  );
 }
 
 /** Builds every topology the rows need; `down` removes them all. */
 export async function buildBeds(
   sut: SwitchUnderTest,
   wantOvs: boolean,
-  offload = false,
 ): Promise<{ paths: BenchPath[]; down(): Promise<void> }> {
   const downs: (() => Promise<void>)[] = [];
   const down = async () => {
@@ -221,7 +277,7 @@ export async function buildBeds(
     downs.push(veth.down);
     const k = await up({ mode: "kernel", txOffload: false });
     downs.push(() => k.down());
-    const paths = kernelPaths(veth, k, offload);
+    const paths = kernelPaths(veth, k);
     const s = await up({ mode: "switch" });
     downs.push(() => s.down());
     paths.push(...ovsPaths(s, wantOvs ? undefined : "openvswitch-switch not installed"));

@@ -1,9 +1,12 @@
-// End-to-end benchmark harness (issue 9): `deno task bench:e2e [--seconds N] [--rounds R]
-// [--only id,...] [--metrics tcp1,tcp4,pps,udp,ping,cps] [--offload] [--out FILE]`, as root.
-// --offload adds the kernel rows again with the zones' tx offload on (the kernel at its best).
-// Rows: kernel (veth, bridge, routed, vxlan), OVS netdev (AF_PACKET / AF_XDP ports, L2 and Geneve)
-// and xdeno (through the switch-under-test hook). Rounds alternate the row order (A B … B A) to
-// cancel drift; each figure is the median over rounds. Writes dist/bench/e2e.json.
+// End-to-end benchmark harness (issues 9, 14): `deno task bench:e2e [--seconds N] [--rounds R]
+// [--only id,...] [--modes best,raw] [--metrics tcp1,tcp4,pps,udp,ping,rr,cps] [--out FILE]`, as
+// root. Every system runs in two modes in the same run: `best` (kernel with the zones' tx offload
+// on, OVS netdev with userspace TSO, xdeno with its defaults) and `raw` (the zones' offload off).
+// Without --metrics each mode measures what its targets need (report.ts MODE_METRICS). Rows:
+// kernel (veth, bridge, routed, vxlan), OVS netdev (AF_PACKET / AF_XDP ports, L2 and Geneve) and
+// xdeno (through the switch-under-test hook); ids carry the mode (`xdeno-geneve-best`). Rounds
+// alternate the row order (A B … B A) to cancel drift; each figure is the median over rounds.
+// Writes dist/bench/e2e.json: rows, and `ratios[]` per (work, mode, figure) with `better`.
 
 import { have, isRoot } from "../../lib/testbed/exec.ts";
 import {
@@ -22,18 +25,23 @@ import {
   formatTable,
   Metric,
   METRICS,
+  type Mode,
+  MODE_METRICS,
+  MODES,
   ratios,
   RowResult,
 } from "../../lib/testbed/report.ts";
 import { ppsCapacity } from "../../lib/testbed/traffic.ts";
+import { requestResponse, RR_SIZES } from "../../lib/testbed/sockperf.ts";
 
 interface Args {
   seconds: number;
   rounds: number;
   only?: string[];
-  metrics: Metric[];
+  /** Metrics for every mode (--metrics), or undefined: each mode's own (MODE_METRICS). */
+  metrics?: Metric[];
+  modes: Mode[];
   out: string;
-  offload: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -45,26 +53,33 @@ function parseArgs(argv: string[]): Args {
   if (!(seconds >= 1)) throw new Error(`--seconds ${get("--seconds")}: expected a number ≥ 1`);
   // A quick run must fit in 4 minutes: one round below 10 s, three (for medians) otherwise.
   const rounds = Number(get("--rounds") ?? (seconds >= 10 ? 3 : 1));
-  const metrics = (get("--metrics")?.split(",") ?? [...DEFAULT_METRICS]) as Metric[];
-  for (const m of metrics) {
-    if (!METRICS.includes(m)) throw new Error(`--metrics: unknown "${m}" (expected ${METRICS})`);
+  const metrics = get("--metrics")?.split(",") as Metric[] | undefined;
+  for (const m of metrics ?? []) {
+    if (!METRICS.includes(m)) {
+      throw new Error(`--metrics: unknown "${m}" (expected ${DEFAULT_METRICS})`);
+    }
+  }
+  const modes = (get("--modes")?.split(",") ?? [...MODES]) as Mode[];
+  for (const m of modes) {
+    if (!MODES.includes(m)) throw new Error(`--modes: unknown "${m}" (expected ${MODES})`);
   }
   return {
     seconds,
     rounds,
     only: get("--only")?.split(","),
     metrics,
+    modes,
     out: get("--out") ?? "dist/bench/e2e.json",
-    offload: argv.includes("--offload"),
   };
 }
 
 async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void> {
   const act = await p.activate();
+  const metrics = a.metrics ?? MODE_METRICS[p.mode];
   try {
     const pids = await act.pids();
     const push = (k: string, v: number) => (into.runs[k] ??= []).push(v);
-    if (a.metrics.includes("tcp1")) {
+    if (metrics.includes("tcp1")) {
       const c0 = cpuSeconds(pids), m0 = machineBusySeconds();
       const r = await tcpThroughput(p.ep, a.seconds, 1);
       const gb = r.bytes / 1e9;
@@ -74,18 +89,18 @@ async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void>
       push("cpuMachineSecPerGB", (machineBusySeconds() - m0) / gb);
       await settle();
     }
-    if (a.metrics.includes("tcp4")) {
+    if (metrics.includes("tcp4")) {
       push("tcp4Gbps", (await tcpThroughput(p.ep, a.seconds, 4)).gbps);
       await settle();
     }
-    if (a.metrics.includes("pps")) {
+    if (metrics.includes("pps")) {
       const u = await ppsCapacity(p.ep, Math.max(1, Math.round(a.seconds / 3)));
       push("ppsKpps", u.rxPps / 1000);
       push("ppsTxKpps", u.txPps / 1000);
       push("ppsLossPct", u.lossPct);
       await settle();
     }
-    if (a.metrics.includes("udp")) {
+    if (metrics.includes("udp")) {
       // Quick runs search with one step fewer to stay within their time budget.
       const trials = a.seconds >= 5 ? 3 : 2;
       const u = await udpSearch(p.ep, Math.max(1, Math.round(a.seconds / 3)), trials);
@@ -93,12 +108,24 @@ async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void>
       push("udp64LossPct", u.lossPct);
       await settle();
     }
-    if (a.metrics.includes("ping")) {
+    if (metrics.includes("ping")) {
       const l = await latency(p.ep, Math.min(1000, 250 * a.seconds));
       push("rttMedianUs", l.medianMs * 1000);
       push("rttP99Us", l.p99Ms * 1000);
     }
-    if (a.metrics.includes("cps")) {
+    if (metrics.includes("rr")) {
+      // Quick runs: 2 s per size (sockperf drops its first 400 ms as warm-up).
+      const secs = Math.max(2, Math.round(a.seconds * 2 / 3));
+      for (const [name, bytes] of Object.entries(RR_SIZES)) {
+        const key = name === "small" ? "rrSmall" : "rr1k";
+        const r = await requestResponse(p.ep, secs, bytes);
+        push(`${key}Tps`, r.tps);
+        push(`${key}P50Us`, r.p50Us);
+        push(`${key}P99Us`, r.p99Us);
+      }
+      await settle();
+    }
+    if (metrics.includes("cps")) {
       push("connPerSec", await connRate(p.ep, a.seconds));
       await settle();
     }
@@ -113,7 +140,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const a = parseArgs(Deno.args);
-  for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen"]) {
+  for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen", "sockperf"]) {
     if (!await have(tool)) {
       console.error(`bench:e2e: ${tool} is missing (run tests/setup.sh as root)`);
       return 1;
@@ -121,7 +148,7 @@ async function main(): Promise<number> {
   }
   const t0 = performance.now();
   const sut = await loadSwitchUnderTest();
-  const beds = await buildBeds(sut, await have("ovs-vswitchd"), a.offload);
+  const beds = await buildBeds(sut, await have("ovs-vswitchd"));
   // Ctrl-C must not leave namespaces and OVS daemons behind.
   const onInt = () => {
     console.error("[bench:e2e] interrupted: tearing down");
@@ -130,13 +157,16 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGINT", onInt);
   const results: RowResult[] = [];
   try {
-    const rows = beds.paths.filter((p) => !a.only || a.only.includes(p.id));
+    const rows = beds.paths.filter((p) =>
+      a.modes.includes(p.mode) && (!a.only || a.only.includes(p.id))
+    );
     for (const p of rows) {
       results.push({
         id: p.id,
         label: p.label,
         group: p.group,
         work: p.work,
+        mode: p.mode,
         status: "ok",
         runs: {},
       });
@@ -176,8 +206,10 @@ async function main(): Promise<number> {
       seconds: a.seconds,
       rounds: a.rounds,
       elapsedSeconds: Math.round(elapsed),
+      modes: a.modes,
       note: "2 shared vCPUs: client, server and switch share the cores with other work; " +
-        "zones run with tx checksum offload off (complete checksums, no TSO) on every row",
+        "best: zones' tx offload on (OVS: userspace TSO), raw: off (complete checksums, no " +
+        "TSO); RR = sockperf ping-pong --tcp, full round trips, 14-byte (its minimum) and 1 KB",
     },
     rows: results,
     ratios: ratios(results),

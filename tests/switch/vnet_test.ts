@@ -3,8 +3,9 @@
 // them drop and count them, and frames from links without headers go out with a zero header.
 
 import assert from "node:assert/strict";
-import { type FrameBatch, type Link, VNET_HDR_LEN } from "../../lib/link/link.ts";
+import { VNET_HDR_LEN } from "../../lib/link/link.ts";
 import { type MemoryLink, memoryPair } from "../../lib/link/memory.ts";
+import { VnetLink } from "./vnet_link.ts";
 import { Switch } from "../../lib/switch/switch.ts";
 import { fold, pseudoSumV4, pseudoSumV6 } from "../../lib/packet/checksum.ts";
 import { completeChecksum } from "../../lib/link/vnet.ts";
@@ -14,53 +15,6 @@ import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 
 const VA = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10" };
 const VB = { name: "vm-b", mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11" };
-
-/** A memory link that exchanges virtio-net headers like an offloading TAP would. */
-class VnetLink implements Link {
-  readonly vnet = true;
-  readonly kind = "vnet-memory";
-  readonly fd = -1;
-  /** Headers of frames the far end injects, in order. */
-  readonly inbound: Uint8Array[] = [];
-  /** Headers the switch sent with each frame. */
-  readonly sent: Uint8Array[] = [];
-  constructor(readonly inner: MemoryLink) {}
-  get name() {
-    return this.inner.name;
-  }
-  get mac() {
-    return this.inner.mac;
-  }
-  get mtu() {
-    return this.inner.mtu;
-  }
-  get stats() {
-    return this.inner.stats;
-  }
-  recv(batch: FrameBatch): number {
-    const n = this.inner.recv(batch);
-    for (let i = 0; i < n; i++) {
-      batch.vnet!.set(this.inbound.shift() ?? new Uint8Array(VNET_HDR_LEN), i * VNET_HDR_LEN);
-    }
-    return n;
-  }
-  send(batch: FrameBatch, count: number): number {
-    for (let i = 0; i < count; i++) {
-      this.sent.push(batch.vnet!.slice(i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN));
-    }
-    return this.inner.send(batch, count);
-  }
-  sendFrame(buf: Uint8Array, off: number, len: number): boolean {
-    this.sent.push(new Uint8Array(VNET_HDR_LEN));
-    return this.inner.sendFrame(buf, off, len);
-  }
-  isUp() {
-    return this.inner.isUp();
-  }
-  close() {
-    this.inner.close();
-  }
-}
 
 /** A TCPv6 GSO header: needs checksum at 54+16, segments of 1440 bytes. */
 const GSO = Uint8Array.of(1, 4, 74, 0, 0xa0, 0x05, 54, 0, 16, 0);
@@ -182,9 +136,12 @@ function vmTcp(
   ]);
 }
 
-/** Two instances on one sled; vm-b's link carries virtio-net headers only with `gro`. */
-function vmPair(gro: boolean) {
-  const s = routedSled({ cfg: { vnet: true } });
+/**
+ * Two instances on one sled; vm-b's link carries virtio-net headers only with `gro`. `ulMtu`
+ * 1600 leaves no room for large segments (each MSS segment crosses Geneve alone).
+ */
+function vmPair(gro: boolean, ulMtu = 9000) {
+  const s = routedSled({ cfg: { vnet: true }, ulMtu });
   const maps = new Mappings();
   maps.v2p.set(10, VA.ip, VA.mac, SLED);
   maps.v2p.set(10, VB.ip, VB.mac, SLED);
@@ -205,7 +162,16 @@ function vmPair(gro: boolean) {
       clock: () => s.clock.t,
     });
     const l = g === VB && !gro ? mine : link;
-    s.sw.addPort({ name: g.name, kind: "instance", link: l, mac: g.mac, vni: 10, pipeline });
+    // The wire carries super-frames (as a TAP does); the guest's MTU is 1500.
+    s.sw.addPort({
+      name: g.name,
+      kind: "instance",
+      link: l,
+      mac: g.mac,
+      vni: 10,
+      pipeline,
+      mtu: 1500,
+    });
     return { far, link };
   });
   // The handshake opens the flow in both stateful pipelines.
@@ -219,51 +185,63 @@ function vmPair(gro: boolean) {
 const TSO_DATA = new Uint8Array(3 * 1448 + 100).map((_, i) => (i * 13 + 1) & 0xff);
 const TSO_HDR = Uint8Array.of(0, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 0, 0, 0, 0);
 
-Deno.test("vnet: an instance's TSO super-frame is segmented, each segment through VPC and Geneve", () => {
-  const { s, guests } = vmPair(false);
-  const data = TSO_DATA;
-  guests[0].link.inbound.push(TSO_HDR);
-  guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, data));
-  s.step();
-  const got = guests[1].far.take();
-  const want = [0, 1, 2, 3].map((k) =>
-    vmTcp(
-      GW_MAC,
-      VB.mac,
-      100 + k * 1448,
-      k === 3 ? 0x18 : 0x10,
-      data.subarray(k * 1448, Math.min(data.length, (k + 1) * 1448)),
-      0x100 + k, // IPv4 ids count up per segment, as a kernel's TSO does
-    )
-  );
-  assert.deepEqual(got.map(hex), want.map(hex));
-  const j = s.sw.counters.toJSON();
-  assert.equal(j.events["gso-segmented"], 1);
-  assert.equal(j.events["overlay-loopback"], 5, "SYN + 4 segments crossed Geneve");
-  assert.equal(j.events["gro-merged"], undefined, "no headers towards vm-b: no coalescing");
-  assert.deepEqual(j.drops, {});
-});
+for (const ulMtu of [1600, 9000]) {
+  Deno.test(`vnet: an instance's TSO super-frame reaches a guest without offload as MSS segments (underlay MTU ${ulMtu})`, () => {
+    const { s, guests } = vmPair(false, ulMtu);
+    const data = TSO_DATA;
+    guests[0].link.inbound.push(TSO_HDR);
+    guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, data));
+    s.step();
+    const got = guests[1].far.take();
+    const want = [0, 1, 2, 3].map((k) =>
+      vmTcp(
+        GW_MAC,
+        VB.mac,
+        100 + k * 1448,
+        k === 3 ? 0x18 : 0x10,
+        data.subarray(k * 1448, Math.min(data.length, (k + 1) * 1448)),
+        0x100 + k, // IPv4 ids count up per segment, as a kernel's TSO does
+      )
+    );
+    assert.deepEqual(got.map(hex), want.map(hex));
+    const j = s.sw.counters.toJSON();
+    assert.equal(j.events["gso-segmented"], 1);
+    if (ulMtu === 1600) {
+      assert.equal(j.events["overlay-loopback"], 5, "SYN + 4 segments crossed Geneve");
+      assert.equal(j.events["large-segment-split"], undefined);
+    } else {
+      assert.equal(j.events["overlay-loopback"], 2, "SYN + one large segment crossed Geneve");
+      assert.equal(j.events["large-segment-split"], 1, "cut for the guest without offload");
+    }
+    assert.equal(j.events["gro-merged"], undefined, "no headers towards vm-b: no coalescing");
+    assert.deepEqual(j.drops, {});
+  });
+}
 
-Deno.test("vnet: segments towards an offloading instance are coalesced back into one GSO frame", () => {
-  const { s, guests } = vmPair(true);
-  guests[0].link.inbound.push(TSO_HDR);
-  guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, TSO_DATA));
-  s.step();
-  const got = guests[1].far.take();
-  const want = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
-  // Checksum left partial: the field holds the pseudo-header sum, the header says where.
-  const ps = fold(pseudoSumV4(want, 14, 6, want.length - 34));
-  want[50] = ps >> 8;
-  want[51] = ps & 0xff;
-  assert.deepEqual(got.map(hex), [hex(want)]);
-  assert.deepEqual(guests[1].link.sent.map(hex), [
-    hex(Uint8Array.of(1, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 34, 0, 16, 0)),
-  ]);
-  const j = s.sw.counters.toJSON();
-  assert.equal(j.events["gro-merged"], 3);
-  assert.deepEqual(j.drops, {});
-  // The merged frame's partial checksum completes to the one the whole segment would carry.
-  const full = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
-  assert.ok(completeChecksum(got[0], 0, got[0].length, 34, 16));
-  assert.equal(hex(got[0]), hex(full));
-});
+for (const ulMtu of [1600, 9000]) {
+  Deno.test(`vnet: an offloading instance gets one GSO frame (underlay MTU ${ulMtu})`, () => {
+    const { s, guests } = vmPair(true, ulMtu);
+    guests[0].link.inbound.push(TSO_HDR);
+    guests[0].far.inject(vmTcp(VA.mac, GW_MAC, 100, 0x18, TSO_DATA));
+    s.step();
+    const got = guests[1].far.take();
+    const want = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
+    // Checksum left partial: the field holds the pseudo-header sum, the header says where.
+    const ps = fold(pseudoSumV4(want, 14, 6, want.length - 34));
+    want[50] = ps >> 8;
+    want[51] = ps & 0xff;
+    assert.deepEqual(got.map(hex), [hex(want)]);
+    assert.deepEqual(guests[1].link.sent.map(hex), [
+      hex(Uint8Array.of(1, 1, 54, 0, 1448 & 0xff, 1448 >> 8, 34, 0, 16, 0)),
+    ]);
+    const j = s.sw.counters.toJSON();
+    // Small underlay: four MSS segments merged again; large: one large segment delivered whole.
+    assert.equal(j.events["gro-merged"], ulMtu === 1600 ? 3 : undefined);
+    assert.equal(j.events["gso-delivered"], ulMtu === 1600 ? undefined : 1);
+    assert.deepEqual(j.drops, {});
+    // The merged frame's partial checksum completes to the one the whole segment would carry.
+    const full = vmTcp(GW_MAC, VB.mac, 100, 0x18, TSO_DATA, 0x100);
+    assert.ok(completeChecksum(got[0], 0, got[0].length, 34, 16));
+    assert.equal(hex(got[0]), hex(full));
+  });
+}

@@ -1,13 +1,15 @@
 import assert from "node:assert/strict";
 import { formatTable, median, ratios, RowResult } from "../../lib/testbed/report.ts";
+import { parseSockperf } from "../../lib/testbed/sockperf.ts";
 
 function row(
   id: string,
   group: RowResult["group"],
   work: RowResult["work"],
   runs: Record<string, number[]>,
+  mode: RowResult["mode"] = "raw",
 ): RowResult {
-  return { id, label: id, group, work, status: "ok", runs };
+  return { id, label: id, group, work, mode, status: "ok", runs };
 }
 
 Deno.test("median: odd, even, empty, non-finite ignored", () => {
@@ -57,9 +59,88 @@ Deno.test("table: medians aligned, skipped rows with their reason, ratios listed
   const text = formatTable(rows, ratios(rows));
   const lines = text.split("\n");
   assert.match(lines[0], /^path\s+TCP×1 Gb\/s\s+TCP×4 Gb\/s\s+UDP64 <1% kpps\s+trafgen kpps/);
-  assert.match(lines[2], /^kernel-bridge\s+6\.00(\s+–){5}\s+40000\s/);
+  assert.match(lines[2], /^kernel-bridge\s+6\.00(\s+–){10}\s+40000\s/);
   assert.match(text, /xdeno-geneve\s+skipped: not yet runnable/);
-  assert.match(text, /l2\s+tcp1Gbps\s+×OVS –\s+×kernel 0\.50/);
+  assert.match(text, /l2\s+raw\s+tcp1Gbps\s+×OVS\s+–\s+×kernel\s+0\.50\s+\(higher is better\)/);
   const widths = new Set(lines.slice(0, 4).map((l) => l.length));
   assert.equal(widths.size, 1, "header, rule and rows are the same width");
+});
+
+Deno.test("ratios: one entry per (work, mode, figure) measured, modes never mixed, `better` set", () => {
+  const rows: RowResult[] = [
+    row("kernel-vxlan-raw", "kernel", "overlay", { tcp1Gbps: [3], rttP99Us: [20] }),
+    row("kernel-vxlan-best", "kernel", "overlay", { tcp1Gbps: [16], rrSmallTps: [40000] }, "best"),
+    row("xdeno-geneve-raw", "xdeno", "overlay", { tcp1Gbps: [1.5], rttP99Us: [50] }),
+    row("xdeno-geneve-best", "xdeno", "overlay", { tcp1Gbps: [8], rrSmallTps: [10000] }, "best"),
+    row("ovs-system-geneve-raw", "ovs", "overlay", { tcp1Gbps: [0.75] }),
+    { ...row("ovs-system-geneve-best", "ovs", "overlay", {}, "best"), status: "skipped" },
+  ];
+  const rs = ratios(rows);
+  const keys = rs.map((r) => `${r.work}/${r.mode}/${r.figure}`).sort();
+  assert.deepEqual(keys, [
+    "overlay/best/rrSmallTps",
+    "overlay/best/tcp1Gbps",
+    "overlay/raw/rttP99Us",
+    "overlay/raw/tcp1Gbps",
+  ]);
+  const get = (mode: string, figure: string) =>
+    rs.find((r) => r.work === "overlay" && r.mode === mode && r.figure === figure)!;
+  // Best against best, raw against raw.
+  assert.deepEqual(
+    { ...get("best", "tcp1Gbps") },
+    {
+      work: "overlay",
+      mode: "best",
+      figure: "tcp1Gbps",
+      better: "higher",
+      xdeno: 8,
+      ovs: null,
+      ovsRow: null,
+      kernel: 16,
+      kernelRow: "kernel-vxlan-best",
+      xdenoOverOvs: null,
+      xdenoOverKernel: 0.5,
+    },
+  );
+  assert.equal(get("raw", "tcp1Gbps").xdenoOverOvs, 2);
+  assert.equal(get("raw", "tcp1Gbps").kernelRow, "kernel-vxlan-raw");
+  assert.equal(get("raw", "rttP99Us").better, "lower");
+  assert.equal(get("raw", "rttP99Us").xdenoOverKernel, 2.5);
+  assert.equal(get("best", "rrSmallTps").better, "higher");
+  assert.equal(get("best", "rrSmallTps").xdenoOverKernel, 0.25);
+  // The JSON contract: every entry carries exactly these keys.
+  for (const r of rs) {
+    assert.deepEqual(Object.keys(r).sort(), [
+      "better",
+      "figure",
+      "kernel",
+      "kernelRow",
+      "mode",
+      "ovs",
+      "ovsRow",
+      "work",
+      "xdeno",
+      "xdenoOverKernel",
+      "xdenoOverOvs",
+    ]);
+  }
+});
+
+Deno.test("sockperf: transactions/s and round-trip percentiles from a ping-pong report", () => {
+  // Output of sockperf 3.7 (`ping-pong --tcp --full-rtt`), colour codes included.
+  const out = [
+    "sockperf: [Total Run] RunTime=2.000 sec; Warm up time=400 msec; SentMessages=31895; " +
+    "ReceivedMessages=31894",
+    "sockperf: [Valid Duration] RunTime=1.551 sec; SentMessages=24848; ReceivedMessages=24848",
+    "sockperf: \x1b[2;35m====> avg-rtt=62.352 (std-dev=429.937)\x1b[0m",
+    "sockperf: ---> percentile 99.999 = 13330.928",
+    "sockperf: ---> percentile 99.000 = 2176.136",
+    "sockperf: ---> percentile 90.000 =   21.149",
+    "sockperf: ---> percentile 50.000 =   13.485",
+  ].join("\n");
+  const r = parseSockperf(out);
+  assert.equal(r.tps.toFixed(1), "16020.6"); // 24848 / 1.551
+  assert.equal(r.p50Us, 13.485);
+  assert.equal(r.p99Us, 2176.136);
+  assert.throws(() => parseSockperf("sockperf: connect failed"), /sockperf: no result/);
 });

@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+# What this kernel accepts from a packet socket with PACKET_VNET_HDR (and PACKET_VNET_HDR_SZ)
+# when the frame is a Geneve packet carrying one large inner TCP segment: which gso_type values
+# send() takes, and how many frames the peer end of a veth receives. Run as root:
+#   /usr/bin/python3 tests/link/gso_probe.py
+# Prints one JSON line per case. The namespace carries a random prefix and is always removed.
+import ctypes
+import json
+import os
+import random
+import select
+import socket
+import struct
+import subprocess
+
+SOL_PACKET, PACKET_VNET_HDR, PACKET_VNET_HDR_SZ, ETH_P_ALL = 263, 15, 24, 0x0003
+NEEDS_CSUM = 1
+TCPV4, UDP, TCPV6, UDP_L4 = 1, 3, 4, 5
+TUNNEL_IPV4, TUNNEL_IPV6, TUNNEL_CSUM = 0x20, 0x40, 0x80  # VIRTIO_NET_HDR_GSO_UDP_TUNNEL_*
+MSS, UNITS = 1448, 20
+
+
+def csum(b):
+    if len(b) % 2:
+        b += b"\0"
+    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
+    while s >> 16:
+        s = (s & 0xFFFF) + (s >> 16)
+    return s
+
+
+def frame():
+    """Ethernet/IPv6/UDP 6081/Geneve/Ethernet/IPv4/TCP with UNITS * MSS bytes (partial TCP csum)."""
+    data = bytes((i * 7) & 0xFF for i in range(UNITS * MSS))
+    tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1, 1, 5 << 4, 0x10, 512, 0, 0)
+    ip4 = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(data), 1, 0x4000,
+                                64, 6, 0, bytes([172, 30, 0, 10]), bytes([172, 30, 0, 11])))
+    struct.pack_into("!H", ip4, 10, ~csum(bytes(ip4)) & 0xFFFF)
+    ps = csum(bytes(ip4[12:20]) + struct.pack("!HH", 6, len(tcp) + len(data)))
+    tcp = tcp[:16] + struct.pack("!H", ps) + tcp[18:]
+    inner = b"\xa8\x40\x25\xfa\x00\x0b\xa8\x40\x25\xfa\x00\x0a\x08\x00" + bytes(ip4) + tcp + data
+    gen = struct.pack("!BBHI", 2, 0, 0x6558, 10 << 8) + struct.pack("!HBBI", 0x0129, 2, 1, MSS)
+    udp_len = 8 + len(gen) + len(inner)
+    udp = struct.pack("!HHHH", 50000, 6081, udp_len, 0)
+    ip6 = struct.pack("!IHBB16s16s", 6 << 28, udp_len, 17, 255,
+                      socket.inet_pton(socket.AF_INET6, "fd00:1::1"),
+                      socket.inet_pton(socket.AF_INET6, "fd00:2::1"))
+    eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x86\xdd"
+    return eth + ip6 + udp + gen + inner
+
+
+def sh(*a):
+    subprocess.run(a, check=True, capture_output=True)
+
+
+def case(ns, name, hdr, hdr_sz, f):
+    """Sends `f` behind `hdr` from pa to pb inside `ns`; returns what happened."""
+    fd = os.open(f"/var/run/netns/{ns}", os.O_RDONLY)
+    ctypes.CDLL(None, use_errno=True).setns(fd, 0)  # os.setns needs Python 3.12
+    os.close(fd)
+    rx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    rx.bind(("pb", 0))
+    tx = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    out = {"case": name}
+    step = "setsockopt"
+    try:
+        tx.setsockopt(SOL_PACKET, PACKET_VNET_HDR, 1)
+        if hdr_sz != 10:
+            tx.setsockopt(SOL_PACKET, PACKET_VNET_HDR_SZ, hdr_sz)
+        tx.bind(("pa", 0))
+        step = "send"
+        tx.send(hdr + b"\0" * (hdr_sz - len(hdr)) + f)
+        out["send"] = "ok"
+    except OSError as e:
+        out["send"] = f"{step}: {e.strerror} (errno {e.errno})"
+    got = []
+    while select.select([rx], [], [], 0.3)[0]:
+        p = rx.recv(70000)
+        if len(p) > 56 and p[20] == 17 and p[56:58] == b"\x17\xc1":  # UDP to 6081 only
+            got.append(len(p))
+    out["rx_frames"] = len(got)
+    out["rx_sizes"] = sorted(set(got))
+    rx.close()
+    tx.close()
+    return out
+
+
+def main():
+    ns = f"gp{random.randrange(1 << 20):05x}"
+    sh("ip", "netns", "add", ns)
+    try:
+        sh("ip", "-n", ns, "link", "add", "pa", "mtu", "9000", "type", "veth", "peer", "pb", "mtu",
+           "9000")
+        sh("ip", "-n", ns, "link", "set", "pa", "up")
+        sh("ip", "-n", ns, "link", "set", "pb", "up")
+        f = frame()
+        ih = 14 + 40 + 8 + 16  # start of the inner Ethernet header
+        in_l4 = ih + 14 + 20
+        outer_hdr = 14 + 40 + 8
+        big = len(f) > 9014
+        def h(gso_type, size, start, off, hdr_len, extra=b""):
+            return struct.pack("<BBHHHH", NEEDS_CSUM, gso_type, hdr_len, size, start, off) + extra
+        # virtio_net_hdr_v1 + hash (12 + 8) + tunnel outer/inner transport offsets (2 + 2).
+        tnl = struct.pack("<HHIHH", 1, 0, 0, outer_hdr - 8, in_l4)
+        cases = [
+            ("plain frame, no GSO (control, over the MTU)" if big else "plain", h(0, 0, in_l4, 16, 0), 10),
+            ("TCPV4 on the Geneve packet (inner offsets)", h(TCPV4, MSS, in_l4, 16, in_l4 + 20), 10),
+            ("UDP_L4 on the outer UDP", h(UDP_L4, 8 + 8 + 14 + 20 + 20 + MSS, outer_hdr - 8, 6, outer_hdr), 10),
+            ("UDP_TUNNEL_IPV6|TCPV4, 10-byte header", h(TUNNEL_IPV6 | TCPV4, MSS, in_l4, 16, in_l4 + 20), 10),
+            ("UDP_TUNNEL_IPV6|TCPV4, 24-byte header (v1 hash tunnel)",
+             h(TUNNEL_IPV6 | TCPV4, MSS, in_l4, 16, in_l4 + 20, tnl), 24),
+        ]
+        for name, hdr, sz in cases:
+            print(json.dumps(case(ns, name, hdr, sz, f)))
+        print(json.dumps({"kernel": os.uname().release, "frame_bytes": len(f)}))
+    finally:
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+main()
