@@ -200,9 +200,9 @@ Deno.test({
   name: "large segments: tshark reads the underlay frames (Geneve, Oxide MSS option, checksums)",
   // Under CI a missing tshark is a failure, not a skip.
   ignore: !haveTshark && !Deno.env.get("CI"),
-  async fn() {
+  async fn(t) {
     assert.equal(onWire.length, 13, "2 large segments + 11 MSS segments from the tests above");
-    await assertTsharkClean(onWire, "large segments on the underlay");
+    await assertTsharkClean(t, onWire, "large segments on the underlay");
     const rows = await tsharkFields(onWire, [
       "geneve.option.class",
       "geneve.option.type",

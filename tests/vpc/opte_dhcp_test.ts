@@ -37,7 +37,7 @@ const has = (buf: Uint8Array, needle: Uint8Array) => {
   return false;
 };
 
-Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite lifetimes, search list, FQDN", async () => {
+Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite lifetimes, search list, FQDN", async (t) => {
   const s = new Scenario();
   const g1 = s.port({
     name: "g1",
@@ -130,7 +130,7 @@ Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite li
       ...common,
     ]]);
   } else if (Deno.env.get("CI")) throw new Error("tshark missing (tests/setup.sh installs it)");
-  await s.tshark("dhcpv6 solicit/request");
+  await s.tshark(t, "dhcpv6 solicit/request");
 });
 
 Deno.test("DHCP options come from the port's config (overlay.dhcp, upstream's DhcpCfg names)", () => {

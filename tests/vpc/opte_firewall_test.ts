@@ -27,7 +27,7 @@ import {
 
 const synTo = (dst: string) => fromGuest(G1, "syn", dst);
 
-Deno.test("firewall_replace_rules: a replace cuts the firewall's flows; a revoked allow drops the next packet", async () => {
+Deno.test("firewall_replace_rules: a replace cuts the firewall's flows; a revoked allow drops the next packet", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1), g2 = guestPort(s, G2);
   g2.addFirewallRule({ direction: "in", priority: 10, action: "allow", protocol: "tcp" });
@@ -57,7 +57,7 @@ Deno.test("firewall_replace_rules: a replace cuts the firewall's flows; a revoke
   assert.equal(o.layer, "firewall");
   assert.notEqual(g2.result.rule, -1); // a rule, not the layer default
   assert.deepEqual(flows(g2), { "uft.out": 0, "uft.in": 0 });
-  await s.tshark("firewall_replace_rules");
+  await s.tshark(t, "firewall_replace_rules");
 
   function buildSyn() {
     return buildFrameOf(synTo(G2.ip));
@@ -74,7 +74,7 @@ function establish(s: ReturnType<typeof lab>, g1: ReturnType<typeof guestPort>):
   return snatPort;
 }
 
-Deno.test("uft_lft_invalidation_out: after a deny-all replace the next outbound segment is dropped by the rule", async () => {
+Deno.test("uft_lft_invalidation_out: after a deny-all replace the next outbound segment is dropped by the rule", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   establish(s, g1);
@@ -92,10 +92,10 @@ Deno.test("uft_lft_invalidation_out: after a deny-all replace the next outbound 
   assert.equal(o.layer, "firewall");
   assert.notEqual(g1.result.rule, -1);
   assert.deepEqual(flows(g1), { "uft.out": 0, "uft.in": 0, "nat.flows": 1 });
-  await s.tshark("uft_lft_invalidation_out");
+  await s.tshark(t, "uft_lft_invalidation_out");
 });
 
-Deno.test("uft_lft_invalidation_in: after the replace the server's next segment is dropped by the default", async () => {
+Deno.test("uft_lft_invalidation_in: after the replace the server's next segment is dropped by the default", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   const port = establish(s, g1);
@@ -109,10 +109,10 @@ Deno.test("uft_lft_invalidation_in: after the replace the server's next segment 
   assertDropped(o, "default deny");
   assert.equal(o.layer, "firewall");
   assert.deepEqual(flows(g1), { "uft.out": 0, "uft.in": 0, "nat.flows": 1 });
-  await s.tshark("uft_lft_invalidation_in");
+  await s.tshark(t, "uft_lft_invalidation_in");
 });
 
-Deno.test("firewall_vni_outbound: out vni=X matches destinations whose V2P VNI is X; internet traffic has none", async () => {
+Deno.test("firewall_vni_outbound: out vni=X matches destinations whose V2P VNI is X; internet traffic has none", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   // g2 lives in another VPC (VNI 1234) that g1's sled knows about.
@@ -138,7 +138,7 @@ Deno.test("firewall_vni_outbound: out vni=X matches destinations whose V2P VNI i
   assertDropped(s.send(g1, "out", buildFrameOf(synTo(WEB))), "firewall deny");
   const r = s.send(g1, "out", buildFrameOf(synTo(other)));
   assert.notEqual(r.layer, "firewall", `${r.layer} ${r.reason}`);
-  await s.tshark("firewall_vni_outbound");
+  await s.tshark(t, "firewall_vni_outbound");
 });
 
 Deno.test("port_transition_pause: a paused port refuses rule and flow changes (BadState) and packets; inspection works", () => {

@@ -34,7 +34,7 @@ const quotedUdp = (src: string, dst: string, v6: boolean): LayerSpec[] => [
   { type: "udp", srcPort: 0x1234, dstPort: 0x0034, checksum: "zero" },
 ];
 
-Deno.test("icmp_inner_has_nat_applied: a time-exceeded the guest sends about a 1:1 (ephemeral) flow quotes the ephemeral IP", async () => {
+Deno.test("icmp_inner_has_nat_applied: a time-exceeded the guest sends about a 1:1 (ephemeral) flow quotes the ephemeral IP", async (t) => {
   const s = lab();
   const g1 = ephemeralGuest(s);
   const remote = "4.4.4.4";
@@ -49,10 +49,10 @@ Deno.test("icmp_inner_has_nat_applied: a time-exceeded the guest sends about a 1
   const inner = buildFrame(err(EPH4, EPH4, G1.mac, BS_MAC));
   const h = flowHashOf(inner);
   assert.deepEqual(w, cat(expectedOuter(G1.underlay, BS_UNDERLAY, 99, h, inner.length), inner));
-  await s.tshark("icmp_inner_has_nat_applied");
+  await s.tshark(t, "icmp_inner_has_nat_applied");
 });
 
-Deno.test("icmpv6_inner_has_nat_applied: an unreachable to the ephemeral IP reaches the guest quoting its private address", async () => {
+Deno.test("icmpv6_inner_has_nat_applied: an unreachable to the ephemeral IP reaches the guest quoting its private address", async (t) => {
   const s = lab();
   const g1 = ephemeralGuest(s, [
     { direction: "in", priority: 9, action: "allow", protocol: "icmpv6" },
@@ -70,10 +70,10 @@ Deno.test("icmpv6_inner_has_nat_applied: an unreachable to the ephemeral IP reac
   const got = assertPassed(s.send(g1, "in", frame));
   assert.deepEqual(got, buildFrame(err(G1.ip6, G1.ip6, GW_MAC, G1.mac)));
   assert.equal(g1.counters.errorsTranslated, 1);
-  await s.tshark("icmpv6_inner_has_nat_applied");
+  await s.tshark(t, "icmpv6_inner_has_nat_applied");
 });
 
-Deno.test("related ICMP errors: a user's deny rule wins over the built-in allowance (which comes last)", async () => {
+Deno.test("related ICMP errors: a user's deny rule wins over the built-in allowance (which comes last)", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   const peer = "172.30.0.6";
@@ -97,5 +97,5 @@ Deno.test("related ICMP errors: a user's deny rule wins over the built-in allowa
   const o = s.send(g1, "in", unreachable);
   assertDropped(o, "firewall deny");
   assert.equal(o.layer, "firewall");
-  await s.tshark("related errors after user rules");
+  await s.tshark(t, "related errors after user rules");
 });

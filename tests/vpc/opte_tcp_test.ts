@@ -60,7 +60,7 @@ function outboundHttp(s: Lab, g1: P, dst = WEB): number {
   return port;
 }
 
-Deno.test("tcp_outbound: states of an active open and close; UFT idles out at 60 s, TIME_WAIT at 120 s, then everything", async () => {
+Deno.test("tcp_outbound: states of an active open and close; UFT idles out at 60 s, TIME_WAIT at 120 s, then everything", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   const port = outboundHttp(s, g1);
@@ -82,10 +82,10 @@ Deno.test("tcp_outbound: states of an active open and close; UFT idles out at 60
   assert.deepEqual(flows(g1), { "uft.out": 0, "uft.in": 0 });
   assert.equal(tcpState(g1), undefined);
   assert.equal(g1.nat.snat(4)!.tcp.inUse, 0);
-  await s.tshark("tcp_outbound");
+  await s.tshark(t, "tcp_outbound");
 });
 
-Deno.test("tcp_inbound: states of a passive open and close through the ephemeral IP; the final ACK removes the flow", async () => {
+Deno.test("tcp_inbound: states of a passive open and close through the ephemeral IP; the final ACK removes the flow", async (t) => {
   const s = lab();
   const EPH = "10.60.1.20";
   const g1 = guestPort(s, G1, {
@@ -132,10 +132,10 @@ Deno.test("tcp_inbound: states of a passive open and close through the ephemeral
   inb("clientAckFin");
   assert.equal(tcpState(g1), undefined);
   assert.equal(flows(g1)["uft.out"] + flows(g1)["uft.in"], 0);
-  await s.tshark("tcp_inbound");
+  await s.tshark(t, "tcp_inbound");
 });
 
-Deno.test("early_tcp_invalidation: a SYN on a TIME_WAIT or ESTABLISHED tuple starts a new flow; an ACK from CLOSED is ESTABLISHED", async () => {
+Deno.test("early_tcp_invalidation: a SYN on a TIME_WAIT or ESTABLISHED tuple starts a new flow; an ACK from CLOSED is ESTABLISHED", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   const port = outboundHttp(s, g1);
@@ -163,10 +163,10 @@ Deno.test("early_tcp_invalidation: a SYN on a TIME_WAIT or ESTABLISHED tuple sta
   // ... which does not block a new connection on that tuple.
   assertPassed(s.send(g1, "out", buildFrame(fromGuest(G1, "syn", dst2))));
   assert.deepEqual(states(), ["SYN_SENT"]);
-  await s.tshark("early_tcp_invalidation");
+  await s.tshark(t, "early_tcp_invalidation");
 });
 
-Deno.test("tcp_invalidation_does_not_block_connection: a SYN-ACK after the handshake entry expired passes on the firewall's LFT", async () => {
+Deno.test("tcp_invalidation_does_not_block_connection: a SYN-ACK after the handshake entry expired passes on the firewall's LFT", async (t) => {
   const s = lab();
   const g1 = guestPort(s, G1);
   // Only the defaults: allow all outbound, deny all inbound.
@@ -192,10 +192,10 @@ Deno.test("tcp_invalidation_does_not_block_connection: a SYN-ACK after the hands
   s.now = 12_000;
   g1.expire();
   assert.equal(tcpState(g1), "ESTABLISHED");
-  await s.tshark("tcp_invalidation_does_not_block_connection");
+  await s.tshark(t, "tcp_invalidation_does_not_block_connection");
 });
 
-Deno.test("no_panic_on_flow_table_full: with room for one flow a second connection is refused and counted, the first kept", async () => {
+Deno.test("no_panic_on_flow_table_full: with room for one flow a second connection is refused and counted, the first kept", async (t) => {
   const s = lab();
   // Upstream limits every table to 1. We check the TCP table alone first (upstream's drop
   // reason, TcpErr), then every table (we refuse at the first full table on the way: the
@@ -213,5 +213,5 @@ Deno.test("no_panic_on_flow_table_full: with room for one flow a second connecti
     assert.equal(tcpState(g1), "SYN_SENT");
     assert.equal(g1.nat.snat(4)!.tcp.inUse, 1);
   }
-  await s.tshark("no_panic_on_flow_table_full");
+  await s.tshark(t, "no_panic_on_flow_table_full");
 });
