@@ -119,11 +119,35 @@ Deno.test({
       assert.equal((await xdeno(h.url, "dump-lft", "vm-a", "firewall")).out, "(no flows)\n");
 
       for (
-        const verb of ["list-ports", "list-fw-rules vm-a", "dump-v2p", "list-router-entries vm-a"]
+        const set of [
+          "set-v2b 10 198.51.100.0/24 fd00:99::1 fd00:99::2",
+          "set-m2p 239.1.1.1 ff04::1:1",
+          "set-mcast-fwd ff04::1:1 fd00:2::1=underlay",
+        ]
       ) {
+        r = await xdeno(h.url, ...set.split(" "));
+        assert.equal(r.code, 0, `${set}: ${r.err}`);
+      }
+      // Each listing, and where one of its values must sit.
+      const expect: [string, string, string][] = [
+        ["list-ports", "NAME", "vm-a"],
+        ["list-fw-rules vm-a", "PRI", "5"],
+        ["dump-v2p", "UNDERLAY", "fd00:1::1"],
+        ["dump-v2b", "ENDPOINTS", "fd00:99::1,fd00:99::2"],
+        ["dump-m2p", "UNDERLAY", "ff04::1:1"],
+        ["dump-mcast-fwd", "NEXT HOPS", "fd00:2::1=underlay"],
+        ["list-router-entries vm-a", "VIA", "172.30.0.1"],
+        ["list-underlay-routes", "NEXT HOPS", "fe80::ff%ul0"],
+        ["list-underlay-links", "LINK", "ul0"],
+      ];
+      for (const [verb, column, value] of expect) {
         r = await xdeno(h.url, ...verb.split(" "));
         assert.equal(r.code, 0, `${verb}: ${r.err}`);
-        assert.ok(readTable(r.out).length >= 1, `${verb}: ${r.out}`);
+        const rows = readTable(r.out);
+        assert.ok(
+          rows.some((x) => x[column] === value),
+          `${verb}: no ${column} ${value} in\n${r.out}`,
+        );
       }
     } finally {
       await h.close();
