@@ -7,23 +7,35 @@ import { buildFrame } from "../../lib/packet/build.ts";
 import type { SwitchDatapath } from "../../lib/runtime/runtime.ts";
 import type { ServiceDatapath } from "../../lib/service/switch_datapath.ts";
 import { GW, startSled } from "../service/sled.ts";
+import type { Harness } from "./helpers.ts";
 import { readTable, xdeno } from "./cli_helpers.ts";
 
-/** Sends frames from a port's client into the in-process switch and waits until they crossed. */
-async function send(dp: ServiceDatapath, port: string, frames: Uint8Array[]): Promise<void> {
-  const mem = (dp.inner as unknown as SwitchDatapath).links as unknown as {
+/** Sends frames from a port's client into the in-process switch; waits until `port`'s TCP
+ * flow reached `state`. */
+async function send(h: Harness<ServiceDatapath>, port: string, f: Uint8Array, state: string) {
+  const mem = (h.dp.inner as unknown as SwitchDatapath).links as unknown as {
     peer(n: string): { inject(f: Uint8Array): boolean };
   };
-  for (const f of frames) assert.ok(mem.peer(port).inject(f));
-  await new Promise((r) => setTimeout(r, 200));
+  assert.ok(mem.peer(port).inject(f));
+  for (let i = 0; i < 500; i++) {
+    const flows = (await h.call("GET", `/v1/ports/${port}/flows/tcp`)).body;
+    if (flows.some((x: { state: string }) => x.state === state)) return;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  assert.fail(`${port}'s TCP flow never reached ${state}`);
 }
 
-const tcp = (sport: number, dport: number, flags: string) =>
-  buildFrame([
-    { type: "ethernet", src: "a8:40:25:fa:00:0a", dst: GW },
-    { type: "ipv4", src: "172.30.0.10", dst: "172.30.0.11", ttl: 64 },
-    { type: "tcp", srcPort: sport, dstPort: dport, flags },
+const A = { mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10", port: 40000 };
+const B = { mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11", port: 80 };
+/** A TCP segment of the A↔B connection, from `from` to the other side. */
+const tcp = (from: typeof A, flags: string) => {
+  const to = from === A ? B : A;
+  return buildFrame([
+    { type: "ethernet", src: from.mac, dst: GW },
+    { type: "ipv4", src: from.ip, dst: to.ip, ttl: 64 },
+    { type: "tcp", srcPort: from.port, dstPort: to.port, flags },
   ]);
+};
 
 Deno.test({
   name: "CLI table verbs: one cell per header, each value in its column",
@@ -44,7 +56,10 @@ Deno.test({
         target: "ip",
         via: "172.30.0.1",
       });
-      await send(dp, "vm-a", [tcp(40000, 80, "S")]);
+      // A whole handshake, so the flows outlive a slow CLI (a half-open flow expires in 5 s).
+      await send(h, "vm-a", tcp(A, "S"), "SYN_SENT");
+      await send(h, "vm-b", tcp(B, "SA"), "SYN_RCVD");
+      await send(h, "vm-a", tcp(A, "A"), "ESTABLISHED");
 
       let r = await xdeno(h.url, "list-layers", "vm-a");
       assert.equal(r.code, 0, r.err);
@@ -70,7 +85,7 @@ Deno.test({
       const out = uft.find((u) => u.PORT === "vm-a" && u.DIR === "out")!;
       assert.ok(out, r.out);
       assert.match(out.FLOW, /172\.30\.0\.10:40000/);
-      assert.equal(out.TCP, "SYN_SENT");
+      assert.equal(out.TCP, "ESTABLISHED");
       assert.match(out.HITS, /^\d+$/);
       assert.equal(readTable((await xdeno(h.url, "dump-uft", "-p", "vm-a")).out).length >= 1, true);
 
@@ -78,9 +93,9 @@ Deno.test({
       const tcpRows = readTable(r.out);
       assert.equal(tcpRows.length, 1, r.out);
       assert.equal(tcpRows[0].DIR, "out", "the guest opened it");
-      assert.equal(tcpRows[0].STATE, "SYN_SENT");
+      assert.equal(tcpRows[0].STATE, "ESTABLISHED");
       assert.match(tcpRows[0].FLOW, /172\.30\.0\.10:40000.*172\.30\.0\.11:80/);
-      // vm-b answered nothing yet; on its side the remote end opened the connection.
+      // On vm-b's side the remote end opened the connection.
       r = await xdeno(h.url, "dump-tcp-flows", "vm-b");
       assert.equal(readTable(r.out)[0].DIR, "in", r.out);
 
@@ -119,11 +134,35 @@ Deno.test({
       assert.equal((await xdeno(h.url, "dump-lft", "vm-a", "firewall")).out, "(no flows)\n");
 
       for (
-        const verb of ["list-ports", "list-fw-rules vm-a", "dump-v2p", "list-router-entries vm-a"]
+        const set of [
+          "set-v2b 10 198.51.100.0/24 fd00:99::1 fd00:99::2",
+          "set-m2p 239.1.1.1 ff04::1:1",
+          "set-mcast-fwd ff04::1:1 fd00:2::1=underlay",
+        ]
       ) {
+        r = await xdeno(h.url, ...set.split(" "));
+        assert.equal(r.code, 0, `${set}: ${r.err}`);
+      }
+      // Each listing, and where one of its values must sit.
+      const expect: [string, string, string][] = [
+        ["list-ports", "NAME", "vm-a"],
+        ["list-fw-rules vm-a", "PRI", "5"],
+        ["dump-v2p", "UNDERLAY", "fd00:1::1"],
+        ["dump-v2b", "ENDPOINTS", "fd00:99::1,fd00:99::2"],
+        ["dump-m2p", "UNDERLAY", "ff04::1:1"],
+        ["dump-mcast-fwd", "NEXT HOPS", "fd00:2::1=underlay"],
+        ["list-router-entries vm-a", "VIA", "172.30.0.1"],
+        ["list-underlay-routes", "NEXT HOPS", "fe80::ff%ul0"],
+        ["list-underlay-links", "LINK", "ul0"],
+      ];
+      for (const [verb, column, value] of expect) {
         r = await xdeno(h.url, ...verb.split(" "));
         assert.equal(r.code, 0, `${verb}: ${r.err}`);
-        assert.ok(readTable(r.out).length >= 1, `${verb}: ${r.out}`);
+        const rows = readTable(r.out);
+        assert.ok(
+          rows.some((x) => x[column] === value),
+          `${verb}: no ${column} ${value} in\n${r.out}`,
+        );
       }
     } finally {
       await h.close();

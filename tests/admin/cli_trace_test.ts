@@ -97,6 +97,14 @@ Deno.test({
       // A zone's off-underlay traffic needs an overlay identity it does not have.
       r = await trace("zone-a", "out", "udp", "[fd00:1::10]:5000", ">", "[2001:db8::1]:7");
       assert.match(split(r.out).tail, /^verdict: drop \(no-overlay\)/);
+      // A ping to the VPC gateway: answered by vm-a's own pipeline (hairpin), back to vm-a.
+      r = await trace("vm-a", "out", "icmp", "172.30.0.10:7", ">", "172.30.0.1");
+      assert.equal(r.code, 0, r.err);
+      t = split(r.out);
+      assert.match(
+        t.tail,
+        /^verdict: hairpin\nleaves: {2}hairpin vm-a\n.*dst MAC a8:40:25:fa:00:0a/,
+      );
       // A zone with an overlay identity: its VPC traffic takes that identity's pipeline.
       const added = await h.call("POST", "/v1/ports", {
         name: "zone-c",

@@ -68,13 +68,3 @@ export const fwTable = (rules: Row[]) =>
 export async function readDoc(file: string): Promise<unknown> {
   return parseYaml(await Deno.readTextFile(file));
 }
-
-/** A table of whatever columns the rows have (flow dumps). */
-export function anyTable(r: Row[], empty: string): () => string {
-  return () => (r.length
-    ? renderTable(
-      Object.keys(r[0]).map((k) => k.toUpperCase()),
-      r.map((x) => Object.values(x).map(list)),
-    )
-    : empty);
-}
