@@ -93,8 +93,13 @@ function inDocument(doc: Document, lines: LineCounter, value: unknown): Locate {
   };
 }
 
+/** The problem at its place; a port a message refers to by index is named too. */
 function located(p: RawProblem, locate: Locate): ConfigProblem {
-  return { ...locate(p.at), message: p.message };
+  const message = p.message.replace(/\bports\[(\d+)\]((?:\.\w+)*)/g, (_, i, rest) => {
+    const at = locate(["ports", Number(i), ...rest.split(".").filter(Boolean)]);
+    return `${at.path}${at.line ? ` (line ${at.line})` : ""}`;
+  });
+  return { ...locate(p.at), message };
 }
 
 /** Two ports claiming one (VNI, address) or external IP: the later one names the first. */

@@ -250,7 +250,9 @@ function unique(
     else {ctx.addIssue({
         code: "custom",
         path: path(i),
-        message: `duplicate ${what} ${JSON.stringify(v)} (first at index ${first})`,
+        message: `duplicate ${what} ${JSON.stringify(v)} (first at ${
+          path(first).map((s, j) => typeof s === "number" ? `[${s}]` : j ? `.${s}` : s).join("")
+        })`,
       });}
   });
 }

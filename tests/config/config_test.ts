@@ -90,7 +90,9 @@ Deno.test("check-config prints every problem as FILE:LINE: path (port named): re
   assert.deepEqual(r2.err.trim().split("\n"), [
     `${file2}:${
       lineOf(text2, "A8:40:25:00:00:01")
-    }: ports[1] (dns0).mac: duplicate MAC "a8:40:25:00:00:01" (first at index 0)`,
+    }: ports[1] (dns0).mac: duplicate MAC "a8:40:25:00:00:01" (first at ports[0] (xde0).mac (line ${
+      lineOf(text2, "mac: a8:40:25:00:00:01")
+    }))`,
     `${file2}:${
       lineOf(text2, "ul9")
     }: underlay.routes[0].nextHops[1].link: "ul9" is not an underlay link (declared: ul0, ul1)`,

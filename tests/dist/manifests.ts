@@ -66,6 +66,7 @@ const LINUX_YAML = (zone: string) => `
 platform: linux
 log: { format: json }
 sled: { underlayAddress: "fd00:1::1", underlayPrefix: "fd00::/16", hostInterface: xde0 }
+underlay: { links: [{ name: ul0, linkLocal: "fe80::1:1" }] }
 ports:
   - { name: xde0, kind: host, mac: "a8:40:25:00:00:01", addresses: ["fd00:1::1/64"] }
   - { name: dns0, kind: system, zone: ${zone}, mac: "a8:40:25:00:00:10", addresses: ["fd00:1::10/64"] }
@@ -116,6 +117,11 @@ async function serviceInNetns(
       sh(["ip", "netns", "exec", n, "sysctl", "-qw", "net.ipv6.conf.default.accept_dad=0"]);
     }
     sh(["ip", "-n", gz, "link", "set", "lo", "up"]);
+    // An underlay link: the packet socket and link monitor run under the same flags.
+    sh(["ip", "-n", gz, "link", "add", "ul0", "type", "veth", "peer", "ul0p"]);
+    sh(["ip", "netns", "exec", gz, "sysctl", "-qw", "net.ipv6.conf.ul0.disable_ipv6=1"]);
+    sh(["ip", "-n", gz, "link", "set", "ul0", "up"]);
+    sh(["ip", "-n", gz, "link", "set", "ul0p", "up"]);
     const cmd = ["ip", "netns", "exec", gz, ...start(zone)];
     child = new Deno.Command(cmd[0], {
       args: cmd.slice(1),
@@ -141,8 +147,15 @@ async function serviceInNetns(
       );
       return r.code === 0 ? JSON.parse(r.out) : null;
     };
-    if (rx) await rx.waitFor(/^READY=1\n/).catch((e) => assert.fail(`${e}\nlog:\n${text}`));
-    else {
+    const exited = child.status.then((st) => {
+      throw new Error(`exited with ${st.code} before READY=1`);
+    });
+    exited.catch(() => {}); // only the race below cares; a later, normal exit is no error
+    if (rx) {
+      await Promise.race([rx.waitFor(/^READY=1\n/), exited]).catch((e) =>
+        assert.fail(`${e}\nlog:\n${text}`)
+      );
+    } else {
       for (let i = 0; i < 100 && !/serving on/.test(text); i++) {
         await new Promise((r) => setTimeout(r, 200));
       }
@@ -150,6 +163,8 @@ async function serviceInNetns(
     const ports = await api("/v1/ports");
     assert.ok(ports, `the admin API answers in the GZ; log:\n${text}`);
     assert.deepEqual(ports.map((p: { name: string }) => p.name).sort(), ["dns0", "xde0"]);
+    const links = await api("/v1/underlay/links");
+    assert.deepEqual(links.map((l: { name: string }) => l.name), ["ul0"]);
     assert.match(text, /"platform":"linux"/);
     assert.ok(linkNames(zone).includes("dns0"), "the zone has its port");
     assert.ok(await pingOk(zone, "fd00:1::1"), `zone → GZ over xde0; log:\n${text}`);
@@ -172,6 +187,7 @@ async function serviceInNetns(
     if (rx) await rx.waitFor(/^STOPPING=1$/);
     assert.ok(!linkNames(gz).includes("xde0"), "xde0 removed");
     assert.ok(!linkNames(zone).includes("dns0"), "the zone's TAP removed");
+    assert.ok(linkNames(gz).includes("ul0"), "the underlay link is not ours to delete");
   } finally {
     if (child) {
       try {
