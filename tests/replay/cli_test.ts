@@ -195,3 +195,93 @@ sys.stdout.write(bytes(Ether(src="a8:40:25:f0:00:0a", dst="ff:ff:ff:ff:ff:ff")/A
     }
   },
 });
+
+const HAVE_TSHARK = await (async () => {
+  try {
+    return (await new Deno.Command("tshark", { args: ["-v"], stdout: "null" }).output()).success;
+  } catch {
+    return false;
+  }
+})();
+if (!HAVE_TSHARK && Deno.env.get("CI")) throw new Error("replay cli_test: tshark missing");
+if (!HAVE_TSHARK) console.warn("replay cli_test: SKIPPING timer check: no tshark");
+
+Deno.test({
+  name:
+    "replay: with no packets, a step 10 s in still runs 10 s of neighbour timers on capture time",
+  ignore: !HAVE_TSHARK,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "xdeno-replay-" });
+    try {
+      // An empty section: a section header block only (little-endian, no interfaces).
+      const shb = new Uint8Array(28);
+      const dv = new DataView(shb.buffer);
+      dv.setUint32(0, 0x0a0d0d0a, true);
+      dv.setUint32(4, 28, true);
+      dv.setUint32(8, 0x1a2b3c4d, true);
+      dv.setUint16(12, 1, true);
+      dv.setBigInt64(16, -1n, true);
+      dv.setUint32(24, 28, true);
+      await Deno.writeFile(`${dir}/empty.pcapng`, shb);
+      await Deno.writeTextFile(
+        `${dir}/steps.yaml`,
+        "- { at: 10, method: GET, path: /v1/underlay/neighbours }\n",
+      );
+      const r = await replay([
+        "--config",
+        `${SCEN}/gateway_arp/config.yaml`,
+        `${dir}/empty.pcapng`,
+        "--steps",
+        `${dir}/steps.yaml`,
+        "-o",
+        `${dir}/out.pcapng`,
+        "--json",
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const step = JSON.parse(r.stdout);
+      assert.equal(step.status, 200);
+      const t = await new Deno.Command("tshark", {
+        args: [
+          "-r",
+          `${dir}/out.pcapng`,
+          "-T",
+          "fields",
+          "-e",
+          "frame.interface_name",
+          "-e",
+          "frame.time_relative",
+          "-e",
+          "icmpv6.type",
+          "-e",
+          "ipv6.dst",
+        ],
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      const rows = dec.decode(t.stdout).trim().split("\n").map((l) => l.split("\t"));
+      for (const link of ["ul0", "ul1"]) {
+        const ns = rows.filter((x) => x[0] === link);
+        assert.ok(ns.every((x) => x[2] === "135"), `only solicitations on ${link}`);
+        // First a multicast solicitation at 0 s, then unicast probes at least 250 ms apart
+        // (the switch's NUD probe period), on its 20 ms timer, up to 10 s.
+        assert.equal(Number(ns[0][1]), 0);
+        assert.match(ns[0][3], /^ff02::1:ff/);
+        const times = ns.slice(1).map((x) => Number(x[1]));
+        assert.ok(times.length >= 30 && times.length <= 40, `${times.length} probes on ${link}`);
+        assert.ok(ns.slice(1).every((x) => x[3] === (link === "ul0" ? "fe80::1" : "fe80::2")));
+        times.forEach((s, i) => {
+          assert.ok(Math.abs(s * 50 - Math.round(s * 50)) < 1e-6, `${s} s is not on a 20 ms tick`);
+          if (i > 0) assert.ok(s - times[i - 1] >= 0.25 - 1e-9, `probes ${times[i - 1]} → ${s}`);
+        });
+        assert.ok(times[times.length - 1] <= 10);
+      }
+      // The neighbours are reachable at 10 s, with the derived MACs.
+      assert.deepEqual(
+        step.body.map((n: { mac?: string }) => n.mac).sort(),
+        ["02:00:00:00:00:01", "02:00:00:00:00:02"],
+      );
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

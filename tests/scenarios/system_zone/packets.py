@@ -16,3 +16,7 @@ PACKETS = [
     (0.3, "dns0", Ether(src=ZONE["mac"], dst=GW_MAC) /
      IP(src=ZONE["ip4"], dst="9.9.9.9", ttl=64) / UDP(sport=33003, dport=5300) / Raw(b"recurse")),
 ]
+# The rack router asks (NDP) who has dns0's underlay address: the switch answers on ul0.
+PACKETS.append((0.4, "ul0", Ether(src=RACK_MAC, dst="33:33:ff:00:00:10") /
+                IPv6(src="fe80::1", dst="ff02::1:ff00:10", hlim=255) /
+                ICMPv6ND_NS(tgt=ZONE["ip"]) / ICMPv6NDOptSrcLLAddr(lladdr=RACK_MAC)))
