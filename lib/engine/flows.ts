@@ -100,6 +100,13 @@ export class FlowState {
     return true;
   }
 
+  /** True when the TCP table has room for one more flow (evicting if it must). */
+  tcpRoom(now: number): boolean {
+    if (!this.tcp.full) return true;
+    this.evict("tcp", now);
+    return !this.tcp.full;
+  }
+
   private evict(which: Eviction, now: number): void {
     evictFor(this, which, now);
   }

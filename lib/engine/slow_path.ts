@@ -89,6 +89,12 @@ export class SlowPath {
     res: ProcessResult,
   ): number {
     this.flowIn.copyFrom(entry);
+    // As upstream, a new outbound connection the TCP table has no room for is refused before
+    // the layers run: no pair (or SNAT port) is taken for it.
+    if (isIp && dir === DIR_OUT && this.flows.tcp.full && this.newTcp(pkt, entry, now)) {
+      this.stats.tcpFull++;
+      return this.drop(res, null, -1, DROP_TCP_FULL, dir);
+    }
     const created = this.created;
     if (created.length !== 0) created.length = 0;
     let code: number;
@@ -256,6 +262,14 @@ export class SlowPath {
     }
     if (!isIp || this.dry) return RES_MODIFIED;
     return this.finishFlow(dir, pkt, flowIn, portsOk, encapIn, list, lfts, now, res);
+  }
+
+  /** True for a TCP segment (not RST) of an untracked flow that finds no room in the table. */
+  private newTcp(pkt: Packet, key: FlowId, now: number): boolean {
+    const lv = pkt.meta.flow;
+    if (lv.proto !== PROTO_TCP || lv.l4 < 0 || lv.fragment === FRAG_LATER) return false;
+    if ((lv.tcpFlags & 0x04) !== 0 || this.flows.tcp.get(key) !== null) return false;
+    return !this.flows.tcpRoom(now);
   }
 
   /** After every layer allowed an IP packet: TCP tracking and the UFT entry. */
