@@ -109,8 +109,9 @@ export class SlowPath {
     const portsOk = hasPorts(pkt.meta.flow);
     const encapIn = pkt.meta.encap;
     const list = this.list, lfts = this.lfts;
-    if (list.length !== 0) list.length = 0;
-    if (lfts.length !== 0) lfts.length = 0;
+    // Filled by index and cut to size only for a new flow: `length = 0` would free the arrays'
+    // storage and the next push allocate it again, on every packet of a denied flood.
+    let nList = 0, nLfts = 0;
     const layers = this.layers;
     const n = layers.length;
     const ctx = this.ctx;
@@ -133,7 +134,7 @@ export class SlowPath {
           } else {
             ls.lftHit++;
             pair.lastHit = now;
-            lfts.push(pair);
+            lfts[nLfts++] = pair;
             const x = pair.desc.transform(dir);
             if (this.tracing) {
               this.trace1(L.name, "lft", pair.rule, pair.desc.name ?? "stateful", x);
@@ -141,7 +142,7 @@ export class SlowPath {
             if (x !== null) {
               const err = applyTransform(pkt, x);
               if (err !== null) return this.error(res, err);
-              list.push(x);
+              list[nList++] = x;
             }
             continue;
           }
@@ -177,7 +178,7 @@ export class SlowPath {
           if (isDeny(x)) return this.drop(res, L, ruleId, x.deny, dir);
           const err = applyTransform(pkt, x);
           if (err !== null) return this.error(res, err);
-          list.push(x);
+          list[nList++] = x;
           break;
         }
         case "statefulAllow":
@@ -199,7 +200,7 @@ export class SlowPath {
                 desc.release?.();
                 return this.error(res, err);
               }
-              list.push(x);
+              list[nList++] = x;
             }
           }
           const after = this.lflow2;
@@ -214,7 +215,7 @@ export class SlowPath {
             L.stats.lftFull++;
             return this.drop(res, L, ruleId, DROP_LFT_FULL, dir);
           }
-          lfts.push(pair);
+          lfts[nLfts++] = pair;
           this.created.push(pair);
           break;
         }
@@ -232,6 +233,8 @@ export class SlowPath {
       }
     }
     if (!isIp) return RES_MODIFIED;
+    if (list.length !== nList) list.length = nList;
+    if (lfts.length !== nLfts) lfts.length = nLfts;
     return this.finishFlow(dir, pkt, flowIn, portsOk, encapIn, list, lfts, now, res);
   }
 
