@@ -6,28 +6,47 @@ import { PROTO_ICMP, PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { Packet } from "./packet.ts";
 
-/** Per-packet key=value metadata written by `meta` actions and read by later layers. */
+/**
+ * Per-packet key=value metadata written by `meta` actions and read by later layers. A walk
+ * sets a handful of keys, kept in two arrays cut back by a count: `Map.clear()` allocates a
+ * new table, which cost every slow-path packet (e.g. each of a denied flood) ~100 bytes.
+ */
 export class ActionMeta {
-  private readonly m = new Map<string, string>();
+  private readonly keys: string[] = [];
+  private readonly vals: string[] = [];
+  private n = 0;
+  private at(key: string): number {
+    for (let i = 0; i < this.n; i++) if (this.keys[i] === key) return i;
+    return -1;
+  }
   /** The value for `key`, or undefined. */
   get(key: string): string | undefined {
-    return this.m.get(key);
+    const i = this.at(key);
+    return i < 0 ? undefined : this.vals[i];
   }
   /** Sets `key` for the rest of this packet's walk through the layers. */
   set(key: string, value: string): void {
-    this.m.set(key, value);
+    const i = this.at(key);
+    if (i >= 0) {
+      this.vals[i] = value;
+      return;
+    }
+    this.keys[this.n] = key;
+    this.vals[this.n++] = value;
   }
   /** True when `key` is set. */
   has(key: string): boolean {
-    return this.m.has(key);
+    return this.at(key) >= 0;
   }
   /** Forgets every key (before each packet). */
   clear(): void {
-    if (this.m.size !== 0) this.m.clear();
+    this.n = 0;
   }
   /** A snapshot for traces. */
   toObject(): Record<string, string> {
-    return Object.fromEntries(this.m);
+    const o: Record<string, string> = {};
+    for (let i = 0; i < this.n; i++) o[this.keys[i]] = this.vals[i];
+    return o;
   }
 }
 

@@ -120,8 +120,9 @@ export class SlowPath {
     const portsOk = hasPorts(pkt.meta.flow);
     const encapIn = pkt.meta.encap;
     const list = this.list, lfts = this.lfts;
-    if (list.length !== 0) list.length = 0;
-    if (lfts.length !== 0) lfts.length = 0;
+    // Filled by index and cut to size only for a new flow: `length = 0` would free the arrays'
+    // storage and the next push allocate it again, on every packet of a denied flood.
+    let nList = 0, nLfts = 0;
     const layers = this.layers;
     const n = layers.length;
     const ctx = this.ctx;
@@ -149,7 +150,7 @@ export class SlowPath {
               ls.lftHit++;
               pair.lastHit = now;
             }
-            lfts.push(pair);
+            lfts[nLfts++] = pair;
             const x = pair.desc.transform(dir);
             if (this.tracing) {
               const r = L.ruleById(pair.rule);
@@ -158,7 +159,7 @@ export class SlowPath {
             if (x !== null) {
               const err = applyTransform(pkt, x);
               if (err !== null) return this.error(res, err);
-              list.push(x);
+              list[nList++] = x;
             }
             continue;
           }
@@ -199,7 +200,7 @@ export class SlowPath {
           if (isDeny(x)) return this.drop(res, L, ruleId, x.deny, dir);
           const err = applyTransform(pkt, x);
           if (err !== null) return this.error(res, err);
-          list.push(x);
+          list[nList++] = x;
           break;
         }
         case "statefulAllow":
@@ -221,7 +222,7 @@ export class SlowPath {
                 desc.release?.();
                 return this.error(res, err);
               }
-              list.push(x);
+              list[nList++] = x;
             }
           }
           if (this.dry) {
@@ -241,7 +242,7 @@ export class SlowPath {
             L.stats.lftFull++;
             return this.drop(res, L, ruleId, DROP_LFT_FULL, dir);
           }
-          lfts.push(pair);
+          lfts[nLfts++] = pair;
           this.created.push(pair);
           break;
         }
@@ -260,7 +261,10 @@ export class SlowPath {
         }
       }
     }
-    if (!isIp || this.dry) return RES_MODIFIED;
+    if (!isIp) return RES_MODIFIED;
+    if (list.length !== nList) list.length = nList;
+    if (lfts.length !== nLfts) lfts.length = nLfts;
+    if (this.dry) return RES_MODIFIED;
     return this.finishFlow(dir, pkt, flowIn, portsOk, encapIn, list, lfts, now, res);
   }
 
