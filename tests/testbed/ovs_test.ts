@@ -1,6 +1,6 @@
 // Root only: Open vSwitch userspace datapath plugged into the switch-mode topology.
 import assert from "node:assert/strict";
-import { isRoot, run, sleep, spawn } from "../../lib/testbed/exec.ts";
+import { isRoot, run } from "../../lib/testbed/exec.ts";
 import { startBoundary } from "../../lib/testbed/boundary.ts";
 import { Capture, checkGeneve, dissectGeneve } from "../../lib/testbed/capture.ts";
 import { startOvsL2, startOvsSleds } from "../../lib/testbed/ovs.ts";
@@ -61,14 +61,26 @@ Deno.test({
       const ovs = await startOvsSleds(t, { portType: "system" });
       try {
         const [s1] = t.plan.sleds;
-        const cap = spawn([
-          "tshark",
-          "-i",
+        // Capture for as long as the checks take (a fixed window closed too early on a loaded
+        // machine), then read the file back with tshark.
+        await Deno.mkdir(stateDir(t.plan.prefix), { recursive: true });
+        const cap = await Capture.start(
+          s1.uplinks[0].rack,
           "s1",
-          "-a",
-          "duration:5",
-          "-f",
           "udp port 6081",
+          `${stateDir(t.plan.prefix)}/ovs-geneve.pcap`,
+        );
+        let file: string;
+        try {
+          const res = await verify(t, ovsChecks(t.plan));
+          assert.ok(res.every((r) => r.ok), formatResults(res));
+        } finally {
+          file = await cap.stop();
+        }
+        const out = await run([
+          "tshark",
+          "-r",
+          file,
           "-T",
           "fields",
           "-e",
@@ -79,11 +91,7 @@ Deno.test({
           "geneve.vni",
           "-e",
           "ip.dst",
-        ], s1.uplinks[0].rack);
-        await sleep(1500);
-        const res = await verify(t, ovsChecks(t.plan));
-        assert.ok(res.every((r) => r.ok), formatResults(res));
-        const out = await cap.wait();
+        ]);
         const rows = out.stdout.trim().split("\n").map((l) => l.split("\t"));
         const toS2 = rows.filter((r) => r[3] === t.plan.sleds[1].vms[0].ip4);
         assert.ok(toS2.length >= 1, `Geneve to sled2 vm0 seen on rack0 s1: ${out.stdout}`);
