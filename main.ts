@@ -64,6 +64,7 @@ const API_VERBS: Record<string, string> = {
   "dump-mcast-fwd": "list underlay multicast forwarding",
   "capture": "stream a pcap of a port's (or --link's) frames to stdout",
   "clear-uft": "clear a port's unified flow table",
+  "fleet": "fleet status: etcd connection, revision, published entries, conflicts",
 };
 
 for (const [verb, summary] of Object.entries(API_VERBS)) {

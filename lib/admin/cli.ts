@@ -6,9 +6,10 @@ import { AdminClient, ApiError } from "./client.ts";
 import type { Opts, Verb } from "./cli_common.ts";
 import { PORT_VERBS } from "./cli_ports.ts";
 import { MAP_VERBS } from "./cli_maps.ts";
+import { FLEET_VERBS } from "./cli_fleet.ts";
 
 /** Every verb the CLI knows. */
-export const VERBS: Record<string, Verb> = { ...PORT_VERBS, ...MAP_VERBS };
+export const VERBS: Record<string, Verb> = { ...PORT_VERBS, ...MAP_VERBS, ...FLEET_VERBS };
 
 const COMMON = ["url", "token-file"];
 

@@ -4,6 +4,7 @@
 
 import {
   applyChanges,
+  canonical,
   type Change,
   cloneState,
   type DesiredState,
@@ -14,6 +15,7 @@ import {
 } from "../config/resources.ts";
 import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
 import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+import type { FleetApplied, FleetView, Source } from "./fleet_view.ts";
 
 /** A refused request: HTTP status, the field at fault and why. */
 export class ControlError extends Error {
@@ -33,6 +35,12 @@ export class Control {
   private chain: Promise<unknown> = Promise.resolve();
   /** Number of acknowledged mutations. */
   generation = 0;
+  /** Entries learnt from the fleet; config and API entries of the same key win over them. */
+  readonly fleetLayer = new Map<string, Change>();
+  /** The fleet agent's status, health and metrics (null: no fleet mode). */
+  fleet: FleetView | null = null;
+  /** Called after every committed change of the effective state (the fleet publisher). */
+  readonly listeners: (() => void)[] = [];
 
   constructor(
     private base: DesiredState,
@@ -40,8 +48,80 @@ export class Control {
     readonly datapath: AdminDatapath,
     private readonly store: StateStore | null,
   ) {
-    this.state = cloneState(base);
-    applyChanges(this.state, [...overrides.values()]);
+    this.state = this.compose(base);
+  }
+
+  /** base ⊕ fleet entries no local entry shadows ⊕ overrides. */
+  private compose(base: DesiredState): DesiredState {
+    const s = cloneState(base);
+    for (const [k, c] of this.fleetLayer) {
+      if (!s[c.kind].has(c.key) && !this.overrides.has(k)) applyChanges(s, [c]);
+    }
+    applyChanges(s, [...this.overrides.values()]);
+    return s;
+  }
+
+  /** Where the effective entry of `kind`/`key` comes from (null: nowhere). */
+  sourceOf(kind: Kind, key: string): Source | null {
+    const k = overrideKey(kind, key);
+    if (this.overrides.has(k)) return "api";
+    if (this.base[kind].has(key)) return "config";
+    return this.fleetLayer.has(k) ? "fleet" : null;
+  }
+
+  /** Fills the fleet layer from persisted state before `start` (no datapath involved). */
+  seedFleet(changes: readonly Change[]): void {
+    for (const c of changes) this.fleetLayer.set(overrideKey(c.kind, c.key), c);
+    this.state = this.compose(this.base);
+  }
+
+  /**
+   * Applies fleet changes (mappings only) through the datapath, each on its own: a local entry of
+   * the same key wins (`shadowed` when the values differ), a refused one keeps the previous entry.
+   */
+  applyFleet(changes: readonly Change[]): Promise<FleetApplied[]> {
+    return this.serial(async () => {
+      const out: FleetApplied[] = [], todo: Change[] = [];
+      for (const c of changes) {
+        const local = this.overrides.has(overrideKey(c.kind, c.key)) ||
+          this.base[c.kind].has(c.key);
+        const cur = (this.state[c.kind] as Map<string, unknown>).get(c.key);
+        const same = c.value === null ? cur === undefined : canonical(cur) === canonical(c.value);
+        if (local) {
+          this.setLayer(c);
+          out.push({ change: c, outcome: c.value === null || same ? "unchanged" : "shadowed" });
+        } else if (same) {
+          this.setLayer(c);
+          out.push({ change: c, outcome: "unchanged" });
+        } else todo.push(c);
+      }
+      // Issued together so a worker datapath takes them in one message.
+      const res = await Promise.allSettled(todo.map((c) => this.datapath.apply(c)));
+      res.forEach((r, i) => {
+        const c = todo[i];
+        if (r.status === "rejected") {
+          const e = r.reason;
+          const reason = e instanceof DatapathRejected ? `${e.field}: ${e.reason}` : String(e);
+          out.push({ change: c, outcome: "rejected", reason });
+          return;
+        }
+        this.setLayer(c);
+        applyChanges(this.state, [c]);
+        out.push({ change: c, outcome: "applied" });
+      });
+      if (todo.length > 0) this.generation++;
+      return out;
+    });
+  }
+
+  private setLayer(c: Change): void {
+    const k = overrideKey(c.kind, c.key);
+    if (c.value === null) this.fleetLayer.delete(k);
+    else this.fleetLayer.set(k, c);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
   }
 
   /** Pushes the whole effective state into an empty datapath (service start). */
@@ -82,6 +162,7 @@ export class Control {
       }
       this.state = next;
       this.generation++;
+      this.changed();
       return result;
     });
   }
@@ -89,13 +170,13 @@ export class Control {
   /** Replaces the base (config reload) and applies only the difference; returns it. */
   reload(base: DesiredState): Promise<Change[]> {
     return this.serial(async () => {
-      const next = cloneState(base);
-      applyChanges(next, [...this.overrides.values()]);
+      const next = this.compose(base);
       checkReferences(next);
       const changes = diffStates(this.state, next);
       await this.applyAll(changes);
       this.base = base;
       this.state = next;
+      this.changed();
       return changes;
     });
   }

@@ -157,7 +157,9 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
       200,
     );
     r = await h.call("GET", "/v1/v2b");
-    assert.deepEqual(r.body, [{ vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::1"] }]);
+    assert.deepEqual(r.body, [
+      { vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::1"], source: "api" },
+    ]);
     assert.equal(
       (await h.call("DELETE", `/v1/v2b?vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`)).status,
       200,
@@ -171,6 +173,7 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
     assert.deepEqual((await h.call("GET", "/v1/m2p")).body, [{
       group: "239.1.1.1",
       underlay: "ff04::1",
+      source: "api",
     }]);
     assert.equal((await h.call("DELETE", "/v1/m2p?group=239.1.1.1")).status, 200);
   } finally {

@@ -77,9 +77,9 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "VNI  IP        MAC                UNDERLAY",
-        "10   10.0.0.6  a8:40:25:f0:00:02  fd00:2::1",
-        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7",
+        "VNI  IP        MAC                UNDERLAY   SOURCE",
+        "10   10.0.0.6  a8:40:25:f0:00:02  fd00:2::1  config",
+        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7  api",
         "",
       ].join("\n"),
     );

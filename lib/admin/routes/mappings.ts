@@ -51,7 +51,14 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         tags: ["mappings"],
         responses: { 200: json(`every ${m.kind} mapping`) },
       }),
-      (c) => c.json([...ctl.state[m.kind].values()], 200),
+      (c) =>
+        c.json(
+          [...ctl.state[m.kind]].map(([k, v]) => ({
+            ...(v as object),
+            source: ctl.sourceOf(m.kind, k),
+          })),
+          200,
+        ),
     );
     app.openapi(
       createRoute({
