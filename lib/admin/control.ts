@@ -81,33 +81,32 @@ export class Control {
    */
   applyFleet(changes: readonly Change[]): Promise<FleetApplied[]> {
     return this.serial(async () => {
-      const out: FleetApplied[] = [], todo: Change[] = [];
-      for (const c of changes) {
+      const out: FleetApplied[] = new Array(changes.length), todo: number[] = [];
+      changes.forEach((c, i) => {
         const local = this.overrides.has(overrideKey(c.kind, c.key)) ||
           this.base[c.kind].has(c.key);
         const cur = (this.state[c.kind] as Map<string, unknown>).get(c.key);
         const same = c.value === null ? cur === undefined : canonical(cur) === canonical(c.value);
-        if (local) {
-          this.setLayer(c);
-          out.push({ change: c, outcome: c.value === null || same ? "unchanged" : "shadowed" });
-        } else if (same) {
-          this.setLayer(c);
-          out.push({ change: c, outcome: "unchanged" });
-        } else todo.push(c);
-      }
+        if (!local && !same) return todo.push(i);
+        this.setLayer(c);
+        out[i] = {
+          change: c,
+          outcome: local && c.value !== null && !same ? "shadowed" : "unchanged",
+        };
+      });
       // Issued together so a worker datapath takes them in one message.
-      const res = await Promise.allSettled(todo.map((c) => this.datapath.apply(c)));
-      res.forEach((r, i) => {
-        const c = todo[i];
+      const res = await Promise.allSettled(todo.map((i) => this.datapath.apply(changes[i])));
+      res.forEach((r, j) => {
+        const c = changes[todo[j]];
         if (r.status === "rejected") {
           const e = r.reason;
           const reason = e instanceof DatapathRejected ? `${e.field}: ${e.reason}` : String(e);
-          out.push({ change: c, outcome: "rejected", reason });
+          out[todo[j]] = { change: c, outcome: "rejected", reason };
           return;
         }
         this.setLayer(c);
         applyChanges(this.state, [c]);
-        out.push({ change: c, outcome: "applied" });
+        out[todo[j]] = { change: c, outcome: "applied" };
       });
       if (todo.length > 0) this.generation++;
       return out;

@@ -88,8 +88,16 @@ export class Syncer {
         return;
       } catch (e) {
         this.setConnected(false);
+        const msg = (e as Error).message;
+        if (/compacted/i.test(msg)) {
+          log.warning("fleet: revision {revision} was compacted; resyncing", {
+            revision: this.revision,
+          });
+          this.revision = 0;
+          continue;
+        }
         log.warning("fleet: etcd not reachable ({error}); forwarding on the last known state", {
-          error: (e as Error).message,
+          error: msg,
         });
         await new Promise((r) => setTimeout(r, backoff));
         backoff = Math.min(backoff * 2, 5000);
