@@ -12,6 +12,10 @@ import { decodeEntry } from "./keys.ts";
 import type { FleetStore } from "./store.ts";
 
 const log = getLogger(["xdeno", "fleet"]);
+/** Keys per range request of a resync. */
+const PAGE = 2000;
+/** Persisting waits this long to batch a burst of changes (one file write per burst). */
+const PERSIST_MS = 500;
 
 /** Where fleet changes go (Control in the service and the benchmark). */
 export interface FleetTarget {
@@ -105,16 +109,26 @@ export class Syncer {
     }
   }
 
-  /** Reads the whole prefix and applies only what differs from the known state. */
+  /**
+   * Reads the whole prefix (in pages, all at one revision, so no response outgrows gRPC's 4 MiB)
+   * and applies only what differs from the known state.
+   */
   async resync(): Promise<void> {
-    const res = await this.client.getAll().prefix(this.prefix + "/").exec();
-    const rev = Number(res.header.revision);
+    const end = this.prefix + "0"; // "/" + 1: the end of the range `prefix/…`
+    let start = this.prefix + "/", rev: number | null = null;
     const seen = new Set<string>();
     const batch: [string, string | null][] = [];
-    for (const kv of res.kvs) {
-      const key = kv.key.toString();
-      seen.add(key);
-      batch.push([key, kv.value.toString()]);
+    for (;;) {
+      const b = this.client.getAll().inRange({ start, end }).limit(PAGE);
+      const res = await (rev === null ? b : b.revision(rev)).exec();
+      rev ??= Number(res.header.revision);
+      for (const kv of res.kvs) {
+        const key = kv.key.toString();
+        seen.add(key);
+        batch.push([key, kv.value.toString()]);
+      }
+      if (!res.more || res.kvs.length === 0) break;
+      start = res.kvs[res.kvs.length - 1].key.toString() + "\0";
     }
     for (const key of [...this.known.keys(), ...this.others.keys()]) {
       if (!seen.has(key)) batch.push([key, null]);
@@ -244,7 +258,7 @@ export class Syncer {
       this.persist().catch((e) =>
         log.error("fleet: cannot persist the fleet state: {error}", { error: String(e) })
       );
-    }, 100);
+    }, PERSIST_MS);
   }
 
   /** Writes the known state now. */
