@@ -8,6 +8,8 @@ import { getLogger } from "@logtape/logtape";
 import type { Publication } from "./keys.ts";
 
 const log = getLogger(["xdeno", "fleet"]);
+/** Pause before retrying a failed reconcile. */
+const RETRY_MS = 1000;
 
 /** A (VNI, IP) another sled holds although this sled wants it. */
 export interface ClaimConflict {
@@ -26,6 +28,7 @@ export class Publisher {
   leaseId: string | null = null;
   private running: Promise<void> | null = null;
   private again = false;
+  private retry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
     private readonly client: Etcd3,
@@ -34,9 +37,11 @@ export class Publisher {
     private readonly onError: (e: unknown) => void,
   ) {}
 
-  /** A new lease: everything must be published again under it. */
+  /** A new lease: everything must be published again under it (null: stop publishing). */
   setLease(id: string | null): void {
     this.leaseId = id;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
     this.held.clear();
     if (id !== null) this.kick();
   }
@@ -64,6 +69,13 @@ export class Publisher {
         } catch (e) {
           this.errors++;
           this.onError(e);
+          // etcd unreachable or the lease gone: try again later (a new lease also kicks).
+          if (this.leaseId !== null && this.retry === null) {
+            this.retry = setTimeout(() => {
+              this.retry = null;
+              this.kick();
+            }, RETRY_MS);
+          }
         }
       } while (this.again && this.leaseId !== null);
       this.running = null;

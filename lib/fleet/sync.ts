@@ -150,6 +150,8 @@ export class Syncer {
     });
     w.on("disconnected", () => this.setConnected(false));
     w.on("data", (res) => {
+      // Seen now, applied when its turn in the queue comes: the difference is the revision lag.
+      this.headRevision = Math.max(this.headRevision, Number(res.header.revision));
       const batch: [string, string | null][] = [];
       let last = this.revision;
       for (const ev of res.events) {

@@ -19,8 +19,14 @@ async function pingTimes(ns: string, dst: string, secs: number): Promise<number[
     .filter((m) => m !== null).map((m) => Number(m![1]) * 1000);
 }
 
-/** The longest interval between two consecutive replies, ms. */
-const longestGap = (ts: number[]) => ts.slice(1).reduce((g, t, i) => Math.max(g, t - ts[i]), 0);
+/** The longest interval between two consecutive replies (ms) and the time of the reply ending it. */
+function longestGap(ts: number[]): [number, number] {
+  let gap = 0, end = ts[0] ?? 0;
+  for (let i = 1; i < ts.length; i++) {
+    if (ts[i] - ts[i - 1] > gap) [gap, end] = [ts[i] - ts[i - 1], ts[i]];
+  }
+  return [gap, end];
+}
 
 const why = !haveEtcd() ? "etcd not installed (tests/setup.sh installs etcd-server)" : null;
 if (why) console.warn(`SKIP fleet rack: ${why}`);
@@ -32,6 +38,20 @@ async function metricsOf(rack: Rack, k: number): Promise<string> {
     stdout: "piped",
   }).output();
   return new TextDecoder().decode(r.stdout);
+}
+
+/** Runs an xdeno CLI verb against sled K (inside its namespace); its stdout. */
+async function cli(rack: Rack, k: number, ...args: string[]): Promise<string> {
+  const s = rack.sleds[k - 1];
+  const main = new URL("../../main.ts", import.meta.url).pathname;
+  const r = await new Deno.Command("ip", {
+    args: ["netns", "exec", s.gz, Deno.execPath(), "run", "-A", main, ...args, "--url", s.svc!.url],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  assert.ok(r.success, dec.decode(r.stderr));
+  return dec.decode(r.stdout);
 }
 
 /** Retries a control-plane write while etcd elects a new leader. */
@@ -73,6 +93,12 @@ Deno.test({
           assert.equal(m.get("172.30.0.10")?.source, "fleet");
         }
         assert.ok(await ping(v2, "172.30.0.10", 3), "sled2's instance reaches sled1's over Geneve");
+        const status = await cli(rack, 2, "fleet", "status");
+        assert.match(status, /^sled +sled2$/m);
+        assert.match(status, /^state +ok$/m);
+        assert.match(status, /^sleds +sled1, sled2, sled3$/m);
+        const dump = await cli(rack, 2, "dump-v2p");
+        assert.match(dump, /^10 +172\.30\.0\.10 +a8:40:25:fa:00:0a +fd00:1::1 +fleet$/m);
       });
 
       const v3 = rack.vm("v3");
@@ -83,20 +109,25 @@ Deno.test({
           await new Promise((r) => setTimeout(r, 1500));
           const t0 = Date.now();
           await rack.api(1, "DELETE", `/v1/ports/${u}i1`);
+          const tDel = Date.now();
           await rack.api(
             3,
             "POST",
             "/v1/ports",
             instance(`${u}i1`, v3, "172.30.0.10", "a8:40:25:fa:00:0a"),
           );
+          const tAdd = Date.now();
           plumbGuest(v3, `${u}i1`, "172.30.0.10");
+          const tPlumb = Date.now();
           const ts = await pings;
           const after = ts.filter((x) => x > t0);
-          const gap = longestGap(ts);
+          const [gap, resumed] = longestGap(ts);
           console.log(
-            `migration: longest gap between replies ${
-              gap.toFixed(0)
-            } ms (${ts.length} replies, ${after.length} after the move)`,
+            `migration: longest gap between replies ${gap.toFixed(0)} ms (${ts.length} replies, ` +
+              `${after.length} after the move); from the DELETE: removed ${tDel - t0} ms, added ` +
+              `on sled3 ${tAdd - t0} ms, guest plumbed ${tPlumb - t0} ms, replies resumed ${
+                (resumed - t0).toFixed(0)
+              } ms`,
           );
           assert.ok(after.length > 10, `pings resumed after the move (${after.length} replies)`);
           assert.ok(gap < 1000, `pings resumed within 1 s (gap ${gap.toFixed(0)} ms)`);
@@ -125,6 +156,7 @@ Deno.test({
             return JSON.stringify(h.fleet.conflicts) ===
               JSON.stringify([{ entry: "10/172.30.0.10", holder: "sled3" }]);
           });
+          await rack.sleds[0].svc!.waitLog(/10\/172\.30\.0\.10"? is held by sled "?sled3/);
           const metrics = await metricsOf(rack, 1);
           assert.match(metrics, /^xdeno_fleet_conflicts\{kind="sled"\} 1$/m);
           const h3 = await rack.api(3, "GET", "/healthz") as { fleet: { conflicts?: unknown[] } };
@@ -160,18 +192,24 @@ Deno.test({
             const value = JSON.stringify({ vni: 10, prefix, endpoints: ["fd00:99::1"] });
             await retry(() => rack.etcd.ctl("put", `/xdeno/v2b/10/${prefix}`, value));
           }
-          for (const k of [1, 2, 3]) {
-            const ms = await rack.until(`sled ${k} has every change`, async () => {
-              const v2b = await rack.api(k, "GET", "/v1/v2b") as {
-                prefix: string;
-                source: string;
-              }[];
-              const got = new Set(v2b.filter((e) => e.source === "fleet").map((e) => e.prefix));
-              return prefixes.every((p) => got.has(p)) &&
-                (await rack.v2p(k)).get("172.30.0.12")?.underlay === "fd00:1::1";
-            });
-            console.log(`sled ${k} converged ${ms.toFixed(0)} ms after the last change`);
-          }
+          const conv = await Promise.all(
+            [1, 2, 3].map((k) =>
+              rack.until(`sled ${k} has every change`, async () => {
+                const v2b = await rack.api(k, "GET", "/v1/v2b") as {
+                  prefix: string;
+                  source: string;
+                }[];
+                const got = new Set(v2b.filter((e) => e.source === "fleet").map((e) => e.prefix));
+                return prefixes.every((p) => got.has(p)) &&
+                  (await rack.v2p(k)).get("172.30.0.12")?.underlay === "fd00:1::1";
+              })
+            ),
+          );
+          console.log(
+            `sleds converged ${
+              conv.map((ms) => ms.toFixed(0)).join(" / ")
+            } ms after the last write`,
+          );
           for (const m of rack.etcd.members) if (!m.child) rack.etcd.startMember(m);
           await rack.etcd.waitHealthy();
         },
