@@ -4,7 +4,7 @@
 // state (persisted in the state dir, so a restart during an outage keeps forwarding) and reports
 // `fleet: degraded` with the duration.
 
-import { Etcd3, type Lease } from "etcd3";
+import { Etcd3, type IOptions, type Lease } from "etcd3";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
 import type { Control } from "../admin/control.ts";
@@ -26,6 +26,19 @@ export interface AgentOptions {
   stateDir: string | null;
 }
 
+type Backoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
+
+/**
+ * Watch reconnect delays: 100 ms doubling up to 1 s, with jitter. The client's default grows to
+ * 30 s, and a reconnect that first lands on the member that just died costs seconds of staleness.
+ */
+function watchBackoff(ms = 100): Backoff {
+  return {
+    duration: ms * (0.5 + Math.random()),
+    next: () => watchBackoff(Math.min(ms * 2, 1000)),
+  };
+}
+
 /** The etcd client a fleet config describes. */
 export async function etcdClient(cfg: FleetConfig): Promise<Etcd3> {
   const tls = cfg.etcd.tls;
@@ -33,6 +46,7 @@ export async function etcdClient(cfg: FleetConfig): Promise<Etcd3> {
   return new Etcd3({
     hosts: cfg.etcd.endpoints,
     dialTimeout: cfg.etcd.dialTimeoutMs,
+    faultHandling: { watchBackoff: watchBackoff() },
     credentials: tls
       ? {
         rootCertificate: (await read(tls.ca))!,
