@@ -92,7 +92,7 @@ Deno.test({
       o = await exe(["dump-v2p", "--url", s.url]);
       assert.equal(
         dec.decode(o.stdout).split("\n")[2],
-        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7",
+        "10   10.0.0.7  a8:40:25:f0:00:07  fd00:2::7  api",
       );
     } finally {
       s.child.kill("SIGTERM");

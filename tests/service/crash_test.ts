@@ -79,14 +79,18 @@ Deno.test("kill -9 during a burst of API changes: every acknowledged change surv
     const portNames = new Set(ports.map((p) => p.name as string));
     for (const a of acked) {
       if (a.kind === "v2p") {
-        assert.deepEqual(byIp.get(a.body.ip as string), a.body, `acked v2p ${a.body.ip}`);
+        assert.deepEqual(
+          byIp.get(a.body.ip as string),
+          { ...a.body, source: "api" },
+          `acked v2p ${a.body.ip}`,
+        );
       } else assert.ok(portNames.has(a.body.name as string), `acked port ${a.body.name}`);
     }
     // Nothing invented, nothing half-applied: every state entry is config or a sent request, whole.
     const sentByKey = new Map(sent.map((r) => [String(r.body.ip ?? r.body.name), r]));
     for (const m of v2p) {
       if (m.ip === "10.0.0.6") continue;
-      assert.deepEqual(m, sentByKey.get(m.ip as string)?.body);
+      assert.deepEqual(m, { ...sentByKey.get(m.ip as string)?.body, source: "api" });
     }
     for (const p of ports) {
       if (p.name === "dns0" || p.name === "opte0") continue;

@@ -60,6 +60,7 @@ Deno.test("run: SIGHUP reload applies only the difference and keeps API changes"
     assert.deepEqual((await get(`${s.url}/v1/m2p`)).body, [{
       group: "239.1.1.1",
       underlay: "ff04::1",
+      source: "api",
     }]);
 
     // An invalid file is refused and the running state kept.
