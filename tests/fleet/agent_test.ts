@@ -47,7 +47,8 @@ const v2p = (ip: string, under: string, sled = "s9") =>
   JSON.stringify({ vni: 10, ip, mac: "a8:40:25:fa:00:01", underlay: under, sled });
 
 Deno.test({
-  name: "fleet agent: precedence, validation, compaction resync with only the difference",
+  name:
+    "fleet agent: precedence, validation, multicast, compaction resync with only the difference",
   ignore: skip && !Deno.env.get("CI"),
   sanitizeResources: false,
   sanitizeOps: false,
@@ -63,6 +64,7 @@ Deno.test({
         mappings: {
           v2p: [{ vni: 10, ip: "10.0.0.3", mac: "a8:40:25:fa:00:03", underlay: "fd00:1::3" }],
         },
+        ports: [{ name: "z1", kind: "system", mac: "a8:40:25:00:00:11", multicast: ["239.1.1.1"] }],
       });
       await until("initial sync", () => s.ctl.state.v2p.size === 3);
       const under = (ip: string) =>
@@ -73,6 +75,28 @@ Deno.test({
       assert.equal(s.ctl.sourceOf("v2p", "10/10.0.0.1"), "fleet");
       const st = s.agent.status() as { shadowed: Record<string, string> };
       assert.deepEqual(Object.keys(st.shadowed), ["/xdeno/v2p/10/10.0.0.3"]);
+
+      // Multicast: M2P and forwarding from the control plane; the switch's own check refuses an
+      // underlay group outside ff04::/16 (counted, the rest applied); subscriptions published.
+      await etcd.ctl("put", "/xdeno/m2p/239.1.1.1", '{"group":"239.1.1.1","underlay":"ff04::1"}');
+      await etcd.ctl("put", "/xdeno/m2p/239.1.1.2", '{"group":"239.1.1.2","underlay":"ff05::2"}');
+      await etcd.ctl(
+        "put",
+        "/xdeno/mcast/ff04::1",
+        '{"underlay":"ff04::1","nextHops":[{"via":"fd00:2::1","replication":"underlay"}]}',
+      );
+      await until("multicast state", () => s.ctl.state.mcastFwd.has("ff04::1"));
+      assert.equal(s.ctl.sourceOf("m2p", "239.1.1.1"), "fleet");
+      assert.equal(s.ctl.state.m2p.has("239.1.1.2"), false);
+      assert.equal(s.agent.sync.counters.rejected, 1);
+      await until("subscriptions published", () => s.agent.publisher.held.has("/xdeno/sub/s1/z1"));
+      const sub = JSON.parse(await etcd.ctl("get", "--print-value-only", "/xdeno/sub/s1/z1"));
+      assert.deepEqual(sub, {
+        sled: "s1",
+        port: "z1",
+        underlay: "fd00:1::1",
+        groups: ["239.1.1.1"],
+      });
 
       // A value that fails the API's validation is refused with the field, nothing applied.
       await etcd.ctl("put", "/xdeno/v2p/10/10.0.0.4", v2p("10.0.0.4", "not-an-address"));
