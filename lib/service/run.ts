@@ -125,7 +125,11 @@ async function serve(
     ctl = new Control(stateFromConfig(cfg), overrides, datapath, store);
     if (cfg.fleet) {
       // Loaded only in fleet mode (the etcd client is heavy); seeds the persisted fleet state.
-      const { FleetAgent } = await import("../fleet/agent.ts");
+      const { FleetAgent } = await import("../fleet/agent.ts").catch((e) => {
+        throw new Error(
+          `fleet: cannot load the etcd client (${e.message}); see lib/fleet/README.md`,
+        );
+      });
       fleet = await FleetAgent.prepare(cfg.fleet, ctl, {
         underlay: cfg.sled.underlayAddress,
         stateDir: cfg.stateDir,
