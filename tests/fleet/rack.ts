@@ -121,16 +121,23 @@ export class Rack {
     } catch {
       await Deno.writeTextFile(s.config, JSON.stringify(cfg, null, 1));
     }
-    s.svc = await spawnService(s.config, s.stateDir, ["--platform", "linux"], [
-      "ip",
-      "netns",
-      "exec",
-      s.gz,
-      Deno.execPath(),
-      "run",
-      "-A",
-      MAIN,
-    ]);
+    s.svc = await spawnService(
+      s.config,
+      s.stateDir,
+      ["--platform", "linux"],
+      [
+        "ip",
+        "netns",
+        "exec",
+        s.gz,
+        Deno.execPath(),
+        "run",
+        "-A",
+        MAIN,
+      ],
+      {},
+      60000,
+    ); // a loaded 2-core machine starts 3 sleds + etcd in ~3 s each, or much more
     return s;
   }
 
