@@ -24,6 +24,7 @@ import { captureRoutes } from "./routes/capture.ts";
 import { traceRoutes } from "./routes/trace.ts";
 import { multicastRoutes } from "./routes/multicast.ts";
 import { inspectRoutes } from "./routes/inspect.ts";
+import { fleetRoutes } from "./routes/fleet.ts";
 
 /** The admin app type every route module registers on. */
 export type AdminApp = OpenAPIHono;
@@ -55,7 +56,13 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
 
   app.get(
     "/healthz",
-    (c) => c.json({ ok: true, platform: ctl.datapath.platform, generation: ctl.generation }),
+    (c) =>
+      c.json({
+        ok: true,
+        platform: ctl.datapath.platform,
+        generation: ctl.generation,
+        ...(ctl.fleet ? { fleet: ctl.fleet.health() } : {}),
+      }),
   );
   app.use("/v1/*", audit(opt.token));
   app.use("*", async (c, next) => {
@@ -89,6 +96,7 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
   traceRoutes(app, ctl);
   multicastRoutes(app, ctl);
   inspectRoutes(app, ctl);
+  fleetRoutes(app, ctl);
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "xdeno admin API", version: opt.version },

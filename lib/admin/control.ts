@@ -17,15 +17,14 @@ import {
 import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
 import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
 import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+import type { FleetApplied, FleetView, Source } from "./fleet_view.ts";
+export type { Source };
 
 /** One resource by kind and key. */
 export interface ResourceRef {
   kind: Kind;
   key: string;
 }
-
-/** Where a resource's value comes from (the fleet adds "fleet"). */
-export type Source = "config" | "api";
 
 /** A refused request: HTTP status, the field at fault and why. */
 export class ControlError extends Error {
@@ -45,6 +44,12 @@ export class Control {
   private chain: Promise<unknown> = Promise.resolve();
   /** Number of acknowledged mutations. */
   generation = 0;
+  /** Entries learnt from the fleet; config and API entries of the same key win over them. */
+  readonly fleetLayer = new Map<string, Change>();
+  /** The fleet agent's status, health and metrics (null: no fleet mode). */
+  fleet: FleetView | null = null;
+  /** Called after every committed change of the effective state (the fleet publisher). */
+  readonly listeners: (() => void)[] = [];
 
   constructor(
     private base: DesiredState,
@@ -52,8 +57,79 @@ export class Control {
     readonly datapath: AdminDatapath,
     private readonly store: StateStore | null,
   ) {
-    this.state = cloneState(base);
-    applyChanges(this.state, [...overrides.values()]);
+    this.state = this.compose(base);
+  }
+
+  /** base ⊕ fleet entries no local entry shadows ⊕ overrides. */
+  private compose(base: DesiredState): DesiredState {
+    const s = cloneState(base);
+    for (const [k, c] of this.fleetLayer) {
+      if (!s[c.kind].has(c.key) && !this.overrides.has(k)) applyChanges(s, [c]);
+    }
+    applyChanges(s, [...this.overrides.values()]);
+    return s;
+  }
+
+  /** Where the effective entry of `kind`/`key` comes from (null: nowhere). */
+  sourceOf(kind: Kind, key: string): Source | null {
+    const k = overrideKey(kind, key);
+    if (this.overrides.has(k)) return "api";
+    if (this.base[kind].has(key)) return "config";
+    return this.fleetLayer.has(k) ? "fleet" : null;
+  }
+
+  /** Fills the fleet layer from persisted state before `start` (no datapath involved). */
+  seedFleet(changes: readonly Change[]): void {
+    for (const c of changes) this.fleetLayer.set(overrideKey(c.kind, c.key), c);
+    this.state = this.compose(this.base);
+  }
+
+  /**
+   * Applies fleet changes (mappings only) through the datapath, each on its own: a local entry of
+   * the same key wins (`shadowed` when the values differ), a refused one keeps the previous entry.
+   */
+  applyFleet(changes: readonly Change[]): Promise<FleetApplied[]> {
+    return this.serial(async () => {
+      const out: FleetApplied[] = new Array(changes.length), todo: number[] = [];
+      changes.forEach((c, i) => {
+        const local = this.overrides.has(overrideKey(c.kind, c.key)) ||
+          this.base[c.kind].has(c.key);
+        const cur = (this.state[c.kind] as Map<string, unknown>).get(c.key);
+        const same = c.value === null ? cur === undefined : canonical(cur) === canonical(c.value);
+        if (!local && !same) return todo.push(i);
+        this.setLayer(c);
+        out[i] = {
+          change: c,
+          outcome: local && c.value !== null && !same ? "shadowed" : "unchanged",
+        };
+      });
+      // Issued together so a worker datapath takes them in one message.
+      const res = await Promise.allSettled(todo.map((i) => this.datapath.apply(changes[i])));
+      res.forEach((r, j) => {
+        const c = changes[todo[j]];
+        if (r.status === "rejected") {
+          const e = r.reason;
+          const reason = e instanceof DatapathRejected ? `${e.field}: ${e.reason}` : String(e);
+          out[todo[j]] = { change: c, outcome: "rejected", reason };
+          return;
+        }
+        this.setLayer(c);
+        applyChanges(this.state, [c]);
+        out[todo[j]] = { change: c, outcome: "applied" };
+      });
+      if (todo.length > 0) this.generation++;
+      return out;
+    });
+  }
+
+  private setLayer(c: Change): void {
+    const k = overrideKey(c.kind, c.key);
+    if (c.value === null) this.fleetLayer.delete(k);
+    else this.fleetLayer.set(k, c);
+  }
+
+  private changed(): void {
+    for (const l of this.listeners) l();
   }
 
   /** Pushes the whole effective state into an empty datapath (service start). */
@@ -94,6 +170,7 @@ export class Control {
       }
       this.state = next;
       this.generation++;
+      this.changed();
       return result;
     });
   }
@@ -104,8 +181,7 @@ export class Control {
    */
   reload(base: DesiredState): Promise<{ changes: Change[]; pinned: ResourceRef[] }> {
     return this.serial(async () => {
-      const next = cloneState(base);
-      applyChanges(next, [...this.overrides.values()]);
+      const next = this.compose(base);
       checkReferences(next);
       const changes = diffStates(this.state, next);
       await this.applyAll(changes);
@@ -119,18 +195,14 @@ export class Control {
       }
       this.base = base;
       this.state = next;
+      this.changed();
       return { changes, pinned };
     });
   }
 
-  /** Where a resource's current value comes from: the config file or an API change. */
-  source(kind: Kind, key: string): Source {
-    return this.overrides.has(overrideKey(kind, key)) ? "api" : "config";
-  }
-
   /** `v` (a resource or one entry of it) with the resource's `source`, for API answers. */
   sourced<T extends object>(kind: Kind, key: string, v: T): T & { source: Source } {
-    return { ...v, source: this.source(kind, key) };
+    return { ...v, source: this.sourceOf(kind, key) ?? "config" };
   }
 
   /** Applies in order; on refusal undoes what was applied and reports the field. */

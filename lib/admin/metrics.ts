@@ -43,5 +43,5 @@ export function renderMetrics(ctl: Control): string {
     labels: {},
     value: ctl.generation,
   });
-  return renderSamples([...own, ...ctl.datapath.counters()]);
+  return renderSamples([...own, ...(ctl.fleet?.samples() ?? []), ...ctl.datapath.counters()]);
 }

@@ -15,6 +15,7 @@ import {
   prefix6,
   vni,
 } from "./fields.ts";
+import { FleetConfig } from "./fleet.ts";
 
 /** A firewall rule (OPTE's FirewallRule, flattened). */
 export const FirewallRule = z.strictObject({
@@ -207,6 +208,8 @@ export const Config = z.strictObject({
     m2p: z.array(M2p).default([]),
     mcastForwarding: z.array(McastForwarding).default([]),
   }).prefault({}),
+  /** Fleet mode (lib/fleet); absent: this sled knows only its own config and API. */
+  fleet: FleetConfig.optional(),
 }).superRefine((c, ctx) => {
   unique(ctx, c.ports.map((p) => p.name), (i) => ["ports", i, "name"], "port name");
   unique(ctx, c.ports.map((p) => p.mac.toLowerCase()), (i) => ["ports", i, "mac"], "MAC");

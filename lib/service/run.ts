@@ -142,9 +142,23 @@ async function serve(
   const overrides = await store.load();
   const datapath = await createDatapath(cfg);
   let ctl: Control, server: Deno.HttpServer<Deno.NetAddr>;
+  let fleet: { start(): void; close(): Promise<void> } | null = null;
   try {
     ctl = new Control(stateFromConfig(cfg), overrides, datapath, store);
+    if (cfg.fleet) {
+      // Loaded only in fleet mode (the etcd client is heavy); seeds the persisted fleet state.
+      const { FleetAgent } = await import("../fleet/agent.ts").catch((e) => {
+        throw new Error(
+          `fleet: cannot load the etcd client (${e.message}); see lib/fleet/README.md`,
+        );
+      });
+      fleet = await FleetAgent.prepare(cfg.fleet, ctl, {
+        underlay: cfg.sled.underlayAddress,
+        stateDir: cfg.stateDir,
+      });
+    }
     await ctl.start();
+    fleet?.start();
     const app = adminApp(ctl, {
       token,
       maxBodyBytes: cfg.admin.maxBodyBytes,
@@ -165,6 +179,7 @@ async function serve(
     }
   } catch (e) {
     // A start that fails leaves nothing behind: no TAP, address or route of a half-built sled.
+    await fleet?.close().catch(() => {});
     await datapath.close().catch(() => {});
     throw e;
   }
@@ -207,6 +222,7 @@ async function serve(
   notify.stopping();
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   await server.shutdown();
+  await fleet?.close();
   await datapath.close();
   log.info("stopped");
   return 0;

@@ -26,6 +26,7 @@ export async function spawnService(
   extra: string[] = [],
   cmd: string[] = [DENO, "run", "-A", MAIN],
   env: Record<string, string> = {},
+  readyMs = 10000,
 ): Promise<Service> {
   const t0 = performance.now();
   const child = new Deno.Command(cmd[0], {
@@ -94,7 +95,7 @@ export async function spawnService(
       waiters.push(w);
     });
   };
-  const serving = await waitLog(/serving on/);
+  const serving = await waitLog(/serving on/, readyMs);
   const startMs = performance.now() - t0;
   const url = (serving.properties as { url: string }).url;
   return { child, url, logs, waitLog, startMs };

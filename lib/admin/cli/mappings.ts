@@ -34,11 +34,12 @@ export const MAPPING_VERBS: Record<string, Verb> = {
       const r = (await c.call("GET", "/v1/v2p")) as Row[];
       return {
         data: r,
-        table: tableOf(["VNI", "IP", "MAC", "UNDERLAY"], r, [
+        table: tableOf(["VNI", "IP", "MAC", "UNDERLAY", "SOURCE"], r, [
           (m) => m.vni,
           (m) => m.ip,
           (m) => m.mac,
           (m) => m.underlay,
+          (m) => m.source,
         ]),
       };
     },

@@ -6,6 +6,7 @@ import { type FlagSpec, parseFlags } from "./args.ts";
 import type { Verb } from "./common.ts";
 import { CAPTURE_VERBS } from "./capture.ts";
 import { FIREWALL_VERBS } from "./firewall.ts";
+import { FLEET_VERBS } from "./fleet.ts";
 import { FLOW_VERBS } from "./flows.ts";
 import { LAYER_VERBS } from "./layers.ts";
 import { MAPPING_VERBS } from "./mappings.ts";
@@ -31,6 +32,7 @@ export const VERBS: Record<string, Verb> = {
   ...MULTICAST_VERBS,
   ...CAPTURE_VERBS,
   ...TRACE_VERBS,
+  ...FLEET_VERBS,
 };
 
 const COMMON = ["url", "token-file"];

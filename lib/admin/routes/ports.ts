@@ -18,7 +18,7 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       externalIps: ctl.state.externalIps.get(name) ?? null,
       multicast: ctl.state.subscription.get(name) ?? [],
       status: ctl.datapath.portStatus(name),
-      source: ctl.source("port", name),
+      source: ctl.sourceOf("port", name) ?? "config",
     };
   };
   app.openapi(
