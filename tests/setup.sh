@@ -2,7 +2,7 @@
 # Installs the Debian tools the test suite drives (only what is missing; needs root for apt).
 set -euo pipefail
 PKGS=(iproute2 iputils-ping iperf3 tshark python3-scapy openvswitch-switch isc-dhcp-client
-  ndisc6 ethtool netsniff-ng gcc libc6-dev tcpdump dnsmasq-base radvd sockperf)
+  ndisc6 ethtool netsniff-ng gcc libc6-dev tcpdump dnsmasq-base radvd)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
