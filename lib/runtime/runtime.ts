@@ -207,7 +207,8 @@ export class SwitchDatapath implements AdminDatapath {
 
   private addPort(spec: PortSpec): void {
     const vcfg = vpcConfig(spec, this.config.sled.underlayAddress, this.mappings);
-    const vpc = vcfg ? vpcPort(vcfg) : null;
+    // The switch's per-batch clock: one clock read a pass instead of one a packet.
+    const vpc = vcfg ? vpcPort({ ...vcfg, clock: this.sw.batchClock }) : null;
     const pl = this.links.port(spec, {
       underlayAddress: this.config.sled.underlayAddress,
       underlayPrefix: this.config.sled.underlayPrefix,
