@@ -54,8 +54,6 @@ export class SwitchDatapath implements AdminDatapath {
   private readonly stop = { stopped: false };
   private loop: Promise<void> | null = null;
   private closed = false;
-  /** The switch's clock, shared by every VPC pipeline (replay drives it from capture times). */
-  private readonly clock: (() => number) | undefined;
 
   constructor(
     readonly config: RuntimeConfig,
@@ -63,7 +61,6 @@ export class SwitchDatapath implements AdminDatapath {
     tuning: SwitchTuning = {},
   ) {
     this.platform = links.name;
-    this.clock = tuning.clock;
     const opened: Link[] = [];
     try {
       const underlay = config.underlay.links.map((l) => {
@@ -214,7 +211,9 @@ export class SwitchDatapath implements AdminDatapath {
 
   private addPort(spec: PortSpec): void {
     const vcfg = vpcConfig(spec, this.config.sled.underlayAddress, this.mappings);
-    const vpc = vcfg ? vpcPort({ ...vcfg, clock: this.clock }) : null;
+    // The switch's per-batch clock (the injected one, read once a pass): replay drives it from
+    // capture times.
+    const vpc = vcfg ? vpcPort({ ...vcfg, clock: this.sw.batchClock }) : null;
     const pl = this.links.port(spec, {
       underlayAddress: this.config.sled.underlayAddress,
       underlayPrefix: this.config.sled.underlayPrefix,

@@ -83,6 +83,8 @@ export class Switch extends Datapath {
   private readonly expireMs: number;
   private readonly tickHooks: (() => void)[] = [];
   private linkGen = 0;
+  private ulMtu = 1500;
+  private nowMs = 0;
   /** The last internal error a frame caused (a bug), for diagnostics; null when none. */
   lastError: string | null = null;
   private readonly pending: { cmd: SwitchCommand; done: (e: Error | null) => void }[] = [];
@@ -129,14 +131,17 @@ export class Switch extends Datapath {
         up: u.link.isUp(),
       });
     });
+    const mtus = this.underlay.map((u) => u.link.mtu);
+    if (mtus.length > 0) this.ulMtu = Math.min(...mtus);
   }
 
-  /** The smallest underlay MTU (what an encapsulated packet must fit). */
+  /** The smallest underlay MTU (what an encapsulated packet must fit); links are fixed. */
   protected override minUnderlayMtu(): number {
-    let m = Infinity;
-    for (const u of this.underlay) m = Math.min(m, u.link.mtu);
-    return m === Infinity ? 1500 : m;
+    return this.ulMtu;
   }
+
+  /** Monotonic whole ms of the current pass: the clock to give every pipeline (one read a batch). */
+  readonly batchClock = (): number => this.nowMs;
 
   /** Adds a port; throws (changing nothing) when its name, MAC or an address is taken. */
   addPort(spec: PortSpec): SwitchPort {
@@ -308,6 +313,7 @@ export class Switch extends Datapath {
       }
     }
     this.now = this.clock();
+    this.nowMs = Math.floor(this.now);
     if (this.now - this.lastTick >= this.tickMs) this.tick();
     const rx = this.rx;
     let total = 0;

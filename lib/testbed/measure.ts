@@ -155,17 +155,19 @@ export async function latency(ep: Endpoints, count: number): Promise<LatencyResu
   return parsePing(r.stdout);
 }
 
-let probeBin: Promise<string> | undefined;
+const probeBins = new Map<string, Promise<string>>();
 
-/** Builds the C connection-rate probe (gcc), cached by a hash of its source. */
-export function connRateBinary(): Promise<string> {
-  probeBin ??= (async () => {
-    const src = new URL("./conn_rate.c", import.meta.url).pathname;
+/** Builds the C probe `lib/testbed/<name>.c` (gcc), cached by a hash of its source. */
+export function probeBinary(name: string): Promise<string> {
+  let p = probeBins.get(name);
+  if (p) return p;
+  p = (async () => {
+    const src = new URL(`./${name}.c`, import.meta.url).pathname;
     const text = await Deno.readFile(src);
     const h = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
     const tag = Array.from(h.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
     const dir = `${stateDir("bin")}`;
-    const bin = `${dir}/conn_rate-${tag}`;
+    const bin = `${dir}/${name}-${tag}`;
     if (await Deno.stat(bin).then(() => true, () => false)) return bin;
     await Deno.mkdir(dir, { recursive: true });
     // Build under a private name, then rename: parallel runs never execute a half-written file.
@@ -174,7 +176,13 @@ export function connRateBinary(): Promise<string> {
     await Deno.rename(tmp, bin);
     return bin;
   })();
-  return probeBin;
+  probeBins.set(name, p);
+  return p;
+}
+
+/** Builds the C connection-rate probe (gcc), cached by a hash of its source. */
+export function connRateBinary(): Promise<string> {
+  return probeBinary("conn_rate");
 }
 
 /** New TCP connections per second (connect, 1 byte each way, RST) over `seconds`. */

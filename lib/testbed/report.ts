@@ -143,9 +143,9 @@ const COLS: [string, string, number][] = [
   ["ppsKpps", "trafgen kpps", 0],
   ["rttMedianUs", "RTT p50 µs", 0],
   ["rttP99Us", "RTT p99 µs", 0],
-  ["rrSmallTps", "RR14 tx/s", 0],
-  ["rrSmallP50Us", "RR14 p50", 0],
-  ["rrSmallP99Us", "RR14 p99", 0],
+  ["rrSmallTps", "RR1B tx/s", 0],
+  ["rrSmallP50Us", "RR1B p50", 0],
+  ["rrSmallP99Us", "RR1B p99", 0],
   ["rr1kTps", "RR1k tx/s", 0],
   ["rr1kP99Us", "RR1k p99", 0],
   ["connPerSec", "conn/s", 0],
@@ -173,7 +173,7 @@ export function formatTable(rows: RowResult[], rs: Ratio[]): string {
   }
   const have = rs.filter((r) => r.xdenoOverOvs !== null || r.xdenoOverKernel !== null);
   if (have.length) {
-    lines.push("", "xdeno ratios (same work, same mode; RR14 = sockperf's 14-byte minimum):");
+    lines.push("", "xdeno ratios (same work, same mode; RR1B = 1-byte request/response):");
     for (const r of have) {
       const f = (x: number | null) => x === null ? "–" : x.toFixed(2);
       lines.push(

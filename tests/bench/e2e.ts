@@ -32,7 +32,7 @@ import {
   RowResult,
 } from "../../lib/testbed/report.ts";
 import { ppsCapacity } from "../../lib/testbed/traffic.ts";
-import { requestResponse, RR_SIZES } from "../../lib/testbed/sockperf.ts";
+import { requestResponse, RR_SIZES } from "../../lib/testbed/rr.ts";
 
 interface Args {
   seconds: number;
@@ -114,7 +114,7 @@ async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void>
       push("rttP99Us", l.p99Ms * 1000);
     }
     if (metrics.includes("rr")) {
-      // Quick runs: 2 s per size (sockperf drops its first 400 ms as warm-up).
+      // Quick runs: 2 s per size (the first 10 % is warm-up).
       const secs = Math.max(2, Math.round(a.seconds * 2 / 3));
       for (const [name, bytes] of Object.entries(RR_SIZES)) {
         const key = name === "small" ? "rrSmall" : "rr1k";
@@ -140,7 +140,7 @@ async function main(): Promise<number> {
     return 1;
   }
   const a = parseArgs(Deno.args);
-  for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen", "sockperf"]) {
+  for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen"]) {
     if (!await have(tool)) {
       console.error(`bench:e2e: ${tool} is missing (run tests/setup.sh as root)`);
       return 1;
@@ -209,7 +209,7 @@ async function main(): Promise<number> {
       modes: a.modes,
       note: "2 shared vCPUs: client, server and switch share the cores with other work; " +
         "best: zones' tx offload on (OVS: userspace TSO), raw: off (complete checksums, no " +
-        "TSO); RR = sockperf ping-pong --tcp, full round trips, 14-byte (its minimum) and 1 KB",
+        "TSO); RR = lib/testbed/rr.c TCP request/response, full round trips, 1 B and 1 KB",
     },
     rows: results,
     ratios: ratios(results),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { formatTable, median, ratios, RowResult } from "../../lib/testbed/report.ts";
-import { parseSockperf } from "../../lib/testbed/sockperf.ts";
+import { parseRr } from "../../lib/testbed/rr.ts";
 
 function row(
   id: string,
@@ -126,21 +126,11 @@ Deno.test("ratios: one entry per (work, mode, figure) measured, modes never mixe
   }
 });
 
-Deno.test("sockperf: transactions/s and round-trip percentiles from a ping-pong report", () => {
-  // Output of sockperf 3.7 (`ping-pong --tcp --full-rtt`), colour codes included.
-  const out = [
-    "sockperf: [Total Run] RunTime=2.000 sec; Warm up time=400 msec; SentMessages=31895; " +
-    "ReceivedMessages=31894",
-    "sockperf: [Valid Duration] RunTime=1.551 sec; SentMessages=24848; ReceivedMessages=24848",
-    "sockperf: \x1b[2;35m====> avg-rtt=62.352 (std-dev=429.937)\x1b[0m",
-    "sockperf: ---> percentile 99.999 = 13330.928",
-    "sockperf: ---> percentile 99.000 = 2176.136",
-    "sockperf: ---> percentile 90.000 =   21.149",
-    "sockperf: ---> percentile 50.000 =   13.485",
-  ].join("\n");
-  const r = parseSockperf(out);
-  assert.equal(r.tps.toFixed(1), "16020.6"); // 24848 / 1.551
-  assert.equal(r.p50Us, 13.485);
-  assert.equal(r.p99Us, 2176.136);
-  assert.throws(() => parseSockperf("sockperf: connect failed"), /sockperf: no result/);
+Deno.test("rr: transactions/s and round-trip percentiles from the probe's line", () => {
+  const r = parseRr('{"transactions":95974,"seconds":1.800009,"p50us":17.30,"p99us":49.59}\n');
+  assert.equal(r.tps.toFixed(0), "53319"); // 95974 / 1.800009
+  assert.equal(r.p50Us, 17.3);
+  assert.equal(r.p99Us, 49.59);
+  assert.throws(() => parseRr("connect: Connection refused\n"), /rr: no result/);
+  assert.throws(() => parseRr('{"transactions":0,"seconds":0,"p50us":0,"p99us":0}'), /empty/);
 });
