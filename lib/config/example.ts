@@ -2,8 +2,7 @@
 // Generated from dist/xdeno.example.yaml by tools/embed_example.ts: edit the YAML, not this.
 
 /** dist/xdeno.example.yaml, verbatim. */
-export const EXAMPLE_CONFIG =
-  `# xdeno configuration example. Validate with:  xdeno check-config /etc/xdeno/xdeno.yaml
+export const EXAMPLE_CONFIG = `# xdeno configuration example. Validate with:  xdeno check-config /etc/xdeno/xdeno.yaml
 # Every field is checked; unknown fields are errors (so typos never pass silently).
 
 # linux (TAP + packet sockets), illumos (DLPI) or memory (no packet I/O: tests, dry runs).
@@ -82,6 +81,12 @@ ports:
       vni: 10
       ipv4: 10.0.0.5/24
       ipv6: fd12:3456:789a::5/64
+      # What the gateway's DHCP/DHCPv6 server tells the guest (OPTE's DhcpCfg).
+      dhcp:
+        hostname: vm1
+        hostDomain: corp.example
+        domainSearchList: [corp.example]
+        dns4Servers: [10.0.0.2]
     firewall:
       - { direction: in, priority: 100, action: allow, protocol: tcp, ports: "22" }
       - { direction: in, priority: 65535, action: deny }
