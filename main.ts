@@ -1,5 +1,7 @@
 // xdeno entry: dispatches the sub-command named by the first argument.
 
+import { OPTE_VERB_SUMMARIES } from "./lib/admin/cli_opte_names.ts";
+
 /** One CLI verb: its one-line summary and the module function that runs it. */
 interface Command {
   summary: string;
@@ -64,6 +66,7 @@ const API_VERBS: Record<string, string> = {
   "dump-mcast-fwd": "list underlay multicast forwarding",
   "capture": "stream a pcap of a port's (or --link's) frames to stdout",
   "clear-uft": "clear a port's unified flow table",
+  ...OPTE_VERB_SUMMARIES,
 };
 
 for (const [verb, summary] of Object.entries(API_VERBS)) {

@@ -23,6 +23,8 @@ import { captureRoutes } from "./routes/capture.ts";
 import { traceRoutes } from "./routes/trace.ts";
 import { multicastRoutes } from "./routes/multicast.ts";
 import { inspectRoutes } from "./routes/inspect.ts";
+import { subnetRoutes } from "./routes/subnets.ts";
+import { multicastSubRoutes } from "./routes/multicast_subs.ts";
 
 /** The admin app type every route module registers on. */
 export type AdminApp = OpenAPIHono;
@@ -87,6 +89,8 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
   traceRoutes(app, ctl);
   multicastRoutes(app, ctl);
   inspectRoutes(app, ctl);
+  subnetRoutes(app, ctl);
+  multicastSubRoutes(app, ctl);
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "xdeno admin API", version: opt.version },

@@ -6,9 +6,10 @@ import { AdminClient, ApiError } from "./client.ts";
 import type { Opts, Verb } from "./cli_common.ts";
 import { PORT_VERBS } from "./cli_ports.ts";
 import { MAP_VERBS } from "./cli_maps.ts";
+import { OPTE_VERBS } from "./cli_opte.ts";
 
 /** Every verb the CLI knows. */
-export const VERBS: Record<string, Verb> = { ...PORT_VERBS, ...MAP_VERBS };
+export const VERBS: Record<string, Verb> = { ...PORT_VERBS, ...MAP_VERBS, ...OPTE_VERBS };
 
 const COMMON = ["url", "token-file"];
 
@@ -26,6 +27,7 @@ export async function cliMain(verb: string, args: string[]): Promise<number> {
     const options: Record<string, { type: "string" | "boolean" }> = { json: { type: "boolean" } };
     for (const k of [...COMMON, ...(v.options ?? [])]) options[k] = { type: "string" };
     for (const k of v.flags ?? []) options[k] = { type: "boolean" };
+    for (const [s, k] of Object.entries(v.short ?? {})) Object.assign(options[k], { short: s });
     const p = parseArgs({ args, options, allowPositionals: true, strict: true });
     o = p.values as Opts;
     pos = p.positionals;

@@ -14,6 +14,8 @@ export interface Verb {
   options?: string[];
   /** Boolean options. */
   flags?: string[];
+  /** One-letter aliases (opteadm's `-p PORT`): letter → option name. */
+  short?: Record<string, string>;
   args: number;
   run(
     c: AdminClient,

@@ -1,29 +1,10 @@
 // CLI verbs about ports and their tables: ports, firewall, router, NAT, layers, flows, capture.
 
 import { ApiError } from "./client.ts";
-import { anyTable, enc, fwTable, readDoc, type Row, tableOf, type Verb } from "./cli_common.ts";
+import { anyTable, enc, fwTable, readDoc, type Row, type Verb } from "./cli_common.ts";
 
 /** Port-level verbs. */
 export const PORT_VERBS: Record<string, Verb> = {
-  "list-ports": {
-    usage: "list-ports",
-    args: 0,
-    async run(c) {
-      const ports = (await c.call("GET", "/v1/ports")) as Row[];
-      return {
-        data: ports,
-        table: tableOf(["NAME", "KIND", "MAC", "ZONE", "ADDRESSES", "VNI", "STATE"], ports, [
-          (p) => p.name,
-          (p) => p.kind,
-          (p) => p.mac,
-          (p) => p.zone,
-          (p) => p.addresses,
-          (p) => (p.overlay as Row | undefined)?.vni,
-          (p) => (p.status as Row | null)?.state,
-        ]),
-      };
-    },
-  },
   "add-port": {
     usage: "add-port FILE   (a port as in the config's ports[], YAML or JSON)",
     args: 1,
@@ -79,43 +60,6 @@ export const PORT_VERBS: Record<string, Verb> = {
       const r =
         (await c.call("PUT", `/v1/ports/${enc(port)}/firewall`, await readDoc(file))) as Row[];
       return { data: r, table: fwTable(r) };
-    },
-  },
-  "list-router-entries": {
-    usage: "list-router-entries PORT",
-    args: 1,
-    async run(c, [port]) {
-      const r = (await c.call("GET", `/v1/ports/${enc(port)}/routes`)) as Row[];
-      return {
-        data: r,
-        table: tableOf(["DESTINATION", "TARGET", "VIA"], r, [
-          (e) => e.destination,
-          (e) => e.target,
-          (e) => e.via,
-        ]),
-      };
-    },
-  },
-  "add-router-entry": {
-    usage: "add-router-entry PORT DESTINATION internet-gateway|drop|vpc-subnet|ip [VIA]",
-    args: 3,
-    async run(c, [port, destination, target, via]) {
-      const e: Row = { destination, target };
-      if (via !== undefined) e.via = via;
-      return {
-        data: await c.call("POST", `/v1/ports/${enc(port)}/routes`, e),
-        table: () => `added ${destination} → ${target}`,
-      };
-    },
-  },
-  "del-router-entry": {
-    usage: "del-router-entry PORT DESTINATION",
-    args: 2,
-    async run(c, [port, dst]) {
-      return {
-        data: await c.call("DELETE", `/v1/ports/${enc(port)}/routes?destination=${enc(dst)}`),
-        table: () => `removed ${dst}`,
-      };
     },
   },
   "set-external-ips": {

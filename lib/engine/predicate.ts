@@ -9,6 +9,9 @@ import type { Packet } from "./packet.ts";
 /** Per-packet key=value metadata written by `meta` actions and read by later layers. */
 export class ActionMeta {
   private readonly m = new Map<string, string>();
+  // Typed values (e.g. the router's target) travel beside the text keys so later layers read
+  // them as written instead of re-parsing text; predicates only ever see the text keys.
+  private readonly typed = new Map<string, unknown>();
   /** The value for `key`, or undefined. */
   get(key: string): string | undefined {
     return this.m.get(key);
@@ -21,9 +24,18 @@ export class ActionMeta {
   has(key: string): boolean {
     return this.m.has(key);
   }
+  /** Sets a typed value for later layers (not visible to `meta` predicates). */
+  setValue(key: string, value: unknown): void {
+    this.typed.set(key, value);
+  }
+  /** The typed value for `key` as written by `setValue`, or undefined. */
+  value<T>(key: string): T | undefined {
+    return this.typed.get(key) as T | undefined;
+  }
   /** Forgets every key (before each packet). */
   clear(): void {
     if (this.m.size !== 0) this.m.clear();
+    if (this.typed.size !== 0) this.typed.clear();
   }
   /** A snapshot for traces. */
   toObject(): Record<string, string> {

@@ -5,7 +5,7 @@
 
 import { DatapathRejected } from "../admin/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
-import type { ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
+import type { ExternalIps, FirewallRule, PortSubnets, RouterEntry } from "../config/schema.ts";
 import type { Link } from "../link/link.ts";
 import {
   type CaptureChunk,
@@ -34,6 +34,7 @@ export class RuntimeInspector {
   private readonly firewall = new Map<string, FirewallRule[]>();
   private readonly router = new Map<string, RouterEntry[]>();
   private readonly external = new Map<string, ExternalIps>();
+  private readonly subnets = new Map<string, PortSubnets>();
   private readonly taps = new Map<number, { q: CaptureQueue; t: TapSpec; link: Link }>();
   private hooked = false;
 
@@ -48,7 +49,9 @@ export class RuntimeInspector {
     switch (c.kind) {
       case "port":
         if (c.value === null) {
-          for (const m of [this.specs, this.firewall, this.router, this.external]) m.delete(c.key);
+          for (
+            const m of [this.specs, this.firewall, this.router, this.external, this.subnets]
+          ) m.delete(c.key);
         } else this.specs.set(c.key, c.value);
         return;
       case "firewall":
@@ -57,6 +60,8 @@ export class RuntimeInspector {
         return set(this.router, c.value);
       case "externalIps":
         return set(this.external, c.value);
+      case "subnets":
+        return set(this.subnets, c.value);
     }
   }
 
@@ -70,8 +75,10 @@ export class RuntimeInspector {
     const fw = this.firewall.get(port), rt = this.router.get(port);
     const x = this.external.get(port);
     if (fw) copy.setFirewall(fw.map(firewallInput));
-    if (rt) copy.setRoutes(rt.map(routeInput), "custom");
+    if (rt) copy.setRoutes(rt.map(routeInput));
     if (x) copy.setExternalIps(externalInput(x));
+    const sn = this.subnets.get(port);
+    if (sn) copy.setSubnets(sn);
     try {
       return traceCopy(copy, direction, frame);
     } finally {

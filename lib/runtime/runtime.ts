@@ -10,7 +10,13 @@ import {
   type PortStatus,
 } from "../admin/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
-import type { Config, ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
+import type {
+  Config,
+  ExternalIps,
+  FirewallRule,
+  PortSubnets,
+  RouterEntry,
+} from "../config/schema.ts";
 import { canonical } from "../config/resources.ts";
 import { DIR_IN, DIR_OUT } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
@@ -45,6 +51,7 @@ export class SwitchDatapath implements AdminDatapath {
   private readonly firewall = new Map<string, FirewallRule[]>();
   private readonly router = new Map<string, RouterEntry[]>();
   private readonly external = new Map<string, ExternalIps>();
+  private readonly subnets = new Map<string, PortSubnets>();
   /** Config link name → the name of the Link the switch knows it by. */
   private readonly linkNames = new Map<string, string>();
   private readonly mcast: McastState;
@@ -149,11 +156,15 @@ export class SwitchDatapath implements AdminDatapath {
         });
       case "router":
         return this.table(c.key, this.router, c.value, (v, rs) => {
-          v.setRoutes((rs ?? []).map(routeInput), "custom");
+          v.setRoutes((rs ?? []).map(routeInput));
         });
       case "externalIps":
         return this.table(c.key, this.external, c.value, (v, x) => {
           v.setExternalIps(externalInput(x));
+        });
+      case "subnets":
+        return this.table(c.key, this.subnets, c.value, (v, x) => {
+          v.setSubnets(x ?? { attached: [], transit: [] });
         });
       case "v2p": {
         const [vni, ip] = splitKey(c.key);
@@ -240,8 +251,10 @@ export class SwitchDatapath implements AdminDatapath {
       const fw = this.firewall.get(spec.name), rt = this.router.get(spec.name);
       const x = this.external.get(spec.name);
       if (fw) vpc.setFirewall(fw.map(firewallInput));
-      if (rt) vpc.setRoutes(rt.map(routeInput), "custom");
+      if (rt) vpc.setRoutes(rt.map(routeInput));
       if (x) vpc.setExternalIps(externalInput(x));
+      const sn = this.subnets.get(spec.name);
+      if (sn) vpc.setSubnets(sn);
     }
   }
 

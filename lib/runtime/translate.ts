@@ -26,22 +26,9 @@ export function firewallInput(r: FirewallRule): FirewallRuleInput {
   };
 }
 
-/** A config router entry as a custom VPC route. */
+/** A config router entry as a VPC route (same target shape: it travels typed). */
 export function routeInput(e: RouterEntry): Route {
-  switch (e.target) {
-    case "drop":
-      return { dest: e.destination, target: { kind: "drop" }, class: "custom" };
-    case "internet-gateway":
-      return { dest: e.destination, target: { kind: "internet-gateway" }, class: "custom" };
-    case "vpc-subnet":
-      return {
-        dest: e.destination,
-        target: { kind: "vpc-subnet", cidr: e.destination },
-        class: "custom",
-      };
-    case "ip":
-      return { dest: e.destination, target: { kind: "ip", ip: e.via! }, class: "custom" };
-  }
+  return { dest: e.destination, target: e.target, class: e.class };
 }
 
 const isV4 = (ip: string) => !ip.includes(":");
@@ -59,6 +46,7 @@ export function externalInput(
     }
     const eph = x?.ephemeral.find((a) => isV4(a) === v4);
     if (eph !== undefined) out.ephemeralIp = eph;
+    if (x?.inetGwMap) out.inetGwMap = x.inetGwMap;
     return out;
   };
   return { v4: fam(true), v6: fam(false) };
@@ -88,6 +76,8 @@ export function vpcConfig(
     mtu: p.mtu,
     v4: o.ipv4 ? ipConfig(o.ipv4, `ports.${p.name}.overlay.ipv4`) : undefined,
     v6: o.ipv6 ? ipConfig(o.ipv6, `ports.${p.name}.overlay.ipv6`) : undefined,
+    // The router table is the port's `router` resource, applied as given: nothing implicit.
+    routes: [],
     mappings,
   };
 }

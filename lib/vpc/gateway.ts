@@ -46,8 +46,10 @@ export function gatewayRules(
   cfg: ResolvedConfig,
   gw: GatewayIdentity,
   vni: number,
-  /** Attached external subnets per family (they may send and receive like the guest IP). */
+  /** Prefixes per family the guest may also send from (attached subnets, transit IPs). */
   attached: { v4: readonly string[]; v6: readonly string[] } = { v4: [], v6: [] },
+  /** Prefixes per family the guest may also receive on (default: the same as `attached`). */
+  receive: { v4: readonly string[]; v6: readonly string[] } = attached,
 ): { out: RuleSpec[]; in: RuleSpec[] } {
   const guestMac = macToString(cfg.guestMac);
   const out: RuleSpec[] = [
@@ -134,6 +136,7 @@ export function gatewayRules(
     }
     const own = [ipToString(ip.privateIp), ...ip.transit, ...(v === 4 ? attached.v4 : attached.v6)];
     const sources: Predicate = { kind: "ipSrc", cidrs: own };
+    const dests = [ipToString(ip.privateIp), ...ip.transit, ...(v === 4 ? receive.v4 : receive.v6)];
     out.push({
       priority: 10,
       name: `from-guest-v${v}`,
@@ -144,7 +147,7 @@ export function gatewayRules(
     inbound.push({
       priority: 10,
       name: `to-guest-v${v}`,
-      predicates: [{ kind: "ipDst", cidrs: own }],
+      predicates: [{ kind: "ipDst", cidrs: dests }],
       action: A.transform(deliver),
     });
   }
@@ -167,10 +170,11 @@ export function gatewayLayer(
   gw: GatewayIdentity,
   vni: number,
   attached: { v4: readonly string[]; v6: readonly string[] },
+  inbound = attached,
 ): Layer {
   return new Layer({
     name: "gateway",
     defaults: { in: "deny", out: "deny" },
-    rules: gatewayRules(cfg, gw, vni, attached),
+    rules: gatewayRules(cfg, gw, vni, attached, inbound),
   });
 }

@@ -33,7 +33,12 @@ Deno.test("ports: list, show, create, delete with its tables; persisted", async 
     }]);
 
     const persisted = await new StateStore(h.dir).load();
-    assert.deepEqual([...persisted.keys()].sort(), ["firewall\u0000opte1", "port\u0000opte1"]);
+    // No routes in the request: the port's system routes are seeded as ordinary entries.
+    assert.deepEqual([...persisted.keys()].sort(), [
+      "firewall\u0000opte1",
+      "port\u0000opte1",
+      "router\u0000opte1",
+    ]);
 
     r = await h.call("DELETE", "/v1/ports/opte1");
     assert.equal(r.status, 200);
@@ -80,36 +85,39 @@ Deno.test("firewall: add assigns the next id, remove by id, replace all", async 
 Deno.test("router entries, external IPs, underlay routes", async () => {
   const h = await startHarness();
   try {
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", {
-        destination: "0.0.0.0/0",
-        target: "internet-gateway",
-      })).status,
-      201,
-    );
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", { destination: "0.0.0.0/0", target: "drop" }))
-        .status,
-      409,
-    );
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", {
-        destination: "10.1.0.0/16",
-        target: "ip",
-        via: "10.0.0.1",
-      })).status,
-      201,
-    );
+    // opte0 (10.0.0.5/24, no routes in the config) starts with its system routes.
     let r = await h.call("GET", "/v1/ports/opte0/routes");
-    assert.deepEqual(r.body.map((e: { destination: string }) => e.destination), [
-      "0.0.0.0/0",
+    assert.deepEqual(r.body, [
+      {
+        destination: "10.0.0.0/24",
+        target: { kind: "vpc-subnet", cidr: "10.0.0.0/24" },
+        class: "system",
+      },
+      { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" },
+    ]);
+    const igw = { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" };
+    // Duplicates are allowed (upstream's add_entry adds a rule each time).
+    assert.equal((await h.call("POST", "/v1/ports/opte0/routes", igw)).status, 201);
+    const viaIp = {
+      destination: "10.1.0.0/16",
+      target: { kind: "ip", ip: "10.0.0.6" },
+      class: "custom",
+    };
+    assert.equal((await h.call("POST", "/v1/ports/opte0/routes", viaIp)).status, 201);
+    r = await h.call("GET", "/v1/ports/opte0/routes");
+    assert.equal(r.body.length, 4);
+    // Deletion needs the exact (destination, target, class): a class mismatch changes nothing.
+    r = await h.call("DELETE", "/v1/ports/opte0/routes", { ...igw, class: "custom" });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.field, "destination");
+    assert.equal(h.ctl.state.router.get("opte0")!.length, 4);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 200);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 200);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 404);
+    assert.deepEqual(h.ctl.state.router.get("opte0")!.map((e) => e.destination), [
+      "10.0.0.0/24",
       "10.1.0.0/16",
     ]);
-    assert.equal(
-      (await h.call("DELETE", "/v1/ports/opte0/routes?destination=0.0.0.0/0")).status,
-      200,
-    );
-    assert.equal(h.ctl.state.router.get("opte0")!.length, 1);
 
     r = await h.call("PUT", "/v1/ports/opte0/external-ips", {
       snat: { ip: "203.0.113.9", ports: [1024, 2047] },
@@ -252,11 +260,61 @@ Deno.test("bad inputs: 4xx naming the field, nothing changed", async () => {
     [
       "POST",
       "/v1/ports/opte0/routes",
-      { destination: "10.0.0.0/33", target: "drop" },
+      { destination: "10.0.0.0/33", target: { kind: "drop" }, class: "custom" },
       400,
       "destination",
     ],
-    ["POST", "/v1/ports/opte0/routes", { destination: "10.0.0.0/8", target: "ip" }, 400, "via"],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "ip" }, class: "custom" },
+      400,
+      "target.ip",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "ip", ip: "fd00::1" }, class: "custom" },
+      400,
+      "target.ip",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "drop" }, class: "local" },
+      400,
+      "class",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      {
+        destination: "0.0.0.0/0",
+        target: { kind: "internet-gateway", id: "a b" },
+        class: "custom",
+      },
+      400,
+      "target.id",
+    ],
+    [
+      "DELETE",
+      "/v1/ports/opte0/routes",
+      { destination: "0.0.0.0/0", target: { kind: "drop" }, class: "custom" },
+      404,
+      "destination",
+    ],
+    [
+      "PUT",
+      "/v1/ports/opte0/external-ips",
+      { inetGwMap: { "203.0.113.500": ["igw-1"] } },
+      400,
+      "inetGwMap.203.0.113.500",
+    ],
+    ["POST", "/v1/ports/opte0/subnets/attached", { cidr: "10.9.0.1/16" }, 400, "cidr"],
+    ["POST", "/v1/ports/opte0/subnets/transit", { cidr: "10.9.0.0/16", dir: "up" }, 400, "dir"],
+    ["DELETE", "/v1/ports/opte0/subnets/attached?cidr=10.9.0.0/16", undefined, 404, "cidr"],
+    ["DELETE", "/v1/ports/opte0/subnets/transit?cidr=10.9.0.0/16", undefined, 404, "cidr"],
+    ["DELETE", "/v1/multicast/subscriptions?group=nope", undefined, 400, "query.group"],
     [
       "PUT",
       "/v1/ports/opte0/external-ips",

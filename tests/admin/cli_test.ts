@@ -21,9 +21,9 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "NAME   KIND      MAC                ZONE  ADDRESSES      VNI  STATE",
-        "dns0   system    a8:40:25:00:00:10  dns   fd00:1::10/64  -    running",
-        "opte0  instance  a8:40:25:f0:00:01  -     -              10   running",
+        "NAME   KIND      MAC                ZONE  IPv4         IPv6           EXTERNAL IP  VNI  STATE",
+        "dns0   system    a8:40:25:00:00:10  dns   -            fd00:1::10/64  -            -    running",
+        "opte0  instance  a8:40:25:f0:00:01  -     10.0.0.5/24  -              -            10   running",
         "",
       ].join("\n"),
     );
@@ -89,7 +89,7 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(r.code, 0, r.err);
     r = await xdeno(h.url, "dump-v2b");
     assert.equal(r.out, "VNI  PREFIX     ENDPOINTS\n10   0.0.0.0/0  fd00:99::1,fd00:99::2\n");
-    r = await xdeno(h.url, "add-router-entry", "opte0", "0.0.0.0/0", "internet-gateway");
+    r = await xdeno(h.url, "add-router-entry", "-p", "opte0", "0.0.0.0/0", "ig", "system");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(
       h.url,

@@ -5,9 +5,14 @@ import { linkName } from "../../config/fields.ts";
 import { ControlError } from "../control.ts";
 import type { DesiredState } from "../../config/resources.ts";
 
-/** A JSON response declaration for the OpenAPI document. */
-export function json(description: string) {
-  return { description, content: { "application/json": { schema: z.any() } } };
+/** A JSON response declaration for the OpenAPI document (`schema`: the body's shape). */
+export function json(description: string, schema: z.ZodType = z.any()) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body of `schema`. */
+export function body<T extends z.ZodType>(schema: T) {
+  return { content: { "application/json": { schema } }, required: true };
 }
 
 /** The error responses every mutating route may give. */

@@ -3,6 +3,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { Port } from "../../config/schema.ts";
 import { assignRuleIds, type Change, PER_PORT_KINDS } from "../../config/resources.ts";
+import { systemRoutes } from "../../config/routes.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
@@ -55,13 +56,15 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       const p = c.req.valid("json");
       await ctl.mutate((s) => {
         if (s.port.has(p.name)) throw new ControlError(409, "name", `port ${p.name} exists`);
-        const { firewall, routes, externalIps, multicast, ...spec } = p;
+        const { firewall, routes, externalIps, multicast, subnets, ...spec } = p;
         const changes: Change[] = [{ kind: "port", key: p.name, value: spec }];
         if (firewall.length) {
           changes.push({ kind: "firewall", key: p.name, value: assignRuleIds(firewall) });
         }
-        if (routes.length) changes.push({ kind: "router", key: p.name, value: routes });
+        const table = routes ?? systemRoutes(p);
+        if (table.length) changes.push({ kind: "router", key: p.name, value: table });
         if (externalIps) changes.push({ kind: "externalIps", key: p.name, value: externalIps });
+        if (subnets) changes.push({ kind: "subnets", key: p.name, value: subnets });
         if (multicast.length) changes.push({ kind: "subscription", key: p.name, value: multicast });
         return { changes, result: null };
       });
