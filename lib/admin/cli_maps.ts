@@ -40,26 +40,6 @@ export const MAP_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "set-v2b": {
-    usage: "set-v2b VNI PREFIX ENDPOINT...",
-    args: 3,
-    async run(c, [vni, prefix, ...endpoints]) {
-      return {
-        data: await c.call("PUT", "/v1/v2b", { vni: Number(vni), prefix, endpoints }),
-        table: () => `set v2b ${vni}/${prefix}`,
-      };
-    },
-  },
-  "clear-v2b": {
-    usage: "clear-v2b VNI PREFIX",
-    args: 2,
-    async run(c, [vni, prefix]) {
-      return {
-        data: await c.call("DELETE", `/v1/v2b?vni=${enc(vni)}&prefix=${enc(prefix)}`),
-        table: () => `cleared v2b ${vni}/${prefix}`,
-      };
-    },
-  },
   "dump-v2b": {
     usage: "dump-v2b",
     args: 0,

@@ -172,6 +172,32 @@ export const OPTE_VERBS: Record<string, Verb> = {
       };
     },
   },
+  "set-v2b": {
+    usage: "set-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (adds endpoints; VNI default 99)",
+    options: ["vni"],
+    args: 2,
+    async run(c, [prefix, ...endpoints], o) {
+      const vni = Number(o.vni ?? 99);
+      const r = (await c.call("PUT", "/v1/v2b", { vni, prefix, endpoints })) as Row;
+      return { data: r, table: () => `v2b ${vni}/${prefix}: ${list(r.endpoints)}` };
+    },
+  },
+  "clear-v2b": {
+    usage: "clear-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (removes those endpoints)",
+    options: ["vni"],
+    args: 2,
+    async run(c, [prefix, ...endpoints], o) {
+      const vni = Number(o.vni ?? 99);
+      const q = new URLSearchParams({ vni: String(vni), prefix });
+      for (const e of endpoints) q.append("endpoint", e);
+      const r = (await c.call("DELETE", `/v1/v2b?${q}`)) as Row | null;
+      return {
+        data: r,
+        table: () =>
+          r ? `v2b ${vni}/${prefix}: ${list(r.endpoints)}` : `cleared v2b ${vni}/${prefix}`,
+      };
+    },
+  },
   "clear-m2p": {
     usage: "clear-m2p GROUP UNDERLAY",
     args: 2,
@@ -215,4 +241,4 @@ export const OPTE_VERBS: Record<string, Verb> = {
   },
 };
 
-const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(",") : "no port");
+const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(",") : "none");

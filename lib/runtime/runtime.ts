@@ -16,6 +16,7 @@ import type {
   FirewallRule,
   PortSubnets,
   RouterEntry,
+  V2b,
 } from "../config/schema.ts";
 import { canonical } from "../config/resources.ts";
 import { DIR_IN, DIR_OUT } from "../engine/mod.ts";
@@ -52,6 +53,7 @@ export class SwitchDatapath implements AdminDatapath {
   private readonly router = new Map<string, RouterEntry[]>();
   private readonly external = new Map<string, ExternalIps>();
   private readonly subnets = new Map<string, PortSubnets>();
+  private readonly v2b = new Map<string, V2b>();
   /** Config link name → the name of the Link the switch knows it by. */
   private readonly linkNames = new Map<string, string>();
   private readonly mcast: McastState;
@@ -86,11 +88,9 @@ export class SwitchDatapath implements AdminDatapath {
     }
     this.mcast = new McastState(this.sw);
     if (links.tick) this.sw.onTick(() => links.tick!());
-    for (const b of config.boundaryServices) {
-      // Default boundary route for overlay traffic with no more specific V2B entry.
-      this.mappings.v2b.set("0.0.0.0/0", [{ ip: b.endpoint, vni: b.vni }]);
-      this.mappings.v2b.set("::/0", [{ ip: b.endpoint, vni: b.vni }]);
-    }
+    // Default boundary routes for overlay traffic with no more specific V2B entry (every
+    // configured endpoint, each with its VNI).
+    for (const p of ["0.0.0.0/0", "::/0"]) this.setV2b(`-/${p}`, null);
   }
 
   /** Starts the packet loop (blocking poll on real links: run it in a Worker). */
@@ -172,12 +172,8 @@ export class SwitchDatapath implements AdminDatapath {
         else this.mappings.v2p.set(c.value.vni, c.value.ip, c.value.mac, c.value.underlay);
         return;
       }
-      case "v2b": {
-        const [, prefix] = splitKey(c.key);
-        if (c.value === null) this.mappings.v2b.clear(prefix);
-        else this.mappings.v2b.set(c.value.prefix, c.value.endpoints.map((ip) => ({ ip })));
-        return;
-      }
+      case "v2b":
+        return this.setV2b(c.key, c.value);
       case "m2p":
         return this.mcast.setM2p(c.value?.group ?? c.key, c.value?.underlay ?? null);
       case "subscription":
@@ -185,6 +181,29 @@ export class SwitchDatapath implements AdminDatapath {
       case "mcastFwd":
         return this.sw.setMcastForwarding(c.value?.underlay ?? c.key, c.value?.nextHops ?? []);
     }
+  }
+
+  /**
+   * Applies one (vni, prefix) V2B resource: a prefix's endpoints are the union of its resources
+   * across VNIs, each endpoint with its own VNI (upstream's TunnelEndpoint); a prefix with none
+   * left falls back to the config's boundary services (default prefixes) or is cleared.
+   */
+  private setV2b(key: string, value: V2b | null): void {
+    const old = this.v2b.get(key);
+    const prefix = value?.prefix ?? old?.prefix ?? splitKey(key)[1];
+    const next = new Map(this.v2b);
+    if (value === null) next.delete(key);
+    else next.set(key, value);
+    const eps = [...next.values()].filter((m) => m.prefix === prefix)
+      .flatMap((m) => m.endpoints.map((ip) => ({ ip, vni: m.vni })));
+    const base = prefix === "0.0.0.0/0" || prefix === "::/0"
+      ? this.config.boundaryServices.map((b) => ({ ip: b.endpoint, vni: b.vni }))
+      : [];
+    const use = eps.length > 0 ? eps : base;
+    if (use.length > 0) this.mappings.v2b.set(prefix, use);
+    else this.mappings.v2b.clear(prefix);
+    if (value === null) this.v2b.delete(key);
+    else this.v2b.set(key, value);
   }
 
   /** Stores a per-port table and applies it to the port's VPC pipeline when there is one. */

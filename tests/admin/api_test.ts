@@ -164,13 +164,34 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
         .status,
       200,
     );
+    // Upstream's set-v2b adds endpoints; clear-v2b removes the ones named.
+    r = await h.call("PUT", "/v1/v2b", {
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::2", "FD00:99::1"],
+    });
+    assert.deepEqual(r.body, {
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::1", "fd00:99::2"],
+    });
     r = await h.call("GET", "/v1/v2b");
-    assert.deepEqual(r.body, [{ vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::1"] }]);
-    assert.equal(
-      (await h.call("DELETE", `/v1/v2b?vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`)).status,
-      200,
-    );
+    assert.deepEqual(r.body, [{
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::1", "fd00:99::2"],
+    }]);
+    const q = `vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`;
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::3`);
+    assert.equal(r.status, 404);
+    assert.equal(r.body.field, "endpoint");
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::1`);
+    assert.deepEqual(r.body, { vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::2"] });
+    assert.equal(h.ctl.state.v2b.size, 1);
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::2`);
+    assert.equal(r.body, null);
     assert.equal(h.ctl.state.v2b.size, 0);
+    assert.equal((await h.call("DELETE", `/v1/v2b?${q}`)).status, 404);
 
     assert.equal(
       (await h.call("PUT", "/v1/m2p", { group: "239.1.1.1", underlay: "ff04::1" })).status,

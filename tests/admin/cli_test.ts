@@ -85,7 +85,7 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     );
     r = await xdeno(h.url, "dump-v2p", "--json");
     assert.equal(JSON.parse(r.out).length, 2);
-    r = await xdeno(h.url, "set-v2b", "10", "0.0.0.0/0", "fd00:99::1", "fd00:99::2");
+    r = await xdeno(h.url, "set-v2b", "0.0.0.0/0", "fd00:99::1", "fd00:99::2", "--vni", "10");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(h.url, "dump-v2b");
     assert.equal(r.out, "VNI  PREFIX     ENDPOINTS\n10   0.0.0.0/0  fd00:99::1,fd00:99::2\n");
