@@ -8,6 +8,7 @@ import { type Change, v2pKey } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json } from "./common.ts";
+import { Cleared } from "./schemas.ts";
 
 interface Mapping<T> {
   kind: "v2p" | "m2p";
@@ -43,7 +44,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         method: "get",
         path,
         tags: ["mappings"],
-        responses: { 200: json(`every ${m.kind} mapping`) },
+        responses: { 200: json(`every ${m.kind} mapping`, z.array(m.schema)) },
       }),
       (c) => c.json([...ctl.state[m.kind].values()], 200),
     );
@@ -55,7 +56,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         request: {
           body: { content: { "application/json": { schema: m.schema } }, required: true },
         },
-        responses: { 200: json("set (created or replaced)"), ...ERRORS },
+        responses: { 200: json("set (created or replaced)", m.schema), ...ERRORS },
       }),
       async (c) => {
         const v = c.req.valid("json" as never);
@@ -72,7 +73,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         path,
         tags: ["mappings"],
         request: { query: m.query },
-        responses: { 200: json("cleared"), ...ERRORS },
+        responses: { 200: json("cleared", Cleared), ...ERRORS },
       }),
       async (c) => {
         const key = m.keyOf(c.req.valid("query" as never) as Record<string, unknown>);
