@@ -2,7 +2,7 @@
 // changes are overrides on top of it (persisted); the datapath is driven by the difference
 // between two states, which is also what a SIGHUP reload applies.
 
-import { systemRoutes } from "./routes.ts";
+import { defaultFirewall, systemRoutes } from "./routes.ts";
 import type {
   Config,
   ExternalIps,
@@ -97,7 +97,8 @@ export function stateFromConfig(c: Config): DesiredState {
     const { firewall, routes, externalIps, multicast, subnets, ...spec } = p;
     s.port.set(p.name, spec);
     if (multicast.length > 0) s.subscription.set(p.name, multicast);
-    if (firewall.length > 0) s.firewall.set(p.name, assignRuleIds(firewall));
+    const rules = firewall ?? defaultFirewall(p);
+    if (rules.length > 0) s.firewall.set(p.name, assignRuleIds(rules));
     const table = routes ?? systemRoutes(p);
     if (table.length > 0) s.router.set(p.name, table);
     if (externalIps) s.externalIps.set(p.name, externalIps);

@@ -1,10 +1,23 @@
-// The router table an overlay port starts with when its config or create request names none:
-// what Omicron installs for a new NIC (own subnet → vpc-subnet, default → internet gateway,
-// class system). They are ordinary entries in the port's table: listed, and removable.
+// The router table and firewall rules an overlay port starts with when its config or create
+// request names none: what Omicron installs for a new NIC (own subnet → vpc-subnet, default →
+// internet gateway, class system; inbound allowed from the VPC). They are ordinary entries in
+// the port's tables: listed, and removable. The datapath itself adds nothing.
 
 import { ipToString } from "../packet/bytes.ts";
 import { parsePrefix } from "./fields.ts";
-import type { Port, RouterEntry } from "./schema.ts";
+import type { FirewallRule, Port, RouterEntry } from "./schema.ts";
+
+/** The VPC's default inbound rule for a port's overlay identity ([] without one). */
+export function defaultFirewall(p: Pick<Port, "overlay">): FirewallRule[] {
+  if (!p.overlay) return [];
+  return [{
+    direction: "in",
+    priority: 65534,
+    action: "allow",
+    protocol: "any",
+    host: `vni:${p.overlay.vni}`,
+  }];
+}
 
 /** The system routes of a port's overlay identity ([] without one). */
 export function systemRoutes(p: Pick<Port, "overlay">): RouterEntry[] {

@@ -136,7 +136,8 @@ export const Port = z.strictObject({
   addresses: z.array(cidr).default([]),
   mtu: z.number().int().min(1280).max(9216).default(1500),
   overlay: Overlay.optional(),
-  firewall: z.array(FirewallRule).default([]),
+  /** The whole rule set; absent on an overlay port = the VPC's default rule (see README). */
+  firewall: z.array(FirewallRule).optional(),
   /** The whole router table; absent on an overlay port = its system routes (see README). */
   routes: z.array(RouterEntry).optional(),
   subnets: PortSubnets.optional(),

@@ -148,11 +148,8 @@ export class SwitchDatapath implements AdminDatapath {
         return;
       case "firewall":
         return this.table(c.key, this.firewall, c.value, (v, rules) => {
-          v.setFirewall(
-            rules === null
-              ? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${v.vni}` }]
-              : rules.map(firewallInput),
-          );
+          // The rule set as given: no rule the control plane did not send.
+          v.setFirewall((rules ?? []).map(firewallInput));
         });
       case "router":
         return this.table(c.key, this.router, c.value, (v, rs) => {

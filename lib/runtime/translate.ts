@@ -76,8 +76,9 @@ export function vpcConfig(
     mtu: p.mtu,
     v4: o.ipv4 ? ipConfig(o.ipv4, `ports.${p.name}.overlay.ipv4`) : undefined,
     v6: o.ipv6 ? ipConfig(o.ipv6, `ports.${p.name}.overlay.ipv6`) : undefined,
-    // The router table is the port's `router` resource, applied as given: nothing implicit.
+    // The router table and firewall are the port's resources, applied as given: nothing implicit.
     routes: [],
+    firewall: [],
     mappings,
   };
 }

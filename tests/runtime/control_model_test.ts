@@ -3,6 +3,7 @@
 // tables as given (nothing implicit, nothing forced).
 
 import assert from "node:assert/strict";
+import { stateFromConfig } from "../../lib/config/resources.ts";
 import { SwitchDatapath } from "../../lib/runtime/mod.ts";
 import type { VpcPort } from "../../lib/vpc/vpc_port.ts";
 import { initialChanges, inProcess, sledConfig, VA } from "./fixture.ts";
@@ -84,6 +85,30 @@ Deno.test("runtime: V2B endpoints keep their VNI; a prefix's entries across VNIs
     assert.deepEqual(dump(), [[{ ip: "fd00:99::2", vni: 99 }]]);
     await r.dp.apply({ kind: "v2b", key: "99/198.51.100.0/24", value: null });
     assert.deepEqual(dump(), []);
+  } finally {
+    await r.close();
+  }
+});
+
+Deno.test("runtime: the VPC's default firewall rule is a listed entry; without it nothing is implied", async () => {
+  const { r, vpc } = await rig();
+  try {
+    // vm-a names no rules in the config: it gets the default inbound rule, as Omicron sends it.
+    assert.deepEqual(stateFromConfig(sledConfig()).firewall.get(VA.name), [
+      { id: 0, direction: "in", priority: 65534, action: "allow", protocol: "any", host: "vni:10" },
+    ]);
+    assert.deepEqual(vpc().firewallRules(), [
+      {
+        direction: "in",
+        priority: 65534,
+        action: "allow",
+        hosts: "vni=10",
+        protocol: "any",
+        ports: "any",
+      },
+    ]);
+    await r.dp.apply({ kind: "firewall", key: VA.name, value: null });
+    assert.deepEqual(vpc().firewallRules(), []);
   } finally {
     await r.close();
   }

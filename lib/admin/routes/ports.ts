@@ -3,7 +3,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { Port } from "../../config/schema.ts";
 import { assignRuleIds, type Change, PER_PORT_KINDS } from "../../config/resources.ts";
-import { systemRoutes } from "../../config/routes.ts";
+import { defaultFirewall, systemRoutes } from "../../config/routes.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam, UNSUPPORTED } from "./common.ts";
@@ -59,8 +59,9 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
         if (s.port.has(p.name)) throw new ControlError(409, "name", `port ${p.name} exists`);
         const { firewall, routes, externalIps, multicast, subnets, ...spec } = p;
         const changes: Change[] = [{ kind: "port", key: p.name, value: spec }];
-        if (firewall.length) {
-          changes.push({ kind: "firewall", key: p.name, value: assignRuleIds(firewall) });
+        const rules = firewall ?? defaultFirewall(p);
+        if (rules.length) {
+          changes.push({ kind: "firewall", key: p.name, value: assignRuleIds(rules) });
         }
         const table = routes ?? systemRoutes(p);
         if (table.length) changes.push({ kind: "router", key: p.name, value: table });
