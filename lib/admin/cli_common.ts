@@ -46,7 +46,10 @@ export const fwTable = (rules: Row[]) =>
     (r) => r.direction,
     (r) => r.priority,
     (r) => r.action,
-    (r) => r.protocol,
+    (r) => {
+      const i = r.icmp as { type: number; codes?: number[] } | undefined;
+      return i ? `${r.protocol}:${i.type}${i.codes ? `,${i.codes.join("-")}` : ""}` : r.protocol;
+    },
     (r) => r.ports ?? "any",
     (r) => r.host,
   ]);

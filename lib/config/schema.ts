@@ -25,15 +25,42 @@ export const FirewallRule = z.strictObject({
   direction: z.enum(["in", "out"]),
   priority: z.number().int().min(0).max(65535),
   action: z.enum(["allow", "deny"]),
-  protocol: z.enum(["any", "tcp", "udp", "icmp", "icmp6"]).default("any"),
-  /** Single port `22` or range `8000-8080`; absent = any. */
-  ports: z.string().regex(/^\d{1,5}(-\d{1,5})?$/, {
-    message: 'is not a port or range (e.g. "22" or "8000-8080")',
+  /** A protocol name, or an IP protocol number (0-255). */
+  protocol: z.union([
+    z.enum(["any", "tcp", "udp", "icmp", "icmp6", "arp"]),
+    z.number().int().min(0).max(255),
+  ]).default("any"),
+  /** ICMP/ICMPv6 only: the message type and optionally a code range. */
+  icmp: z.strictObject({
+    type: z.number().int().min(0).max(255),
+    codes: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
+      .refine(([a, b]) => a <= b, { message: "first code must not exceed last code" })
+      .optional(),
+  }).optional(),
+  /** Ports and ranges, comma separated (`22,80,8000-8080`); absent = any. */
+  ports: z.string().regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, {
+    message: 'is not a list of ports and ranges (e.g. "22" or "22,80,8000-8080")',
   })
-    .refine((s) => s.split("-").every((p) => Number(p) <= 65535), { message: "port above 65535" })
+    .refine((s) => s.split(",").every((r) => r.split("-").every((p) => Number(p) <= 65535)), {
+      message: "port above 65535",
+    })
+    .refine((s) =>
+      s.split(",").every((r) => {
+        const [a, b = a] = r.split("-").map(Number);
+        return a <= b;
+      }), { message: "a range's first port exceeds its last" })
     .optional(),
   /** Remote host: "any", an address prefix, or `vni:N`. */
   host: z.union([z.literal("any"), prefix, z.string().regex(/^vni:\d+$/)]).default("any"),
+}).superRefine((r, ctx) => {
+  if (r.icmp && r.protocol !== "icmp" && r.protocol !== "icmp6") {
+    ctx.addIssue({ code: "custom", path: ["icmp"], message: "applies to protocol icmp or icmp6" });
+  }
+  if (
+    r.ports !== undefined && r.protocol !== "tcp" && r.protocol !== "udp" && r.protocol !== "any"
+  ) {
+    ctx.addIssue({ code: "custom", path: ["ports"], message: "ports apply to tcp, udp or any" });
+  }
 });
 /** A firewall rule as validated. */
 export type FirewallRule = z.infer<typeof FirewallRule>;

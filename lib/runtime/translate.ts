@@ -15,7 +15,11 @@ export function firewallInput(r: FirewallRule): FirewallRuleInput {
   let hosts = "any";
   if (r.host.startsWith("vni:")) hosts = `vni=${r.host.slice(4)}`;
   else if (r.host !== "any") hosts = r.host.includes("/") ? `subnet=${r.host}` : `ip=${r.host}`;
-  const protocol = r.protocol === "icmp6" ? "icmpv6" : r.protocol;
+  let protocol = r.protocol === "icmp6" ? "icmpv6" : String(r.protocol);
+  if (r.icmp) {
+    const c = r.icmp.codes;
+    protocol += `:${r.icmp.type}${c ? `/${c[0]}-${c[1]}` : ""}`;
+  }
   return {
     direction: r.direction,
     priority: r.priority,

@@ -71,6 +71,30 @@ Deno.test("firewall: add assigns the next id, remove by id, replace all", async 
     ], [0, 100]]);
     assert.equal((await h.call("DELETE", "/v1/ports/opte0/firewall/0")).status, 200);
     assert.equal((await h.call("DELETE", "/v1/ports/opte0/firewall/0")).status, 404);
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 60,
+      action: "allow",
+      protocol: "icmp",
+      icmp: { type: 3, codes: [0, 4] },
+    });
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body.icmp, { type: 3, codes: [0, 4] });
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 61,
+      action: "allow",
+      protocol: "tcp",
+      ports: "22,443,8000-8080",
+    });
+    assert.equal(r.status, 201);
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 62,
+      action: "allow",
+      protocol: 47,
+    });
+    assert.deepEqual([r.status, r.body.protocol], [201, 47]);
     r = await h.call("PUT", "/v1/ports/opte0/firewall", [
       { direction: "out", priority: 1, action: "allow" },
       { id: 7, direction: "in", priority: 2, action: "deny" },
@@ -278,6 +302,34 @@ Deno.test("bad inputs: 4xx naming the field, nothing changed", async () => {
       "name",
     ],
     ["DELETE", "/v1/ports/opte0/firewall/abc", undefined, 400, "param.id"],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: "tcp", icmp: { type: 8 } },
+      400,
+      "icmp",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: "tcp", ports: "22,80-70" },
+      400,
+      "ports",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: 47, ports: "22" },
+      400,
+      "ports",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: 300 },
+      400,
+      "protocol",
+    ],
     [
       "POST",
       "/v1/ports/opte0/routes",

@@ -179,3 +179,26 @@ Deno.test("opteadm verbs: dump-mcast-subs, mcast-unsubscribe-all, clear-m2p, cle
     await h.close();
   }
 });
+
+Deno.test("add-fw-rule: --protocol takes a number or icmp:TYPE,LO-HI; --ports a list", async () => {
+  const h = await startHarness();
+  try {
+    const base = ["add-fw-rule", "opte0", "--direction", "in", "--action", "allow"];
+    let r = await xdeno(h.url, ...base, "--priority", "5", "--protocol", "icmp:3,0-4");
+    assert.equal(r.code, 0, r.err);
+    r = await xdeno(h.url, ...base, "--priority", "6", "--protocol", "47");
+    assert.equal(r.code, 0, r.err);
+    r = await xdeno(h.url, ...base, "--priority", "7", "--protocol", "tcp", "--ports", "22,80-90");
+    assert.equal(r.code, 0, r.err);
+    const rules = h.ctl.state.firewall.get("opte0")!;
+    assert.deepEqual(rules.slice(1).map((x) => [x.protocol, x.icmp, x.ports]), [
+      ["icmp", { type: 3, codes: [0, 4] }, undefined],
+      [47, undefined, undefined],
+      ["tcp", undefined, "22,80-90"],
+    ]);
+    r = await xdeno(h.url, "list-fw-rules", "opte0");
+    assert.match(r.out, /\n1 +in +5 +allow +icmp:3,0-4 +any +any\n/);
+  } finally {
+    await h.close();
+  }
+});

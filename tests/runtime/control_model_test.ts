@@ -113,3 +113,39 @@ Deno.test("runtime: the VPC's default firewall rule is a listed entry; without i
     await r.close();
   }
 });
+
+Deno.test("runtime: firewall filters (port list, icmp code range, protocol number) reach the port", async () => {
+  const { r, vpc } = await rig();
+  try {
+    await r.dp.apply({
+      kind: "firewall",
+      key: VA.name,
+      value: [
+        {
+          direction: "in",
+          priority: 10,
+          action: "allow",
+          protocol: "tcp",
+          ports: "22,8000-8080",
+          host: "any",
+        },
+        {
+          direction: "in",
+          priority: 11,
+          action: "allow",
+          protocol: "icmp",
+          icmp: { type: 3, codes: [0, 4] },
+          host: "vni:10",
+        },
+        { direction: "out", priority: 12, action: "deny", protocol: 47, host: "10.0.0.0/8" },
+      ],
+    });
+    assert.deepEqual(vpc().firewallRules().map((x) => [x.protocol, x.ports, x.hosts]), [
+      ["tcp", "22,8000-8080", "any"],
+      ["icmp:3/0-4", "any", "vni=10"],
+      ["47", "any", "subnet=10.0.0.0/8"],
+    ]);
+  } finally {
+    await r.close();
+  }
+});
