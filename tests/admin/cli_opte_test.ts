@@ -126,7 +126,11 @@ Deno.test("opteadm verbs: attach-subnet, detach-subnet, allow-cidr, remove-cidr"
     // remove-cidr per direction, then the rest; detach-subnet.
     r = await xdeno(h.url, "remove-cidr", "-p", "opte0", "198.51.100.0/24", "--dir", "out");
     assert.equal(r.code, 0, r.err);
-    r = await xdeno(h.url, "remove-cidr", "-p", "opte0", "192.0.2.0/24", "--json");
+    // 192.0.2.0/24 is allowed inbound only: removing it outbound is not found, nothing changes.
+    r = await xdeno(h.url, "remove-cidr", "-p", "opte0", "192.0.2.0/24", "--dir", "out");
+    assert.equal(r.code, 1);
+    assert.match(r.err, /404: cidr: 192\.0\.2\.0\/24 is not a transit IP of opte0 \(out\)/);
+    r = await xdeno(h.url, "remove-cidr", "-p", "opte0", "192.0.2.0/24", "--dir", "in", "--json");
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(JSON.parse(r.out).transit, [
       { cidr: "198.51.100.0/24", allowIn: true, allowOut: false },

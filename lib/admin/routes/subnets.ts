@@ -135,7 +135,13 @@ export function subnetRoutes(app: AdminApp, ctl: Control): void {
       return c.json(
         await edit(name, (cur) => {
           const old = cur.transit.find((x) => same(x.cidr, cidr));
-          if (!old) throw new ControlError(404, "cidr", `${cidr} is not a transit IP of ${name}`);
+          // As upstream's remove-cidr: each named direction must be there.
+          const missing = !old || (dir !== "out" && !old.allowIn) ||
+            (dir !== "in" && !old.allowOut);
+          if (!old || missing) {
+            const d = dir ? ` (${dir})` : "";
+            throw new ControlError(404, "cidr", `${cidr} is not a transit IP of ${name}${d}`);
+          }
           const t = {
             cidr: old.cidr,
             allowIn: old.allowIn && dir === "out",
