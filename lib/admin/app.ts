@@ -25,6 +25,9 @@ import { traceRoutes } from "./routes/trace.ts";
 import { multicastRoutes } from "./routes/multicast.ts";
 import { inspectRoutes } from "./routes/inspect.ts";
 import { fleetRoutes } from "./routes/fleet.ts";
+import { subnetRoutes } from "./routes/subnets.ts";
+import { multicastSubRoutes } from "./routes/multicast_subs.ts";
+import { v2bRoutes } from "./routes/v2b.ts";
 
 /** The admin app type every route module registers on. */
 export type AdminApp = OpenAPIHono;
@@ -97,6 +100,9 @@ export function adminApp(ctl: Control, opt: AdminOptions): AdminApp {
   multicastRoutes(app, ctl);
   inspectRoutes(app, ctl);
   fleetRoutes(app, ctl);
+  subnetRoutes(app, ctl);
+  multicastSubRoutes(app, ctl);
+  v2bRoutes(app, ctl);
   app.doc31("/v1/openapi.json", {
     openapi: "3.1.0",
     info: { title: "xdeno admin API", version: opt.version },

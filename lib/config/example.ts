@@ -2,7 +2,8 @@
 // Generated from dist/xdeno.example.yaml by tools/embed_example.ts: edit the YAML, not this.
 
 /** dist/xdeno.example.yaml, verbatim. */
-export const EXAMPLE_CONFIG = `# xdeno configuration example. Validate with:  xdeno check-config /etc/xdeno/xdeno.yaml
+export const EXAMPLE_CONFIG =
+  `# xdeno configuration example. Validate with:  xdeno check-config /etc/xdeno/xdeno.yaml
 # Every field is checked; unknown fields are errors (so typos never pass silently).
 
 # linux (TAP + packet sockets), illumos (DLPI) or memory (no packet I/O: tests, dry runs).

@@ -75,6 +75,23 @@ export const prefix = prefixOf("any");
 /** An IPv6 prefix. */
 export const prefix6 = prefixOf("v6");
 
+/** A network prefix: `ADDR/LEN` with the host bits zero (route destinations, subnets). */
+export const network = z.string().superRefine((v, ctx) => {
+  const p = parsePrefix(v);
+  const hostBitsZero = p !== null && p.addr.every((b, i) => {
+    const keep = Math.max(0, Math.min(8, p.len - 8 * i));
+    return (b & (0xff >> keep)) === 0;
+  });
+  if (!hostBitsZero) {
+    ctx.addIssue({
+      code: "custom",
+      message: `${
+        show(v)
+      } is not a network prefix (expected e.g. 10.0.0.0/24 or fd00::/64, host bits zero)`,
+    });
+  }
+});
+
 /** An address with its prefix length, as put on an interface (`10.0.0.5/24`). */
 export const cidr = z.string().superRefine((v, ctx) => {
   if (!parsePrefix(v)) {

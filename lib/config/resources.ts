@@ -2,6 +2,7 @@
 // changes are overrides on top of it (persisted); the datapath is driven by the difference
 // between two states, which is also what a SIGHUP reload applies.
 
+import { defaultFirewall, systemRoutes } from "./routes.ts";
 import type {
   Config,
   ExternalIps,
@@ -9,6 +10,7 @@ import type {
   M2p,
   McastForwarding,
   Port,
+  PortSubnets,
   RouterEntry,
   UnderlayRoute,
   V2b,
@@ -16,7 +18,10 @@ import type {
 } from "./schema.ts";
 
 /** A port without the per-port tables (those are resources of their own). */
-export type PortSpec = Omit<Port, "firewall" | "routes" | "externalIps" | "multicast">;
+export type PortSpec = Omit<
+  Port,
+  "firewall" | "routes" | "externalIps" | "multicast" | "subnets"
+>;
 
 /** Value type of each resource kind. */
 export interface ResourceTypes {
@@ -24,6 +29,8 @@ export interface ResourceTypes {
   firewall: FirewallRule[];
   router: RouterEntry[];
   externalIps: ExternalIps;
+  /** Attached subnets and transit IPs. */
+  subnets: PortSubnets;
   v2p: V2p;
   v2b: V2b;
   m2p: M2p;
@@ -39,6 +46,7 @@ export const KINDS = [
   "firewall",
   "router",
   "externalIps",
+  "subnets",
   "subscription",
   "v2p",
   "v2b",
@@ -49,7 +57,13 @@ export const KINDS = [
 export type Kind = (typeof KINDS)[number];
 
 /** Kinds keyed by port name, removed with their port. */
-export const PER_PORT_KINDS = ["firewall", "router", "externalIps", "subscription"] as const;
+export const PER_PORT_KINDS = [
+  "firewall",
+  "router",
+  "externalIps",
+  "subnets",
+  "subscription",
+] as const;
 
 /** Set (`value`) or remove (`value: null`) one resource. */
 export type Change = {
@@ -80,12 +94,15 @@ export function stateFromConfig(c: Config): DesiredState {
   const s = emptyState();
   for (const r of c.underlay.routes) s.route.set(r.prefix, r);
   for (const p of c.ports) {
-    const { firewall, routes, externalIps, multicast, ...spec } = p;
+    const { firewall, routes, externalIps, multicast, subnets, ...spec } = p;
     s.port.set(p.name, spec);
     if (multicast.length > 0) s.subscription.set(p.name, multicast);
-    if (firewall.length > 0) s.firewall.set(p.name, assignRuleIds(firewall));
-    if (routes.length > 0) s.router.set(p.name, routes);
+    const rules = firewall ?? defaultFirewall(p);
+    if (rules.length > 0) s.firewall.set(p.name, assignRuleIds(rules));
+    const table = routes ?? systemRoutes(p);
+    if (table.length > 0) s.router.set(p.name, table);
     if (externalIps) s.externalIps.set(p.name, externalIps);
+    if (subnets) s.subnets.set(p.name, subnets);
   }
   for (const m of c.mappings.v2p) s.v2p.set(v2pKey(m), m);
   for (const m of c.mappings.v2b) s.v2b.set(v2bKey(m), m);

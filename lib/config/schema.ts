@@ -3,6 +3,7 @@
 // one sent over HTTP are validated by the same code.
 
 import { z } from "zod";
+import { parseIp } from "../packet/bytes.ts";
 import {
   cidr,
   ip,
@@ -10,6 +11,7 @@ import {
   linkName,
   listen,
   mac,
+  network,
   portNumber,
   prefix,
   prefix6,
@@ -24,13 +26,31 @@ export const FirewallRule = z.strictObject({
   direction: z.enum(["in", "out"]),
   priority: z.number().int().min(0).max(65535),
   action: z.enum(["allow", "deny"]),
-  protocol: z.enum(["any", "tcp", "udp", "icmp", "icmp6"]).default("any"),
-  /** Single port `22` or range `8000-8080`; absent = any. */
-  ports: z.string().regex(/^\d{1,5}(-\d{1,5})?$/, {
-    message: 'is not a port or range (e.g. "22" or "8000-8080")',
+  /** A protocol name, or an IP protocol number (0-255). */
+  protocol: z.union([
+    z.enum(["any", "tcp", "udp", "icmp", "icmp6", "arp"]),
+    z.number().int().min(0).max(255),
+  ]).default("any"),
+  /** ICMP/ICMPv6 only: the message type and optionally a code range. */
+  icmp: z.strictObject({
+    type: z.number().int().min(0).max(255),
+    codes: z.tuple([z.number().int().min(0).max(255), z.number().int().min(0).max(255)])
+      .refine(([a, b]) => a <= b, { message: "first code must not exceed last code" })
+      .optional(),
+  }).optional(),
+  /** Ports and ranges, comma separated (`22,80,8000-8080`); absent = any. */
+  ports: z.string().regex(/^\d{1,5}(-\d{1,5})?(,\d{1,5}(-\d{1,5})?)*$/, {
+    message: 'is not a list of ports and ranges (e.g. "22" or "22,80,8000-8080")',
     abort: true,
   })
-    .refine((s) => s.split("-").every((p) => Number(p) <= 65535), { message: "port above 65535" })
+    .refine((s) => s.split(",").every((r) => r.split("-").every((p) => Number(p) <= 65535)), {
+      message: "port above 65535",
+    })
+    .refine((s) =>
+      s.split(",").every((r) => {
+        const [a, b = a] = r.split("-").map(Number);
+        return a <= b;
+      }), { message: "a range's first port exceeds its last" })
     .optional(),
   /** Remote host: "any", an address prefix, or `vni:N`. */
   host: z.string().check((c) => {
@@ -43,22 +63,70 @@ export const FirewallRule = z.strictObject({
         `10.0.0.0/24 or fd00::/64, or vni:N)`,
     });
   }).default("any"),
+}).superRefine((r, ctx) => {
+  if (r.icmp && r.protocol !== "icmp" && r.protocol !== "icmp6") {
+    ctx.addIssue({ code: "custom", path: ["icmp"], message: "applies to protocol icmp or icmp6" });
+  }
+  if (
+    r.ports !== undefined && r.protocol !== "tcp" && r.protocol !== "udp" && r.protocol !== "any"
+  ) {
+    ctx.addIssue({ code: "custom", path: ["ports"], message: "ports apply to tcp, udp or any" });
+  }
 });
 /** A firewall rule as validated. */
 export type FirewallRule = z.infer<typeof FirewallRule>;
 
-/** A VPC router entry. */
+/** An internet gateway id (Omicron sends UUIDs). */
+export const igwId = z.string().regex(/^[A-Za-z0-9-]{1,64}$/, {
+  message: "is not an internet gateway id (expected a UUID)",
+});
+
+/** Where a router entry sends matching traffic (upstream's RouterTarget). */
+export const RouterTarget = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("drop") }),
+  /** `id` names the gateway; external IPs are chosen among those mapped to it. */
+  z.strictObject({ kind: z.literal("internet-gateway"), id: igwId.optional() }),
+  /** Next hop: a VPC address (e.g. an appliance port), looked up in V2P. */
+  z.strictObject({ kind: z.literal("ip"), ip }),
+  z.strictObject({ kind: z.literal("vpc-subnet"), cidr: network }),
+]);
+/** A router target as validated. */
+export type RouterTarget = z.infer<typeof RouterTarget>;
+
+const familyOf = (s: string) => (s.includes(":") ? 6 : 4);
+
+/** A VPC router entry (upstream's AddRouterEntryReq without the port). */
 export const RouterEntry = z.strictObject({
-  destination: prefix,
-  target: z.enum(["internet-gateway", "drop", "vpc-subnet", "ip"]),
-  /** Next hop address when target is "ip". */
-  via: ip.optional(),
-}).refine((r) => r.target !== "ip" || r.via !== undefined, {
-  message: 'target "ip" needs a "via" address',
-  path: ["via"],
+  destination: network,
+  target: RouterTarget,
+  /** custom beats system at equal prefix length. */
+  class: z.enum(["system", "custom"]),
+}).superRefine((r, ctx) => {
+  const t = r.target;
+  const other = t.kind === "ip" ? t.ip : t.kind === "vpc-subnet" ? t.cidr : null;
+  if (other !== null && familyOf(other) !== familyOf(r.destination)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["target", t.kind === "ip" ? "ip" : "cidr"],
+      message: `${other} is not of the destination's family (IPv${familyOf(r.destination)})`,
+    });
+  }
 });
 /** A router entry as validated. */
 export type RouterEntry = z.infer<typeof RouterEntry>;
+
+/** Attached subnets and transit IPs of a port (upstream's attach-subnet / allow-cidr). */
+export const PortSubnets = z.strictObject({
+  /** Subnets the NIC owns; `external` ones skip NAT and may only reach internet gateways. */
+  attached: z.array(z.strictObject({ cidr: network, external: z.boolean().default(false) }))
+    .default([]),
+  /** Exceptions to address filtering per direction. */
+  transit: z.array(
+    z.strictObject({ cidr: network, allowIn: z.boolean(), allowOut: z.boolean() }),
+  ).default([]),
+});
+/** Attached subnets and transit IPs as validated. */
+export type PortSubnets = z.infer<typeof PortSubnets>;
 
 /** External addresses of a port: SNAT with a port range, ephemeral and floating IPs. */
 export const ExternalIps = z.strictObject({
@@ -70,6 +138,18 @@ export const ExternalIps = z.strictObject({
   }).optional(),
   ephemeral: z.array(ip).default([]),
   floating: z.array(ip).default([]),
+  /** External IP → the internet gateways that may use it (upstream's inet_gw_map). */
+  inetGwMap: z.record(z.string(), z.array(igwId)).superRefine((m, ctx) => {
+    for (const k of Object.keys(m)) {
+      if (!parseIp(k)) {
+        ctx.addIssue({
+          code: "custom",
+          path: [k],
+          message: `${JSON.stringify(k)} is not an IP address (keys are external IPs)`,
+        });
+      }
+    }
+  }).optional(),
 });
 /** External IPs as validated. */
 export type ExternalIps = z.infer<typeof ExternalIps>;
@@ -113,8 +193,11 @@ export const Port = z.strictObject({
   addresses: z.array(cidr).default([]),
   mtu: z.number().int().min(1280).max(9216).default(1500),
   overlay: Overlay.optional(),
-  firewall: z.array(FirewallRule).default([]),
-  routes: z.array(RouterEntry).default([]),
+  /** The whole rule set; absent on an overlay port = the VPC's default rule (see README). */
+  firewall: z.array(FirewallRule).optional(),
+  /** The whole router table; absent on an overlay port = its system routes (see README). */
+  routes: z.array(RouterEntry).optional(),
+  subnets: PortSubnets.optional(),
   externalIps: ExternalIps.optional(),
   /** Multicast groups (overlay addresses) the port subscribes to. */
   multicast: z.array(ip).default([]),

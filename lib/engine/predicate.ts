@@ -15,8 +15,18 @@ export class ActionMeta {
   private readonly keys: string[] = [];
   private readonly vals: string[] = [];
   private n = 0;
+  // Typed values (e.g. the router's target) travel beside the text keys so later layers read
+  // them as written instead of re-parsing text; predicates only ever see the text keys. Kept in
+  // arrays like the text keys: a Map cleared per packet allocates its table again.
+  private readonly tkeys: string[] = [];
+  private readonly tvals: unknown[] = [];
+  private tn = 0;
   private at(key: string): number {
     for (let i = 0; i < this.n; i++) if (this.keys[i] === key) return i;
+    return -1;
+  }
+  private tat(key: string): number {
+    for (let i = 0; i < this.tn; i++) if (this.tkeys[i] === key) return i;
     return -1;
   }
   /** The value for `key`, or undefined. */
@@ -38,9 +48,26 @@ export class ActionMeta {
   has(key: string): boolean {
     return this.at(key) >= 0;
   }
+  /** Sets a typed value for later layers (not visible to `meta` predicates). */
+  setValue(key: string, value: unknown): void {
+    const i = this.tat(key);
+    if (i >= 0) {
+      this.tvals[i] = value;
+      return;
+    }
+    this.tkeys[this.tn] = key;
+    this.tvals[this.tn++] = value;
+  }
+  /** The typed value for `key` as written by `setValue`, or undefined. */
+  value<T>(key: string): T | undefined {
+    const i = this.tat(key);
+    return i < 0 ? undefined : this.tvals[i] as T;
+  }
   /** Forgets every key (before each packet). */
   clear(): void {
     this.n = 0;
+    for (let i = 0; i < this.tn; i++) this.tvals[i] = undefined;
+    this.tn = 0;
   }
   /** A snapshot for traces. */
   toObject(): Record<string, string> {

@@ -10,7 +10,14 @@ import {
   type PortStatus,
 } from "../admin/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
-import type { Config, ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
+import type {
+  Config,
+  ExternalIps,
+  FirewallRule,
+  PortSubnets,
+  RouterEntry,
+  V2b,
+} from "../config/schema.ts";
 import { canonical } from "../config/resources.ts";
 import { DIR_IN, DIR_OUT, PortStateError } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
@@ -48,6 +55,8 @@ export class SwitchDatapath implements AdminDatapath {
   private readonly firewall = new Map<string, FirewallRule[]>();
   private readonly router = new Map<string, RouterEntry[]>();
   private readonly external = new Map<string, ExternalIps>();
+  private readonly subnets = new Map<string, PortSubnets>();
+  private readonly v2b = new Map<string, V2b>();
   /** Config link name → the name of the Link the switch knows it by. */
   private readonly linkNames = new Map<string, string>();
   private readonly mcast: McastState;
@@ -82,11 +91,9 @@ export class SwitchDatapath implements AdminDatapath {
     }
     this.mcast = new McastState(this.sw);
     if (links.tick) this.sw.onTick(() => links.tick!());
-    for (const b of config.boundaryServices) {
-      // Default boundary route for overlay traffic with no more specific V2B entry.
-      this.mappings.v2b.set("0.0.0.0/0", [{ ip: b.endpoint, vni: b.vni }]);
-      this.mappings.v2b.set("::/0", [{ ip: b.endpoint, vni: b.vni }]);
-    }
+    // Default boundary routes for overlay traffic with no more specific V2B entry (every
+    // configured endpoint, each with its VNI).
+    for (const p of ["0.0.0.0/0", "::/0"]) this.setV2b(`-/${p}`, null);
   }
 
   /** Starts the packet loop (blocking poll on real links: run it in a Worker). */
@@ -145,19 +152,20 @@ export class SwitchDatapath implements AdminDatapath {
         return;
       case "firewall":
         return this.table(c.key, this.firewall, c.value, (v, rules) => {
-          v.setFirewall(
-            rules === null
-              ? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${v.vni}` }]
-              : rules.map(firewallInput),
-          );
+          // The rule set as given: no rule the control plane did not send.
+          v.setFirewall((rules ?? []).map(firewallInput));
         });
       case "router":
         return this.table(c.key, this.router, c.value, (v, rs) => {
-          v.setRoutes((rs ?? []).map(routeInput), "custom");
+          v.setRoutes((rs ?? []).map(routeInput));
         });
       case "externalIps":
         return this.table(c.key, this.external, c.value, (v, x) => {
           v.setExternalIps(externalInput(x));
+        });
+      case "subnets":
+        return this.table(c.key, this.subnets, c.value, (v, x) => {
+          v.setSubnets(x ?? { attached: [], transit: [] });
         });
       case "v2p": {
         const [vni, ip] = splitKey(c.key);
@@ -165,12 +173,8 @@ export class SwitchDatapath implements AdminDatapath {
         else this.mappings.v2p.set(c.value.vni, c.value.ip, c.value.mac, c.value.underlay);
         return;
       }
-      case "v2b": {
-        const [, prefix] = splitKey(c.key);
-        if (c.value === null) this.mappings.v2b.clear(prefix);
-        else this.mappings.v2b.set(c.value.prefix, c.value.endpoints.map((ip) => ({ ip })));
-        return;
-      }
+      case "v2b":
+        return this.setV2b(c.key, c.value);
       case "m2p":
         return this.mcast.setM2p(c.value?.group ?? c.key, c.value?.underlay ?? null);
       case "subscription":
@@ -178,6 +182,29 @@ export class SwitchDatapath implements AdminDatapath {
       case "mcastFwd":
         return this.sw.setMcastForwarding(c.value?.underlay ?? c.key, c.value?.nextHops ?? []);
     }
+  }
+
+  /**
+   * Applies one (vni, prefix) V2B resource: a prefix's endpoints are the union of its resources
+   * across VNIs, each endpoint with its own VNI (upstream's TunnelEndpoint); a prefix with none
+   * left falls back to the config's boundary services (default prefixes) or is cleared.
+   */
+  private setV2b(key: string, value: V2b | null): void {
+    const old = this.v2b.get(key);
+    const prefix = value?.prefix ?? old?.prefix ?? splitKey(key)[1];
+    const next = new Map(this.v2b);
+    if (value === null) next.delete(key);
+    else next.set(key, value);
+    const eps = [...next.values()].filter((m) => m.prefix === prefix)
+      .flatMap((m) => m.endpoints.map((ip) => ({ ip, vni: m.vni })));
+    const base = prefix === "0.0.0.0/0" || prefix === "::/0"
+      ? this.config.boundaryServices.map((b) => ({ ip: b.endpoint, vni: b.vni }))
+      : [];
+    const use = eps.length > 0 ? eps : base;
+    if (use.length > 0) this.mappings.v2b.set(prefix, use);
+    else this.mappings.v2b.clear(prefix);
+    if (value === null) this.v2b.delete(key);
+    else this.v2b.set(key, value);
   }
 
   /** Stores a per-port table and applies it to the port's VPC pipeline when there is one. */
@@ -246,8 +273,10 @@ export class SwitchDatapath implements AdminDatapath {
       const fw = this.firewall.get(spec.name), rt = this.router.get(spec.name);
       const x = this.external.get(spec.name);
       if (fw) vpc.setFirewall(fw.map(firewallInput));
-      if (rt) vpc.setRoutes(rt.map(routeInput), "custom");
+      if (rt) vpc.setRoutes(rt.map(routeInput));
       if (x) vpc.setExternalIps(externalInput(x));
+      const sn = this.subnets.get(spec.name);
+      if (sn) vpc.setSubnets(sn);
     }
   }
 

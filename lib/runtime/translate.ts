@@ -15,7 +15,11 @@ export function firewallInput(r: FirewallRule): FirewallRuleInput {
   let hosts = "any";
   if (r.host.startsWith("vni:")) hosts = `vni=${r.host.slice(4)}`;
   else if (r.host !== "any") hosts = r.host.includes("/") ? `subnet=${r.host}` : `ip=${r.host}`;
-  const protocol = r.protocol === "icmp6" ? "icmpv6" : r.protocol;
+  let protocol = r.protocol === "icmp6" ? "icmpv6" : String(r.protocol);
+  if (r.icmp) {
+    const c = r.icmp.codes;
+    protocol += `:${r.icmp.type}${c ? `/${c[0]}-${c[1]}` : ""}`;
+  }
   return {
     direction: r.direction,
     priority: r.priority,
@@ -27,22 +31,9 @@ export function firewallInput(r: FirewallRule): FirewallRuleInput {
   };
 }
 
-/** A config router entry as a custom VPC route. */
+/** A config router entry as a VPC route (same target shape: it travels typed). */
 export function routeInput(e: RouterEntry): Route {
-  switch (e.target) {
-    case "drop":
-      return { dest: e.destination, target: { kind: "drop" }, class: "custom" };
-    case "internet-gateway":
-      return { dest: e.destination, target: { kind: "internet-gateway" }, class: "custom" };
-    case "vpc-subnet":
-      return {
-        dest: e.destination,
-        target: { kind: "vpc-subnet", cidr: e.destination },
-        class: "custom",
-      };
-    case "ip":
-      return { dest: e.destination, target: { kind: "ip", ip: e.via! }, class: "custom" };
-  }
+  return { dest: e.destination, target: e.target, class: e.class };
 }
 
 const isV4 = (ip: string) => !ip.includes(":");
@@ -60,6 +51,7 @@ export function externalInput(
     }
     const eph = x?.ephemeral.find((a) => isV4(a) === v4);
     if (eph !== undefined) out.ephemeralIp = eph;
+    if (x?.inetGwMap) out.inetGwMap = x.inetGwMap;
     return out;
   };
   return { v4: fam(true), v6: fam(false) };
@@ -96,6 +88,9 @@ export function vpcConfig(
       dns4: o.dhcp.dns4Servers,
       dns6: o.dhcp.dns6Servers,
     },
+    // The router table and firewall are the port's resources, applied as given: nothing implicit.
+    routes: [],
+    firewall: [],
     mappings,
   };
 }

@@ -8,6 +8,8 @@
 
 import { parseConfigText } from "../config/load.ts";
 import type { Config, Port } from "../config/schema.ts";
+import { defaultFirewall } from "../config/routes.ts";
+import { firewallInput as ruleInput } from "../runtime/translate.ts";
 import type { Link } from "../link/link.ts";
 import { LinkMonitor } from "../link/monitor.ts";
 import { PacketLink } from "../link/packet_socket.ts";
@@ -47,20 +49,9 @@ function vpcIp(p: Port, cidr: string | undefined, af: 4 | 6): VpcIpConfig | unde
   };
 }
 
-/** The config's firewall rules in lib/vpc's text forms. */
+/** The config's firewall rules as lib/vpc takes them (the VPC default when the port names none). */
 export function firewallInput(p: Port): FirewallRuleInput[] {
-  return p.firewall.map((r) => ({
-    direction: r.direction,
-    priority: r.priority,
-    action: r.action,
-    protocol: r.protocol === "icmp6" ? "icmpv6" : r.protocol,
-    ports: r.ports ?? "any",
-    hosts: r.host === "any"
-      ? "any"
-      : r.host.startsWith("vni:")
-      ? `vni=${r.host.slice(4)}`
-      : `subnet=${r.host}`,
-  }));
+  return (p.firewall ?? defaultFirewall(p)).map(ruleInput);
 }
 
 /** Loads the mappings of a config into the sled-wide tables. */

@@ -42,7 +42,8 @@ export interface VpcPortConfig {
     search?: string[];
     leaseTime?: number;
   };
-  /** Extra routes; the system routes (own subnet → subnet, default → internet gateway) are added. */
+  /** The whole route table; absent = `defaultRoutes` (own subnet → vpc-subnet, default →
+   * internet gateway, class system). Nothing is added to a table that is given. */
   routes?: Route[];
   firewall?: FirewallRuleInput[];
   mappings: Mappings;

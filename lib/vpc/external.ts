@@ -87,6 +87,9 @@ export interface ExternalIpConfig {
   ephemeralIp?: string;
   floatingIps?: string[];
   attachedSubnets?: string[];
+  /** Which internet gateways (ids) may use an address; an address absent here serves only
+   * internet-gateway targets without an id (upstream's `inet_gw_map`). */
+  inetGwMap?: Record<string, string[]>;
 }
 
 /** Validated external addressing of one family. */
@@ -96,6 +99,8 @@ export interface ExternalIps {
   readonly ephemeral: Uint8Array | null;
   readonly floating: readonly Uint8Array[];
   readonly attached: readonly Cidr[];
+  /** Canonical address text → the gateway ids that may use it. */
+  readonly inetGw: ReadonlyMap<string, ReadonlySet<string>>;
 }
 
 /** Validates one family's external IP config; every error names its field under `where`. */
@@ -144,8 +149,18 @@ export function validateExternalIps(
       });
     } else attached.push(c);
   });
+  const inetGw = new Map<string, Set<string>>();
+  for (const [k, ids] of Object.entries(input.inetGwMap ?? {})) {
+    const b = parseIp(k);
+    // The map covers both families (as upstream's request does): keep this family's entries.
+    if (!b) {
+      errors.push({ field: `inetGwMap.${k}`, message: `${show(k)} is not an IP address` });
+    } else if ((b.length === 4 ? 4 : 6) === af) {
+      inetGw.set(ipToString(b), new Set(ids.map((id) => id.toLowerCase())));
+    }
+  }
   if (errors.length > 0) return { ok: false, errors };
-  return { ok: true, value: { af, snat, ephemeral, floating, attached } };
+  return { ok: true, value: { af, snat, ephemeral, floating, attached, inetGw } };
 }
 
 /** Kinds of outbound external address choice. */
@@ -154,17 +169,28 @@ export const EXT_FLOATING = 1;
 export const EXT_EPHEMERAL = 2;
 export const EXT_SNAT = 3;
 
-/** Which external address a new outbound flow uses: EXT_* kind and the address (or null). */
+/** True when `ip` may serve internet gateway `igw` (null: a target without an id). */
+export function servesGateway(ext: ExternalIps, ip: Uint8Array, igw: string | null): boolean {
+  const ids = ext.inetGw.get(ipToString(ip));
+  return ids === undefined ? igw === null : igw !== null && ids.has(igw);
+}
+
+/**
+ * Which external address a new outbound flow to internet gateway `igw` uses: a floating IP of
+ * that gateway by flow hash, else its ephemeral IP, else its SNAT, else none (EXT_* kind).
+ */
 export function chooseExternal(
   ext: ExternalIps | null,
   flowHash: number,
+  igw: string | null = null,
 ): { kind: number; ip: Uint8Array | null } {
   if (!ext) return { kind: EXT_NONE, ip: null };
-  if (ext.floating.length > 0) {
-    return { kind: EXT_FLOATING, ip: ext.floating[(flowHash >>> 0) % ext.floating.length] };
+  const fips = ext.floating.filter((ip) => servesGateway(ext, ip, igw));
+  if (fips.length > 0) return { kind: EXT_FLOATING, ip: fips[(flowHash >>> 0) % fips.length] };
+  if (ext.ephemeral && servesGateway(ext, ext.ephemeral, igw)) {
+    return { kind: EXT_EPHEMERAL, ip: ext.ephemeral };
   }
-  if (ext.ephemeral) return { kind: EXT_EPHEMERAL, ip: ext.ephemeral };
-  if (ext.snat) return { kind: EXT_SNAT, ip: ext.snat.ip };
+  if (ext.snat && servesGateway(ext, ext.snat.ip, igw)) return { kind: EXT_SNAT, ip: ext.snat.ip };
   return { kind: EXT_NONE, ip: null };
 }
 
@@ -196,5 +222,6 @@ export function externalToJson(e: ExternalIps): Record<string, unknown> {
     snat: e.snat ? { ip: ipToString(e.snat.ip), ports: `${e.snat.lo}-${e.snat.hi}` } : null,
     ephemeralIp: e.ephemeral ? ipToString(e.ephemeral) : null,
     floatingIps: e.floating.map(ipToString),
+    inetGwMap: Object.fromEntries([...e.inetGw].map(([ip, ids]) => [ip, [...ids]])),
   };
 }

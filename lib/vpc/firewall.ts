@@ -42,11 +42,16 @@ export function firewallRuleSpec(r: FirewallRule): RuleSpec {
   const p = r.protocol;
   if (p.kind === "tcp") preds.push({ kind: "ipProto", values: [6] });
   else if (p.kind === "udp") preds.push({ kind: "ipProto", values: [17] });
+  else if (p.kind === "arp") preds.push({ kind: "etherType", values: [0x0806] });
+  else if (p.kind === "other") preds.push({ kind: "ipProto", values: [p.proto] });
   else if (p.kind === "icmp" || p.kind === "icmpv6") {
     const v6 = p.kind === "icmpv6";
     preds.push({ kind: "ipProto", values: [v6 ? 58 : 1] });
     if (p.type >= 0) preds.push({ kind: "icmpType", values: [p.type], v6 });
-    if (p.code >= 0) preds.push({ kind: "icmpCode", values: [p.code], v6 });
+    if (p.codeLo >= 0) {
+      const codes = Array.from({ length: p.codeHi - p.codeLo + 1 }, (_, i) => p.codeLo + i);
+      preds.push({ kind: "icmpCode", values: codes, v6 });
+    }
   }
   if (r.ports) {
     if (p.kind === "any") preds.push({ kind: "ipProto", values: [6, 17] });

@@ -14,7 +14,8 @@ export interface FirewallRuleInput {
   action: "allow" | "deny";
   /** `any`, `ip=<addr>`, `subnet=<cidr>`, `vni=<n>`. */
   hosts?: string;
-  /** `any`, `tcp`, `udp`, `icmp`, `icmp:<type>`, `icmp:<type>/<code>`, `icmpv6[...]`. */
+  /** `any`, `tcp`, `udp`, `arp`, an IP protocol number (`47`), `icmp`, `icmp:<type>`,
+   * `icmp:<type>/<code>`, `icmp:<type>/<lo>-<hi>`, `icmpv6[...]`. */
   protocol?: string;
   /** `any` or a comma list of ports and `lo-hi` ranges. */
   ports?: string;
@@ -29,11 +30,17 @@ export type HostFilter =
   | { readonly kind: "subnet"; readonly cidr: Cidr }
   | { readonly kind: "vni"; readonly vni: number };
 
-/** Protocol filter; ICMP type/code are -1 for "any". */
+/** Protocol filter; ICMP type and code range are -1 for "any". */
 export type ProtoFilter =
   | { readonly kind: "any" }
-  | { readonly kind: "tcp" | "udp" }
-  | { readonly kind: "icmp" | "icmpv6"; readonly type: number; readonly code: number };
+  | { readonly kind: "tcp" | "udp" | "arp" }
+  | { readonly kind: "other"; readonly proto: number }
+  | {
+    readonly kind: "icmp" | "icmpv6";
+    readonly type: number;
+    readonly codeLo: number;
+    readonly codeHi: number;
+  };
 
 /** A validated rule. `ports` is null for any, else [lo0, hi0, lo1, hi1, …]. */
 export interface FirewallRule {
@@ -89,22 +96,27 @@ function parseHosts(s: string, field: string, errors: FieldError[]): HostFilter 
 
 function parseProto(s: string, field: string, errors: FieldError[]): ProtoFilter {
   const t = s.trim().toLowerCase();
-  if (t === "any" || t === "tcp" || t === "udp") {
+  if (t === "any" || t === "tcp" || t === "udp" || t === "arp") {
     return t === "any" ? { kind: "any" } : { kind: t };
   }
-  const m = /^(icmp|icmpv6)(?::(\d{1,3})(?:\/(\d{1,3}))?)?$/.exec(t);
-  if (m && Number(m[2] ?? 0) <= 255 && Number(m[3] ?? 0) <= 255) {
-    return {
-      kind: m[1] as "icmp" | "icmpv6",
-      type: m[2] === undefined ? -1 : Number(m[2]),
-      code: m[3] === undefined ? -1 : Number(m[3]),
-    };
+  if (/^\d{1,3}$/.test(t) && Number(t) <= 255) {
+    // Named protocols keep their own kind so predicates and listings stay one form.
+    const n = Number(t);
+    if (n === 6 || n === 17) return { kind: n === 6 ? "tcp" : "udp" };
+    return { kind: "other", proto: n };
+  }
+  const m = /^(icmp|icmpv6)(?::(\d{1,3})(?:\/(\d{1,3})(?:-(\d{1,3}))?)?)?$/.exec(t);
+  const [ty, lo, hi] = [m?.[2], m?.[3], m?.[4] ?? m?.[3]].map((x) =>
+    x === undefined ? -1 : Number(x)
+  );
+  if (m && ty <= 255 && hi <= 255 && lo <= hi) {
+    return { kind: m[1] as "icmp" | "icmpv6", type: ty, codeLo: lo, codeHi: hi };
   }
   errors.push({
     field,
     message: `${
       show(s)
-    } is not a protocol filter (expected any, tcp, udp, icmp[:type[/code]] or icmpv6[:type[/code]])`,
+    } is not a protocol filter (expected any, tcp, udp, arp, 0-255, icmp[:type[/code[-code]]] or icmpv6[:…])`,
   });
   return { kind: "any" };
 }
@@ -155,7 +167,7 @@ export function validateFirewallRule(
   const hosts = parseHosts(input.hosts ?? "any", `${where}.hosts`, errors);
   const protocol = parseProto(input.protocol ?? "any", `${where}.protocol`, errors);
   const ports = parsePorts(input.ports ?? "any", `${where}.ports`, errors);
-  if (ports && (protocol.kind === "icmp" || protocol.kind === "icmpv6")) {
+  if (ports && protocol.kind !== "tcp" && protocol.kind !== "udp" && protocol.kind !== "any") {
     errors.push({
       field: `${where}.ports`,
       message: `ports apply to tcp, udp or any, not ${protocol.kind}`,
@@ -240,11 +252,16 @@ export function firewallMatches(rule: FirewallRule, p: FirewallPacket): boolean 
     case "udp":
       if (p.proto !== 17) return false;
       break;
+    case "arp":
+      return false; // the packet facts are of IP packets
+    case "other":
+      if (p.proto !== pr.proto) return false;
+      break;
     case "icmp":
     case "icmpv6":
       if (p.proto !== (pr.kind === "icmp" ? 1 : 58)) return false;
       if (pr.type >= 0 && p.icmpType !== pr.type) return false;
-      if (pr.code >= 0 && p.icmpCode !== pr.code) return false;
+      if (pr.codeLo >= 0 && (p.icmpCode < pr.codeLo || p.icmpCode > pr.codeHi)) return false;
       break;
   }
   const ports = rule.ports;

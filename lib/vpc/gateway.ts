@@ -47,8 +47,10 @@ export function gatewayRules(
   cfg: ResolvedConfig,
   gw: GatewayIdentity,
   vni: number,
-  /** Attached external subnets per family (they may send and receive like the guest IP). */
+  /** Prefixes per family the guest may also send from (attached subnets, transit IPs). */
   attached: { v4: readonly string[]; v6: readonly string[] } = { v4: [], v6: [] },
+  /** Prefixes per family the guest may also receive on (default: the same as `attached`). */
+  receive: { v4: readonly string[]; v6: readonly string[] } = attached,
   /** Where the destination's VNI is looked up (none: outbound traffic carries no VNI tag). */
   v2p?: V2P,
 ): { out: RuleSpec[]; in: RuleSpec[] } {
@@ -146,6 +148,7 @@ export function gatewayRules(
     }
     const own = [ipToString(ip.privateIp), ...ip.transit, ...(v === 4 ? attached.v4 : attached.v6)];
     const sources: Predicate = { kind: "ipSrc", cidrs: own };
+    const dests = [ipToString(ip.privateIp), ...ip.transit, ...(v === 4 ? receive.v4 : receive.v6)];
     out.push({
       priority: 10,
       name: `from-guest-v${v}`,
@@ -155,7 +158,7 @@ export function gatewayRules(
     inbound.push({
       priority: 10,
       name: `to-guest-v${v}`,
-      predicates: [{ kind: "ipDst", cidrs: own }],
+      predicates: [{ kind: "ipDst", cidrs: dests }],
       action: A.transform(deliver),
     });
   }
@@ -178,11 +181,12 @@ export function gatewayLayer(
   gw: GatewayIdentity,
   vni: number,
   attached: { v4: readonly string[]; v6: readonly string[] },
+  inbound = attached,
   v2p?: V2P,
 ): Layer {
   return new Layer({
     name: "gateway",
     defaults: { in: "deny", out: "deny" },
-    rules: gatewayRules(cfg, gw, vni, attached, v2p),
+    rules: gatewayRules(cfg, gw, vni, attached, inbound, v2p),
   });
 }

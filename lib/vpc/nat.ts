@@ -27,8 +27,9 @@ import {
   restoreQuoted,
   rewriteQuoted,
 } from "./icmp_error.ts";
-import { cidrToString, wordsToBytes } from "./ip.ts";
-import { META_TARGET, TARGET_IG } from "./route_layer.ts";
+import { type Cidr, cidrToString, wordsToBytes } from "./ip.ts";
+import { META_ROUTE, META_TARGET, TARGET_IG } from "./route_layer.ts";
+import type { RouteEntry } from "./router.ts";
 
 /** Drop reasons of this layer. */
 export const DROP_NO_EXTERNAL = "no external ip";
@@ -85,6 +86,8 @@ interface Family {
 /** NAT state of one port: external config per family and live bindings. */
 export class NatState {
   #fam: (Family | null)[] = [null, null];
+  /** External attached subnets per family (v4, v6): sources that skip NAT, tagged external. */
+  attachedExternal: [Cidr[], Cidr[]] = [[], []];
   /** The nat layer, whose LFT pairs hold the bindings ICMP errors are matched against. */
   layer: Layer | null = null;
   readonly #q = new Quoted();
@@ -122,7 +125,9 @@ export class NatState {
   /** The stateful action of outbound internet-gateway flows. */
   outbound(ctx: ActionCtx): ActionDesc | Deny {
     const f = ctx.flow, af = f.af, fam = this.#fam[af === 4 ? 0 : 1];
-    const choice = chooseExternal(fam?.ext ?? null, f.hash());
+    const t = ctx.meta.value<RouteEntry>(META_ROUTE)?.target;
+    const igw = t?.kind === "internet-gateway" ? t.id ?? null : null;
+    const choice = chooseExternal(fam?.ext ?? null, f.hash(), igw);
     if (choice.kind === EXT_NONE || !fam) return { deny: DROP_NO_EXTERNAL };
     const guestIp = wordsToBytes(af, f.w, 1);
     const guestPort = f.srcPort;
@@ -241,11 +246,14 @@ export function natRules(
     if (!guest) continue;
     const ig = { kind: "meta" as const, key: META_TARGET, value: TARGET_IG };
     const ver = { kind: "ipVersion" as const, version: af };
-    if (ext && ext.attached.length > 0) {
+    const attached = [...(ext?.attached ?? []), ...state.attachedExternal[af === 4 ? 0 : 1]];
+    if (attached.length > 0) {
+      // Upstream's order: before any translation and whatever the target, so the overlay can
+      // refuse VPC targets for these sources.
       out.push({
-        priority: 10,
+        priority: 4,
         name: `attached-v${af}`,
-        predicates: [ig, { kind: "ipSrc", cidrs: ext.attached.map(cidrToString) }],
+        predicates: [{ kind: "ipSrc", cidrs: attached.map(cidrToString) }],
         action: A.meta({ [META_EXTERNAL]: "1" }),
       });
     }

@@ -4,17 +4,17 @@
 // A8:40:25:77:77:77). Each encap transform remembers the mapping it used and the generation it
 // saw, so a mapping change invalidates exactly the flows that depended on it.
 
-import { parseIp } from "../packet/bytes.ts";
 import { PROTO_TCP } from "../packet/checksum.ts";
 import { OXIDE_OPT_EXTERNAL } from "../packet/meta.ts";
 import type { ActionCtx, Deny, RuleSpec } from "../engine/rule.ts";
 import type { HeaderTransform } from "../engine/transform.ts";
 import { Layer } from "../engine/layer.ts";
-import { addrWordsInto } from "./ip.ts";
 import { geneveOuterBytes } from "./geneve_outer.ts";
 import type { Mappings } from "./mappings.ts";
-import { META_TARGET, META_TARGET_IP, TARGET_IG, TARGET_IP_TEXT } from "./route_layer.ts";
+import { META_ROUTE } from "./route_layer.ts";
+import type { RouteEntry } from "./router.ts";
 import { META_VNI } from "./gateway.ts";
+import { META_EXTERNAL } from "./nat.ts";
 
 /** The inner destination MAC of frames to boundary services. */
 export const BOUNDARY_MAC = Uint8Array.of(0xa8, 0x40, 0x25, 0x77, 0x77, 0x77);
@@ -24,6 +24,8 @@ export const DROP_NO_V2P = "no v2p mapping";
 export const DROP_NO_V2B = "no v2b mapping";
 export const DROP_NO_TARGET = "no router target";
 export const DROP_NOT_ENCAP = "not encapsulated";
+/** A VPC target (ip, vpc-subnet) refuses traffic whose source is an external address. */
+export const DROP_EXTERNAL_TO_VPC = "external source to vpc target";
 
 /** An encap transform plus what it was derived from, for mapping-change invalidation. */
 export interface EncapTransform extends HeaderTransform {
@@ -55,18 +57,24 @@ export interface OverlayConfig {
 }
 
 function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
-  const target = ctx.meta.get(META_TARGET);
-  if (target === undefined) return { deny: DROP_NO_TARGET };
+  const route = ctx.meta.value<RouteEntry>(META_ROUTE);
+  if (route === undefined) return { deny: DROP_NO_TARGET };
+  const t = route.target;
+  // Upstream's rule: a VPC target refuses a source the nat layer tagged external (an external
+  // attached subnet), so an external block cannot reach VPC-private addresses. (The other half,
+  // "boundary services need an external source", holds by construction: nat translates or
+  // tags every internet-gateway flow, or drops it.)
+  const external = ctx.meta.has(META_EXTERNAL);
   const f = ctx.flow, af = f.af, hash = f.hash();
   const words = new Uint32Array(4);
-  if (target === TARGET_IP_TEXT) {
-    const ip = parseIp(ctx.meta.get(META_TARGET_IP) ?? "");
-    if (!ip || (ip.length === 4 ? 4 : 6) !== af) return { deny: DROP_NO_TARGET };
-    addrWordsInto(ip, words);
+  if (t.kind === "ip") {
+    // Typed from the router: the next hop (e.g. an appliance port) is the V2P key.
+    if (route.nextHop === null || route.nextHop.af !== af) return { deny: DROP_NO_TARGET };
+    words.set(route.nextHop.words);
   } else {
     for (let i = 0; i < 4; i++) words[i] = f.w[5 + i];
   }
-  if (target === TARGET_IG) {
+  if (t.kind === "internet-gateway") {
     const v2b = o.mappings.v2b, gen = v2b.generation;
     const h = v2b.lookup(af, words);
     if (h < 0) return { deny: DROP_NO_V2B };
@@ -85,6 +93,8 @@ function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
       gen,
     };
   }
+  if (t.kind === "drop") return { deny: DROP_NO_TARGET };
+  if (external) return { deny: DROP_EXTERNAL_TO_VPC };
   const v2p = o.mappings.v2p, gen = v2p.generation;
   const e = v2p.lookup(o.vni, af, words);
   if (e < 0) return { deny: DROP_NO_V2P };

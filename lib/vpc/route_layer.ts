@@ -1,14 +1,18 @@
-// The router layer: the route table as engine rules. A matching route writes its target into
-// action metadata for the nat and overlay layers; a drop route or no route drops.
+// The router layer: the route table as engine rules. A matching route hands its target to the
+// nat and overlay layers as a typed value, plus two text keys the nat layer's predicates match
+// on (the target's class and, for internet gateways, which one); a drop route or no route drops.
 
 import { A, type RuleSpec } from "../engine/rule.ts";
 import { Layer } from "../engine/layer.ts";
 import { cidrToString } from "./ip.ts";
-import { type RouteEntry, routePriority, RouterTable } from "./router.ts";
+import { type RouteEntry, routePriority, RouterTable, routerTargetText } from "./router.ts";
 
-/** Action-metadata keys the router writes. */
+/** Action-metadata key of the target's class: TARGET_IG, TARGET_IP_TEXT or TARGET_SUBNET_TEXT. */
 export const META_TARGET = "router-target";
-export const META_TARGET_IP = "router-ip";
+/** Action-metadata key naming the internet gateway (`ig` or `ig=<id>`); IGW targets only. */
+export const META_IGW = "router-igw";
+/** Typed action-metadata key: the matched route's `RouteEntry` (read with `meta.value`). */
+export const META_ROUTE = "router-route";
 /** Values of META_TARGET. */
 export const TARGET_IG = "ig";
 export const TARGET_IP_TEXT = "ip";
@@ -21,17 +25,24 @@ export const DROP_ROUTE = "route drop";
 /** The engine rule for one route. */
 export function routeRuleSpec(r: RouteEntry): RuleSpec {
   const t = r.target;
-  const meta: Record<string, string> = {};
-  if (t.kind === "internet-gateway") meta[META_TARGET] = TARGET_IG;
-  else if (t.kind === "ip") {
-    meta[META_TARGET] = TARGET_IP_TEXT;
-    meta[META_TARGET_IP] = t.ip;
-  } else if (t.kind === "vpc-subnet") meta[META_TARGET] = TARGET_SUBNET_TEXT;
+  const cls = t.kind === "internet-gateway"
+    ? TARGET_IG
+    : t.kind === "ip"
+    ? TARGET_IP_TEXT
+    : TARGET_SUBNET_TEXT;
+  const igw = t.kind === "internet-gateway" ? routerTargetText(t) : null;
   return {
-    priority: routePriority(r.cidr.len, r.class),
-    name: `${cidrToString(r.cidr)} ${r.class} → ${t.kind}${t.kind === "ip" ? `=${t.ip}` : ""}`,
+    priority: routePriority(r.cidr.len, r.class, r.cidr.af),
+    name: `${cidrToString(r.cidr)} ${r.class} → ${routerTargetText(t)}`,
     predicates: [{ kind: "ipDst", cidrs: [cidrToString(r.cidr)] }],
-    action: t.kind === "drop" ? A.deny(DROP_ROUTE) : A.meta(meta),
+    action: t.kind === "drop" ? A.deny(DROP_ROUTE) : {
+      kind: "meta",
+      set: (ctx) => {
+        ctx.meta.set(META_TARGET, cls);
+        if (igw !== null) ctx.meta.set(META_IGW, igw);
+        ctx.meta.setValue(META_ROUTE, r);
+      },
+    },
   };
 }
 

@@ -2,8 +2,8 @@
 // custom route beats a system route. Lookups are slow-path only (the verdict is cached in the
 // flow tables), so a sorted list with precomputed masks is enough.
 
-import { parseIp } from "../packet/bytes.ts";
-import { type Cidr, cidrContains, cidrToString, parseCidr } from "./ip.ts";
+import { ipToString, parseIp } from "../packet/bytes.ts";
+import { addrWordsInto, type Cidr, cidrContains, cidrToString, parseCidr } from "./ip.ts";
 
 /** Where a route sends matching traffic. */
 export type RouterTarget =
@@ -25,48 +25,73 @@ export interface Route {
 /** A validated route with its prefix in word form. */
 export interface RouteEntry extends Route {
   readonly cidr: Cidr;
-}
-
-/** Numeric target kinds, written into action metadata for the nat and overlay layers. */
-export const TARGET_DROP = 0;
-export const TARGET_IGW = 1;
-export const TARGET_IP = 2;
-export const TARGET_SUBNET = 3;
-
-/** The numeric kind of a target. */
-export function targetCode(t: RouterTarget): number {
-  switch (t.kind) {
-    case "drop":
-      return TARGET_DROP;
-    case "internet-gateway":
-      return TARGET_IGW;
-    case "ip":
-      return TARGET_IP;
-    case "vpc-subnet":
-      return TARGET_SUBNET;
-  }
+  /** The `ip` target's address in word form (the overlay's V2P key); null for other targets. */
+  readonly nextHop: { readonly af: 4 | 6; readonly words: Uint32Array } | null;
 }
 
 /**
  * An engine rule priority (lower first) that encodes the table's order: longer prefixes first,
- * custom before system at equal length.
+ * custom before system at equal length (upstream's `((max_len - len) << 1 | is_system) + 10`,
+ * with the family's own maximum length).
  */
-export function routePriority(len: number, cls: RouteClass): number {
-  return 10 + 2 * (128 - len) + (cls === "custom" ? 0 : 1);
+export function routePriority(len: number, cls: RouteClass, af: 4 | 6 = 6): number {
+  return 10 + 2 * ((af === 4 ? 32 : 128) - len) + (cls === "custom" ? 0 : 1);
 }
 
-/** Parses `drop`, `ig`, `ig=<id>`, `ip=<addr>`, `subnet=<cidr>`; null when malformed. */
+/** Parses opteadm's target text: `drop`, `ig`, `ig=<id>`, `ip4=`/`ip6=<addr>`, `sub4=`/`sub6=<cidr>`
+ * (also `ip=`/`subnet=` of either family); null when malformed. */
 export function parseRouterTarget(s: string): RouterTarget | null {
   const t = s.trim();
-  if (t === "drop") return { kind: "drop" };
-  if (t === "ig") return { kind: "internet-gateway" };
+  const low = t.toLowerCase();
+  if (low === "drop") return { kind: "drop" };
+  if (low === "ig") return { kind: "internet-gateway" };
   const eq = t.indexOf("=");
   if (eq < 0) return null;
-  const key = t.slice(0, eq), val = t.slice(eq + 1);
-  if (key === "ig" && val !== "") return { kind: "internet-gateway", id: val };
-  if (key === "ip" && parseIp(val)) return { kind: "ip", ip: val };
-  if (key === "subnet" && parseCidr(val)) return { kind: "vpc-subnet", cidr: val };
+  const key = low.slice(0, eq), val = t.slice(eq + 1);
+  const fam = key.endsWith("4") ? 4 : key.endsWith("6") ? 6 : 0;
+  if (key === "ig" && /^[A-Za-z0-9-]{1,64}$/.test(val)) {
+    return { kind: "internet-gateway", id: val.toLowerCase() };
+  }
+  if (key === "ip" || key === "ip4" || key === "ip6") {
+    const ip = parseIp(val);
+    if (ip && (!fam || (ip.length === 4 ? 4 : 6) === fam)) return { kind: "ip", ip: val };
+  }
+  if (key === "subnet" || key === "sub4" || key === "sub6") {
+    const c = parseCidr(val);
+    if (c && (!fam || c.af === fam)) return { kind: "vpc-subnet", cidr: val };
+  }
   return null;
+}
+
+/** opteadm's text form of a target (`ig=<id>`, `ip4=…`, `sub6=…`). */
+export function routerTargetText(t: RouterTarget): string {
+  switch (t.kind) {
+    case "drop":
+      return "drop";
+    case "internet-gateway":
+      return t.id ? `ig=${t.id}` : "ig";
+    case "ip":
+      return `ip${t.ip.includes(":") ? 6 : 4}=${t.ip}`;
+    case "vpc-subnet":
+      return `sub${t.cidr.includes(":") ? 6 : 4}=${t.cidr}`;
+  }
+}
+
+/** True when two targets are the same (exact match, as deletion needs). */
+export function sameTarget(a: RouterTarget, b: RouterTarget): boolean {
+  return routerTargetText(canonicalTarget(a)) === routerTargetText(canonicalTarget(b));
+}
+
+function canonicalTarget(t: RouterTarget): RouterTarget {
+  if (t.kind === "ip") {
+    const b = parseIp(t.ip);
+    return b ? { kind: "ip", ip: ipToString(b) } : t;
+  }
+  if (t.kind === "vpc-subnet") {
+    const c = parseCidr(t.cidr);
+    return c ? { kind: "vpc-subnet", cidr: cidrToString(c) } : t;
+  }
+  return t;
 }
 
 /** Checks a route; returns the entry or an error naming the field. */
@@ -75,55 +100,66 @@ export function validateRoute(r: Route, where = "route"): RouteEntry | string {
   if (!cidr) {
     return `${where}.dest: "${r.dest}" is not a prefix (expected e.g. 10.0.0.0/24 or fd00::/64 with host bits zero)`;
   }
+  if (isMulticast(cidr)) {
+    return `${where}.dest: ${r.dest} is a multicast prefix (multicast is not routed: use M2P and subscriptions)`;
+  }
   if (r.class !== "system" && r.class !== "custom") {
     return `${where}.class: "${r.class}" is not a route class (expected system or custom)`;
   }
   const t = r.target;
+  let nextHop: RouteEntry["nextHop"] = null;
   if (t.kind === "ip") {
     const ip = parseIp(t.ip);
     if (!ip) return `${where}.target.ip: "${t.ip}" is not an IP address`;
     if ((ip.length === 4 ? 4 : 6) !== cidr.af) {
       return `${where}.target.ip: ${t.ip} is not of the destination's family (IPv${cidr.af})`;
     }
+    const words = new Uint32Array(4);
+    addrWordsInto(ip, words);
+    nextHop = { af: cidr.af, words };
   } else if (t.kind === "vpc-subnet") {
     const c = parseCidr(t.cidr);
     if (!c) return `${where}.target.cidr: "${t.cidr}" is not a prefix`;
     if (c.af !== cidr.af) {
       return `${where}.target.cidr: ${t.cidr} is not of the destination's family (IPv${cidr.af})`;
     }
-  } else if (t.kind !== "drop" && t.kind !== "internet-gateway") {
+  } else if (t.kind === "internet-gateway") {
+    if (t.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(t.id)) {
+      return `${where}.target.id: "${t.id}" is not an internet gateway id (expected a UUID)`;
+    }
+  } else if (t.kind !== "drop") {
     return `${where}.target.kind: "${
       (t as { kind: string }).kind
     }" is not a target (expected drop, internet-gateway, ip or vpc-subnet)`;
   }
-  return { ...r, cidr };
+  return { ...r, cidr, nextHop };
 }
 
-/** A route table with run-time add/remove/replace; every change bumps `generation`. */
+/** A route table with run-time add/remove/replace; every change bumps `generation`. Like
+ * upstream's router layer it keeps duplicates: each add is one more entry. */
 export class RouterTable {
   generation = 0;
   #routes: RouteEntry[] = [];
 
-  /** Adds (or replaces the same dest+class); throws RangeError naming the bad field. */
+  /** Adds one entry (duplicates allowed); throws RangeError naming the bad field. */
   add(r: Route): RouteEntry {
     const e = validateRoute(r);
     if (typeof e === "string") throw new RangeError(e);
-    this.#routes = this.#routes.filter((x) => !(sameDest(x, e) && x.class === e.class));
     this.#routes.push(e);
     this.#sort();
     return e;
   }
 
-  /** Removes the route for `dest` of class `cls`; false when there was none. */
-  remove(dest: string, cls: RouteClass): boolean {
-    const c = parseCidr(dest);
+  /** Removes one entry matching destination, target and class exactly; false when none. */
+  remove(r: Route): boolean {
+    const c = parseCidr(r.dest);
     if (!c) return false;
-    const before = this.#routes.length;
-    this.#routes = this.#routes.filter((x) =>
-      !(x.class === cls && x.cidr.af === c.af && x.cidr.len === c.len &&
-        x.cidr.words.every((w, i) => w === c.words[i]))
+    const i = this.#routes.findIndex((x) =>
+      x.class === r.class && x.cidr.af === c.af && x.cidr.len === c.len &&
+      x.cidr.words.every((w, j) => w === c.words[j]) && sameTarget(x.target, r.target)
     );
-    if (this.#routes.length === before) return false;
+    if (i < 0) return false;
+    this.#routes.splice(i, 1);
     this.generation++;
     return true;
   }
@@ -160,6 +196,7 @@ export class RouterTable {
   }
 
   #sort(): void {
+    // Stable: equal entries keep insertion order.
     this.#routes.sort((a, b) =>
       b.cidr.len - a.cidr.len || (a.class === b.class ? 0 : a.class === "custom" ? -1 : 1)
     );
@@ -167,7 +204,29 @@ export class RouterTable {
   }
 }
 
-function sameDest(a: RouteEntry, b: RouteEntry): boolean {
-  return a.cidr.af === b.cidr.af && a.cidr.len === b.cidr.len &&
-    a.cidr.words.every((w, i) => w === b.cidr.words[i]);
+function isMulticast(c: Cidr): boolean {
+  return c.af === 4
+    ? c.len >= 4 && (c.words[0] >>> 28) === 0xe
+    : c.len >= 8 && (c.words[0] >>> 24) === 0xff;
+}
+
+/**
+ * The routes a port gets when its config names none: each family's subnet → vpc-subnet and
+ * default → internet gateway, both of class system (what Omicron installs for a new NIC).
+ */
+export function defaultRoutes(c: {
+  v4?: { subnet: string };
+  v6?: { subnet: string };
+}): Route[] {
+  const out: Route[] = [];
+  for (const [fam, any] of [[c.v4, "0.0.0.0/0"], [c.v6, "::/0"]] as const) {
+    if (!fam) continue;
+    out.push({
+      dest: fam.subnet,
+      target: { kind: "vpc-subnet", cidr: fam.subnet },
+      class: "system",
+    });
+    out.push({ dest: any, target: { kind: "internet-gateway" }, class: "system" });
+  }
+  return out;
 }

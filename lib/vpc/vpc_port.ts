@@ -19,7 +19,13 @@ import {
 } from "./firewall_rules.ts";
 import { firewallLayer, firewallRuleSpec, firewallTablesFromInput } from "./firewall.ts";
 import { DROP_SPOOF, gatewayLayer, gatewayRules } from "./gateway.ts";
-import { cidrToString } from "./ip.ts";
+import { type Cidr, cidrToString } from "./ip.ts";
+import {
+  type PortSubnets,
+  type PortSubnetsInput,
+  subnetsToInput,
+  validateSubnets,
+} from "./subnets.ts";
 import { type GatewayIdentity, gatewayIdentity } from "./hairpin.ts";
 import { isIcmpError } from "./icmp_error.ts";
 import type { Mappings } from "./mappings.ts";
@@ -27,7 +33,7 @@ import { NatDesc, natLayer, natRules, NatState } from "./nat.ts";
 import { MulticastCheck } from "./multicast.ts";
 import { encapStale, overlayLayer } from "./overlay.ts";
 import { routerLayer, routerRules } from "./route_layer.ts";
-import { type Route, type RouteClass, RouterTable } from "./router.ts";
+import { defaultRoutes, type Route, type RouteClass, RouterTable } from "./router.ts";
 import { orThrow } from "./validate.ts";
 
 /** Drop reasons decided before the engine runs. */
@@ -59,6 +65,7 @@ export class VpcPort {
   readonly mappings: Mappings;
   readonly counters = new VpcCounters();
   #firewall: FirewallRule[] = [];
+  #subnets: PortSubnets = { attached: [], transit: [] };
   readonly #fwIds = new Map<number, FirewallRule>();
   readonly #v2pWatch: { readonly gen: number };
   #seenV2p: number;
@@ -88,18 +95,8 @@ export class VpcPort {
         leaseTime: d.leaseTime ?? 86400,
       },
     });
-    for (const ip of [cfg.v4, cfg.v6]) {
-      if (!ip) continue;
-      this.routes.add({
-        dest: ip.subnetText,
-        target: { kind: "vpc-subnet", cidr: ip.subnetText },
-        class: "system",
-      });
-      const any = ip.af === 4 ? "0.0.0.0/0" : "::/0";
-      this.routes.add({ dest: any, target: { kind: "internet-gateway" }, class: "system" });
-      this.nat.setExternal(ip.af, ip.external);
-    }
-    for (const r of c.routes ?? []) this.routes.add(r);
+    for (const ip of [cfg.v4, cfg.v6]) if (ip) this.nat.setExternal(ip.af, ip.external);
+    this.routes.replaceAll(c.routes ?? defaultRoutes(c));
     const fw = firewallTablesFromInput(
       c.firewall ?? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${c.vni}` }],
       cfg,
@@ -115,7 +112,14 @@ export class VpcPort {
       uftLimit: c.uftLimit,
       tcpLimit: c.tcpLimit,
       layers: [
-        gatewayLayer(cfg, this.gateway, c.vni, this.#attached(), c.mappings.v2p),
+        gatewayLayer(
+          cfg,
+          this.gateway,
+          c.vni,
+          this.#attached(),
+          this.#attached("in"),
+          c.mappings.v2p,
+        ),
         firewallLayer(fw.rules, cfg, c.lftLimit),
         routerLayer(this.routes),
         natLayer(this.nat, this.#privateIps(), c.lftLimit),
@@ -237,8 +241,18 @@ export class VpcPort {
     this.counters.mappingSweeps++;
   }
 
-  #attached(): { v4: string[]; v6: string[] } {
-    const list = (af: 4 | 6) => (this.nat.external(af)?.attached ?? []).map(cidrToString);
+  /** Prefixes besides the private IP the guest may send from (`out`) or receive on (`in`). */
+  #attached(dir: "in" | "out" = "out"): { v4: string[]; v6: string[] } {
+    const list = (af: 4 | 6) => {
+      const s = new Set((this.nat.external(af)?.attached ?? []).map(cidrToString));
+      for (const a of this.#subnets.attached) if (a.cidr.af === af) s.add(cidrToString(a.cidr));
+      for (const t of this.#subnets.transit) {
+        if (t.cidr.af === af && (dir === "in" ? t.allowIn : t.allowOut)) {
+          s.add(cidrToString(t.cidr));
+        }
+      }
+      return [...s];
+    };
     return { v4: list(4), v6: list(6) };
   }
 
@@ -292,26 +306,57 @@ export class VpcPort {
 
   // ---- routes ----
 
-  /** Adds (or replaces) a route. */
+  /** Adds a route entry (duplicates allowed, as upstream). */
   addRoute(r: Route): void {
     this.port.assertMutable("rule change");
     this.routes.add(r);
     this.port.setRules("router", routerRules(this.routes));
   }
 
-  /** Removes a route; false when absent. */
-  removeRoute(dest: string, cls: RouteClass): boolean {
+  /** Removes one entry matching destination, target and class exactly; false when absent. */
+  removeRoute(r: Route): boolean {
     this.port.assertMutable("rule change");
-    const ok = this.routes.remove(dest, cls);
+    const ok = this.routes.remove(r);
     if (ok) this.port.setRules("router", routerRules(this.routes));
     return ok;
   }
 
-  /** Replaces the routes of one class. */
-  setRoutes(routes: readonly Route[], cls: RouteClass): void {
+  /** Replaces the routes of one class, or the whole table when `cls` is omitted. */
+  setRoutes(routes: readonly Route[], cls?: RouteClass): void {
     this.port.assertMutable("rule change");
     this.routes.replaceAll(routes, cls);
     this.port.setRules("router", routerRules(this.routes));
+  }
+
+  // ---- attached subnets and transit IPs ----
+
+  /** The attached subnets and transit IPs in force. */
+  subnets(): PortSubnetsInput {
+    return subnetsToInput(this.#subnets);
+  }
+
+  /**
+   * Replaces the attached subnets and transit IPs (all validated first). The gateway lets the
+   * guest send from / receive on them; external attached subnets also skip NAT and are
+   * refused by VPC targets.
+   */
+  setSubnets(input: PortSubnetsInput): void {
+    this.#subnets = orThrow(validateSubnets(input));
+    this.nat.attachedExternal = [4, 6].map((af) =>
+      this.#subnets.attached.filter((a) => a.external && a.cidr.af === af).map((a) => a.cidr)
+    ) as [Cidr[], Cidr[]];
+    this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
+    this.port.setRules(
+      "gateway",
+      gatewayRules(
+        this.cfg,
+        this.gateway,
+        this.vni,
+        this.#attached(),
+        this.#attached("in"),
+        this.mappings.v2p,
+      ),
+    );
   }
 
   // ---- external addressing ----
@@ -332,7 +377,14 @@ export class VpcPort {
     // Attached subnets are guest sources too: the gateway's anti-spoof follows them.
     this.port.setRules(
       "gateway",
-      gatewayRules(this.cfg, this.gateway, this.vni, this.#attached(), this.mappings.v2p),
+      gatewayRules(
+        this.cfg,
+        this.gateway,
+        this.vni,
+        this.#attached(),
+        this.#attached("in"),
+        this.mappings.v2p,
+      ),
     );
     const L = this.port.layer("nat");
     for (const p of L.lft[DIR_OUT].values()) {
@@ -357,6 +409,7 @@ export class VpcPort {
       v4: this.cfg.v4 ? ipToString(this.cfg.v4.privateIp) : null,
       v6: this.cfg.v6 ? ipToString(this.cfg.v6.privateIp) : null,
       routes: this.routes.list(),
+      subnets: this.subnets(),
       firewall: this.firewallRules(),
       counters: { ...this.counters },
       engine: this.port.statsSnapshot(),

@@ -34,7 +34,12 @@ Deno.test("ports: list, show, create, delete with its tables; persisted", async 
     }]);
 
     const persisted = await new StateStore(h.dir).load();
-    assert.deepEqual([...persisted.keys()].sort(), ["firewall\u0000opte1", "port\u0000opte1"]);
+    // No routes in the request: the port's system routes are seeded as ordinary entries.
+    assert.deepEqual([...persisted.keys()].sort(), [
+      "firewall\u0000opte1",
+      "port\u0000opte1",
+      "router\u0000opte1",
+    ]);
 
     r = await h.call("DELETE", "/v1/ports/opte1");
     assert.equal(r.status, 200);
@@ -67,6 +72,30 @@ Deno.test("firewall: add assigns the next id, remove by id, replace all", async 
     ], [0, 100]]);
     assert.equal((await h.call("DELETE", "/v1/ports/opte0/firewall/0")).status, 200);
     assert.equal((await h.call("DELETE", "/v1/ports/opte0/firewall/0")).status, 404);
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 60,
+      action: "allow",
+      protocol: "icmp",
+      icmp: { type: 3, codes: [0, 4] },
+    });
+    assert.equal(r.status, 201);
+    assert.deepEqual(r.body.icmp, { type: 3, codes: [0, 4] });
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 61,
+      action: "allow",
+      protocol: "tcp",
+      ports: "22,443,8000-8080",
+    });
+    assert.equal(r.status, 201);
+    r = await h.call("POST", "/v1/ports/opte0/firewall", {
+      direction: "in",
+      priority: 62,
+      action: "allow",
+      protocol: 47,
+    });
+    assert.deepEqual([r.status, r.body.protocol], [201, 47]);
     r = await h.call("PUT", "/v1/ports/opte0/firewall", [
       { direction: "out", priority: 1, action: "allow" },
       { id: 7, direction: "in", priority: 2, action: "deny" },
@@ -81,36 +110,39 @@ Deno.test("firewall: add assigns the next id, remove by id, replace all", async 
 Deno.test("router entries, external IPs, underlay routes", async () => {
   const h = await startHarness();
   try {
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", {
-        destination: "0.0.0.0/0",
-        target: "internet-gateway",
-      })).status,
-      201,
-    );
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", { destination: "0.0.0.0/0", target: "drop" }))
-        .status,
-      409,
-    );
-    assert.equal(
-      (await h.call("POST", "/v1/ports/opte0/routes", {
-        destination: "10.1.0.0/16",
-        target: "ip",
-        via: "10.0.0.1",
-      })).status,
-      201,
-    );
+    // opte0 (10.0.0.5/24, no routes in the config) starts with its system routes.
     let r = await h.call("GET", "/v1/ports/opte0/routes");
-    assert.deepEqual(r.body.map((e: { destination: string }) => e.destination), [
-      "0.0.0.0/0",
+    assert.deepEqual(r.body, [
+      {
+        destination: "10.0.0.0/24",
+        target: { kind: "vpc-subnet", cidr: "10.0.0.0/24" },
+        class: "system",
+      },
+      { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" },
+    ]);
+    const igw = { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" };
+    // Duplicates are allowed (upstream's add_entry adds a rule each time).
+    assert.equal((await h.call("POST", "/v1/ports/opte0/routes", igw)).status, 201);
+    const viaIp = {
+      destination: "10.1.0.0/16",
+      target: { kind: "ip", ip: "10.0.0.6" },
+      class: "custom",
+    };
+    assert.equal((await h.call("POST", "/v1/ports/opte0/routes", viaIp)).status, 201);
+    r = await h.call("GET", "/v1/ports/opte0/routes");
+    assert.equal(r.body.length, 4);
+    // Deletion needs the exact (destination, target, class): a class mismatch changes nothing.
+    r = await h.call("DELETE", "/v1/ports/opte0/routes", { ...igw, class: "custom" });
+    assert.equal(r.status, 404);
+    assert.equal(r.body.field, "destination");
+    assert.equal(h.ctl.state.router.get("opte0")!.length, 4);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 200);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 200);
+    assert.equal((await h.call("DELETE", "/v1/ports/opte0/routes", igw)).status, 404);
+    assert.deepEqual(h.ctl.state.router.get("opte0")!.map((e) => e.destination), [
+      "10.0.0.0/24",
       "10.1.0.0/16",
     ]);
-    assert.equal(
-      (await h.call("DELETE", "/v1/ports/opte0/routes?destination=0.0.0.0/0")).status,
-      200,
-    );
-    assert.equal(h.ctl.state.router.get("opte0")!.length, 1);
 
     r = await h.call("PUT", "/v1/ports/opte0/external-ips", {
       snat: { ip: "203.0.113.9", ports: [1024, 2047] },
@@ -158,18 +190,35 @@ Deno.test("V2P / V2B / M2P: set, dump, clear", async () => {
         .status,
       200,
     );
+    // Upstream's set-v2b adds endpoints; clear-v2b removes the ones named.
+    r = await h.call("PUT", "/v1/v2b", {
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::2", "FD00:99::1"],
+    });
+    assert.deepEqual(r.body, {
+      vni: 10,
+      prefix: "0.0.0.0/0",
+      endpoints: ["fd00:99::1", "fd00:99::2"],
+    });
     r = await h.call("GET", "/v1/v2b");
     assert.deepEqual(r.body, [{
       vni: 10,
       prefix: "0.0.0.0/0",
-      endpoints: ["fd00:99::1"],
+      endpoints: ["fd00:99::1", "fd00:99::2"],
       source: "api",
     }]);
-    assert.equal(
-      (await h.call("DELETE", `/v1/v2b?vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`)).status,
-      200,
-    );
+    const q = `vni=10&prefix=${encodeURIComponent("0.0.0.0/0")}`;
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::3`);
+    assert.equal(r.status, 404);
+    assert.equal(r.body.field, "endpoint");
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::1`);
+    assert.deepEqual(r.body, { vni: 10, prefix: "0.0.0.0/0", endpoints: ["fd00:99::2"] });
+    assert.equal(h.ctl.state.v2b.size, 1);
+    r = await h.call("DELETE", `/v1/v2b?${q}&endpoint=fd00:99::2`);
+    assert.equal(r.body, null);
     assert.equal(h.ctl.state.v2b.size, 0);
+    assert.equal((await h.call("DELETE", `/v1/v2b?${q}`)).status, 404);
 
     assert.equal(
       (await h.call("PUT", "/v1/m2p", { group: "239.1.1.1", underlay: "ff04::1" })).status,
@@ -259,12 +308,90 @@ Deno.test("bad inputs: 4xx naming the field, nothing changed", async () => {
     ["DELETE", "/v1/ports/opte0/firewall/abc", undefined, 400, "param.id"],
     [
       "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: "tcp", icmp: { type: 8 } },
+      400,
+      "icmp",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: "tcp", ports: "22,80-70" },
+      400,
+      "ports",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: 47, ports: "22" },
+      400,
+      "ports",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/firewall",
+      { direction: "in", priority: 1, action: "allow", protocol: 300 },
+      400,
+      "protocol",
+    ],
+    [
+      "POST",
       "/v1/ports/opte0/routes",
-      { destination: "10.0.0.0/33", target: "drop" },
+      { destination: "10.0.0.0/33", target: { kind: "drop" }, class: "custom" },
       400,
       "destination",
     ],
-    ["POST", "/v1/ports/opte0/routes", { destination: "10.0.0.0/8", target: "ip" }, 400, "via"],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "ip" }, class: "custom" },
+      400,
+      "target.ip",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "ip", ip: "fd00::1" }, class: "custom" },
+      400,
+      "target.ip",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      { destination: "10.0.0.0/8", target: { kind: "drop" }, class: "local" },
+      400,
+      "class",
+    ],
+    [
+      "POST",
+      "/v1/ports/opte0/routes",
+      {
+        destination: "0.0.0.0/0",
+        target: { kind: "internet-gateway", id: "a b" },
+        class: "custom",
+      },
+      400,
+      "target.id",
+    ],
+    [
+      "DELETE",
+      "/v1/ports/opte0/routes",
+      { destination: "0.0.0.0/0", target: { kind: "drop" }, class: "custom" },
+      404,
+      "destination",
+    ],
+    [
+      "PUT",
+      "/v1/ports/opte0/external-ips",
+      { inetGwMap: { "203.0.113.500": ["igw-1"] } },
+      400,
+      "inetGwMap.203.0.113.500",
+    ],
+    ["POST", "/v1/ports/opte0/subnets/attached", { cidr: "10.9.0.1/16" }, 400, "cidr"],
+    ["POST", "/v1/ports/opte0/subnets/transit", { cidr: "10.9.0.0/16", dir: "up" }, 400, "dir"],
+    ["DELETE", "/v1/ports/opte0/subnets/attached?cidr=10.9.0.0/16", undefined, 404, "cidr"],
+    ["DELETE", "/v1/ports/opte0/subnets/transit?cidr=10.9.0.0/16", undefined, 404, "cidr"],
+    ["DELETE", "/v1/multicast/subscriptions?group=nope", undefined, 400, "query.group"],
     [
       "PUT",
       "/v1/ports/opte0/external-ips",

@@ -10,9 +10,9 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     assert.equal(
       r.out,
       [
-        "NAME   KIND      MAC                ZONE  ADDRESSES      VNI  STATE    SOURCE",
-        "dns0   system    a8:40:25:00:00:10  dns   fd00:1::10/64  -    running  config",
-        "opte0  instance  a8:40:25:f0:00:01  -     -              10   running  config",
+        "NAME   KIND      MAC                ZONE  IPv4         IPv6           EXTERNAL IP  VNI  STATE    SOURCE",
+        "dns0   system    a8:40:25:00:00:10  dns   -            fd00:1::10/64  -            -    running  config",
+        "opte0  instance  a8:40:25:f0:00:01  -     10.0.0.5/24  -              -            10   running  config",
         "",
       ].join("\n"),
     );
@@ -75,14 +75,14 @@ Deno.test("CLI against a running service: aligned tables, --json, errors", async
     );
     r = await xdeno(h.url, "dump-v2p", "--json");
     assert.equal(JSON.parse(r.out).length, 2);
-    r = await xdeno(h.url, "set-v2b", "10", "0.0.0.0/0", "fd00:99::1", "fd00:99::2");
+    r = await xdeno(h.url, "set-v2b", "0.0.0.0/0", "fd00:99::1", "fd00:99::2", "--vni", "10");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(h.url, "dump-v2b");
     assert.equal(
       r.out,
       "VNI  PREFIX     ENDPOINTS              SOURCE\n10   0.0.0.0/0  fd00:99::1,fd00:99::2  api\n",
     );
-    r = await xdeno(h.url, "add-router-entry", "opte0", "0.0.0.0/0", "internet-gateway");
+    r = await xdeno(h.url, "add-router-entry", "-p", "opte0", "0.0.0.0/0", "ig", "system");
     assert.equal(r.code, 0, r.err);
     r = await xdeno(
       h.url,

@@ -163,7 +163,13 @@ Deno.test("port_transition_pause: a paused port refuses rule and flow changes (B
   const before = g2.firewallRules();
   const refused = (f: () => unknown) => assert.throws(f, PortStateError);
   refused(() => g2.port.clearFlows());
-  refused(() => g2.removeRoute("172.30.0.0/22", "system"));
+  refused(() =>
+    g2.removeRoute({
+      dest: "172.30.0.0/22",
+      target: { kind: "vpc-subnet", cidr: "172.30.0.0/22" },
+      class: "system",
+    })
+  );
   refused(() =>
     g2.addFirewallRule({ direction: "in", priority: 10, action: "allow", protocol: "tcp" })
   );

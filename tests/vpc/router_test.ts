@@ -4,8 +4,7 @@ import {
   parseRouterTarget,
   routePriority,
   RouterTable,
-  TARGET_IGW,
-  targetCode,
+  routerTargetText,
   validateRoute,
 } from "../../lib/vpc/router.ts";
 
@@ -28,9 +27,10 @@ Deno.test("router: longest prefix wins; custom beats system at equal length; no 
   assert.equal(look(t, "172.30.0.7")?.target.kind, "drop"); // custom tie-break
   assert.equal(look(t, "172.30.1.7")?.target.kind, "ip"); // longer system beats shorter custom
   assert.equal(look(t, "fd00::1"), null); // no v6 route at all
-  assert.ok(t.remove("172.30.0.0/22", "custom"));
+  const drop22 = { dest: "172.30.0.0/22", target: { kind: "drop" }, class: "custom" } as const;
+  assert.ok(t.remove(drop22));
   assert.equal(look(t, "172.30.0.7")?.target.kind, "vpc-subnet");
-  assert.equal(t.remove("172.30.0.0/22", "custom"), false);
+  assert.equal(t.remove(drop22), false);
   assert.deepEqual(t.list().map((r) => `${r.dest} ${r.class}`), [
     "172.30.1.0/24 system",
     "172.30.0.0/22 system",
@@ -51,7 +51,6 @@ Deno.test("router: replaceAll per class, generation bumps, targets encode", () =
   assert.equal(look(t, "2002::1")?.class, "custom");
   t.replaceAll([], "custom");
   assert.equal(look(t, "2002::1")?.target.kind, "internet-gateway");
-  assert.equal(targetCode({ kind: "internet-gateway" }), TARGET_IGW);
   assert.ok(routePriority(24, "custom") < routePriority(24, "system"));
   assert.ok(routePriority(24, "system") < routePriority(16, "custom"));
 });
@@ -80,4 +79,61 @@ Deno.test("router: validation names the field", () => {
     cidr: "10.0.0.0/8",
   });
   assert.equal(parseRouterTarget("ip=10.0.0"), null);
+});
+
+Deno.test("router: priorities are upstream's table ((max_len - len) << 1 | is_system) + 10", () => {
+  // Values from the table in upstream's router.rs comment, per family.
+  assert.equal(routePriority(32, "custom", 4), 10);
+  assert.equal(routePriority(32, "system", 4), 11);
+  assert.equal(routePriority(31, "custom", 4), 12);
+  assert.equal(routePriority(0, "custom", 4), 74);
+  assert.equal(routePriority(0, "system", 4), 75);
+  assert.equal(routePriority(128, "system", 6), 11);
+  assert.equal(routePriority(0, "custom", 6), 266);
+  assert.equal(routePriority(0, "system", 6), 267);
+});
+
+Deno.test("router: duplicates are kept; deletion needs the exact destination, target and class", () => {
+  const t = new RouterTable();
+  const ig = { dest: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" } as const;
+  t.add(ig);
+  t.add(ig);
+  assert.equal(t.entries().length, 2);
+  // Same destination, other target or class: not the entry.
+  assert.equal(t.remove({ ...ig, class: "custom" }), false);
+  assert.equal(t.remove({ ...ig, target: { kind: "internet-gateway", id: "igw-1" } }), false);
+  assert.equal(t.remove({ ...ig, target: { kind: "drop" } }), false);
+  assert.ok(t.remove(ig));
+  assert.equal(t.entries().length, 1);
+  assert.ok(t.remove(ig));
+  assert.equal(look(t, "8.8.8.8"), null);
+  // The same address written differently is the same target.
+  t.add({ dest: "fd00::/64", target: { kind: "ip", ip: "fd00::0:5" }, class: "custom" });
+  assert.ok(
+    t.remove({ dest: "fd00::/64", target: { kind: "ip", ip: "fd00::5" }, class: "custom" }),
+  );
+});
+
+Deno.test("router: opteadm's target text round-trips; multicast destinations are refused", () => {
+  for (
+    const s of [
+      "drop",
+      "ig",
+      "ig=00000000-0000-0000-0000-000000000002",
+      "ip4=10.0.0.5",
+      "ip6=fd00::5",
+      "sub4=10.0.0.0/24",
+      "sub6=fd00::/64",
+    ]
+  ) {
+    const t = parseRouterTarget(s);
+    assert.ok(t, s);
+    assert.equal(routerTargetText(t), s);
+  }
+  assert.equal(parseRouterTarget("ip4=fd00::5"), null);
+  assert.equal(parseRouterTarget("sub6=10.0.0.0/8"), null);
+  assert.match(
+    validateRoute({ dest: "224.0.0.0/4", target: { kind: "drop" }, class: "custom" }) as string,
+    /^route\.dest: 224\.0\.0\.0\/4 is a multicast prefix/,
+  );
 });

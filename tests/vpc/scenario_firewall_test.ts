@@ -193,8 +193,10 @@ Deno.test("router: custom beats system at equal prefix length, longer prefix bea
   });
   assertPassed(s.send(a, "out", to("10.1.2.5")));
   assertDropped(s.send(a, "out", to("10.1.3.5")), "route drop");
-  assert.ok(a.removeRoute("10.1.0.0/16", "custom"));
-  assert.ok(a.removeRoute("0.0.0.0/0", "system"));
+  assert.ok(a.removeRoute({ dest: "10.1.0.0/16", target: { kind: "drop" }, class: "custom" }));
+  assert.ok(
+    a.removeRoute({ dest: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" }),
+  );
   assertDropped(s.send(a, "out", to("10.9.9.9")), "no route");
   assertDropped(s.send(a, "out", to("8.8.8.8")), "no route");
   a.setRoutes(

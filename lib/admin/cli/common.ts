@@ -18,6 +18,8 @@ export interface Verb {
   flags?: string[];
   /** The first positional is a port, also accepted as `-p PORT` (opteadm's habit). */
   port?: boolean;
+  /** Other one-letter aliases (opteadm's `-e`): letter → option name. */
+  short?: Record<string, string>;
   /** Positionals needed; at most `maxArgs` (default: exactly `args`). */
   args: number;
   maxArgs?: number;
@@ -59,7 +61,10 @@ export const fwTable = (rules: Row[]) =>
     (r) => r.direction,
     (r) => r.priority,
     (r) => r.action,
-    (r) => r.protocol,
+    (r) => {
+      const i = r.icmp as { type: number; codes?: number[] } | undefined;
+      return i ? `${r.protocol}:${i.type}${i.codes ? `,${i.codes.join("-")}` : ""}` : r.protocol;
+    },
     (r) => r.ports ?? "any",
     (r) => r.host,
   ]);

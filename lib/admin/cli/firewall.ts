@@ -17,12 +17,13 @@ export const FIREWALL_VERBS: Record<string, Verb> = {
   "add-fw-rule": {
     summary: "add a firewall rule to a port",
     usage:
-      "add-fw-rule PORT --direction in|out --priority N --action allow|deny [--protocol P] [--ports N[-M]] [--host PREFIX]",
+      "add-fw-rule PORT --direction in|out --priority N --action allow|deny [--protocol any|tcp|udp|arp|N|icmp[6][:TYPE[,LO[-HI]]]] [--ports P,LO-HI,...] [--host PREFIX|vni:N]",
     options: ["direction", "priority", "action", "protocol", "ports", "host"],
     args: 1,
     async run(c, [port], o) {
       const rule: Row = { direction: o.direction, priority: Number(o.priority), action: o.action };
-      for (const k of ["protocol", "ports", "host"]) if (o[k] !== undefined) rule[k] = o[k];
+      for (const k of ["ports", "host"]) if (o[k] !== undefined) rule[k] = o[k];
+      if (typeof o.protocol === "string") Object.assign(rule, protocolOf(o.protocol));
       const r = (await c.call("POST", `/v1/ports/${enc(port)}/firewall`, rule)) as Row;
       return { data: r, table: fwTable([r]) };
     },
@@ -51,3 +52,13 @@ export const FIREWALL_VERBS: Record<string, Verb> = {
     },
   },
 };
+
+/** `--protocol` as the API's fields: a name, a number, or `icmp[6]:TYPE[,LO[-HI]]`. */
+function protocolOf(s: string): Row {
+  if (/^\d+$/.test(s)) return { protocol: Number(s) };
+  const m = /^(icmp6?):(\d+)(?:,(\d+)(?:-(\d+))?)?$/.exec(s);
+  if (!m) return { protocol: s };
+  const icmp: Row = { type: Number(m[2]) };
+  if (m[3] !== undefined) icmp.codes = [Number(m[3]), Number(m[4] ?? m[3])];
+  return { protocol: m[1], icmp };
+}

@@ -45,25 +45,30 @@ export const MAPPING_VERBS: Record<string, Verb> = {
     },
   },
   "set-v2b": {
-    summary: "set a virtual-to-boundary mapping",
-    usage: "set-v2b VNI PREFIX ENDPOINT...",
-    args: 3,
-    maxArgs: Infinity,
-    async run(c, [vni, prefix, ...endpoints]) {
-      return {
-        data: await c.call("PUT", "/v1/v2b", { vni: Number(vni), prefix, endpoints }),
-        table: () => `set v2b ${vni}/${prefix}`,
-      };
+    summary: "add boundary endpoints for a prefix (VNI default 99)",
+    usage: "set-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (adds endpoints; VNI default 99)",
+    options: ["vni"],
+    args: 2,
+    async run(c, [prefix, ...endpoints], o) {
+      const vni = Number(o.vni ?? 99);
+      const r = (await c.call("PUT", "/v1/v2b", { vni, prefix, endpoints })) as Row;
+      return { data: r, table: () => `v2b ${vni}/${prefix}: ${list(r.endpoints)}` };
     },
   },
   "clear-v2b": {
-    summary: "clear a V2B mapping",
-    usage: "clear-v2b VNI PREFIX",
+    summary: "remove boundary endpoints of a prefix",
+    usage: "clear-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (removes those endpoints)",
+    options: ["vni"],
     args: 2,
-    async run(c, [vni, prefix]) {
+    async run(c, [prefix, ...endpoints], o) {
+      const vni = Number(o.vni ?? 99);
+      const q = new URLSearchParams({ vni: String(vni), prefix });
+      for (const e of endpoints) q.append("endpoint", e);
+      const r = (await c.call("DELETE", `/v1/v2b?${q}`)) as Row | null;
       return {
-        data: await c.call("DELETE", `/v1/v2b?vni=${enc(vni)}&prefix=${enc(prefix)}`),
-        table: () => `cleared v2b ${vni}/${prefix}`,
+        data: r,
+        table: () =>
+          r ? `v2b ${vni}/${prefix}: ${list(r.endpoints)}` : `cleared v2b ${vni}/${prefix}`,
       };
     },
   },
@@ -107,3 +112,5 @@ export const MAPPING_VERBS: Record<string, Verb> = {
     },
   },
 };
+
+const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(",") : "none");

@@ -15,6 +15,7 @@ import { NAT_VERBS } from "./nat.ts";
 import { PORT_VERBS } from "./ports.ts";
 import { ROUTER_VERBS } from "./router.ts";
 import { SHOW_VERBS } from "./show.ts";
+import { SUBNET_VERBS } from "./subnets.ts";
 import { TRACE_VERBS } from "./trace.ts";
 import { UNDERLAY_VERBS } from "./underlay.ts";
 
@@ -24,6 +25,7 @@ export const VERBS: Record<string, Verb> = {
   ...PORT_VERBS,
   ...FIREWALL_VERBS,
   ...ROUTER_VERBS,
+  ...SUBNET_VERBS,
   ...NAT_VERBS,
   ...MAPPING_VERBS,
   ...UNDERLAY_VERBS,
@@ -50,6 +52,7 @@ export async function cliMain(verb: string, args: string[]): Promise<number> {
   for (const k of [...COMMON, ...(v.options ?? [])]) options[k] = { type: "string" };
   for (const k of v.flags ?? []) options[k] = { type: "boolean" };
   if (v.port) options.port = { type: "string", short: "p" };
+  for (const [letter, k] of Object.entries(v.short ?? {})) options[k].short = letter;
   const p = parseFlags(args, options);
   const bad = !p.ok ? p.error : positionalError(v, p.positionals, p.values.port as string);
   if (!p.ok || bad) {

@@ -1,5 +1,6 @@
 // CLI multicast verbs: subscriptions and underlay forwarding.
 
+import { ApiError } from "../client.ts";
 import { enc, type Row, tableOf, type Verb } from "./common.ts";
 
 /** Multicast verbs: subscriptions and underlay forwarding. */
@@ -61,4 +62,51 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
       };
     },
   },
+  "clear-m2p": {
+    summary: "clear a multicast-to-physical mapping",
+    usage: "clear-m2p GROUP UNDERLAY",
+    args: 2,
+    async run(c, [group, underlay]) {
+      const cur = (await c.call("GET", "/v1/m2p")) as Row[];
+      const hit = cur.find((m) => m.group === group);
+      if (hit && hit.underlay !== underlay) {
+        throw new ApiError(1, `underlay: ${group} maps to ${hit.underlay}, not ${underlay}`);
+      }
+      return {
+        data: await c.call("DELETE", `/v1/m2p?group=${enc(group)}`),
+        table: () => `cleared m2p ${group}`,
+      };
+    },
+  },
+  "clear-mcast-fwd": {
+    summary: "clear underlay multicast forwarding",
+    usage: "clear-mcast-fwd UNDERLAY",
+    args: 1,
+    async run(c, [underlay]) {
+      return {
+        data: await c.call("DELETE", `/v1/multicast/forwarding?underlay=${enc(underlay)}`),
+        table: () => `cleared forwarding for ${underlay}`,
+      };
+    },
+  },
+  "dump-mcast-subs": {
+    summary: "list multicast subscriptions by group",
+    usage: "dump-mcast-subs",
+    args: 0,
+    async run(c) {
+      const r = (await c.call("GET", "/v1/multicast/subscriptions")) as Row[];
+      return { data: r, table: tableOf(["GROUP", "PORTS"], r, [(s) => s.group, (s) => s.ports]) };
+    },
+  },
+  "mcast-unsubscribe-all": {
+    summary: "unsubscribe every port from a group",
+    usage: "mcast-unsubscribe-all GROUP",
+    args: 1,
+    async run(c, [group]) {
+      const r = (await c.call("DELETE", `/v1/multicast/subscriptions?group=${enc(group)}`)) as Row;
+      return { data: r, table: () => `unsubscribed ${list(r.ports)} from ${group}` };
+    },
+  },
 };
+
+const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(",") : "none");

@@ -3,24 +3,42 @@
 import { enc, readDoc, type Row, tableOf, type Verb } from "./common.ts";
 
 /** Port verbs: add and remove ports. */
+const ext = (p: Row) => {
+  const x = p.externalIps as Row | null;
+  if (!x) return [];
+  const snat = x.snat as Row | undefined;
+  return [
+    ...(x.ephemeral as string[]),
+    ...(x.floating as string[]),
+    ...(snat ? [`${snat.ip}:${(snat.ports as number[]).join("-")}`] : []),
+  ];
+};
+
 export const PORT_VERBS: Record<string, Verb> = {
   "list-ports": {
-    summary: "list ports (admin API)",
+    summary: "list ports with their addresses, external IPs and state",
     usage: "list-ports",
     args: 0,
     async run(c) {
       const ports = (await c.call("GET", "/v1/ports")) as Row[];
+      const ov = (p: Row) => (p.overlay as Row | undefined) ?? {};
       return {
         data: ports,
-        table: tableOf(["NAME", "KIND", "MAC", "ZONE", "ADDRESSES", "VNI", "STATE"], ports, [
-          (p) => p.name,
-          (p) => p.kind,
-          (p) => p.mac,
-          (p) => p.zone,
-          (p) => p.addresses,
-          (p) => (p.overlay as Row | undefined)?.vni,
-          (p) => (p.status as Row | null)?.state,
-        ]),
+        table: tableOf(
+          ["NAME", "KIND", "MAC", "ZONE", "IPv4", "IPv6", "EXTERNAL IP", "VNI", "STATE"],
+          ports,
+          [
+            (p) => p.name,
+            (p) => p.kind,
+            (p) => p.mac,
+            (p) => p.zone,
+            (p) => ov(p).ipv4 ?? (p.addresses as string[]).filter((a) => !a.includes(":")),
+            (p) => ov(p).ipv6 ?? (p.addresses as string[]).filter((a) => a.includes(":")),
+            ext,
+            (p) => ov(p).vni,
+            (p) => (p.status as Row | null)?.state,
+          ],
+        ),
       };
     },
   },

@@ -9,7 +9,7 @@ import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
 import { ControlError } from "../control.ts";
 import type { CaptureTarget } from "../datapath.ts";
-import { ERRORS, json } from "./common.ts";
+import { ERRORS, UNSUPPORTED } from "./common.ts";
 
 const Query = z.object({
   count: z.coerce.number().int().min(0).max(10_000_000).default(0),
@@ -41,10 +41,12 @@ export function captureRoutes(app: AdminApp, ctl: Control): void {
         responses: {
           200: {
             description: "pcap stream (LINKTYPE_ETHERNET)",
-            content: { "application/vnd.tcpdump.pcap": { schema: z.any() } },
+            content: {
+              "application/vnd.tcpdump.pcap": { schema: z.string().openapi({ format: "binary" }) },
+            },
           },
           ...ERRORS,
-          501: json("unsupported"),
+          ...UNSUPPORTED,
         },
       }),
       (c) => {

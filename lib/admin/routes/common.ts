@@ -4,19 +4,28 @@ import { z } from "@hono/zod-openapi";
 import { linkName } from "../../config/fields.ts";
 import { ControlError } from "../control.ts";
 import type { DesiredState } from "../../config/resources.ts";
+import { ErrorBody } from "./schemas.ts";
 
-/** A JSON response declaration for the OpenAPI document. */
-export function json(description: string) {
-  return { description, content: { "application/json": { schema: z.any() } } };
+/** A JSON response declaration for the OpenAPI document (`schema`: the body's shape). */
+export function json(description: string, schema: z.ZodType) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+/** A required JSON request body of `schema`. */
+export function body<T extends z.ZodType>(schema: T) {
+  return { content: { "application/json": { schema } }, required: true };
 }
 
 /** The error responses every mutating route may give. */
 export const ERRORS = {
-  400: json("bad input: `field` and `error` say what and why; nothing changed"),
-  401: json("missing or wrong bearer token"),
-  404: json("no such resource"),
-  409: json("conflicts with the current state; nothing changed"),
+  400: json("bad input: `field` and `error` say what and why; nothing changed", ErrorBody),
+  401: json("missing or wrong bearer token", ErrorBody),
+  404: json("no such resource", ErrorBody),
+  409: json("conflicts with the current state; nothing changed", ErrorBody),
 };
+
+/** A datapath that lacks the capability. */
+export const UNSUPPORTED = { 501: json("unsupported by this datapath", ErrorBody) };
 
 /** `{name}` path parameter. */
 export const PortParam = z.object({ name: linkName });

@@ -5,6 +5,7 @@ import { ExternalIps } from "../../config/schema.ts";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { Cleared } from "./schemas.ts";
 
 /** Registers the external-IP routes. */
 export function externalIpRoutes(app: AdminApp, ctl: Control): void {
@@ -15,7 +16,7 @@ export function externalIpRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["nat"],
       request: { params: PortParam },
-      responses: { 200: json("external IPs or null"), ...ERRORS },
+      responses: { 200: json("external IPs or null", ExternalIps.nullable()), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");
@@ -33,7 +34,7 @@ export function externalIpRoutes(app: AdminApp, ctl: Control): void {
         params: PortParam,
         body: { content: { "application/json": { schema: ExternalIps } }, required: true },
       },
-      responses: { 200: json("set"), ...ERRORS },
+      responses: { 200: json("set", ExternalIps), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -51,7 +52,7 @@ export function externalIpRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["nat"],
       request: { params: PortParam },
-      responses: { 200: json("cleared"), ...ERRORS },
+      responses: { 200: json("cleared", Cleared), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");

@@ -7,6 +7,7 @@ import { assignRuleIds } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { FirewallRules, Removed } from "./schemas.ts";
 
 const sorted = (rules: FirewallRule[]) =>
   [...rules].sort((a, b) =>
@@ -22,7 +23,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["firewall"],
       request: { params: PortParam },
-      responses: { 200: json("rules"), ...ERRORS },
+      responses: { 200: json("rules", FirewallRules), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");
@@ -40,7 +41,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
         params: PortParam,
         body: { content: { "application/json": { schema: FirewallRule } }, required: true },
       },
-      responses: { 201: json("the rule with its id"), ...ERRORS },
+      responses: { 201: json("the rule with its id", FirewallRule), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -72,7 +73,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
           required: true,
         },
       },
-      responses: { 200: json("the new rule set"), ...ERRORS },
+      responses: { 200: json("the new rule set", FirewallRules), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -102,7 +103,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
           }).transform(Number),
         }),
       },
-      responses: { 200: json("removed"), ...ERRORS },
+      responses: { 200: json("removed", Removed), ...ERRORS },
     }),
     async (c) => {
       const { name, id } = c.req.valid("param");

@@ -3,7 +3,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, PortParam, UNSUPPORTED } from "./common.ts";
+import { FlowRows } from "./schemas.ts";
 
 /** Registers the flow-table routes. */
 export function flowRoutes(app: AdminApp, ctl: Control): void {
@@ -14,7 +15,7 @@ export function flowRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["flows"],
       request: { params: PortParam.extend({ table: z.enum(["uft", "lft", "tcp"]) }) },
-      responses: { 200: json("flows"), ...ERRORS, 501: json("unsupported") },
+      responses: { 200: json("flows", FlowRows), ...ERRORS, ...UNSUPPORTED },
     }),
     async (c) => {
       const { name, table } = c.req.valid("param");
@@ -34,7 +35,11 @@ export function flowRoutes(app: AdminApp, ctl: Control): void {
         params: PortParam.extend({ table: z.enum(["uft", "lft"]) }),
         query: z.object({ layer: z.string().regex(/^[a-z0-9_-]{1,32}$/).optional() }),
       },
-      responses: { 200: json("cleared"), ...ERRORS, 501: json("unsupported") },
+      responses: {
+        200: json("cleared", z.object({ cleared: z.number() })),
+        ...ERRORS,
+        ...UNSUPPORTED,
+      },
     }),
     async (c) => {
       const { name, table } = c.req.valid("param");

@@ -4,7 +4,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, PortParam, UNSUPPORTED } from "./common.ts";
+import { LayerDump, LayerRows, LinkRows, NeighbourRows } from "./schemas.ts";
 
 const unsupported = (ctl: Control, what: string) => ({
   error: `${ctl.datapath.platform} datapath has no ${what}`,
@@ -19,7 +20,7 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
       path: "/v1/ports/{name}/layers",
       tags: ["layers"],
       request: { params: PortParam },
-      responses: { 200: json("layers"), ...ERRORS, 501: json("unsupported") },
+      responses: { 200: json("layers", LayerRows), ...ERRORS, ...UNSUPPORTED },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -34,7 +35,7 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
       path: "/v1/ports/{name}/layers/{layer}",
       tags: ["layers"],
       request: { params: PortParam.extend({ layer: z.string().regex(/^[a-z0-9_-]{1,32}$/) }) },
-      responses: { 200: json("the layer's rules and flows"), ...ERRORS, 501: json("unsupported") },
+      responses: { 200: json("the layer's rules and flows", LayerDump), ...ERRORS, ...UNSUPPORTED },
     }),
     async (c) => {
       const { name, layer } = c.req.valid("param");
@@ -46,9 +47,9 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
     },
   );
   for (
-    const [path, what, fn] of [
-      ["/v1/underlay/links", "underlay links", () => dp.underlayLinks?.()],
-      ["/v1/underlay/neighbours", "neighbour cache", () => dp.neighbours?.()],
+    const [path, what, fn, schema] of [
+      ["/v1/underlay/links", "underlay links", () => dp.underlayLinks?.(), LinkRows],
+      ["/v1/underlay/neighbours", "neighbour cache", () => dp.neighbours?.(), NeighbourRows],
     ] as const
   ) {
     app.openapi(
@@ -56,7 +57,7 @@ export function inspectRoutes(app: AdminApp, ctl: Control): void {
         method: "get",
         path,
         tags: ["underlay"],
-        responses: { 200: json(what), 501: json("unsupported") },
+        responses: { 200: json(what, schema), ...UNSUPPORTED },
       }),
       async (c) => {
         const rows = await fn();

@@ -1,15 +1,17 @@
-// /v1/v2p, /v1/v2b, /v1/m2p: set (PUT one mapping), clear (DELETE by key in the query), dump.
+// /v1/v2p, /v1/m2p: set (PUT one mapping), clear (DELETE by key in the query), dump. V2B has
+// per-endpoint semantics of its own (routes/v2b.ts).
 
 import { createRoute, z } from "@hono/zod-openapi";
-import { M2p, V2b, V2p } from "../../config/schema.ts";
-import { ip, prefix, vni } from "../../config/fields.ts";
-import { type Change, v2bKey, v2pKey } from "../../config/resources.ts";
+import { M2p, V2p } from "../../config/schema.ts";
+import { ip, vni } from "../../config/fields.ts";
+import { type Change, v2pKey } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json } from "./common.ts";
+import { Cleared } from "./schemas.ts";
 
 interface Mapping<T> {
-  kind: "v2p" | "v2b" | "m2p";
+  kind: "v2p" | "m2p";
   schema: z.ZodType<T>;
   key: (v: T) => string;
   query: z.ZodObject;
@@ -24,13 +26,6 @@ const MAPPINGS = [
     query: z.object({ vni: z.coerce.number().pipe(vni), ip }),
     keyOf: (q) => v2pKey(q as { vni: number; ip: string }),
   } satisfies Mapping<V2p>,
-  {
-    kind: "v2b",
-    schema: V2b,
-    key: v2bKey,
-    query: z.object({ vni: z.coerce.number().pipe(vni), prefix }),
-    keyOf: (q) => v2bKey(q as { vni: number; prefix: string }),
-  } satisfies Mapping<V2b>,
   {
     kind: "m2p",
     schema: M2p,
@@ -49,7 +44,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         method: "get",
         path,
         tags: ["mappings"],
-        responses: { 200: json(`every ${m.kind} mapping`) },
+        responses: { 200: json(`every ${m.kind} mapping`, z.array(m.schema)) },
       }),
       (c) => c.json([...ctl.state[m.kind]].map(([k, v]) => ctl.sourced(m.kind, k, v)), 200),
     );
@@ -61,7 +56,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         request: {
           body: { content: { "application/json": { schema: m.schema } }, required: true },
         },
-        responses: { 200: json("set (created or replaced)"), ...ERRORS },
+        responses: { 200: json("set (created or replaced)", m.schema), ...ERRORS },
       }),
       async (c) => {
         const v = c.req.valid("json" as never);
@@ -78,7 +73,7 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         path,
         tags: ["mappings"],
         request: { query: m.query },
-        responses: { 200: json("cleared"), ...ERRORS },
+        responses: { 200: json("cleared", Cleared), ...ERRORS },
       }),
       async (c) => {
         const key = m.keyOf(c.req.valid("query" as never) as Record<string, unknown>);

@@ -7,6 +7,7 @@ import { ip, ipv6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { Groups, McastForwardings, Removed } from "./schemas.ts";
 
 /** Registers the multicast routes. */
 export function multicastRoutes(app: AdminApp, ctl: Control): void {
@@ -17,7 +18,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       path: sub,
       tags: ["multicast"],
       request: { params: PortParam },
-      responses: { 200: json("groups"), ...ERRORS },
+      responses: { 200: json("groups", Groups), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");
@@ -37,7 +38,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
           required: true,
         },
       },
-      responses: { 201: json("subscribed"), ...ERRORS },
+      responses: { 201: json("subscribed: the port's groups", Groups), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -60,7 +61,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       path: sub,
       tags: ["multicast"],
       request: { params: PortParam, query: z.object({ group: ip }) },
-      responses: { 200: json("unsubscribed"), ...ERRORS },
+      responses: { 200: json("unsubscribed", z.object({ unsubscribed: z.string() })), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -87,7 +88,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       method: "get",
       path: fwd,
       tags: ["multicast"],
-      responses: { 200: json("forwarding entries") },
+      responses: { 200: json("forwarding entries", McastForwardings) },
     }),
     (c) => c.json([...ctl.state.mcastFwd].map(([k, v]) => ctl.sourced("mcastFwd", k, v)), 200),
   );
@@ -99,7 +100,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       request: {
         body: { content: { "application/json": { schema: McastForwarding } }, required: true },
       },
-      responses: { 200: json("set"), ...ERRORS },
+      responses: { 200: json("set", McastForwarding), ...ERRORS },
     }),
     async (c) => {
       const f = c.req.valid("json");
@@ -116,7 +117,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       path: fwd,
       tags: ["multicast"],
       request: { query: z.object({ underlay: ipv6 }) },
-      responses: { 200: json("removed"), ...ERRORS },
+      responses: { 200: json("removed", Removed), ...ERRORS },
     }),
     async (c) => {
       const { underlay } = c.req.valid("query");

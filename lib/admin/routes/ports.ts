@@ -1,11 +1,13 @@
 // /v1/ports: list, show, create, delete, pause/start.
 
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { Port } from "../../config/schema.ts";
 import { assignRuleIds, type Change, PER_PORT_KINDS } from "../../config/resources.ts";
+import { defaultFirewall, systemRoutes } from "../../config/routes.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, PortParam, UNSUPPORTED } from "./common.ts";
+import { PortState, PortView, Removed } from "./schemas.ts";
 
 /** Registers the port routes. */
 export function portRoutes(app: AdminApp, ctl: Control): void {
@@ -26,7 +28,7 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       method: "get",
       path: "/v1/ports",
       tags: ["ports"],
-      responses: { 200: json("every port") },
+      responses: { 200: json("every port", z.array(PortView)) },
     }),
     (c) => c.json([...ctl.state.port.keys()].sort().map(view), 200),
   );
@@ -36,7 +38,7 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       path: "/v1/ports/{name}",
       tags: ["ports"],
       request: { params: PortParam },
-      responses: { 200: json("one port"), ...ERRORS },
+      responses: { 200: json("one port", PortView), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");
@@ -50,19 +52,22 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       path: "/v1/ports",
       tags: ["ports"],
       request: { body: { content: { "application/json": { schema: Port } }, required: true } },
-      responses: { 201: json("created"), ...ERRORS },
+      responses: { 201: json("created", PortView), ...ERRORS },
     }),
     async (c) => {
       const p = c.req.valid("json");
       await ctl.mutate((s) => {
         if (s.port.has(p.name)) throw new ControlError(409, "name", `port ${p.name} exists`);
-        const { firewall, routes, externalIps, multicast, ...spec } = p;
+        const { firewall, routes, externalIps, multicast, subnets, ...spec } = p;
         const changes: Change[] = [{ kind: "port", key: p.name, value: spec }];
-        if (firewall.length) {
-          changes.push({ kind: "firewall", key: p.name, value: assignRuleIds(firewall) });
+        const rules = firewall ?? defaultFirewall(p);
+        if (rules.length) {
+          changes.push({ kind: "firewall", key: p.name, value: assignRuleIds(rules) });
         }
-        if (routes.length) changes.push({ kind: "router", key: p.name, value: routes });
+        const table = routes ?? systemRoutes(p);
+        if (table.length) changes.push({ kind: "router", key: p.name, value: table });
         if (externalIps) changes.push({ kind: "externalIps", key: p.name, value: externalIps });
+        if (subnets) changes.push({ kind: "subnets", key: p.name, value: subnets });
         if (multicast.length) changes.push({ kind: "subscription", key: p.name, value: multicast });
         return { changes, result: null };
       });
@@ -75,7 +80,7 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
       path: "/v1/ports/{name}",
       tags: ["ports"],
       request: { params: PortParam },
-      responses: { 200: json("removed, with its tables"), ...ERRORS },
+      responses: { 200: json("removed, with its tables", Removed), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -99,9 +104,9 @@ export function portRoutes(app: AdminApp, ctl: Control): void {
         tags: ["ports"],
         request: { params: PortParam },
         responses: {
-          200: json(`port ${action === "pause" ? "paused" : "running"}`),
+          200: json(`port ${action === "pause" ? "paused" : "running"}`, PortState),
           ...ERRORS,
-          501: json("unsupported"),
+          ...UNSUPPORTED,
         },
       }),
       async (c) => {

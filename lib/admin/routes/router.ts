@@ -1,22 +1,25 @@
-// /v1/ports/{name}/routes: the port's VPC router entries (list, add, remove, replace).
+// /v1/ports/{name}/routes: the port's VPC router entries (opteadm add-router-entry,
+// del-router-entry, replace). As upstream: duplicates are allowed and a deletion names the
+// exact entry (destination, target, class).
 
 import { createRoute, z } from "@hono/zod-openapi";
+import { canonical } from "../../config/resources.ts";
 import { RouterEntry } from "../../config/schema.ts";
-import { prefix } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { body, ERRORS, json, needPort, PortParam } from "./common.ts";
 
 /** Registers the router-entry routes. */
 export function routerRoutes(app: AdminApp, ctl: Control): void {
   const path = "/v1/ports/{name}/routes";
+  const Entries = z.array(RouterEntry);
   app.openapi(
     createRoute({
       method: "get",
       path,
       tags: ["router"],
       request: { params: PortParam },
-      responses: { 200: json("entries"), ...ERRORS },
+      responses: { 200: json("entries", Entries), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");
@@ -32,11 +35,11 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       method: "post",
       path,
       tags: ["router"],
-      request: {
-        params: PortParam,
-        body: { content: { "application/json": { schema: RouterEntry } }, required: true },
+      request: { params: PortParam, body: body(RouterEntry) },
+      responses: {
+        201: json("added (one more entry, even if an equal one exists)", RouterEntry),
+        ...ERRORS,
       },
-      responses: { 201: json("added"), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -44,9 +47,6 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       await ctl.mutate((s) => {
         needPort(s, name);
         const cur = s.router.get(name) ?? [];
-        if (cur.some((r) => r.destination === e.destination)) {
-          throw new ControlError(409, "destination", `${name} already routes ${e.destination}`);
-        }
         return { changes: [{ kind: "router", key: name, value: [...cur, e] }], result: null };
       });
       return c.json(e, 201);
@@ -57,11 +57,8 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       method: "put",
       path,
       tags: ["router"],
-      request: {
-        params: PortParam,
-        body: { content: { "application/json": { schema: z.array(RouterEntry) } }, required: true },
-      },
-      responses: { 200: json("replaced"), ...ERRORS },
+      request: { params: PortParam, body: body(Entries) },
+      responses: { 200: json("replaced: the whole table", Entries), ...ERRORS },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
@@ -81,25 +78,39 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       method: "delete",
       path,
       tags: ["router"],
-      request: { params: PortParam, query: z.object({ destination: prefix }) },
-      responses: { 200: json("removed"), ...ERRORS },
+      request: { params: PortParam, body: body(RouterEntry) },
+      responses: {
+        200: json("removed (one matching entry)", z.object({ removed: RouterEntry })),
+        ...ERRORS,
+      },
     }),
     async (c) => {
       const { name } = c.req.valid("param");
-      const { destination } = c.req.valid("query");
+      const e = c.req.valid("json");
       await ctl.mutate((s) => {
         needPort(s, name);
         const cur = s.router.get(name) ?? [];
-        const next = cur.filter((r) => r.destination !== destination);
-        if (next.length === cur.length) {
-          throw new ControlError(404, "destination", `no entry for ${destination}`);
+        const key = canonical(normal(e));
+        const i = cur.findIndex((r) => canonical(normal(r)) === key);
+        if (i < 0) {
+          throw new ControlError(
+            404,
+            "destination",
+            `no entry ${e.destination} → ${e.target.kind} (${e.class}) on ${name}`,
+          );
         }
+        const next = cur.filter((_, j) => j !== i);
         return {
           changes: [{ kind: "router", key: name, value: next.length ? next : null }],
           result: null,
         };
       });
-      return c.json({ removed: destination }, 200);
+      return c.json({ removed: e }, 200);
     },
   );
+}
+
+/** An entry with address text lower-cased, so `FD00::/64` and `fd00::/64` compare equal. */
+function normal(e: RouterEntry): RouterEntry {
+  return JSON.parse(JSON.stringify(e).toLowerCase());
 }

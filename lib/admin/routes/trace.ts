@@ -6,7 +6,8 @@ import { fromHex } from "../../packet/bytes.ts";
 import { linkName } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
-import { ERRORS, json, needPort } from "./common.ts";
+import { ERRORS, json, needPort, UNSUPPORTED } from "./common.ts";
+import { TraceResult } from "./schemas.ts";
 
 const TraceBody = z.strictObject({
   port: linkName,
@@ -29,9 +30,9 @@ export function traceRoutes(app: AdminApp, ctl: Control): void {
       tags: ["trace"],
       request: { body: { content: { "application/json": { schema: TraceBody } }, required: true } },
       responses: {
-        200: json("verdict, per-layer decisions, resulting frame"),
+        200: json("verdict, per-layer decisions, resulting frame", TraceResult),
         ...ERRORS,
-        501: json("unsupported"),
+        ...UNSUPPORTED,
       },
     }),
     async (c) => {

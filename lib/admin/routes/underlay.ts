@@ -6,12 +6,18 @@ import { prefix6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json } from "./common.ts";
+import { Removed, UnderlayRoutes } from "./schemas.ts";
 
 /** Registers the underlay route routes. */
 export function underlayRoutes(app: AdminApp, ctl: Control): void {
   const path = "/v1/underlay/routes";
   app.openapi(
-    createRoute({ method: "get", path, tags: ["underlay"], responses: { 200: json("routes") } }),
+    createRoute({
+      method: "get",
+      path,
+      tags: ["underlay"],
+      responses: { 200: json("routes", UnderlayRoutes) },
+    }),
     (c) => c.json([...ctl.state.route].map(([k, v]) => ctl.sourced("route", k, v)), 200),
   );
   app.openapi(
@@ -22,7 +28,7 @@ export function underlayRoutes(app: AdminApp, ctl: Control): void {
       request: {
         body: { content: { "application/json": { schema: UnderlayRoute } }, required: true },
       },
-      responses: { 200: json("set"), ...ERRORS },
+      responses: { 200: json("set", UnderlayRoute), ...ERRORS },
     }),
     async (c) => {
       const r = c.req.valid("json");
@@ -39,7 +45,7 @@ export function underlayRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["underlay"],
       request: { query: z.object({ prefix: prefix6 }) },
-      responses: { 200: json("removed"), ...ERRORS },
+      responses: { 200: json("removed", Removed), ...ERRORS },
     }),
     async (c) => {
       const { prefix } = c.req.valid("query");
