@@ -92,9 +92,10 @@ ports:
       - { direction: in, priority: 100, action: allow, protocol: tcp, ports: "22" }
       - { direction: in, priority: 65535, action: deny }
       - { direction: out, priority: 65535, action: allow }
+    # The whole router table (absent: these two system routes per family, as Omicron sends).
     routes:
-      - { destination: 10.0.0.0/24, target: vpc-subnet }
-      - { destination: 0.0.0.0/0, target: internet-gateway }
+      - { destination: 10.0.0.0/24, target: { kind: vpc-subnet, cidr: 10.0.0.0/24 }, class: system }
+      - { destination: 0.0.0.0/0, target: { kind: internet-gateway }, class: system }
     externalIps:
       ephemeral: [203.0.113.20]
       floating: [203.0.113.21]

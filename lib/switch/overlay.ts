@@ -263,11 +263,12 @@ export class OverlayPath {
     if (!m.encap || m.inner.ether < 0) return void c[DROP.parse]++;
     const port = this.byMac.get(pkt.buf, m.inner.ether, m.vni);
     if (port === undefined || port.pipeline === null) return void c[DROP["no-overlay-port"]]++;
+    // A paused or down port's pipeline does not run: nothing to deliver, no state to create.
+    if (!port.link.isUp() || port.paused) return void c[DROP["port-down"]]++;
     // Decapsulation clears the Geneve fields of meta: keep the MSS a large segment came with.
     const optMss = (m.oxideOpts & OXIDE_OPT_MSS) !== 0 ? m.oxideMss : 0;
     const code = port.pipeline.process(DIR_IN, pkt);
     if (code !== RES_MODIFIED) return this.pipelineDrop(port.pipeline.result, code !== 1);
-    if (!port.link.isUp() || port.paused) return void c[DROP["port-down"]]++;
     const lv = pkt.meta.outer;
     if (lv.l3 >= 0 && lv.ipEnd - lv.l3 > port.mtu) {
       if (optMss === 0 || lv.proto !== 6 || lv.payload < 0) return void c[DROP["too-big"]]++;

@@ -117,8 +117,14 @@ Deno.test("router entries, external IPs, underlay routes", async () => {
         destination: "10.0.0.0/24",
         target: { kind: "vpc-subnet", cidr: "10.0.0.0/24" },
         class: "system",
+        source: "config",
       },
-      { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" },
+      {
+        destination: "0.0.0.0/0",
+        target: { kind: "internet-gateway" },
+        class: "system",
+        source: "config",
+      },
     ]);
     const igw = { destination: "0.0.0.0/0", target: { kind: "internet-gateway" }, class: "system" };
     // Duplicates are allowed (upstream's add_entry adds a rule each time).

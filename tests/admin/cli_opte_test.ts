@@ -44,11 +44,11 @@ Deno.test("opteadm verbs: router entries with opteadm's target text and class", 
     assert.equal(
       r.out,
       [
-        "DESTINATION  TARGET                                   CLASS",
-        "10.0.0.0/24  sub4=10.0.0.0/24                         system",
-        "0.0.0.0/0    ig                                       system",
-        `1.1.1.0/24   ig=${id}  custom`,
-        "10.1.0.0/16  ip4=10.0.0.6                             custom",
+        "DESTINATION  TARGET                                   CLASS   SOURCE",
+        "10.0.0.0/24  sub4=10.0.0.0/24                         system  api",
+        "0.0.0.0/0    ig                                       system  api",
+        `1.1.1.0/24   ig=${id}  custom  api`,
+        "10.1.0.0/16  ip4=10.0.0.6                             custom  api",
         "",
       ].join("\n"),
     );
@@ -57,6 +57,7 @@ Deno.test("opteadm verbs: router entries with opteadm's target text and class", 
       destination: "1.1.1.0/24",
       target: { kind: "internet-gateway", id },
       class: "custom",
+      source: "api",
     });
     // Deletion by the exact triple: a wrong class is not found (exit 1), the right one goes.
     r = await xdeno(
@@ -98,7 +99,8 @@ Deno.test("opteadm verbs: router entries with opteadm's target text and class", 
     assert.match(r.err, /class: "local" is not a router class/);
     r = await xdeno(h.url, "add-router-entry", "10.1.0.0/16", "drop", "custom");
     assert.equal(r.code, 2);
-    assert.match(r.err, /-p PORT is required/);
+    // Without -p the port is missing: one positional short, and the usage names -p PORT.
+    assert.match(r.err, /needs 4 arguments, got 3\n.*-p PORT DEST TARGET CLASS/);
     assert.equal(h.ctl.state.router.get("opte0")!.length, 3);
   } finally {
     await h.close();
@@ -201,7 +203,7 @@ Deno.test("add-fw-rule: --protocol takes a number or icmp:TYPE,LO-HI; --ports a 
       ["tcp", undefined, "22,80-90"],
     ]);
     r = await xdeno(h.url, "list-fw-rules", "opte0");
-    assert.match(r.out, /\n1 +in +5 +allow +icmp:3,0-4 +any +any\n/);
+    assert.match(r.out, /\n1 +in +5 +allow +icmp:3,0-4 +any +any +api\n/);
   } finally {
     await h.close();
   }

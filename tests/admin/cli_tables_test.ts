@@ -51,11 +51,12 @@ Deno.test({
         protocol: "udp",
         ports: "9",
       });
-      await h.call("POST", "/v1/ports/vm-a/routes", {
+      const added = await h.call("POST", "/v1/ports/vm-a/routes", {
         destination: "192.0.2.0/24",
-        target: "ip",
-        via: "172.30.0.1",
+        target: { kind: "ip", ip: "172.30.0.1" },
+        class: "custom",
       });
+      assert.equal(added.status, 201, JSON.stringify(added.body));
       // A whole handshake, so the flows outlive a slow CLI (a half-open flow expires in 5 s).
       await send(h, "vm-a", tcp(A, "S"), "SYN_SENT");
       await send(h, "vm-b", tcp(B, "SA"), "SYN_RCVD");
@@ -135,7 +136,7 @@ Deno.test({
 
       for (
         const set of [
-          "set-v2b 10 198.51.100.0/24 fd00:99::1 fd00:99::2",
+          "set-v2b 198.51.100.0/24 fd00:99::1 fd00:99::2 --vni 10",
           "set-m2p 239.1.1.1 ff04::1:1",
           "set-mcast-fwd ff04::1:1 fd00:2::1=underlay",
         ]
@@ -151,7 +152,7 @@ Deno.test({
         ["dump-v2b", "ENDPOINTS", "fd00:99::1,fd00:99::2"],
         ["dump-m2p", "UNDERLAY", "ff04::1:1"],
         ["dump-mcast-fwd", "NEXT HOPS", "fd00:2::1=underlay"],
-        ["list-router-entries vm-a", "VIA", "172.30.0.1"],
+        ["list-router-entries vm-a", "TARGET", "ip4=172.30.0.1"],
         ["list-underlay-routes", "NEXT HOPS", "fe80::ff%ul0"],
         ["list-underlay-links", "LINK", "ul0"],
       ];
@@ -209,7 +210,7 @@ Deno.test("CLI usage errors: extra arguments, unknown options, bad ids, a refuse
     assert.match(r.err, /host: "10\.0\.0\.0\/40" is not a host/);
     r = await addIn("--ports", "22-abc");
     assert.equal(r.code, 1);
-    assert.match(r.err, /ports: .*is not a port or range/);
+    assert.match(r.err, /ports: .*is not a list of ports and ranges/);
     assert.ok(!r.err.includes("65535"), r.err);
     await Deno.remove(tok);
   } finally {

@@ -4,8 +4,14 @@
 
 import assert from "node:assert/strict";
 import { z } from "@hono/zod-openapi";
-import { PortSubnets, RouterEntry } from "../../lib/config/schema.ts";
-import { ErrorBody, FirewallRules, PortView, V2ps } from "../../lib/admin/routes/schemas.ts";
+import { PortSubnets } from "../../lib/config/schema.ts";
+import {
+  ErrorBody,
+  PortView,
+  SourcedFirewallRules,
+  SourcedRouterEntries,
+  SourcedV2p,
+} from "../../lib/admin/routes/schemas.ts";
 import { startHarness } from "./helpers.ts";
 
 type Schema = Record<string, unknown>;
@@ -82,10 +88,10 @@ Deno.test("openapi: what the routes answer parses with the schemas the document 
     const cases: [string, z.ZodType][] = [
       ["/v1/ports", z.array(PortView)],
       ["/v1/ports/opte0", PortView],
-      ["/v1/ports/opte0/firewall", FirewallRules],
-      ["/v1/ports/opte0/routes", z.array(RouterEntry)],
+      ["/v1/ports/opte0/firewall", SourcedFirewallRules],
+      ["/v1/ports/opte0/routes", SourcedRouterEntries],
       ["/v1/ports/opte0/subnets", PortSubnets],
-      ["/v1/v2p", V2ps],
+      ["/v1/v2p", z.array(SourcedV2p)],
       ["/v1/ports/nope", ErrorBody],
     ];
     for (const [path, schema] of cases) {

@@ -24,7 +24,7 @@ function problems(rule: string): string[] {
 Deno.test("a malformed port range is one problem, not also 'port above 65535'", () => {
   const p = problems(`{ direction: in, priority: 1, action: allow, ports: "22-abc" }`);
   assert.equal(p.length, 1, p.join("\n"));
-  assert.match(p[0], /is not a port or range \(e\.g\. "22" or "8000-8080"\)/);
+  assert.match(p[0], /is not a list of ports and ranges \(e\.g\. "22" or "22,80,8000-8080"\)/);
   const high = problems(`{ direction: in, priority: 1, action: allow, ports: "22-70000" }`);
   assert.deepEqual(high, ["port above 65535"]);
 });

@@ -99,6 +99,7 @@ Deno.test("runtime: the VPC's default firewall rule is a listed entry; without i
     ]);
     assert.deepEqual(vpc().firewallRules(), [
       {
+        id: 0,
         direction: "in",
         priority: 65534,
         action: "allow",

@@ -49,6 +49,7 @@ export const MAPPING_VERBS: Record<string, Verb> = {
     usage: "set-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (adds endpoints; VNI default 99)",
     options: ["vni"],
     args: 2,
+    maxArgs: Infinity,
     async run(c, [prefix, ...endpoints], o) {
       const vni = Number(o.vni ?? 99);
       const r = (await c.call("PUT", "/v1/v2b", { vni, prefix, endpoints })) as Row;
@@ -60,6 +61,7 @@ export const MAPPING_VERBS: Record<string, Verb> = {
     usage: "clear-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (removes those endpoints)",
     options: ["vni"],
     args: 2,
+    maxArgs: Infinity,
     async run(c, [prefix, ...endpoints], o) {
       const vni = Number(o.vni ?? 99);
       const q = new URLSearchParams({ vni: String(vni), prefix });

@@ -5,7 +5,7 @@ import { ExternalIps } from "../../config/schema.ts";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
-import { Cleared } from "./schemas.ts";
+import { Cleared, SourcedExternalIps } from "./schemas.ts";
 
 /** Registers the external-IP routes. */
 export function externalIpRoutes(app: AdminApp, ctl: Control): void {
@@ -16,7 +16,7 @@ export function externalIpRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["nat"],
       request: { params: PortParam },
-      responses: { 200: json("external IPs or null", ExternalIps.nullable()), ...ERRORS },
+      responses: { 200: json("external IPs or null", SourcedExternalIps.nullable()), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");

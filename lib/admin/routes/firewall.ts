@@ -7,7 +7,7 @@ import { assignRuleIds } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
-import { FirewallRules, Removed } from "./schemas.ts";
+import { FirewallRules, Removed, SourcedFirewallRules } from "./schemas.ts";
 
 const sorted = (rules: FirewallRule[]) =>
   [...rules].sort((a, b) =>
@@ -23,7 +23,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["firewall"],
       request: { params: PortParam },
-      responses: { 200: json("rules", FirewallRules), ...ERRORS },
+      responses: { 200: json("rules", SourcedFirewallRules), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");

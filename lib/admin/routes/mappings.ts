@@ -8,11 +8,13 @@ import { type Change, v2pKey } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json } from "./common.ts";
-import { Cleared } from "./schemas.ts";
+import { Cleared, SourcedM2p, SourcedV2p } from "./schemas.ts";
 
 interface Mapping<T> {
   kind: "v2p" | "m2p";
   schema: z.ZodType<T>;
+  /** The schema of a listed entry (with its `source`). */
+  listed: z.ZodType;
   key: (v: T) => string;
   query: z.ZodObject;
   keyOf: (q: Record<string, unknown>) => string;
@@ -22,6 +24,7 @@ const MAPPINGS = [
   {
     kind: "v2p",
     schema: V2p,
+    listed: SourcedV2p,
     key: v2pKey,
     query: z.object({ vni: z.coerce.number().pipe(vni), ip }),
     keyOf: (q) => v2pKey(q as { vni: number; ip: string }),
@@ -29,6 +32,7 @@ const MAPPINGS = [
   {
     kind: "m2p",
     schema: M2p,
+    listed: SourcedM2p,
     key: (m: M2p) => m.group,
     query: z.object({ group: ip }),
     keyOf: (q) => q.group as string,
@@ -44,7 +48,9 @@ export function mappingRoutes(app: AdminApp, ctl: Control): void {
         method: "get",
         path,
         tags: ["mappings"],
-        responses: { 200: json(`every ${m.kind} mapping`, z.array(m.schema)) },
+        responses: {
+          200: json(`every ${m.kind} mapping`, z.array(m.listed)),
+        },
       }),
       (c) => c.json([...ctl.state[m.kind]].map(([k, v]) => ctl.sourced(m.kind, k, v)), 200),
     );

@@ -7,7 +7,7 @@ import { ip, ipv6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
-import { Groups, McastForwardings, Removed } from "./schemas.ts";
+import { Groups, Removed, SourcedMcastForwardings } from "./schemas.ts";
 
 /** Registers the multicast routes. */
 export function multicastRoutes(app: AdminApp, ctl: Control): void {
@@ -88,7 +88,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       method: "get",
       path: fwd,
       tags: ["multicast"],
-      responses: { 200: json("forwarding entries", McastForwardings) },
+      responses: { 200: json("forwarding entries", SourcedMcastForwardings) },
     }),
     (c) => c.json([...ctl.state.mcastFwd].map(([k, v]) => ctl.sourced("mcastFwd", k, v)), 200),
   );

@@ -8,6 +8,7 @@ import { RouterEntry } from "../../config/schema.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { body, ERRORS, json, needPort, PortParam } from "./common.ts";
+import { SourcedRouterEntries } from "./schemas.ts";
 
 /** Registers the router-entry routes. */
 export function routerRoutes(app: AdminApp, ctl: Control): void {
@@ -19,7 +20,7 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       path,
       tags: ["router"],
       request: { params: PortParam },
-      responses: { 200: json("entries", Entries), ...ERRORS },
+      responses: { 200: json("entries", SourcedRouterEntries), ...ERRORS },
     }),
     (c) => {
       const { name } = c.req.valid("param");

@@ -9,9 +9,14 @@ import {
   M2p,
   McastForwarding,
   Overlay,
+  RouterEntry,
   UnderlayRoute,
   V2p,
 } from "../../config/schema.ts";
+
+/** Where a listed resource comes from: the config file, an API change, or the fleet (etcd). */
+export const Source = z.enum(["config", "api", "fleet"]);
+const src = { source: Source };
 
 /** The body of every error: what is wrong, and the field it is about when there is one. */
 export const ErrorBody = z.object({ error: z.string(), field: z.string().optional() });
@@ -41,6 +46,7 @@ export const PortView = z.object({
   externalIps: ExternalIps.nullable(),
   multicast: z.array(z.string()),
   status: PortStatus.nullable(),
+  source: Source,
 });
 
 /** pause/start answer. */
@@ -50,6 +56,14 @@ export const PortState = z.object({
 });
 
 export const FirewallRules = z.array(FirewallRule);
+/** Listings carry each resource's `source`. */
+export const SourcedFirewallRules = z.array(FirewallRule.safeExtend(src));
+export const SourcedUnderlayRoutes = z.array(UnderlayRoute.safeExtend(src));
+export const SourcedMcastForwardings = z.array(McastForwarding.safeExtend(src));
+export const SourcedExternalIps = ExternalIps.safeExtend(src);
+export const SourcedRouterEntries = z.array(RouterEntry.safeExtend(src));
+export const SourcedV2p = V2p.safeExtend(src);
+export const SourcedM2p = M2p.safeExtend(src);
 export const V2ps = z.array(V2p);
 export const M2ps = z.array(M2p);
 export const McastForwardings = z.array(McastForwarding);

@@ -6,7 +6,7 @@ import { prefix6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json } from "./common.ts";
-import { Removed, UnderlayRoutes } from "./schemas.ts";
+import { Removed, SourcedUnderlayRoutes } from "./schemas.ts";
 
 /** Registers the underlay route routes. */
 export function underlayRoutes(app: AdminApp, ctl: Control): void {
@@ -16,7 +16,7 @@ export function underlayRoutes(app: AdminApp, ctl: Control): void {
       method: "get",
       path,
       tags: ["underlay"],
-      responses: { 200: json("routes", UnderlayRoutes) },
+      responses: { 200: json("routes", SourcedUnderlayRoutes) },
     }),
     (c) => c.json([...ctl.state.route].map(([k, v]) => ctl.sourced("route", k, v)), 200),
   );

@@ -9,6 +9,7 @@ import { v2bKey } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { body, ERRORS, json } from "./common.ts";
+import { Source } from "./schemas.ts";
 
 const same = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -20,9 +21,9 @@ export function v2bRoutes(app: AdminApp, ctl: Control): void {
       method: "get",
       path,
       tags: ["mappings"],
-      responses: { 200: json("every v2b entry", z.array(V2b)) },
+      responses: { 200: json("every v2b entry", z.array(V2b.safeExtend({ source: Source }))) },
     }),
-    (c) => c.json([...ctl.state.v2b.values()], 200),
+    (c) => c.json([...ctl.state.v2b].map(([k, v]) => ctl.sourced("v2b", k, v)), 200),
   );
   app.openapi(
     createRoute({
