@@ -34,12 +34,11 @@ export const MAPPING_VERBS: Record<string, Verb> = {
       const r = (await c.call("GET", "/v1/v2p")) as Row[];
       return {
         data: r,
-        table: tableOf(["VNI", "IP", "MAC", "UNDERLAY", "SOURCE"], r, [
+        table: tableOf(["VNI", "IP", "MAC", "UNDERLAY"], r, [
           (m) => m.vni,
           (m) => m.ip,
           (m) => m.mac,
           (m) => m.underlay,
-          (m) => m.source,
         ]),
       };
     },
