@@ -1,11 +1,12 @@
 // The production pipeline on NullLinks, for the allocation probe and the switch benchmarks:
 // instance ports get lib/vpc's VPC port built from a port spec the way the runtime builds it
-// (vpcConfig → vpcPort, no injected clock, so the engine reads performance.now() per packet
+// (vpcConfig → vpcPort, then the seeded system routes through routeInput; no injected clock, so the engine reads performance.now() per packet
 // as in production). Each scenario's poll() handles 32 frames of one path, including floods
 // that production must drop without allocating.
 
 import type { LayerSpec } from "../../lib/packet/build.ts";
-import { vpcConfig } from "../../lib/runtime/translate.ts";
+import { routeInput, vpcConfig } from "../../lib/runtime/translate.ts";
+import { systemRoutes } from "../../lib/config/routes.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 import { type BenchSled, nullSled, sledHooks } from "./benchsled.ts";
@@ -67,6 +68,8 @@ export function prodSwitch(path: ProdPath, payload = 10): BenchSled {
       overlay: { vni: VNI, gatewayMac: GW_MAC, ipv4: `${g.ip}/22` },
     };
     const pipeline = vpcPort(vpcConfig(spec, SLED, maps)!);
+    // The router table as the runtime applies it: the system routes the config seeds.
+    pipeline.setRoutes(systemRoutes(spec).map(routeInput));
     pipeline.setFirewall([{ direction: "in", priority: 1, action: g === D ? "deny" : "allow" }]);
     sw.addPort({ name: g.name, kind: "instance", link, mac: g.mac, vni: VNI, pipeline });
     links.set(g.name, link);
