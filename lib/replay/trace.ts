@@ -1,15 +1,14 @@
 // The per-layer decisions replay reports for each input packet: the same answer POST /v1/trace
-// gives (a side-effect-free run through the pipeline of the port the packet meets), asked just
-// before the live switch takes the packet. Kept behind this one class so replay follows
-// whatever /v1/trace becomes. A trace builds a fresh pipeline (milliseconds), so answers are
-// kept per configuration generation and header shape: the fields that vary packet to packet
+// gives (a side-effect-free walk of the live switch and the pipelines the packet meets), asked
+// just before the live switch takes the packet. Kept behind this one class so replay follows
+// whatever /v1/trace becomes. Answers are kept per configuration generation and header shape: the fields that vary packet to packet
 // within a flow (lengths, IP id, checksums, TCP sequence numbers, echo sequence) are left out
 // of the key; addresses, protocol, ports and TCP flags stay in it.
 
 import type { AdminDatapath, TraceResult } from "../admin/datapath.ts";
 import { type HeaderLevel, PacketMeta } from "../packet/meta.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
-import { fromHex, parseIpv6, toHex } from "../packet/bytes.ts";
+import { toHex } from "../packet/bytes.ts";
 import { parseFrame } from "../packet/parse.ts";
 import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../vpc/ip.ts";
 import type { Switch } from "../switch/switch.ts";
@@ -25,7 +24,6 @@ export class ReplayTracer {
   private readonly meta = new PacketMeta();
   private readonly words = new Uint32Array(4);
   private readonly underlay: Cidr;
-  private readonly sled: Uint8Array;
   private readonly memo = new Map<string, TraceLayer[]>();
   private memoGen = -1;
 
@@ -37,13 +35,12 @@ export class ReplayTracer {
     private readonly generation: () => number,
   ) {
     this.underlay = parseCidr(sled.underlayPrefix)!;
-    this.sled = parseIpv6(sled.underlayAddress)!;
   }
 
   /**
    * The decisions for `frame` entering at `ing`; [] when it meets no VPC pipeline. A frame one
-   * guest sends to another on this sled is traced on through the receiving port's inbound
-   * pipeline too (where, for example, its firewall drops it).
+   * guest sends to another on this sled shows the receiving port's inbound decisions too (where,
+   * for example, its firewall drops it).
    */
   async layers(ing: Ingress, frame: Uint8Array): Promise<TraceLayer[]> {
     const target = this.target(ing, frame);
@@ -61,42 +58,23 @@ export class ReplayTracer {
     return layers;
   }
 
-  private async follow(first: Target, frame: Uint8Array): Promise<TraceLayer[]> {
-    const out: TraceLayer[] = [];
-    let t: Target | null = first, f = frame;
-    for (let hop = 0; t !== null && hop < 2; hop++) {
-      let ans: TraceResult;
-      try {
-        ans = await this.dp.trace!({ ...t, frame: f });
-      } catch {
-        break;
-      }
-      const at: Target = t;
-      out.push(...ans.layers.map((l) => ({ port: at.port, direction: at.direction, ...l })));
-      const next = ans.frame !== null && ans.verdict === "forward" ? fromHex(ans.frame) : null;
-      t = next && at.direction === "out" ? this.localInbound(next) : null;
-      if (next) f = next;
+  /**
+   * One trace of the live switch: it follows the frame itself (Geneve loopback into a receiving
+   * port's inbound pipeline, local delivery), so each decision names the port and direction
+   * where it was made.
+   */
+  private async follow(t: Target, frame: Uint8Array): Promise<TraceLayer[]> {
+    let ans: TraceResult;
+    try {
+      ans = await this.dp.trace!({ ...t, frame });
+    } catch {
+      return [];
     }
-    return out;
-  }
-
-  /** The port a Geneve frame addressed to this sled is delivered to, or null. */
-  private localInbound(frame: Uint8Array): Target | null {
-    const m = this.meta;
-    if (parseFrame(frame, 0, frame.length, m) !== null || !m.encap || m.outer.l3 < 0) return null;
-    const dst = frame.subarray(m.outer.l3 + 24, m.outer.l3 + 40);
-    if (!dst.every((b, i) => b === this.sled[i])) return null;
-    const p = this.portByMac(frame, m.inner.ether, m.vni);
-    return p ? { port: p, direction: "in" } : null;
-  }
-
-  private portByMac(frame: Uint8Array, at: number, vni: number): string | null {
-    if (at < 0) return null;
-    const dst = frame.subarray(at, at + 6);
-    const p = this.sw.ports.find((x) =>
-      x.pipeline && x.vni === vni && x.mac.every((b, i) => b === dst[i])
-    );
-    return p?.name ?? null;
+    return ans.layers.map((l) => ({
+      ...l,
+      port: l.port ?? t.port,
+      direction: l.dir === "in" || l.dir === "out" ? l.dir : t.direction,
+    }));
   }
 
   /** The headers of the parsed frame with the per-packet fields zeroed (see the file comment). */
@@ -144,6 +122,15 @@ export class ReplayTracer {
     if (!m.encap) return null;
     const p = this.portByMac(frame, m.inner.ether, m.vni);
     return p ? { port: p, direction: "in" } : null;
+  }
+
+  private portByMac(frame: Uint8Array, at: number, vni: number): string | null {
+    if (at < 0) return null;
+    const dst = frame.subarray(at, at + 6);
+    const p = this.sw.ports.find((x) =>
+      x.pipeline && x.vni === vni && x.mac.every((b, i) => b === dst[i])
+    );
+    return p?.name ?? null;
   }
 
   private inUnderlay(frame: Uint8Array, l3: number): boolean {
