@@ -7,7 +7,7 @@ PACKETS = [
 # Oxide "external" option, addressed to the SNAT address and the port the first SYN left with.
 PACKETS.append((0.05, "ul0", geneve_in(
     Ether(src="a8:40:25:77:77:77", dst=VA["mac"]) / IP(src="8.8.8.8", dst="203.0.113.20", ttl=60) /
-    TCP(sport=443, dport=4096, flags="SA", seq=5000, ack=1001), src=BOUNDARY, options=oxide_external())))
+    TCP(sport=443, dport=8191, flags="SA", seq=5000, ack=1001), src=BOUNDARY, options=oxide_external())))
 # An unsolicited packet to the SNAT address (no flow): dropped.
 PACKETS.append((0.1, "ul0", geneve_in(
     Ether(src="a8:40:25:77:77:77", dst=VA["mac"]) / IP(src="8.8.4.4", dst="203.0.113.20", ttl=60) /
