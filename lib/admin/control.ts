@@ -15,8 +15,8 @@ import {
   PER_PORT_KINDS,
 } from "../config/resources.ts";
 import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
-import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
-import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+import { overrideKey, type Overrides, type OverrideStore } from "../contract/overrides.ts";
+import { type AdminDatapath, DatapathRejected } from "../contract/datapath.ts";
 
 /** One resource by kind and key. */
 export interface ResourceRef {
@@ -50,7 +50,7 @@ export class Control {
     private base: DesiredState,
     readonly overrides: Overrides,
     readonly datapath: AdminDatapath,
-    private readonly store: StateStore | null,
+    private readonly store: OverrideStore | null,
   ) {
     this.state = cloneState(base);
     applyChanges(this.state, [...overrides.values()]);

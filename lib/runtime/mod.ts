@@ -1,7 +1,7 @@
 // Entry point for `xdeno run`: builds the datapath a config describes, in a Worker by default
 // (the packet loop blocks in poll(2); the admin API stays on the main thread), or in-process.
 
-import type { AdminDatapath } from "../admin/datapath.ts";
+import type { AdminDatapath } from "../contract/datapath.ts";
 import type { Config } from "../config/schema.ts";
 import { linuxPlatform, MemoryPlatform } from "./platform.ts";
 import { WorkerDatapath } from "./remote.ts";

@@ -8,7 +8,7 @@ import {
   type CounterSample,
   DatapathRejected,
   type PortStatus,
-} from "../admin/datapath.ts";
+} from "../contract/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
 import type { Config, ExternalIps, FirewallRule, RouterEntry } from "../config/schema.ts";
 import { canonical } from "../config/resources.ts";
