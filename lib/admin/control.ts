@@ -15,6 +15,7 @@ import {
   PER_PORT_KINDS,
 } from "../config/resources.ts";
 import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
+import { InvalidField } from "../contract/field_error.ts";
 import { overrideKey, type Overrides, type OverrideStore } from "../contract/overrides.ts";
 import { type AdminDatapath, DatapathRejected } from "../contract/datapath.ts";
 
@@ -28,13 +29,9 @@ export interface ResourceRef {
 export type Source = "config" | "api";
 
 /** A refused request: HTTP status, the field at fault and why. */
-export class ControlError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 500,
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
+export class ControlError extends InvalidField {
+  constructor(readonly status: 400 | 404 | 409 | 500, field: string, reason: string) {
+    super(field, reason);
   }
 }
 

@@ -5,13 +5,10 @@
 
 import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
+import { InvalidField } from "./field_error.ts";
 
 /** A change the datapath refused; `field` names what was wrong (goes into the 400/409). */
-export class DatapathRejected extends Error {
-  constructor(readonly field: string, readonly reason: string) {
-    super(`${field}: ${reason}`);
-  }
-}
+export class DatapathRejected extends InvalidField {}
 
 /** One counter sample for /metrics: a name, labels and a value. */
 export interface CounterSample {
