@@ -10,7 +10,7 @@ import { zodProblems } from "../config/load.ts";
 import { audit } from "./audit.ts";
 import { bearerMatches } from "./auth.ts";
 import { type Control, ControlError } from "./control.ts";
-import { DatapathRejected } from "./datapath.ts";
+import { DatapathRejected } from "../contract/datapath.ts";
 import { renderMetrics } from "./metrics.ts";
 import { type RateLimit, rateLimit, TokenBuckets } from "./ratelimit.ts";
 import { portRoutes } from "./routes/ports.ts";

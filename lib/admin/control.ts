@@ -15,8 +15,9 @@ import {
   PER_PORT_KINDS,
 } from "../config/resources.ts";
 import { claimField, conflicts, portClaims } from "../config/conflicts.ts";
-import { overrideKey, type Overrides, type StateStore } from "../service/state.ts";
-import { type AdminDatapath, DatapathRejected } from "./datapath.ts";
+import { InvalidField } from "../contract/field_error.ts";
+import { overrideKey, type Overrides, type OverrideStore } from "../contract/overrides.ts";
+import { type AdminDatapath, DatapathRejected } from "../contract/datapath.ts";
 import type { FleetApplied, FleetView, Source } from "./fleet_view.ts";
 export type { Source };
 
@@ -27,13 +28,9 @@ export interface ResourceRef {
 }
 
 /** A refused request: HTTP status, the field at fault and why. */
-export class ControlError extends Error {
-  constructor(
-    readonly status: 400 | 404 | 409 | 500,
-    readonly field: string,
-    readonly reason: string,
-  ) {
-    super(`${field}: ${reason}`);
+export class ControlError extends InvalidField {
+  constructor(readonly status: 400 | 404 | 409 | 500, field: string, reason: string) {
+    super(field, reason);
   }
 }
 
@@ -55,7 +52,7 @@ export class Control {
     private base: DesiredState,
     readonly overrides: Overrides,
     readonly datapath: AdminDatapath,
-    private readonly store: StateStore | null,
+    private readonly store: OverrideStore | null,
   ) {
     this.state = this.compose(base);
   }

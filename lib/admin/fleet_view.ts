@@ -2,7 +2,7 @@
 // the outcome of applying fleet changes, and the agent's status, health and metrics.
 
 import type { Change } from "../config/resources.ts";
-import type { CounterSample } from "./datapath.ts";
+import type { CounterSample } from "../contract/datapath.ts";
 
 /** Where an entry of the effective state comes from. */
 export type Source = "config" | "api" | "fleet";

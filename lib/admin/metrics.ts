@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) of the datapath counters plus control-plane gauges.
 
-import type { CounterSample } from "./datapath.ts";
+import type { CounterSample } from "../contract/datapath.ts";
 import type { Control } from "./control.ts";
 
 const esc = (v: string) => v.replace(/\\/g, "\\\\").replace(/\n/g, "\\n").replace(/"/g, '\\"');

@@ -5,6 +5,7 @@ import { parseIp, parseMac } from "../packet/bytes.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { Packet } from "./packet.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /**
  * Per-packet key=value metadata written by `meta` actions and read by later layers. A walk
@@ -202,7 +203,7 @@ export function compilePredicate(p: Predicate): Matcher {
         return (pkt) => pkt.meta.flow.ether >= 0 && (pkt.buf[pkt.meta.flow.ether + off] & 1) === 1;
       }
       const mac = p.mac ? parseMac(p.mac) : null;
-      if (!mac) throw new PredicateError(`${p.kind}: "${p.mac}" is not a MAC address`);
+      if (!mac) throw new InvalidField(p.kind, `"${p.mac}" is not a MAC address`);
       return (pkt) => {
         const b = pkt.buf, e = pkt.meta.flow.ether, o = e + off;
         return e >= 0 && b[o] === mac[0] && b[o + 1] === mac[1] && b[o + 2] === mac[2] &&
@@ -239,7 +240,7 @@ export function compilePredicate(p: Predicate): Matcher {
       p.ports.forEach((x, i) => {
         const [a, b] = typeof x === "number" ? [x, x] : x;
         if (!(a >= 0 && b <= 65535 && a <= b)) {
-          throw new PredicateError(`${p.kind}: ${JSON.stringify(x)} is not a port or range`);
+          throw new InvalidField(p.kind, `${JSON.stringify(x)} is not a port or range`);
         }
         lo[i] = a;
         hi[i] = b;

@@ -8,7 +8,7 @@ import { Etcd3, type IOptions, type Lease } from "etcd3";
 import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
 import type { Control } from "../admin/control.ts";
-import type { CounterSample } from "../admin/datapath.ts";
+import type { CounterSample } from "../contract/datapath.ts";
 import type { FleetView } from "../admin/fleet_view.ts";
 import type { FleetConfig } from "../config/fleet.ts";
 import { publications } from "./keys.ts";

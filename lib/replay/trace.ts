@@ -5,7 +5,7 @@
 // within a flow (lengths, IP id, checksums, TCP sequence numbers, echo sequence) are left out
 // of the key; addresses, protocol, ports and TCP flags stay in it.
 
-import type { AdminDatapath, TraceResult } from "../admin/datapath.ts";
+import type { AdminDatapath, TraceResult } from "../contract/datapath.ts";
 import { type HeaderLevel, PacketMeta } from "../packet/meta.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
 import { toHex } from "../packet/bytes.ts";

@@ -2,7 +2,7 @@
 // captures). It runs wherever the datapath runs: inside the Worker, or in-process. Traces run
 // on the live switch and pipelines without changing them (lib/switch/trace.ts).
 
-import { DatapathRejected } from "../admin/datapath.ts";
+import { DatapathRejected } from "../contract/datapath.ts";
 import type { Link } from "../link/link.ts";
 import {
   type CaptureChunk,

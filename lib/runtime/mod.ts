@@ -1,11 +1,12 @@
 // Entry point for `xdeno run`: builds the datapath a config describes, in a Worker by default
 // (the packet loop blocks in poll(2); the admin API stays on the main thread), or in-process.
 
-import type { AdminDatapath } from "../admin/datapath.ts";
+import type { AdminDatapath } from "../contract/datapath.ts";
 import type { Config } from "../config/schema.ts";
 import { linuxPlatform, MemoryPlatform } from "./platform.ts";
 import { WorkerDatapath } from "./remote.ts";
 import { type RuntimeConfig, SwitchDatapath, type SwitchTuning } from "./runtime.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 export { SwitchDatapath, WorkerDatapath };
 export type { RuntimeConfig, SwitchTuning };
@@ -35,7 +36,9 @@ export async function startRuntime(
   config: Pick<Config, "platform"> & RuntimeConfig,
   opts: StartOptions = {},
 ): Promise<AdminDatapath & { describe?(): Promise<Record<string, unknown>> }> {
-  if (config.platform === "illumos") throw new Error("platform: illumos is not supported yet");
+  if (config.platform === "illumos") {
+    throw new InvalidField("platform", "illumos is not supported yet");
+  }
   const rc: RuntimeConfig = {
     sled: config.sled,
     underlay: config.underlay,

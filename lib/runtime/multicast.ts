@@ -5,6 +5,7 @@
 
 import { ipToString, parseIp } from "../packet/bytes.ts";
 import type { Switch } from "../switch/switch.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 function norm(group: string): string {
   const b = parseIp(group);
@@ -24,7 +25,7 @@ export class McastState {
     const next = new Set((groups ?? []).map(norm));
     const prev = this.subs.get(port) ?? new Set<string>();
     const live = this.sw.port(port) !== undefined;
-    if (groups !== null && !live) throw new Error(`port: no port ${port}`);
+    if (groups !== null && !live) throw new InvalidField("port", `no port ${port}`);
     const added: string[] = [];
     try {
       for (const g of next) {

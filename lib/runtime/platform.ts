@@ -6,6 +6,7 @@ import type { Link } from "../link/link.ts";
 import { MemoryLink, memoryPair } from "../link/memory.ts";
 import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** A port's link plus how to undo what was done for it beyond the link (plumbing). */
 export interface PortLink {
@@ -168,7 +169,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
 function parseMacOrThrow(s: string, port: string): Uint8Array {
   const b = s.split(":").map((h) => parseInt(h, 16));
   if (b.length !== 6 || b.some((x) => !(x >= 0 && x <= 255))) {
-    throw new Error(`ports.${port}.mac: "${s}" is not a MAC address`);
+    throw new InvalidField(`ports.${port}.mac`, `"${s}" is not a MAC address`);
   }
   return Uint8Array.from(b);
 }

@@ -2,7 +2,7 @@
 // (postMessage costs ≈ 4 µs one way): changes queued in one tick travel in one request, and
 // status/counters come back as periodic snapshots so the admin API reads them synchronously.
 
-import type { CounterSample, PortStatus } from "../admin/datapath.ts";
+import type { CounterSample, PortStatus } from "../contract/datapath.ts";
 import type { Change } from "../config/resources.ts";
 import type { CaptureChunk } from "../switch/inspect.ts";
 import type { TapSpec } from "./inspect.ts";

@@ -9,7 +9,7 @@ import {
   DatapathRejected,
   type PortStatus,
   type TraceRequest,
-} from "../admin/datapath.ts";
+} from "../contract/datapath.ts";
 import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import type { CaptureChunk } from "../switch/inspect.ts";

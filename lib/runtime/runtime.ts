@@ -8,7 +8,7 @@ import {
   type CounterSample,
   DatapathRejected,
   type PortStatus,
-} from "../admin/datapath.ts";
+} from "../contract/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
 import type {
   Config,
@@ -30,6 +30,7 @@ import { McastState } from "./multicast.ts";
 import type { Platform, PortLink } from "./platform.ts";
 import { counterSamples } from "./samples.ts";
 import { addressOf, externalInput, firewallInput, routeInput, vpcConfig } from "./translate.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** The part of the config the runtime is built from (the rest arrives as Changes). */
 export type RuntimeConfig = Pick<Config, "sled" | "underlay" | "boundaryServices">;
@@ -116,9 +117,9 @@ export class SwitchDatapath implements AdminDatapath {
     } catch (e) {
       if (e instanceof DatapathRejected) throw e;
       if (e instanceof PortStateError) throw new DatapathRejected("state", e.message);
+      if (e instanceof InvalidField) throw new DatapathRejected(e.field, e.reason);
       const msg = e instanceof Error ? e.message : String(e);
-      const m = /^([\w.[\]:/-]+): (.*)$/s.exec(msg);
-      throw new DatapathRejected(m ? m[1] : `${c.kind}.${c.key}`, m ? m[2] : msg);
+      throw new DatapathRejected(`${c.kind}.${c.key}`, msg);
     }
   }
 

@@ -1,7 +1,7 @@
 // The switch's counters as /metrics samples: per-port and per-underlay-link I/O, switch drops
 // and events by reason, and pipeline drop reasons. Built on request (never per packet).
 
-import type { CounterSample } from "../admin/datapath.ts";
+import type { CounterSample } from "../contract/datapath.ts";
 import type { Port } from "../engine/port.ts";
 import type { LinkStats } from "../link/link.ts";
 import { DROP_REASONS, EVENTS } from "../switch/counters.ts";

@@ -9,6 +9,7 @@ import type { Route } from "../vpc/router.ts";
 import { cidrToString, parseCidr } from "../vpc/ip.ts";
 import type { VpcIpConfig, VpcPortConfig } from "../vpc/config.ts";
 import type { Mappings } from "../vpc/mappings.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** A config firewall rule as the VPC firewall layer takes it. */
 export function firewallInput(r: FirewallRule): FirewallRuleInput {
@@ -60,7 +61,7 @@ export function externalInput(
 /** `10.0.0.5/24` → the private address and the subnet it sits in. */
 function ipConfig(cidr: string, where: string): VpcIpConfig {
   const c = parseCidr(cidr, true);
-  if (!c) throw new RangeError(`${where}: "${cidr}" is not an address with a prefix length`);
+  if (!c) throw new InvalidField(where, `"${cidr}" is not an address with a prefix length`);
   return { privateIp: cidr.slice(0, cidr.indexOf("/")), subnet: cidrToString(c) };
 }
 

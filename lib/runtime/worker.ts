@@ -4,7 +4,7 @@
 
 /// <reference lib="deno.worker" />
 
-import { DatapathRejected } from "../admin/datapath.ts";
+import { DatapathRejected } from "../contract/datapath.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
 import { RuntimeInspector } from "./inspect.ts";
 import type {

@@ -1,7 +1,7 @@
 // Chooses the datapath for a platform: the real switch (lib/runtime) on linux and memory. The
 // runtime is imported lazily so `check-config` and the CLI never load FFI code.
 
-import type { AdminDatapath } from "../admin/datapath.ts";
+import type { AdminDatapath } from "../contract/datapath.ts";
 import type { Config } from "../config/schema.ts";
 import { type RuntimeDatapath, ServiceDatapath } from "./switch_datapath.ts";
 

@@ -2,20 +2,15 @@
 // per change with write-temp + fsync + rename (+ fsync of the directory), so after a crash the
 // file is either the previous or the next snapshot, never a mix.
 
-import type { Change, Kind } from "../config/resources.ts";
+import type { Change } from "../config/resources.ts";
 import { KINDS } from "../config/resources.ts";
-
-/** API overrides: per kind and key, a value (set) or null (removed although configured). */
-export type Overrides = Map<string, Change>;
-
-/** Key of an override entry. */
-export const overrideKey = (kind: Kind, key: string): string => `${kind}\u0000${key}`;
+import { overrideKey, type Overrides, type OverrideStore } from "../contract/overrides.ts";
 
 const FILE = "state.json";
 const FORMAT = 1;
 
 /** Reads and writes the overrides snapshot in a state directory. */
-export class StateStore {
+export class StateStore implements OverrideStore {
   private seq = 0;
   constructor(readonly dir: string) {}
 

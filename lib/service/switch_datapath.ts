@@ -11,7 +11,7 @@ import {
   type PortStatus,
   type TraceRequest,
   type TraceResult,
-} from "../admin/datapath.ts";
+} from "../contract/datapath.ts";
 import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import { RuntimeInspector } from "../runtime/inspect.ts";

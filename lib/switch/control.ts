@@ -6,6 +6,7 @@ import { ipv6ToString, macToString } from "../packet/bytes.ts";
 import type { Replication } from "./multicast.ts";
 import type { PortSpec } from "./port.ts";
 import type { Switch } from "./switch.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** A next hop as a routing daemon programs it. */
 export interface NextHopSpec {
@@ -40,7 +41,7 @@ export function applyCommand(sw: Switch, cmd: SwitchCommand): void {
       sw.addPort(cmd.spec);
       return;
     case "removePort":
-      if (!sw.removePort(cmd.name)) throw new Error(`ports.${cmd.name}: no such port`);
+      if (!sw.removePort(cmd.name)) throw new InvalidField(`ports.${cmd.name}`, "no such port");
       return;
     case "setRoute":
       return sw.setRoute(cmd.prefix, cmd.nextHops);
@@ -56,7 +57,7 @@ export function applyCommand(sw: Switch, cmd: SwitchCommand): void {
       return sw.subscribe(cmd.port, cmd.group);
     case "unsubscribe":
       if (!sw.unsubscribe(cmd.port, cmd.group)) {
-        throw new Error(`ports.${cmd.port}: not subscribed to ${cmd.group}`);
+        throw new InvalidField(`ports.${cmd.port}`, `not subscribed to ${cmd.group}`);
       }
       return;
     case "setMcastForwarding":

@@ -16,6 +16,7 @@ import { copyBytes } from "./icmp6.ts";
 import { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, type RouteTable } from "./routes.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** The fleet-wide VNI of overlay multicast. */
 export const FLEET_VNI = 77;
@@ -85,7 +86,7 @@ export class Multicast {
   /** Subscribes `port` to an overlay group; throws when the group has no M2P mapping. */
   subscribe(port: SwitchPort, overlay: Uint8Array, where: string): void {
     const g = this.byOverlay.get(this.keyOf(overlay), 0, overlay.length === 4 ? 4 : 6);
-    if (!g) throw new Error(`${where}: no M2P mapping for this group`);
+    if (!g) throw new InvalidField(where, "no M2P mapping for this group");
     if (!g.members.includes(port)) g.members.push(port);
   }
 

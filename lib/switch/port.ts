@@ -5,6 +5,7 @@ import type { Link } from "../link/link.ts";
 import { parseIpv6, parseMac } from "../packet/bytes.ts";
 import type { TxQueue } from "./txq.ts";
 import type { Pipeline } from "./overlay.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** host: the GZ's IP interface (xde0); system: a system zone; instance: a customer VM/zone. */
 export type PortKind = "host" | "system" | "instance";
@@ -60,7 +61,10 @@ export class SwitchPort {
     this.vni = spec.vni ?? 0;
     this.pipeline = spec.pipeline ?? null;
     if (spec.kind === "instance" && this.pipeline === null) {
-      throw new Error(`ports.${spec.name}.pipeline: an instance port needs its VPC pipeline`);
+      throw new InvalidField(
+        `ports.${spec.name}.pipeline`,
+        "an instance port needs its VPC pipeline",
+      );
     }
   }
 
@@ -79,14 +83,14 @@ export class SwitchPort {
 /** Parses a MAC or throws an error naming `where`. */
 export function mustMac(s: string, where: string): Uint8Array {
   const m = parseMac(s);
-  if (!m) throw new Error(`${where}: "${s}" is not a MAC address (expected six hex pairs)`);
+  if (!m) throw new InvalidField(where, `"${s}" is not a MAC address (expected six hex pairs)`);
   return m;
 }
 
 /** Parses an IPv6 address or throws an error naming `where`. */
 export function mustIpv6(s: string, where: string): Uint8Array {
   const a = parseIpv6(s);
-  if (!a) throw new Error(`${where}: "${s}" is not an IPv6 address`);
+  if (!a) throw new InvalidField(where, `"${s}" is not an IPv6 address`);
   return a;
 }
 
@@ -95,7 +99,7 @@ export function mustPrefix(s: string, where: string): { prefix: Uint8Array; len:
   const [a, l] = s.split("/");
   const len = l === undefined ? 128 : Number(l);
   if (!/^\d{1,3}$/.test(l ?? "128") || len > 128) {
-    throw new Error(`${where}: "${s}" has a bad prefix length (expected /0 to /128)`);
+    throw new InvalidField(where, `"${s}" has a bad prefix length (expected /0 to /128)`);
   }
   return { prefix: mustIpv6(a, where), len };
 }

@@ -27,6 +27,7 @@ import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port
 import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** One underlay link in the switch configuration. */
 export interface UnderlayLinkSpec {
@@ -119,7 +120,9 @@ export class Switch extends Datapath {
     const nud = { ...DEFAULT_NUD, ...cfg.nud };
     const names = new Set<string>();
     cfg.underlay.forEach((u, i) => {
-      if (names.has(u.link.name)) throw new Error(`underlay[${i}]: duplicate link ${u.link.name}`);
+      if (names.has(u.link.name)) {
+        throw new InvalidField(`underlay[${i}]`, `duplicate link ${u.link.name}`);
+      }
       names.add(u.link.name);
       this.underlay.push({
         link: u.link,
@@ -145,13 +148,15 @@ export class Switch extends Datapath {
 
   /** Adds a port; throws (changing nothing) when its name, MAC or an address is taken. */
   addPort(spec: PortSpec): SwitchPort {
-    if (this.byName.has(spec.name)) throw new Error(`ports.${spec.name}: name already in use`);
+    if (this.byName.has(spec.name)) {
+      throw new InvalidField(`ports.${spec.name}`, "name already in use");
+    }
     const port = new SwitchPort(
       spec,
       new TxQueue(spec.link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
     );
     if (this.byMac.get(port.mac, 0, port.vni) !== undefined) {
-      throw new Error(`ports.${spec.name}.mac: ${macToString(port.mac)} already in use`);
+      throw new InvalidField(`ports.${spec.name}.mac`, `${macToString(port.mac)} already in use`);
     }
     port.underlay.forEach((a, i) => {
       const other = this.byAddr.get(a, 0, 0);
@@ -247,9 +252,9 @@ export class Switch extends Datapath {
   /** Subscribes a port to an overlay group. */
   subscribe(port: string, group: string): void {
     const p = this.byName.get(port);
-    if (!p) throw new Error(`ports.${port}: no such port`);
+    if (!p) throw new InvalidField(`ports.${port}`, "no such port");
     const g = parseIp(group);
-    if (!g) throw new Error(`ports.${port}: "${group}" is not an IP address`);
+    if (!g) throw new InvalidField(`ports.${port}`, `"${group}" is not an IP address`);
     this.mc.subscribe(p, g, `ports.${port}: ${group}`);
   }
 

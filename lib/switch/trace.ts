@@ -12,6 +12,7 @@ import { parseFrame } from "../packet/parse.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix } from "./routes.ts";
 import type { Switch } from "./switch.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** One decision of a traced frame: a pipeline layer's, or the switch's own (layer "switch"). */
 export interface TraceLayer {
@@ -65,7 +66,7 @@ export function traceSwitch(
   frame: Uint8Array,
 ): TraceAnswer {
   const port = sw.port(name);
-  if (!port) throw new Error(`port: no port ${name}`);
+  if (!port) throw new InvalidField("port", `no port ${name}`);
   return new Tracer(sw).run(port, dir, frame);
 }
 

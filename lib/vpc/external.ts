@@ -5,6 +5,7 @@
 import { ipToString, parseIp } from "../packet/bytes.ts";
 import { addrWordsInto, type Cidr, parseCidr } from "./ip.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /**
  * A pool of L4 ports (or ICMP echo ids) of one SNAT address. As upstream's free list (a stack of
@@ -65,7 +66,7 @@ export class SnatPools {
 
   constructor(ip: string, lo: number, hi: number) {
     const b = parseIp(ip);
-    if (!b) throw new RangeError(`snat.ip: "${ip}" is not an IP address`);
+    if (!b) throw new InvalidField("snat.ip", `"${ip}" is not an IP address`);
     this.ip = b;
     this.tcp = new PortPool(lo, hi);
     this.udp = new PortPool(lo, hi);

@@ -1,6 +1,8 @@
 // Validation results for control-plane input: every error names the field it is about, in the
 // form people see (`rules[2].ports: "70000" is not a port (expected 0-65535)`).
 
+import { InvalidField } from "../contract/field_error.ts";
+
 /** One problem with one field of control-plane input. */
 export interface FieldError {
   /** Path of the field, e.g. `rules[2].ports`. */
@@ -17,10 +19,14 @@ export function formatErrors(errors: readonly FieldError[]): string {
   return errors.map((e) => `${e.field}: ${e.message}`).join("\n");
 }
 
-/** Returns the value or throws a RangeError listing every problem. */
+/** Returns the value or throws an InvalidField naming the first field and listing every problem. */
 export function orThrow<T>(v: Validated<T>): T {
   if (v.ok) return v.value;
-  throw new RangeError(formatErrors(v.errors));
+  const [first, ...rest] = v.errors;
+  throw new InvalidField(
+    first.field,
+    [first.message, formatErrors(rest)].filter(Boolean).join("\n"),
+  );
 }
 
 /** JSON-ish text of an input value for messages. */

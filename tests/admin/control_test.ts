@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Control, ControlError } from "../../lib/admin/control.ts";
-import { DatapathRejected, MemoryDatapath } from "../../lib/admin/datapath.ts";
+import { DatapathRejected } from "../../lib/contract/datapath.ts";
+import { MemoryDatapath } from "../../lib/admin/datapath.ts";
 import { constantTimeEqual, readTokenFile } from "../../lib/admin/auth.ts";
 import { type Change, emptyState } from "../../lib/config/resources.ts";
 import { StateStore } from "../../lib/service/state.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { adminApp } from "../../lib/admin/app.ts";
 import { bearerMatches, constantTimeEqual } from "../../lib/admin/auth.ts";
-import { DatapathRejected, MemoryDatapath } from "../../lib/admin/datapath.ts";
+import { DatapathRejected } from "../../lib/contract/datapath.ts";
+import { MemoryDatapath } from "../../lib/admin/datapath.ts";
 import { isExpensive, TokenBuckets } from "../../lib/admin/ratelimit.ts";
 import { parseConfigText } from "../../lib/config/load.ts";
 import { startHarness, startHarnessWith } from "./helpers.ts";

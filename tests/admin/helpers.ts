@@ -1,7 +1,7 @@
 // Test helpers: a real admin server on an ephemeral loopback port over a MemoryDatapath.
 
 import { adminApp, type AdminOptions } from "../../lib/admin/app.ts";
-import type { AdminDatapath } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { Control } from "../../lib/admin/control.ts";
 import { MemoryDatapath } from "../../lib/admin/datapath.ts";
 import { stateFromConfig } from "../../lib/config/resources.ts";

@@ -1,3 +1,4 @@
+import { InvalidField } from "../../lib/contract/field_error.ts";
 import assert from "node:assert/strict";
 import * as fc from "fast-check";
 import {
@@ -152,8 +153,15 @@ Deno.test("predicates: ether, IP exact/CIDR (v4 and v6), protocol, ports, ICMP, 
   assert.ok(m({ kind: "etherType", values: [0x0806] }, arp));
   assert.throws(() => compilePredicate({ kind: "ipSrc", cidrs: ["10.0.0.0/33"] }), PredicateError);
   assert.throws(() => compilePredicate({ kind: "ipSrc", cidrs: ["nope"] }), PredicateError);
-  assert.throws(() => compilePredicate({ kind: "dstPort", ports: [[9, 1]] }), PredicateError);
-  assert.throws(() => compilePredicate({ kind: "etherSrc", mac: "zz" }), PredicateError);
+  // A bad value of a located field names the field (the predicate kind).
+  assert.throws(
+    () => compilePredicate({ kind: "dstPort", ports: [[9, 1]] }),
+    (e) => e instanceof InvalidField && e.field === "dstPort" && /\[9,1\]/.test(e.reason),
+  );
+  assert.throws(
+    () => compilePredicate({ kind: "etherSrc", mac: "zz" }),
+    (e) => e instanceof InvalidField && e.field === "etherSrc" && /"zz"/.test(e.reason),
+  );
 });
 
 function dhcp(msgType: number, client = true): Packet {

@@ -3,7 +3,7 @@
 // TAP ports the runtime creates. Every name carries a unique prefix.
 
 import { Config } from "../../lib/config/schema.ts";
-import type { AdminDatapath, CounterSample } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath, CounterSample } from "../../lib/contract/datapath.ts";
 import { addNetns, delNetns, sh, uniq } from "../link/netns.ts";
 
 /** Names of one fault bed. */

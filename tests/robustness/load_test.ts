@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { startRuntime } from "../../lib/runtime/mod.ts";
-import type { AdminDatapath } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { isRoot, sh } from "../link/netns.ts";
 import { pingOk } from "../runtime/bed.ts";
 import { initialChanges } from "../runtime/fixture.ts";

@@ -10,7 +10,7 @@ import {
 } from "../../lib/config/resources.ts";
 import { MemoryPlatform } from "../../lib/runtime/platform.ts";
 import { SwitchDatapath, WorkerDatapath } from "../../lib/runtime/mod.ts";
-import type { AdminDatapath } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
 
 export const GW_MAC = "a8:40:25:ff:77:77";

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { startRuntime } from "../../lib/runtime/mod.ts";
-import type { AdminDatapath } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { isRoot, linkNames, sh } from "../link/netns.ts";
 import { dropBed, iperf, makeBed, ping, pingOk, plumbGuest } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";

@@ -3,7 +3,7 @@
 // and port changes take effect; refused changes name the field and change nothing.
 
 import assert from "node:assert/strict";
-import { DatapathRejected } from "../../lib/admin/datapath.ts";
+import { DatapathRejected } from "../../lib/contract/datapath.ts";
 import { macToString } from "../../lib/packet/bytes.ts";
 import {
   collect,

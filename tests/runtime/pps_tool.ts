@@ -12,7 +12,7 @@
 // lost and >= 99 % of it is delivered.
 
 import { startRuntime } from "../../lib/runtime/mod.ts";
-import type { AdminDatapath } from "../../lib/admin/datapath.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { delNetns, sh, uniq } from "../link/netns.ts";
 import { dropBed, makeBed, pingOk, plumbGuest } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";

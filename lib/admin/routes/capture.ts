@@ -8,7 +8,7 @@ import { linkName } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
 import { ControlError } from "../control.ts";
-import type { CaptureTarget } from "../datapath.ts";
+import type { CaptureTarget } from "../../contract/datapath.ts";
 import { ERRORS, UNSUPPORTED } from "./common.ts";
 
 const Query = z.object({
