@@ -341,11 +341,19 @@ export class VpcPort {
    * refused by VPC targets.
    */
   setSubnets(input: PortSubnetsInput): void {
-    this.#subnets = orThrow(validateSubnets(input));
+    const subnets = orThrow(validateSubnets(input));
+    this.port.assertMutable("rule change");
+    this.#subnets = subnets;
     this.nat.attachedExternal = [4, 6].map((af) =>
       this.#subnets.attached.filter((a) => a.external && a.cidr.af === af).map((a) => a.cidr)
     ) as [Cidr[], Cidr[]];
+    this.#addressingChanged();
+  }
+
+  /** Re-derives the nat and gateway rules from the port's addresses (external IPs, subnets). */
+  #addressingChanged(): void {
     this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
+    // Attached subnets and transit IPs are guest addresses too: the anti-spoof follows them.
     this.port.setRules(
       "gateway",
       gatewayRules(
@@ -373,19 +381,7 @@ export class VpcPort {
     this.port.assertMutable("rule change");
     if (next.v4) this.nat.setExternal(4, next.v4);
     if (next.v6) this.nat.setExternal(6, next.v6);
-    this.port.setRules("nat", natRules(this.nat, this.#privateIps()));
-    // Attached subnets are guest sources too: the gateway's anti-spoof follows them.
-    this.port.setRules(
-      "gateway",
-      gatewayRules(
-        this.cfg,
-        this.gateway,
-        this.vni,
-        this.#attached(),
-        this.#attached("in"),
-        this.mappings.v2p,
-      ),
-    );
+    this.#addressingChanged();
     const L = this.port.layer("nat");
     for (const p of L.lft[DIR_OUT].values()) {
       if (!(p.desc instanceof NatDesc)) continue;
