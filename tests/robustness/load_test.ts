@@ -122,7 +122,12 @@ Deno.test({
       assert.ok(d.zbSwitchTx >= d.zcSwitchRx * 0.9, JSON.stringify(d));
       // The established transfer kept going through every half second of the flood.
       assert.ok(gbps.length >= 7 && gbps.every((g) => g > 0.01), JSON.stringify(d));
-      assert.ok(d.rssGrowthMB < 48, `RSS grew ${d.rssGrowthMB} MB: ${JSON.stringify(d)}`);
+      // RSS is the whole test process's, which other test files share in the parallel suite (it
+      // read 159 MB there once), so the bound is checked when these tests run alone (`deno task
+      // faults` sets XDENO_FAULTS_CPU=1). Per-flow leaks are bounded by the soak test's child.
+      if (Deno.env.get("XDENO_FAULTS_CPU") === "1") {
+        assert.ok(d.rssGrowthMB < 48, `RSS grew ${d.rssGrowthMB} MB: ${JSON.stringify(d)}`);
+      }
       assert.ok(await pingOk(b.ns.zc, ADDR.a), "zone-c → zone-a after the flood");
     } finally {
       await dp?.close().catch(() => {});
