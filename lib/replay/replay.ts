@@ -63,11 +63,10 @@ export class Replay {
     private readonly platform: MemoryPlatform,
     private readonly dp: ServiceDatapath,
     readonly app: AdminApp,
-    ctl: Control,
     sled: Config["sled"],
   ) {
     this.sw = (dp.inner as unknown as SwitchDatapath).sw;
-    this.tracer = new ReplayTracer(dp, this.sw, sled, () => ctl.generation);
+    this.tracer = new ReplayTracer(dp, this.sw, sled);
   }
 
   /** Whether packet records carry a trace (false: `trace` is [], replay runs faster). */
@@ -94,7 +93,7 @@ export class Replay {
       await ctl.start();
       // No rate limit: a steps file may read tables as often as it likes.
       const app = adminApp(ctl, { token: null, maxBodyBytes: cfg.admin.maxBodyBytes, version });
-      r = new Replay(platform, dp, app, ctl, cfg.sled);
+      r = new Replay(platform, dp, app, cfg.sled);
     } catch (e) {
       await dp.close().catch(() => {});
       throw e;

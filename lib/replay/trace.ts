@@ -1,14 +1,10 @@
 // The per-layer decisions replay reports for each input packet: the same answer POST /v1/trace
 // gives (a side-effect-free walk of the live switch and the pipelines the packet meets), asked
-// just before the live switch takes the packet. Kept behind this one class so replay follows
-// whatever /v1/trace becomes. Answers are kept per configuration generation and header shape: the fields that vary packet to packet
-// within a flow (lengths, IP id, checksums, TCP sequence numbers, echo sequence) are left out
-// of the key; addresses, protocol, ports and TCP flags stay in it.
+// just before the live switch takes the packet, so it reflects the flow tables of that moment.
+// Kept behind this one class so replay follows whatever /v1/trace becomes.
 
 import type { AdminDatapath, TraceResult } from "../contract/datapath.ts";
-import { type HeaderLevel, PacketMeta } from "../packet/meta.ts";
-import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
-import { toHex } from "../packet/bytes.ts";
+import { PacketMeta } from "../packet/meta.ts";
 import { parseFrame } from "../packet/parse.ts";
 import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../vpc/ip.ts";
 import type { Switch } from "../switch/switch.ts";
@@ -24,15 +20,11 @@ export class ReplayTracer {
   private readonly meta = new PacketMeta();
   private readonly words = new Uint32Array(4);
   private readonly underlay: Cidr;
-  private readonly memo = new Map<string, TraceLayer[]>();
-  private memoGen = -1;
 
-  /** `generation`: bumped by every configuration change (Control.generation). */
   constructor(
     private readonly dp: AdminDatapath,
     private readonly sw: Switch,
     sled: { underlayPrefix: string; underlayAddress: string },
-    private readonly generation: () => number,
   ) {
     this.underlay = parseCidr(sled.underlayPrefix)!;
   }
@@ -42,20 +34,10 @@ export class ReplayTracer {
    * guest sends to another on this sled shows the receiving port's inbound decisions too (where,
    * for example, its firewall drops it).
    */
-  async layers(ing: Ingress, frame: Uint8Array): Promise<TraceLayer[]> {
+  layers(ing: Ingress, frame: Uint8Array): Promise<TraceLayer[]> {
     const target = this.target(ing, frame);
-    if (!target || !this.dp.trace) return [];
-    if (this.memoGen !== this.generation() || this.memo.size > 4096) {
-      this.memo.clear();
-      this.memoGen = this.generation();
-    }
-    const key = `${target.port}/${target.direction}/${this.shape(frame)}`;
-    let layers = this.memo.get(key);
-    if (layers === undefined) {
-      layers = await this.follow(target, frame);
-      this.memo.set(key, layers);
-    }
-    return layers;
+    if (!target || !this.dp.trace) return Promise.resolve([]);
+    return this.follow(target, frame);
   }
 
   /**
@@ -75,33 +57,6 @@ export class ReplayTracer {
       port: l.port ?? t.port,
       direction: l.dir === "in" || l.dir === "out" ? l.dir : t.direction,
     }));
-  }
-
-  /** The headers of the parsed frame with the per-packet fields zeroed (see the file comment). */
-  private shape(frame: Uint8Array): string {
-    const m = this.meta;
-    const end = m.flow.payload >= 0 ? m.flow.payload : frame.length;
-    const h = frame.slice(0, Math.min(end, frame.length));
-    const zero = (o: number, n: number) =>
-      h.fill(0, Math.min(o, h.length), Math.min(o + n, h.length));
-    const level = (l: HeaderLevel) => {
-      if (l.ipVersion === 4) [2, 4, 10].forEach((o) => zero(l.l3 + o, 2));
-      else if (l.ipVersion === 6) zero(l.l3 + 4, 2);
-      else return;
-      if (l.l4 < 0) return;
-      if (l.proto === PROTO_TCP) [[4, 8], [14, 6]].forEach(([o, n]) => zero(l.l4 + o, n));
-      else if (l.proto === PROTO_UDP) zero(l.l4 + 4, 4);
-      else if (l.proto === PROTO_ICMP || l.proto === PROTO_ICMPV6) {
-        zero(l.l4 + 2, 2);
-        zero(l.l4 + 6, 2);
-      }
-    };
-    level(m.outer);
-    if (m.encap) {
-      zero(m.outer.l4, 2); // the Geneve source port is a flow hash
-      level(m.inner);
-    }
-    return toHex(h);
   }
 
   private target(
