@@ -3,21 +3,14 @@
 // the same JSON and output capture as the source tree, and refuses a bad capture with exit 2.
 
 import assert from "node:assert/strict";
+import { lacks } from "../tools.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const SCEN = `${ROOT}tests/scenarios`;
 const PY = "/usr/bin/python3";
 const dec = new TextDecoder();
 
-const HAVE_SCAPY = await (async () => {
-  try {
-    return (await new Deno.Command(PY, { args: ["-c", "import scapy"] }).output()).success;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_SCAPY && Deno.env.get("CI")) throw new Error("replay_dist_test: scapy missing");
-if (!HAVE_SCAPY) console.warn("replay_dist_test: SKIPPING: no scapy (tests/setup.sh)");
+const NO_SCAPY = lacks("replay from xdeno.run", "scapy");
 
 async function run(cmd: string, args: string[], opts: Deno.CommandOptions = {}) {
   const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped", ...opts })
@@ -27,7 +20,7 @@ async function run(cmd: string, args: string[], opts: Deno.CommandOptions = {}) 
 
 Deno.test({
   name: "dist: xdeno.run replay gives the source tree's outputs, byte for byte",
-  ignore: !HAVE_SCAPY,
+  ignore: NO_SCAPY,
   sanitizeResources: false,
   fn: async () => {
     const box = await Deno.makeTempDir({ prefix: "xdeno-replay-dist-" });

@@ -3,6 +3,7 @@
 // malformed files come back as errors naming the block. Skips loudly without the tools.
 
 import assert from "node:assert/strict";
+import { lacks } from "../tools.ts";
 import { concatChunks, PcapngWriter, readPcapngFile } from "../../lib/packet/pcapng.ts";
 import { isParseError, type ParseError } from "../../lib/packet/error.ts";
 import { pcapFile } from "../../lib/packet/pcap.ts";
@@ -11,22 +12,8 @@ import { toHex } from "../../lib/packet/bytes.ts";
 const PY = "/usr/bin/python3";
 const dec = new TextDecoder();
 
-async function runs(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_TSHARK = await runs("tshark", ["-v"]);
-const HAVE_SCAPY = await runs(PY, ["-c", "import scapy"]);
-const need = (ok: boolean, tool: string) => {
-  if (!ok && Deno.env.get("CI")) throw new Error(`pcapng_test: ${tool} missing (tests/setup.sh)`);
-  if (!ok) console.warn(`pcapng_test: SKIPPING ${tool} checks: run tests/setup.sh`);
-  return !ok;
-};
-const NO_TSHARK = need(HAVE_TSHARK, "tshark"), NO_SCAPY = need(HAVE_SCAPY, "scapy");
+const NO_TSHARK = lacks("pcapng tshark checks", "tshark");
+const NO_SCAPY = lacks("pcapng scapy checks", "scapy");
 
 async function run(cmd: string, args: string[]): Promise<string> {
   const o = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "piped" }).output();

@@ -3,6 +3,7 @@
 // replays as NAME=FILE. Inputs come from tests/scenarios (scapy, via pcapng_gen.py).
 
 import assert from "node:assert/strict";
+import { lacks } from "../tools.ts";
 import { pcapFile } from "../../lib/packet/pcap.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -10,15 +11,7 @@ const SCEN = `${ROOT}tests/scenarios`;
 const PY = "/usr/bin/python3";
 const dec = new TextDecoder();
 
-const HAVE_SCAPY = await (async () => {
-  try {
-    return (await new Deno.Command(PY, { args: ["-c", "import scapy"] }).output()).success;
-  } catch {
-    return false;
-  }
-})();
-if (!HAVE_SCAPY && Deno.env.get("CI")) throw new Error("replay cli_test: scapy missing");
-if (!HAVE_SCAPY) console.warn("replay cli_test: SKIPPING: no scapy (tests/setup.sh)");
+const NO_SCAPY = lacks("replay CLI", "scapy");
 
 async function replay(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const o = await new Deno.Command(Deno.execPath(), {
@@ -49,7 +42,7 @@ async function exists(p: string): Promise<boolean> {
 Deno.test({
   name:
     "replay: unknown interface, not pcapng, truncated block, bad steps: exit 2, named, nothing written",
-  ignore: !HAVE_SCAPY,
+  ignore: NO_SCAPY,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "xdeno-replay-" });
     try {
@@ -116,7 +109,7 @@ Deno.test({
 
 Deno.test({
   name: "replay: the same capture and steps give byte-identical outputs",
-  ignore: !HAVE_SCAPY,
+  ignore: NO_SCAPY,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "xdeno-replay-" });
     try {
@@ -148,7 +141,7 @@ Deno.test({
 
 Deno.test({
   name: "replay: a pcap from xdeno capture replays as NAME=FILE; times count from its first frame",
-  ignore: !HAVE_SCAPY,
+  ignore: NO_SCAPY,
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "xdeno-replay-" });
     try {

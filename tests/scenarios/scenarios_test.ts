@@ -6,6 +6,7 @@
 // (a failure when CI is set).
 
 import assert from "node:assert/strict";
+import { lacks } from "../tools.ts";
 import { parse as parseYaml } from "yaml";
 
 const HERE = new URL("./", import.meta.url).pathname;
@@ -13,21 +14,7 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 const PY = "/usr/bin/python3";
 const dec = new TextDecoder();
 
-async function runs(cmd: string, args: string[]): Promise<boolean> {
-  try {
-    return (await new Deno.Command(cmd, { args, stdout: "null", stderr: "null" }).output())
-      .success;
-  } catch {
-    return false;
-  }
-}
-const HAVE_TSHARK = await runs("tshark", ["-v"]);
-const HAVE_SCAPY = await runs(PY, ["-c", "import scapy.contrib.geneve"]);
-const MISSING = [!HAVE_TSHARK && "tshark", !HAVE_SCAPY && "scapy"].filter(Boolean).join(", ");
-if (MISSING && Deno.env.get("CI")) {
-  throw new Error(`scenarios: ${MISSING} missing (tests/setup.sh)`);
-}
-if (MISSING) console.warn(`scenarios: SKIPPING, ${MISSING} missing: run tests/setup.sh`);
+const MISSING = lacks("replay scenarios", "tshark", "scapy");
 
 /** What expect.yaml says about one input packet. */
 interface PacketExpect {
@@ -189,7 +176,7 @@ const dirs = [...Deno.readDirSync(HERE)].filter((e) => e.isDirectory).map((e) =>
 for (const name of dirs) {
   Deno.test({
     name: `scenario ${name}`,
-    ignore: MISSING !== "",
+    ignore: MISSING,
     fn: async () => {
       const dir = `${HERE}${name}`;
       const expect = parseYaml(await Deno.readTextFile(`${dir}/expect.yaml`)) as Expect;
