@@ -4,14 +4,14 @@
 // state (persisted in the state dir, so a restart during an outage keeps forwarding) and reports
 // `fleet: degraded` with the duration.
 
-import { Etcd3, type IOptions, type Lease } from "etcd3";
-import { Buffer } from "node:buffer";
 import { getLogger } from "@logtape/logtape";
 import type { Control } from "../admin/control.ts";
 import type { CounterSample } from "../contract/datapath.ts";
 import type { FleetView } from "../admin/fleet_view.ts";
 import type { FleetConfig } from "../config/fleet.ts";
+import { EtcdClient } from "./etcd.ts";
 import { publications } from "./keys.ts";
+import { KeptLease } from "./lease.ts";
 import { Publisher } from "./publish.ts";
 import { FleetStore } from "./store.ts";
 import { type FleetTarget, Syncer } from "./sync.ts";
@@ -26,32 +26,25 @@ export interface AgentOptions {
   stateDir: string | null;
 }
 
-type Backoff = NonNullable<NonNullable<IOptions["faultHandling"]>["watchBackoff"]>;
-
-/**
- * Watch reconnect delays: 100 ms doubling up to 1 s, with jitter. The client's default grows to
- * 30 s, and a reconnect that first lands on the member that just died costs seconds of staleness.
- */
-function watchBackoff(ms = 100): Backoff {
-  return {
-    duration: ms * (0.5 + Math.random()),
-    next: () => watchBackoff(Math.min(ms * 2, 1000)),
-  };
-}
-
-/** The etcd client a fleet config describes. */
-export async function etcdClient(cfg: FleetConfig): Promise<Etcd3> {
+/** The etcd client a fleet config describes (TLS files read now; a missing one names its field). */
+export async function etcdClient(cfg: FleetConfig): Promise<EtcdClient> {
   const tls = cfg.etcd.tls;
-  const read = (f?: string) => f ? Deno.readFile(f).then((b) => Buffer.from(b)) : undefined;
-  return new Etcd3({
-    hosts: cfg.etcd.endpoints,
-    dialTimeout: cfg.etcd.dialTimeoutMs,
-    faultHandling: { watchBackoff: watchBackoff() },
-    credentials: tls
+  const read = async (field: string, f?: string) => {
+    if (f === undefined) return undefined;
+    try {
+      return await Deno.readTextFile(f);
+    } catch (e) {
+      throw new Error(`fleet.etcd.tls.${field}: cannot read ${f} (${(e as Error).message})`);
+    }
+  };
+  return new EtcdClient({
+    endpoints: cfg.etcd.endpoints,
+    dialTimeoutMs: cfg.etcd.dialTimeoutMs,
+    tls: tls
       ? {
-        rootCertificate: (await read(tls.ca))!,
-        certChain: await read(tls.cert),
-        privateKey: await read(tls.key),
+        ca: (await read("ca", tls.ca))!,
+        cert: await read("cert", tls.cert),
+        key: await read("key", tls.key),
       }
       : undefined,
   });
@@ -61,7 +54,7 @@ export async function etcdClient(cfg: FleetConfig): Promise<Etcd3> {
 export class FleetAgent implements FleetView {
   readonly publisher: Publisher;
   readonly sync: Syncer;
-  private lease: Lease | null = null;
+  private lease: KeptLease | null = null;
   private keepaliveOk = false;
   private degradedSince: number | null = Date.now();
   private readonly startedAt = Date.now();
@@ -70,7 +63,7 @@ export class FleetAgent implements FleetView {
 
   private constructor(
     readonly cfg: FleetConfig,
-    readonly client: Etcd3,
+    readonly client: EtcdClient,
     readonly ctl: Pick<Control, "state" | "listeners"> & FleetTarget,
     readonly opts: AgentOptions,
   ) {
@@ -132,10 +125,9 @@ export class FleetAgent implements FleetView {
   private async leaseLoop(): Promise<void> {
     let backoff = 250;
     while (!this.closed) {
-      const lease = this.client.lease(this.cfg.leaseTtlSeconds);
-      lease.on("keepaliveSucceeded", () => this.setKeepalive(true));
-      lease.on("keepaliveFailed", () => this.setKeepalive(false));
-      const lost = new Promise<void>((r) => lease.on("lost", () => r()));
+      const lease = new KeptLease(this.client, this.cfg.leaseTtlSeconds, {
+        keepalive: (ok) => this.setKeepalive(ok),
+      });
       try {
         const id = await lease.grant();
         this.lease = lease;
@@ -147,7 +139,7 @@ export class FleetAgent implements FleetView {
           sled: this.cfg.sledId,
         });
         this.publisher.setLease(id);
-        await lost;
+        await lease.lost;
         if (this.closed) return;
         log.warning("fleet: lease {id} lost; publishing again under a new one", { id });
       } catch (e) {

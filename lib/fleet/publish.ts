@@ -3,7 +3,7 @@
 // its ports' multicast subscriptions and its presence. Reconciles the desired set against what it
 // holds whenever the local state changes, the lease is (re)granted, or a contested key frees up.
 
-import type { Etcd3, IKeyValue } from "etcd3";
+import type { EtcdClient, Op } from "./etcd.ts";
 import { getLogger } from "@logtape/logtape";
 import type { Publication } from "./keys.ts";
 
@@ -31,7 +31,7 @@ export class Publisher {
   private retry: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     readonly sledId: string,
     private readonly want: () => Map<string, Publication>,
     private readonly onError: (e: unknown) => void,
@@ -89,7 +89,7 @@ export class Publisher {
     const want = this.want();
     for (const key of [...this.held.keys()]) {
       if (want.has(key)) continue;
-      await this.client.if(key, "Lease", "==", lease).then(this.client.delete().key(key)).commit();
+      await this.client.txn([{ key, target: "LEASE", value: lease }], [{ delete: { key } }]);
       this.held.delete(key);
     }
     for (const key of [...this.conflicts.keys()]) {
@@ -103,25 +103,27 @@ export class Publisher {
   }
 
   private async claim(p: Publication, lease: string): Promise<void> {
-    const put = () => this.client.put(p.key).value(p.value).lease(lease);
+    const put: Op = { put: { key: p.key, value: p.value, lease } };
     if (!p.exclusive) {
-      await put();
+      await this.client.put(p.key, p.value, lease);
       this.held.set(p.key, p.value);
       return;
     }
-    const r = await this.client.if(p.key, "Create", "==", 0).then(put()).else(
-      this.client.get(p.key),
-    ).commit();
+    const r = await this.client.txn([{ key: p.key, target: "CREATE", value: 0 }], [put], [
+      { get: { key: p.key } },
+    ]);
     if (r.succeeded) return this.won(p);
-    const kv: IKeyValue | undefined = r.responses[0]?.response_range?.kvs[0];
+    const kv = r.responses[0]?.kvs[0];
     if (!kv) { // deleted in between: try again
       this.again = true;
       return;
     }
-    const holder = holderOf(kv.value.toString());
+    const holder = holderOf(kv.value);
     if (holder === this.sledId) {
       // Ours from an earlier lease (a restart): move it to this lease without a gap.
-      const cas = await this.client.if(p.key, "Mod", "==", kv.mod_revision).then(put()).commit();
+      const cas = await this.client.txn([{ key: p.key, target: "MOD", value: kv.modRevision }], [
+        put,
+      ]);
       if (cas.succeeded) return this.won(p);
       this.again = true;
       return;

@@ -3,7 +3,8 @@
 // revision; a compacted one triggers a resync that applies only the difference. Every batch goes
 // through Control.applyFleet (the admin API's change path) and is persisted, debounced.
 
-import type { Etcd3, IKeyValue, Watcher } from "etcd3";
+import type { EtcdClient } from "./etcd.ts";
+import type { EtcdWatch } from "./etcd_watch.ts";
 import { getLogger } from "@logtape/logtape";
 import type { Change } from "../config/resources.ts";
 import type { FleetApplied } from "../admin/fleet_view.ts";
@@ -59,14 +60,14 @@ export class Syncer {
     applyBatches: 0,
     applySecondsMax: 0,
   };
-  private watcher: Watcher | null = null;
+  private watcher: EtcdWatch | null = null;
   private chain: Promise<void> = Promise.resolve();
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
   private everConnected = false;
   private closed = false;
 
   constructor(
-    private readonly client: Etcd3,
+    private readonly client: EtcdClient,
     private readonly prefix: string,
     private readonly target: FleetTarget,
     private readonly store: FleetStore | null,
@@ -88,7 +89,7 @@ export class Syncer {
     while (!this.closed && this.watcher === null) {
       try {
         if (this.revision === 0) await this.resync();
-        await this.watch();
+        this.watch();
         return;
       } catch (e) {
         this.setConnected(false);
@@ -119,16 +120,14 @@ export class Syncer {
     const seen = new Set<string>();
     const batch: [string, string | null][] = [];
     for (;;) {
-      const b = this.client.getAll().inRange({ start, end }).limit(PAGE);
-      const res = await (rev === null ? b : b.revision(rev)).exec();
-      rev ??= Number(res.header.revision);
+      const res = await this.client.range(start, { end, limit: PAGE, revision: rev ?? undefined });
+      rev ??= res.revision;
       for (const kv of res.kvs) {
-        const key = kv.key.toString();
-        seen.add(key);
-        batch.push([key, kv.value.toString()]);
+        seen.add(kv.key);
+        batch.push([kv.key, kv.value]);
       }
       if (!res.more || res.kvs.length === 0) break;
-      start = res.kvs[res.kvs.length - 1].key.toString() + "\0";
+      start = res.kvs[res.kvs.length - 1].key + "\0";
     }
     for (const key of [...this.known.keys(), ...this.others.keys()]) {
       if (!seen.has(key)) batch.push([key, null]);
@@ -138,37 +137,33 @@ export class Syncer {
     this.setConnected(true);
   }
 
-  private async watch(): Promise<void> {
-    const w = await this.client.watch().prefix(this.prefix + "/")
-      .startRevision(String(this.revision + 1)).create();
-    this.watcher = w;
-    this.setConnected(true);
-    this.everConnected = true;
-    w.on("connected", () => {
-      if (this.everConnected) this.counters.watchReconnects++;
-      this.setConnected(true);
-    });
-    w.on("disconnected", () => this.setConnected(false));
-    w.on("data", (res) => {
-      // Seen now, applied when its turn in the queue comes: the difference is the revision lag.
-      this.headRevision = Math.max(this.headRevision, Number(res.header.revision));
-      const batch: [string, string | null][] = [];
-      let last = this.revision;
-      for (const ev of res.events) {
-        const kv: IKeyValue = ev.kv;
-        batch.push([kv.key.toString(), ev.type === "Delete" ? null : kv.value.toString()]);
-        last = Math.max(last, Number(kv.mod_revision));
-      }
-      this.enqueue(batch, last, Number(res.header.revision), false);
-    });
-    w.on("error", (e: Error) => {
-      // Canceled by etcd, typically because our revision was compacted: start over.
-      log.warning("fleet: watch ended ({error}); resyncing", { error: e.message });
-      this.watcher = null;
-      w.removeAllListeners();
-      this.setConnected(false);
-      this.revision = 0;
-      if (!this.closed) this.run();
+  private watch(): void {
+    this.watcher = this.client.watch(this.prefix + "/", this.prefix + "0", this.revision + 1, {
+      state: (up) => {
+        if (up && this.everConnected) this.counters.watchReconnects++;
+        if (up) this.everConnected = true;
+        this.setConnected(up);
+      },
+      events: (events, head) => {
+        // Seen now, applied when its turn in the queue comes: the difference is the revision lag.
+        this.headRevision = Math.max(this.headRevision, head);
+        const batch: [string, string | null][] = [];
+        let last = this.revision;
+        for (const ev of events) {
+          batch.push([ev.kv.key, ev.type === "delete" ? null : ev.kv.value]);
+          last = Math.max(last, ev.kv.modRevision);
+        }
+        this.enqueue(batch, last, head, false);
+      },
+      compacted: (compact) => {
+        log.warning("fleet: revision {revision} was compacted (to {compact}); resyncing", {
+          revision: this.revision,
+          compact,
+        });
+        this.watcher = null;
+        this.revision = 0;
+        if (!this.closed) this.chain.then(() => this.run());
+      },
     });
   }
 
@@ -287,7 +282,7 @@ export class Syncer {
     if (this.persistTimer !== null) clearTimeout(this.persistTimer);
     this.persistTimer = null;
     await this.chain;
-    await w?.cancel().catch(() => {});
+    w?.cancel();
     await this.persist().catch(() => {});
   }
 }

@@ -8,7 +8,6 @@
 // etcd's CPU time and memory (from /proc).
 
 import { parseArgs } from "node:util";
-import { Etcd3, type IKeyValue } from "etcd3";
 import { Control } from "../../lib/admin/control.ts";
 import { emptyState } from "../../lib/config/resources.ts";
 import { Config } from "../../lib/config/schema.ts";
@@ -16,6 +15,8 @@ import { decodeEntry } from "../../lib/fleet/keys.ts";
 import { Syncer } from "../../lib/fleet/sync.ts";
 import { SwitchDatapath } from "../../lib/runtime/mod.ts";
 import { MemoryPlatform } from "../../lib/runtime/platform.ts";
+import { EtcdClient, type Op } from "../../lib/fleet/etcd.ts";
+import { KeptLease } from "../../lib/fleet/lease.ts";
 import { EtcdCluster } from "./etcd.ts";
 
 const { values: a } = parseArgs({
@@ -72,19 +73,21 @@ function seen(k: string): void {
 }
 
 const cluster = await EtcdCluster.start();
-const clients: Etcd3[] = [];
+const clients: EtcdClient[] = [];
+/** A client of the cluster (generous timeout: a thousand of them share two cores with etcd). */
+const connect = () => new EtcdClient({ endpoints: cluster.endpoints, dialTimeoutMs: 30000 });
 const closers: (() => Promise<void>)[] = [];
 try {
   console.log(`fleet bench: ${N} sleds (${F} full), ${M} mappings, 3-member etcd`);
-  const writer = new Etcd3({ hosts: cluster.endpoints });
+  const writer = connect();
   clients.push(writer);
   let t0 = performance.now();
   for (let i = 0; i < M; i += 128) {
-    const ops = [];
+    const ops: Op[] = [];
     for (let j = i; j < Math.min(M, i + 128); j++) {
-      ops.push(writer.put(key(j)).value(v2pValue(j, 0)).op());
+      ops.push({ put: { key: key(j), value: v2pValue(j, 0) } });
     }
-    await writer.kv.txn({ success: await Promise.all(ops) });
+    await writer.txn([], ops);
   }
   console.log(`loaded ${M} mappings in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
@@ -95,7 +98,7 @@ try {
     });
     const dp = new SwitchDatapath(cfg, new MemoryPlatform());
     const ctl = new Control(emptyState(), new Map(), dp, null);
-    const client = new Etcd3({ hosts: cluster.endpoints });
+    const client = connect();
     clients.push(client);
     const target = {
       applyFleet: async (cs: Parameters<Control["applyFleet"]>[0]) => {
@@ -122,22 +125,24 @@ try {
   const etcd0 = etcdStats(cluster);
   t0 = performance.now();
   for (let s = F; s < N; s++) {
-    const client = new Etcd3({ hosts: cluster.endpoints });
+    const client = connect();
     clients.push(client);
-    const lease = client.lease(TTL);
-    await lease.grant();
-    await lease.put(`${PREFIX}/sleds/sim${s}`).value(JSON.stringify({ sled: `sim${s}` }));
+    const lease = new KeptLease(client, TTL, { keepalive: () => {} });
+    const id = await lease.grant();
+    await client.put(`${PREFIX}/sleds/sim${s}`, JSON.stringify({ sled: `sim${s}` }), id);
     closers.push(() => lease.revoke().catch(() => {}));
-    const w = await client.watch().prefix(`${PREFIX}/`).create();
-    w.on("data", (res) => {
-      for (const ev of res.events) {
-        const kv: IKeyValue = ev.kv;
-        const k = kv.key.toString();
-        const d = decodeEntry(PREFIX, k, ev.type === "Delete" ? null : kv.value.toString());
-        if (d.ok === true) seen(k);
-      }
+    const { revision } = await client.range(`${PREFIX}/sleds/sim${s}`);
+    const w = client.watch(`${PREFIX}/`, `${PREFIX}0`, revision + 1, {
+      events: (evs) => {
+        for (const ev of evs) {
+          const d = decodeEntry(PREFIX, ev.kv.key, ev.type === "delete" ? null : ev.kv.value);
+          if (d.ok === true) seen(ev.kv.key);
+        }
+      },
+      state: () => {},
+      compacted: () => {},
     });
-    closers.push(() => w.cancel());
+    closers.push(() => Promise.resolve(w.cancel()));
   }
   const etcd1 = etcdStats(cluster);
   console.log(
@@ -149,7 +154,7 @@ try {
     const i = Math.floor(Math.random() * M);
     const done = new Promise<void>((r) => pending.set(key(i), { left: N, done: r }));
     const t = performance.now();
-    await writer.put(key(i)).value(v2pValue(i, c + 1));
+    await writer.put(key(i), v2pValue(i, c + 1));
     await done;
     lat.push(performance.now() - t);
   }
