@@ -3,7 +3,7 @@
 set -euo pipefail
 PKGS=(iproute2 iputils-ping iperf3 tshark python3 python3-scapy openvswitch-switch
   isc-dhcp-client ndisc6 ethtool netsniff-ng gcc libc6-dev tcpdump dnsmasq-base radvd curl procps
-  systemd etcd-server etcd-client)
+  systemd etcd-server etcd-client openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

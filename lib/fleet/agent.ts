@@ -37,17 +37,23 @@ export async function etcdClient(cfg: FleetConfig): Promise<EtcdClient> {
       throw new Error(`fleet.etcd.tls.${field}: cannot read ${f} (${(e as Error).message})`);
     }
   };
-  return new EtcdClient({
-    endpoints: cfg.etcd.endpoints,
-    dialTimeoutMs: cfg.etcd.dialTimeoutMs,
-    tls: tls
-      ? {
-        ca: (await read("ca", tls.ca))!,
-        cert: await read("cert", tls.cert),
-        key: await read("key", tls.key),
-      }
-      : undefined,
-  });
+  const pem = tls
+    ? {
+      ca: (await read("ca", tls.ca))!,
+      cert: await read("cert", tls.cert),
+      key: await read("key", tls.key),
+    }
+    : undefined;
+  try {
+    return new EtcdClient({
+      endpoints: cfg.etcd.endpoints,
+      dialTimeoutMs: cfg.etcd.dialTimeoutMs,
+      tls: pem,
+    });
+  } catch (e) {
+    // Deno refuses a file that is not PEM of the right kind.
+    throw new Error(`fleet.etcd.tls: ${(e as Error).message} (ca, cert and key are PEM files)`);
+  }
 }
 
 /** One sled's fleet agent. */

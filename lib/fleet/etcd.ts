@@ -164,7 +164,9 @@ export class EtcdClient {
       return [res, endpoint];
     } catch (e) {
       if (signal?.aborted) throw e;
-      const why = ac.signal.aborted ? `no answer in ${this.opts.dialTimeoutMs} ms` : errText(e);
+      const why = ac.signal.aborted
+        ? `no answer in ${this.opts.dialTimeoutMs} ms`
+        : tlsHint(errText(e), this.opts.tls);
       throw new EtcdError(`${endpoint}: ${why}`, null, endpoint);
     } finally {
       clearTimeout(timer);
@@ -276,6 +278,24 @@ export class EtcdClient {
     for (const w of [...this.watches]) w.cancel();
     this.http?.close();
   }
+}
+
+/** A TLS failure's text with what to check (rustls says only what failed, not why). */
+function tlsHint(msg: string, tls: EtcdOptions["tls"]): string {
+  const m = /invalid peer certificate: (\w+)/.exec(msg);
+  if (m) {
+    return `TLS: the member's certificate is not trusted (${m[1]}): ` +
+      (tls ? "it is not signed by the configured CA (tls.ca)" : "configure tls.ca");
+  }
+  if (/alert: (BadCertificate|CertificateRequired|UnknownCA)/.test(msg)) {
+    const what = tls?.cert ? "our client certificate" : "us: no client certificate";
+    return `TLS: the member refused ${what} ` +
+      `(${msg.replace(/^.*alert: /, "")}): tls.cert and tls.key must be signed by a CA it trusts`;
+  }
+  if (tls && !tls.cert && /connection closed|reset/i.test(msg)) {
+    return `${msg} (a member with client-cert-auth closes TLS without tls.cert and tls.key)`;
+  }
+  return msg;
 }
 
 /** A transport error's text (fetch wraps the cause). */

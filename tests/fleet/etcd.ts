@@ -21,6 +21,13 @@ export interface Member {
   child: Deno.ChildProcess | null;
 }
 
+/** PEM files of the members' TLS: server pair, and the CA whose client certificates they accept. */
+export interface MemberTls {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
 /** A running cluster. */
 export class EtcdCluster {
   private constructor(
@@ -28,16 +35,28 @@ export class EtcdCluster {
     readonly host: string,
     readonly netns: string | null,
     readonly members: Member[],
+    readonly tls: MemberTls | null = null,
   ) {}
+
+  private get scheme(): string {
+    return this.tls ? "https" : "http";
+  }
 
   /** Client URLs of every member on `host`. */
   get endpoints(): string[] {
-    return this.members.map((m) => `http://${this.host}:${m.clientPort}`);
+    return this.members.map((m) => `${this.scheme}://${this.host}:${m.clientPort}`);
   }
 
   /** Starts `n` members on ports from `basePort` (client k: base+2k, peer: base+2k+1). */
   static async start(
-    opts: { host?: string; netns?: string | null; n?: number; basePort?: number } = {},
+    opts: {
+      host?: string;
+      netns?: string | null;
+      n?: number;
+      basePort?: number;
+      /** Client URLs over TLS with client certificate authentication. */
+      tls?: MemberTls;
+    } = {},
   ): Promise<EtcdCluster> {
     const host = opts.host ?? "127.0.0.1", n = opts.n ?? 3;
     const base = opts.basePort ?? 20000 + 2 * Math.floor(Math.random() * 10000);
@@ -49,7 +68,7 @@ export class EtcdCluster {
       dataDir: `${dir}/m${k}`,
       child: null,
     }));
-    const c = new EtcdCluster(dir, host, opts.netns ?? null, members);
+    const c = new EtcdCluster(dir, host, opts.netns ?? null, members, opts.tls ?? null);
     for (const m of members) c.startMember(m, "new");
     await c.waitHealthy();
     return c;
@@ -63,13 +82,19 @@ export class EtcdCluster {
   startMember(m: Member, state: "new" | "existing" = "existing"): void {
     const peers = this.members.map((p) => `${p.name}=http://127.0.0.1:${p.peerPort}`).join(",");
     const clientUrls = [...new Set(["127.0.0.1", this.host])]
-      .map((h) => `http://${h}:${m.clientPort}`).join(",");
+      .map((h) => `${this.scheme}://${h}:${m.clientPort}`).join(",");
+    const t = this.tls;
+    const tls = t
+      ? [`--cert-file=${t.cert}`, `--key-file=${t.key}`, `--trusted-ca-file=${t.ca}`]
+        .concat("--client-cert-auth")
+      : [];
     const [cmd, args] = this.cmd([
       "/usr/bin/etcd",
       `--name=${m.name}`,
       `--data-dir=${m.dataDir}`,
       `--listen-client-urls=${clientUrls}`,
-      `--advertise-client-urls=http://${this.host}:${m.clientPort}`,
+      `--advertise-client-urls=${this.scheme}://${this.host}:${m.clientPort}`,
+      ...tls,
       `--listen-peer-urls=http://127.0.0.1:${m.peerPort}`,
       `--initial-advertise-peer-urls=http://127.0.0.1:${m.peerPort}`,
       `--initial-cluster=${peers}`,
@@ -89,6 +114,9 @@ export class EtcdCluster {
     const [cmd, a] = this.cmd([
       "/usr/bin/etcdctl",
       `--endpoints=${this.members.filter((m) => m.child).map((m) => `127.0.0.1:${m.clientPort}`)}`,
+      ...(this.tls
+        ? [`--cacert=${this.tls.ca}`, `--cert=${this.tls.cert}`, `--key=${this.tls.key}`]
+        : []),
       "--dial-timeout=2s",
       "--command-timeout=5s",
       ...args,
