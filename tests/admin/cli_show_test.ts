@@ -36,6 +36,7 @@ Deno.test({
         /up, mtu \d+, fe80::1:1\n {12}neighbour fe80::ff a8:40:25:99:00:01 \w+/,
       );
       assert.ok(lines.includes("        Route fd00:2::/64 via fe80::ff%ul0"), r.out);
+      assert.ok(!lines.includes("    Fleet"), "no fleet block without fleet mode");
       assert.equal(JSON.parse((await xdeno(h.url, "show", "--json")).out).ports.length, 5);
 
       const links = readTable((await xdeno(h.url, "list-underlay-links")).out);

@@ -83,6 +83,19 @@ Deno.test({
       const status = await (await fetch(`${svcs[1].url}/v1/fleet`)).json();
       assert.equal(status.state, "ok");
       assert.deepEqual(status.sleds, ["sled1", "sled2"]);
+      // `show` (the bundled CLI) carries the fleet block in fleet mode.
+      const show = await new Deno.Command(run, {
+        args: ["show", "--url", svcs[1].url],
+        env,
+        clearEnv: true,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const text = new TextDecoder().decode(show.stdout);
+      assert.equal(show.code, 0, new TextDecoder().decode(show.stderr));
+      const fleet = text.split("\n").slice(text.split("\n").indexOf("    Fleet"));
+      assert.match(fleet.join("\n"), /^ {4}Fleet\n {8}sled {7}sled2\n {8}etcd {7}http:/);
+      assert.match(fleet.join("\n"), /\n {8}state {6}ok\n/);
 
       // A clean stop revokes sled1's lease: its entry leaves sled2.
       svcs[0].child.kill("SIGTERM");

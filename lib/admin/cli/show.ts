@@ -4,6 +4,7 @@
 import { ApiError } from "../client.ts";
 import type { AdminClient } from "../client.ts";
 import { enc, list, type Row, type Verb } from "./common.ts";
+import { renderFleetStatus } from "./fleet.ts";
 
 /** GETs `path`; null when this datapath does not offer it (501). */
 async function optional(c: AdminClient, path: string): Promise<Row[] | null> {
@@ -44,6 +45,7 @@ export async function showText(c: AdminClient): Promise<{ data: Row; text: strin
   const links = await optional(c, "/v1/underlay/links");
   const neighbours = await optional(c, "/v1/underlay/neighbours");
   const routes = (await c.call("GET", "/v1/underlay/routes")) as Row[];
+  const fleet = (await c.call("GET", "/v1/fleet")) as Row;
   const out = [`switch (${health.platform} datapath, generation ${health.generation})`];
   for (const p of ports) {
     const st = p.status as Row | null;
@@ -79,8 +81,13 @@ export async function showText(c: AdminClient): Promise<{ data: Row; text: strin
       `        Route ${r.prefix} via ${(r.nextHops as Row[]).map((h) => `${h.via}%${h.link}`)}`,
     );
   }
+  // Fleet mode only: the etcd connection, revision and conflicts, as `fleet status` shows them.
+  if (fleet.enabled) {
+    out.push("    Fleet");
+    for (const l of renderFleetStatus(fleet).split("\n")) out.push(`        ${l}`);
+  }
   return {
-    data: { health, ports, externalIps: external, links, neighbours, routes },
+    data: { health, ports, externalIps: external, links, neighbours, routes, fleet },
     text: out.join("\n"),
   };
 }
