@@ -11,6 +11,7 @@ import type { FleetView } from "../admin/fleet_view.ts";
 import type { FleetConfig } from "../config/fleet.ts";
 import { EtcdClient } from "./etcd.ts";
 import { publications } from "./keys.ts";
+import { deriveForwarding } from "./mcast.ts";
 import { KeptLease } from "./lease.ts";
 import { Publisher } from "./publish.ts";
 import { FleetStore } from "./store.ts";
@@ -89,6 +90,14 @@ export class FleetAgent implements FleetView {
       (k, v) => this.publisher.seen(k, v),
       () => this.stateChanged(),
     );
+    this.sync.derive = () =>
+      deriveForwarding(
+        prefix,
+        cfg.sledId,
+        this.sync.others,
+        ctl.state.m2p.values(),
+        (u) => this.sync.known.has(`${prefix}/mcast/${u}`),
+      );
   }
 
   /**
@@ -119,7 +128,10 @@ export class FleetAgent implements FleetView {
 
   /** Connects in the background: lease + publishing, resync + watch. Returns at once. */
   start(): void {
-    this.ctl.listeners.push(() => this.publisher.kick());
+    this.ctl.listeners.push(() => {
+      this.publisher.kick();
+      this.sync.refresh(); // a local M2P change moves derived forwarding
+    });
     this.sync.run();
     this.leaseLoop();
     // Contested claims are retried on the holder's delete; this catches anything missed.

@@ -10,6 +10,7 @@ import type { Change } from "../config/resources.ts";
 import type { FleetApplied } from "../admin/fleet_view.ts";
 import { canonical } from "../config/resources.ts";
 import { decodeEntry } from "./keys.ts";
+import { DERIVED } from "./mcast.ts";
 import type { FleetStore } from "./store.ts";
 
 const log = getLogger(["xdeno", "fleet"]);
@@ -60,6 +61,8 @@ export class Syncer {
     applyBatches: 0,
     applySecondsMax: 0,
   };
+  /** The derived entries wanted now (multicast forwarding from subscriptions; null: none). */
+  derive: (() => Map<string, Change>) | null = null;
   private watcher: EtcdWatch | null = null;
   private chain: Promise<void> = Promise.resolve();
   private persistTimer: ReturnType<typeof setTimeout> | null = null;
@@ -130,7 +133,7 @@ export class Syncer {
       start = res.kvs[res.kvs.length - 1].key + "\0";
     }
     for (const key of [...this.known.keys(), ...this.others.keys()]) {
-      if (!seen.has(key)) batch.push([key, null]);
+      if (!seen.has(key) && !key.startsWith(this.derivedPrefix)) batch.push([key, null]);
     }
     this.counters.resyncs++;
     await this.enqueue(batch, rev, rev, true);
@@ -214,6 +217,7 @@ export class Syncer {
     }
     const results = changes.length ? await this.target.applyFleet(changes) : [];
     results.forEach((r, i) => this.record(keys[i], r));
+    await this.rederive();
     this.revision = Math.max(this.revision, revision);
     this.headRevision = Math.max(this.headRevision, head, this.revision);
     const s = (performance.now() - t0) / 1000;
@@ -222,6 +226,38 @@ export class Syncer {
       this.counters.applyBatches++;
       this.counters.applySecondsMax = Math.max(this.counters.applySecondsMax, s);
     }
+    this.schedulePersist();
+  }
+
+  private get derivedPrefix(): string {
+    return `${this.prefix}/${DERIVED}`;
+  }
+
+  /** Derives again after a local change (queued behind the batches being applied). */
+  refresh(): Promise<void> {
+    const run = this.chain.then(() => this.rederive());
+    this.chain = run.catch((e) => log.error("fleet: derive failed: {error}", { error: String(e) }));
+    return run;
+  }
+
+  /** Applies the difference between the derived entries wanted and those in effect. */
+  private async rederive(): Promise<void> {
+    if (this.derive === null) return;
+    const want = this.derive();
+    const keys: string[] = [], changes: Change[] = [];
+    for (const [k, c] of this.known) {
+      if (!k.startsWith(this.derivedPrefix) || want.has(k)) continue;
+      // An explicit entry of the same group replaced it in the control plane already.
+      if (this.known.has(`${this.prefix}/mcast/${c.key}`)) this.known.delete(k);
+      else keys.push(k), changes.push({ ...c, value: null } as Change);
+    }
+    for (const [k, c] of want) {
+      const old = this.known.get(k);
+      if (old === undefined || canonical(old) !== canonical(c)) keys.push(k), changes.push(c);
+    }
+    if (changes.length === 0) return;
+    const results = await this.target.applyFleet(changes);
+    results.forEach((r, i) => this.record(keys[i], r));
     this.schedulePersist();
   }
 
