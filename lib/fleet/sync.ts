@@ -217,7 +217,9 @@ export class Syncer {
     }
     const results = changes.length ? await this.target.applyFleet(changes) : [];
     results.forEach((r, i) => this.record(keys[i], r));
-    await this.rederive();
+    // Derivation reads every subscription: only when one, or a mapping it uses, moved.
+    const multicast = ["sub", "m2p", "mcast"].map((k) => `${this.prefix}/${k}/`);
+    if ([...last.keys()].some((k) => multicast.some((m) => k.startsWith(m)))) await this.rederive();
     this.revision = Math.max(this.revision, revision);
     this.headRevision = Math.max(this.headRevision, head, this.revision);
     const s = (performance.now() - t0) / 1000;

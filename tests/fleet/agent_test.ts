@@ -9,7 +9,7 @@ import { Config } from "../../lib/config/schema.ts";
 import { FleetAgent } from "../../lib/fleet/agent.ts";
 import { SwitchDatapath } from "../../lib/runtime/mod.ts";
 import { startRuntime } from "../../lib/runtime/mod.ts";
-import { EtcdCluster, haveEtcd } from "./etcd.ts";
+import { EtcdCluster, haveEtcd, until } from "./etcd.ts";
 
 const skip = !haveEtcd();
 if (skip) {
@@ -33,14 +33,6 @@ async function sled(etcd: EtcdCluster, stateDir: string, extra: Record<string, u
   await ctl.start();
   agent.start();
   return { ctl, dp, agent };
-}
-
-async function until(what: string, f: () => boolean | Promise<boolean>, ms = 15000) {
-  const t0 = Date.now();
-  while (!(await f())) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 const v2p = (ip: string, under: string, sled = "s9") =>

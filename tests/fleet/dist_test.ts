@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { spawnService } from "../service/helpers.ts";
-import { EtcdCluster, haveEtcd } from "./etcd.ts";
+import { EtcdCluster, haveEtcd, until } from "./etcd.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 const skip = !haveEtcd();
@@ -41,14 +41,6 @@ function sledConfig(n: number, endpoints: string[], ip: string): string {
 }
 
 type Row = { ip: string; underlay: string; source: string };
-
-async function until(what: string, f: () => Promise<boolean>, ms = 20000): Promise<void> {
-  const t0 = Date.now();
-  while (!(await f().catch(() => false))) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test({
   name: "fleet dist: xdeno.run in fleet mode, a V2P published by one sled appears on another",

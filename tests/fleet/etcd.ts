@@ -180,3 +180,16 @@ export class EtcdCluster {
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
+
+/** Polls `f` every 50 ms until it is true (a throw counts as false); throws after `ms`. */
+export async function until(
+  what: string,
+  f: () => boolean | Promise<boolean>,
+  ms = 15000,
+): Promise<void> {
+  const t0 = Date.now();
+  while (!(await Promise.resolve().then(f).catch(() => false))) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

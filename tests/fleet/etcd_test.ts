@@ -7,18 +7,10 @@ import assert from "node:assert/strict";
 import { EtcdClient } from "../../lib/fleet/etcd.ts";
 import type { WatchEvent } from "../../lib/fleet/etcd_watch.ts";
 import { KeptLease } from "../../lib/fleet/lease.ts";
-import { EtcdCluster, haveEtcd } from "./etcd.ts";
+import { EtcdCluster, haveEtcd, until } from "./etcd.ts";
 
 const skip = !haveEtcd();
 if (skip) console.warn("SKIP fleet etcd client: etcd not installed (tests/setup.sh installs it)");
-
-async function until(what: string, f: () => boolean, ms = 15000): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 Deno.test({
   name: "etcd JSON-gateway client: base64, CAS, failover with a lossless watch, lease, compaction",

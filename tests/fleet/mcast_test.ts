@@ -16,7 +16,7 @@ import { macToString } from "../../lib/packet/bytes.ts";
 import { SwitchDatapath } from "../../lib/runtime/mod.ts";
 import { MemoryPlatform } from "../../lib/runtime/platform.ts";
 import { RACK_MAC, rackAdvert } from "../service/sled.ts";
-import { EtcdCluster, haveEtcd } from "./etcd.ts";
+import { EtcdCluster, haveEtcd, until } from "./etcd.ts";
 
 const skip = !haveEtcd();
 if (skip) console.warn("SKIP fleet multicast: etcd not installed (tests/setup.sh installs it)");
@@ -53,14 +53,6 @@ async function sled(etcd: EtcdCluster, n: number, subscribe: boolean) {
   return { n, ctl, dp, agent, mem };
 }
 type Sled = Awaited<ReturnType<typeof sled>>;
-
-async function until(what: string, f: () => boolean, ms = 15000): Promise<void> {
-  const t0 = Date.now();
-  while (!f()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The next hops (via) sled `s` forwards the underlay group to, or null. */
 const vias = (s: Sled) => s.ctl.state.mcastFwd.get(UNDERLAY)?.nextHops.map((h) => h.via) ?? null;
