@@ -465,5 +465,5 @@ export class Switch extends Datapath {
 
 /** True when `link` fills virtio-net headers on receive (TAP/packet links opened with them). */
 function carriesVnet(link: Link): boolean {
-  return (link as { vnet?: boolean }).vnet === true;
+  return link.vnet === true;
 }
