@@ -7,6 +7,7 @@ import { ip, ipv6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
 import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { keyedTableRoutes } from "./keyed.ts";
 import { Groups, Removed, SourcedMcastForwardings } from "./schemas.ts";
 
 /** Registers the multicast routes. */
@@ -82,52 +83,17 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
     },
   );
 
-  const fwd = "/v1/multicast/forwarding";
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: fwd,
-      tags: ["multicast"],
-      responses: { 200: json("forwarding entries", SourcedMcastForwardings) },
-    }),
-    (c) => c.json([...ctl.state.mcastFwd].map(([k, v]) => ctl.sourced("mcastFwd", k, v)), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: "put",
-      path: fwd,
-      tags: ["multicast"],
-      request: {
-        body: { content: { "application/json": { schema: McastForwarding } }, required: true },
-      },
-      responses: { 200: json("set", McastForwarding), ...ERRORS },
-    }),
-    async (c) => {
-      const f = c.req.valid("json");
-      await ctl.mutate(() => ({
-        changes: [{ kind: "mcastFwd", key: f.underlay, value: f }],
-        result: null,
-      }));
-      return c.json(f, 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: fwd,
-      tags: ["multicast"],
-      request: { query: z.object({ underlay: ipv6 }) },
-      responses: { 200: json("removed", Removed), ...ERRORS },
-    }),
-    async (c) => {
-      const { underlay } = c.req.valid("query");
-      await ctl.mutate((s) => {
-        if (!s.mcastFwd.has(underlay)) {
-          throw new ControlError(404, "underlay", `no forwarding for ${underlay}`);
-        }
-        return { changes: [{ kind: "mcastFwd", key: underlay, value: null }], result: null };
-      });
-      return c.json({ removed: underlay }, 200);
-    },
-  );
+  keyedTableRoutes(app, ctl, {
+    kind: "mcastFwd",
+    path: "/v1/multicast/forwarding",
+    tag: "multicast",
+    list: ["forwarding entries", SourcedMcastForwardings],
+    schema: McastForwarding,
+    put: "set",
+    key: (f) => f.underlay,
+    query: z.object({ underlay: ipv6 }),
+    keyOf: (q) => q.underlay as string,
+    removed: ["removed", Removed, (k) => ({ removed: k })],
+    missing: (k) => ["underlay", `no forwarding for ${k}`],
+  });
 }
