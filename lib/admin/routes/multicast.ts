@@ -6,7 +6,7 @@ import { McastForwarding } from "../../config/schema.ts";
 import { ip, ipv6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, portList, PortParam, setPortList } from "./common.ts";
 import { keyedTableRoutes } from "./keyed.ts";
 import { Groups, Removed, SourcedMcastForwardings } from "./schemas.ts";
 
@@ -45,8 +45,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const { group } = c.req.valid("json");
       const groups = await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.subscription.get(name) ?? [];
+        const cur = portList(s, "subscription", name);
         if (cur.includes(group)) {
           throw new ControlError(409, "group", `${name} already subscribes to ${group}`);
         }
@@ -68,16 +67,12 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const { group } = c.req.valid("query");
       await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.subscription.get(name) ?? [];
+        const cur = portList(s, "subscription", name);
         if (!cur.includes(group)) {
           throw new ControlError(404, "group", `${name} does not subscribe to ${group}`);
         }
         const next = cur.filter((g) => g !== group);
-        return {
-          changes: [{ kind: "subscription", key: name, value: next.length ? next : null }],
-          result: null,
-        };
+        return { changes: [setPortList("subscription", name, next)], result: null };
       });
       return c.json({ unsubscribed: group }, 200);
     },
