@@ -44,20 +44,19 @@ export class CaptureLink implements Link {
   private sink: TapSink | null = null;
   private readonly closers = new Map<TapSink, () => void>();
 
-  constructor(readonly inner: Link) {}
+  // Fixed when a link opens: copied so the datapath's per-frame reads stay plain field loads.
+  readonly name: string;
+  readonly kind: string;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
 
-  get name(): string {
-    return this.inner.name;
+  constructor(readonly inner: Link) {
+    this.name = inner.name;
+    this.kind = inner.kind;
+    this.mac = inner.mac;
+    this.mtu = inner.mtu;
   }
-  get kind(): string {
-    return this.inner.kind;
-  }
-  get mac(): Uint8Array {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
+
   get fd(): number {
     return this.inner.fd;
   }
