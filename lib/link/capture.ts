@@ -1,7 +1,20 @@
-// A pcap tap on any Link: wraps it, and while taps are attached copies received and sent frames
-// into writers (PcapWriter from lib/packet/pcap.ts). Without taps the wrapper only adds one
-// length check per call. Used by the admin capture endpoint.
-import type { FrameBatch, Link, LinkStats } from "./link.ts";
+// The capture wrapper around any Link (smoltcp's phy::Tracer idea): it forwards every call to
+// the inner link and, while taps are attached, shows them the frames received and sent. The
+// switch wraps each link once when the link joins it, so captures attach and detach without
+// touching the links or the loop's call sites; idle, the wrapper costs one null check per call.
+import type { FrameBatch, Link, LinkStats, Readiness } from "./link.ts";
+
+/**
+ * Sees one tapped frame: `rx` true when received, false when sent; `timeMicros` is the capture
+ * time (µs since the epoch, one reading per batch). The bytes are the link's: copy what you keep.
+ */
+export type TapSink = (
+  rx: boolean,
+  buf: Uint8Array,
+  off: number,
+  len: number,
+  timeMicros: number,
+) => void;
 
 /** What a tap writes into: `PcapWriter` satisfies it. */
 export interface FrameWriter {
@@ -19,99 +32,110 @@ export interface TapOptions {
   onDone?: () => void;
 }
 
-interface Tap {
-  writer: FrameWriter;
-  rx: boolean;
-  tx: boolean;
-  left: number;
-  onDone?: () => void;
+function nowMicros(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
-/** A Link that forwards to `inner` and feeds attached taps. */
+/** A Link that forwards to `inner` and shows its frames to attached taps. */
 export class CaptureLink implements Link {
-  private taps: Tap[] = [];
+  /** Attached sinks; replaced, never mutated, so a sink may detach while frames are shown. */
+  private sinks: readonly TapSink[] = [];
+  /** Null while nothing is attached: the one branch the datapath pays when idle. */
+  private sink: TapSink | null = null;
+  private readonly closers = new Map<TapSink, () => void>();
 
-  constructor(readonly inner: Link) {}
+  // Fixed when a link opens: copied so the datapath's per-frame reads stay plain field loads.
+  readonly name: string;
+  readonly kind: string;
+  readonly mac: Uint8Array;
+  readonly mtu: number;
 
-  get name(): string {
-    return this.inner.name;
+  constructor(readonly inner: Link) {
+    this.name = inner.name;
+    this.kind = inner.kind;
+    this.mac = inner.mac;
+    this.mtu = inner.mtu;
   }
-  get kind(): string {
-    return this.inner.kind;
-  }
-  get mac(): Uint8Array {
-    return this.inner.mac;
-  }
-  get mtu(): number {
-    return this.inner.mtu;
-  }
+
   get fd(): number {
     return this.inner.fd;
   }
   get stats(): LinkStats {
     return this.inner.stats;
   }
+  get vnet(): boolean | undefined {
+    return this.inner.vnet;
+  }
+  get readiness(): Readiness | undefined {
+    return this.inner.readiness;
+  }
 
   /** Number of attached taps. */
   get tapCount(): number {
-    return this.taps.length;
+    return this.sinks.length;
   }
 
-  /** Attaches a tap; returns a function that detaches it (idempotent). */
+  /**
+   * Attaches `sink` to every frame both ways; returns the detach function (idempotent).
+   * `onDetach` runs once when it detaches, by that function or by `close`.
+   */
+  attach(sink: TapSink, onDetach?: () => void): () => void {
+    const own: TapSink = (rx, buf, off, len, t) => sink(rx, buf, off, len, t);
+    this.setSinks([...this.sinks, own]);
+    const detach = () => {
+      if (!this.sinks.includes(own)) return;
+      this.setSinks(this.sinks.filter((s) => s !== own));
+      this.closers.delete(own);
+      onDetach?.();
+    };
+    this.closers.set(own, detach);
+    return detach;
+  }
+
+  /** Attaches a pcap-style writer for `o.direction`, detaching after `o.maxFrames` frames. */
   tap(writer: FrameWriter, o: TapOptions = {}): () => void {
     const d = o.direction ?? "both";
-    const t: Tap = {
-      writer,
-      rx: d !== "tx",
-      tx: d !== "rx",
-      left: o.maxFrames ?? Infinity,
-      onDone: o.onDone,
+    const rx = d !== "tx", tx = d !== "rx";
+    let left = o.maxFrames ?? Infinity;
+    const detach = this.attach((isRx, buf, off, len, t) => {
+      if ((isRx ? !rx : !tx) || left <= 0) return;
+      writer.writeFrame(buf, off, len, t);
+      if (--left <= 0) detach();
+    }, o.onDone);
+    return detach;
+  }
+
+  private setSinks(s: readonly TapSink[]): void {
+    this.sinks = s;
+    this.sink = s.length === 0 ? null : s.length === 1 ? s[0] : (rx, buf, off, len, t) => {
+      for (const f of s) f(rx, buf, off, len, t);
     };
-    this.taps = [...this.taps, t];
-    return () => this.detach(t);
   }
 
-  private detach(t: Tap): void {
-    if (!this.taps.includes(t)) return;
-    this.taps = this.taps.filter((x) => x !== t);
-    t.onDone?.();
-  }
-
-  private feed(rx: boolean, buf: Uint8Array, off: number, len: number, now: number): void {
-    for (const t of this.taps) {
-      if ((rx ? !t.rx : !t.tx) || t.left <= 0) continue;
-      t.writer.writeFrame(buf, off, len, now);
-      if (--t.left <= 0) this.detach(t);
-    }
-  }
-
-  private static now(): number {
-    return Math.round((performance.timeOrigin + performance.now()) * 1000);
-  }
-
-  /** Receives through the inner link, then shows the frames to rx taps. */
+  /** Receives through the inner link, then shows the frames to the taps. */
   recv(batch: FrameBatch): number {
     const n = this.inner.recv(batch);
-    if (this.taps.length === 0 || n === 0) return n;
-    const now = CaptureLink.now();
-    for (let i = 0; i < n; i++) this.feed(true, batch.bufs[i], batch.offs[i], batch.lens[i], now);
+    const sink = this.sink;
+    if (sink === null || n === 0) return n;
+    const t = nowMicros();
+    for (let i = 0; i < n; i++) sink(true, batch.bufs[i], batch.offs[i], batch.lens[i], t);
     return n;
   }
 
-  /** Shows the frames to tx taps (before the inner link may reuse them), then sends. */
+  /** Shows the frames to the taps (before the inner link may reuse them), then sends. */
   send(batch: FrameBatch, count: number): number {
-    if (this.taps.length !== 0) {
-      const now = CaptureLink.now();
-      for (let i = 0; i < count; i++) {
-        this.feed(false, batch.bufs[i], batch.offs[i], batch.lens[i], now);
-      }
+    const sink = this.sink;
+    if (sink !== null) {
+      const t = nowMicros();
+      for (let i = 0; i < count; i++) sink(false, batch.bufs[i], batch.offs[i], batch.lens[i], t);
     }
     return this.inner.send(batch, count);
   }
 
   /** Sends one frame, tapped. */
   sendFrame(buf: Uint8Array, off: number, len: number): boolean {
-    if (this.taps.length !== 0) this.feed(false, buf, off, len, CaptureLink.now());
+    const sink = this.sink;
+    if (sink !== null) sink(false, buf, off, len, nowMicros());
     return this.inner.sendFrame(buf, off, len);
   }
 
@@ -122,7 +146,7 @@ export class CaptureLink implements Link {
 
   /** Detaches every tap and closes the inner link. */
   close(): void {
-    for (const t of [...this.taps]) this.detach(t);
+    for (const d of [...this.closers.values()]) d();
     this.inner.close();
   }
 }

@@ -45,7 +45,26 @@ export interface LinkStats {
   txDropped: number;
 }
 
-/** A frame source and sink. Calls never block and never throw on I/O errors (they count). */
+/**
+ * How to wait for a link that has no file descriptor to poll (in-process wires): the switch's
+ * waiter asks it directly instead of poll(2).
+ */
+export interface Readiness {
+  /** True when a frame can be received now. */
+  readable(): boolean;
+  /** When the head frame becomes receivable on `now()`'s clock; Infinity when nothing waits. */
+  nextDue(): number;
+  /** The clock `nextDue` is measured on (ms). */
+  now(): number;
+  /** Registers a one-shot callback run on the next arrival or close; returns its remover. */
+  onWake(fn: () => void): () => void;
+}
+
+/**
+ * A frame source and sink. Calls never block and never throw on I/O errors (they count).
+ * What a backend can do beyond that is said by capability fields (`vnet`, `readiness`), never by
+ * its class, so a wrapper that forwards them (the capture wrapper) is transparent to the switch.
+ */
 export interface Link {
   readonly name: string;
   /** Backend name: "tap", "packet", "dlpi", "memory". */
@@ -55,6 +74,10 @@ export interface Link {
   /** A file descriptor that becomes readable when frames wait, or -1. */
   readonly fd: number;
   readonly stats: LinkStats;
+  /** True when frames carry virtio-net headers both ways (links opened with them). */
+  readonly vnet?: boolean;
+  /** Set by links without an fd (memory wires): what the waiter waits on instead of poll(2). */
+  readonly readiness?: Readiness;
   /** Receives up to `batch.capacity` frames into `batch` (from index 0); returns the count. */
   recv(batch: FrameBatch): number;
   /** Sends frames [0, count) of `batch`; returns how many were accepted. */

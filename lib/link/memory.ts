@@ -2,7 +2,14 @@
 // on one end is copied into the other end's queue (the sender reuses its buffer at once), can be
 // lost or delayed on the way, and wakes anyone waiting for the receiver to become readable.
 
-import { FrameBatch, HEADROOM, type Link, type LinkStats, newLinkStats } from "./link.ts";
+import {
+  FrameBatch,
+  HEADROOM,
+  type Link,
+  type LinkStats,
+  newLinkStats,
+  type Readiness,
+} from "./link.ts";
 import { parseMac } from "../packet/bytes.ts";
 
 /** Ethernet header plus one 802.1Q tag: what a frame may carry beyond the MTU. */
@@ -34,9 +41,11 @@ interface WireFrame {
 }
 
 /** One end of an in-process wire, implementing `Link`. */
-export class MemoryLink implements Link {
+export class MemoryLink implements Link, Readiness {
   readonly kind = "memory";
   readonly fd = -1;
+  /** A memory wire is waited on through its own promises (no fd). */
+  readonly readiness: Readiness = this;
   readonly mac: Uint8Array;
   readonly mtu: number;
   readonly stats: LinkStats = newLinkStats();
@@ -227,7 +236,7 @@ export function memoryPair(
  * Resolves true as soon as any of `links` can receive (including frames whose delay elapses
  * before the timeout), or false after `timeoutMs`.
  */
-export function waitAny(links: readonly MemoryLink[], timeoutMs: number): Promise<boolean> {
+export function waitAny(links: readonly Readiness[], timeoutMs: number): Promise<boolean> {
   for (const l of links) if (l.readable()) return Promise.resolve(true);
   return new Promise((resolve) => {
     let done = false;
@@ -243,7 +252,7 @@ export function waitAny(links: readonly MemoryLink[], timeoutMs: number): Promis
     timers.push(setTimeout(() => finish(links.some((l) => l.readable())), timeoutMs));
     // A timer may fire a little before the link's clock reaches `due` (timers have millisecond
     // granularity, the clock does not), so a fired timer checks again rather than trusting it.
-    const arm = (l: MemoryLink) => {
+    const arm = (l: Readiness) => {
       const due = l.nextDue();
       if (done || due === Infinity) return;
       const wait = due - l.now();

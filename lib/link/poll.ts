@@ -2,6 +2,7 @@
 // is meant for a datapath Worker; on the main thread use timeout 0.
 import { C, POLLFD } from "../../ffi/layout.ts";
 import { errno, libc } from "../../ffi/libc.ts";
+import { optionalEnv } from "../contract/env.ts";
 
 /**
  * Process-wide poll tuning. `spinUs`: after a wait that found work, the next wait first looks
@@ -10,25 +11,16 @@ import { errno, libc } from "../../ffi/libc.ts";
  * and lets frames batch up. 0 turns it off (each idle wait sleeps at once).
  */
 export const pollTuning = {
-  spinUs: Number(tuningEnv("XDENO_POLL_SPIN_US") ?? 50),
+  spinUs: Number(optionalEnv("XDENO_POLL_SPIN_US") ?? 50),
   /** sched_yield between looks, so a spinner hands a shared core to the thread it waits for. */
-  yield: tuningEnv("XDENO_POLL_YIELD") !== "0",
+  yield: optionalEnv("XDENO_POLL_YIELD") !== "0",
 };
 
 /**
  * An operator's tuning override from the environment (for A/B measurements without code
  * changes), or undefined when unset or when env access is not granted.
  */
-export function tuningEnv(name: string): string | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
+export const tuningEnv = optionalEnv;
 
 const peeks = new Map<number, () => boolean>();
 let peekVersion = 0;

@@ -3,7 +3,7 @@
 // on the live switch and pipelines without changing them (lib/switch/trace.ts).
 
 import { DatapathRejected } from "../contract/datapath.ts";
-import type { Link } from "../link/link.ts";
+import type { CaptureLink } from "../link/capture.ts";
 import {
   type CaptureChunk,
   CaptureQueue,
@@ -24,7 +24,7 @@ export interface TapSpec {
 
 /** Trace, neighbour, link and capture views over one SwitchDatapath. */
 export class RuntimeInspector {
-  private readonly taps = new Map<number, { q: CaptureQueue; t: TapSpec; link: Link }>();
+  private readonly taps = new Map<number, { q: CaptureQueue; t: TapSpec; link: CaptureLink }>();
   private hooked = false;
 
   constructor(readonly dp: SwitchDatapath) {}
@@ -45,7 +45,7 @@ export class RuntimeInspector {
     return underlayLinkRows(this.dp.sw);
   }
 
-  private link(kind: "port" | "link", name: string): Link | null {
+  private link(kind: "port" | "link", name: string): CaptureLink | null {
     if (kind === "port") return this.dp.sw.port(name)?.link ?? null;
     return this.dp.sw.underlay.find((u) => u.link.name === name)?.link ?? null;
   }

@@ -3,6 +3,7 @@
 // STOPPING=1 on SIGTERM). The FFI sender loads only then, so runs outside systemd need no FFI.
 
 import { getLogger } from "@logtape/logtape";
+import { optionalEnv } from "../contract/env.ts";
 
 const log = getLogger(["xdeno", "service"]);
 
@@ -15,20 +16,9 @@ export interface Notifier {
 
 const silent: Notifier = { ready() {}, reloading() {}, stopping() {} };
 
-function envVar(name: string): string | undefined {
-  try {
-    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
-      return undefined;
-    }
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
-
 /** A notifier for $NOTIFY_SOCKET, or one that does nothing when it is unset or unreadable. */
 export async function serviceNotifier(): Promise<Notifier> {
-  const socket = envVar("NOTIFY_SOCKET");
+  const socket = optionalEnv("NOTIFY_SOCKET");
   if (!socket) return silent;
   const { monotonicUsec, sdNotify } = await import("../../ffi/sd_notify.ts");
   const send = (state: string) => {

@@ -49,7 +49,7 @@ export function coalesce(
   segMss = 0,
 ): boolean {
   const q = tx.batch, v = q.vnet;
-  if (v === null || q.count === 0 || (tx.link as { vnet?: boolean }).vnet !== true) return false;
+  if (v === null || q.count === 0 || tx.link.vnet !== true) return false;
   const pay = tcpHeaders(buf, off, len);
   if (pay < 0) return false;
   const k = q.count - 1, p = q.bufs[k], po = q.offs[k], plen = q.lens[k];

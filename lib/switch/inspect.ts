@@ -1,7 +1,7 @@
 // Read-only views of a running switch for the admin API: underlay links, neighbour caches,
-// frame taps on live links (traces: trace.ts).
+// capture queues fed by the capture wrapper every switch link has (traces: trace.ts).
 
-import type { FrameBatch, Link } from "../link/link.ts";
+import type { CaptureLink } from "../link/capture.ts";
 import { ipv6ToString, macToString } from "../packet/bytes.ts";
 import { NEIGH_FAILED, NEIGH_REACHABLE } from "./neighbor.ts";
 import type { Switch } from "./switch.ts";
@@ -39,65 +39,6 @@ export function neighbourRows(sw: Switch, now = performance.now()): Record<strin
     }
   }
   return out;
-}
-
-/** Receives copies of tapped frames: `rx` true for received, false for sent. */
-export type TapSink = (rx: boolean, buf: Uint8Array, off: number, len: number) => void;
-
-type Patched = { sinks: TapSink[]; restore: () => void };
-const patched = new WeakMap<Link, Patched>();
-
-/**
- * Taps a live link in place: while a sink is attached, the link object's own recv/send/sendFrame
- * shadow its class methods (the switch and its TxQueues keep the same object, so no re-plumbing
- * and `instanceof` checks still hold); the last detach deletes the shadows, so an untapped link
- * costs nothing. Returns the detach function (idempotent).
- */
-export function tapLink(link: Link, sink: TapSink): () => void {
-  let p = patched.get(link);
-  if (!p) {
-    const sinks: TapSink[] = [];
-    const l = link as unknown as Record<string, unknown>;
-    const recv = link.recv.bind(link), send = link.send.bind(link);
-    const sendFrame = link.sendFrame.bind(link);
-    l.recv = (b: FrameBatch) => {
-      const n = recv(b);
-      for (let i = 0; i < n; i++) for (const s of sinks) s(true, b.bufs[i], b.offs[i], b.lens[i]);
-      return n;
-    };
-    l.send = (b: FrameBatch, count: number) => {
-      for (let i = 0; i < count; i++) {
-        for (const s of sinks) s(false, b.bufs[i], b.offs[i], b.lens[i]);
-      }
-      return send(b, count);
-    };
-    l.sendFrame = (buf: Uint8Array, off: number, len: number) => {
-      for (const s of sinks) s(false, buf, off, len);
-      return sendFrame(buf, off, len);
-    };
-    p = {
-      sinks,
-      restore: () => {
-        delete l.recv;
-        delete l.send;
-        delete l.sendFrame;
-      },
-    };
-    patched.set(link, p);
-  }
-  const q = p;
-  q.sinks.push(sink);
-  let attached = true;
-  return () => {
-    if (!attached) return;
-    attached = false;
-    const i = q.sinks.indexOf(sink);
-    if (i >= 0) q.sinks.splice(i, 1);
-    if (q.sinks.length === 0) {
-      q.restore();
-      patched.delete(link);
-    }
-  };
 }
 
 /** One batch of captured frames as it crosses to the admin thread. */
@@ -139,13 +80,13 @@ export class CaptureQueue {
   }
 
   /** Attaches the queue to `link` for the given directions. */
-  attach(link: Link, rx: boolean, tx: boolean): void {
-    this.detach = tapLink(link, (isRx, buf, off, len) => {
-      if (isRx ? rx : tx) this.push(buf, off, len);
+  attach(link: CaptureLink, rx: boolean, tx: boolean): void {
+    this.detach = link.attach((isRx, buf, off, len, t) => {
+      if (isRx ? rx : tx) this.push(buf, off, len, t);
     });
   }
 
-  private push(buf: Uint8Array, off: number, len: number): void {
+  private push(buf: Uint8Array, off: number, len: number, timeMicros: number): void {
     if (this.finished) return;
     if (this.bytes + len > CAPTURE_MAX_BYTES) {
       this.dropped++;
@@ -153,7 +94,7 @@ export class CaptureQueue {
     }
     const n = Math.min(len, SNAPLEN);
     this.frames.push(buf.slice(off, off + n));
-    this.times.push(Math.round((performance.timeOrigin + performance.now()) * 1000));
+    this.times.push(timeMicros);
     this.bytes += n;
     if (--this.left <= 0) this.finish();
   }

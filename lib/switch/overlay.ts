@@ -294,7 +294,7 @@ export class OverlayPath {
     const mss = Math.min(optMss, port.mtu - (lv.payload - lv.l3));
     if (mss <= 0) return void this.counters.drops[DROP["too-big"]]++;
     rx.bufs[i] = pkt.buf;
-    if ((port.link as { vnet?: boolean }).vnet === true) {
+    if (port.link.vnet === true) {
       if (queueGso(port.tx, rx, i, pkt.off, pkt.len, mss)) {
         return void this.counters.events[EV["gso-delivered"]]++;
       }

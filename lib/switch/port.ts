@@ -1,6 +1,7 @@
 // A switch port: one client (the GZ's host interface, a system zone or an instance) behind one
 // Link, with its MAC, its underlay addresses and its own transmit queue.
 
+import type { CaptureLink } from "../link/capture.ts";
 import type { Link } from "../link/link.ts";
 import { parseIpv6, parseMac } from "../packet/bytes.ts";
 import type { TxQueue } from "./txq.ts";
@@ -36,7 +37,6 @@ export interface PortSpec {
 export class SwitchPort {
   readonly name: string;
   readonly kind: PortKind;
-  readonly link: Link;
   readonly mac: Uint8Array;
   readonly underlay: Uint8Array[];
   readonly linkLocal: Uint8Array | null;
@@ -46,10 +46,10 @@ export class SwitchPort {
   /** Paused by the admin: nothing is read from or delivered to the client. */
   paused = false;
 
-  constructor(spec: PortSpec, readonly tx: TxQueue) {
+  /** `link` is `spec.link` in the capture wrapper the switch gives every link; `tx` sends on it. */
+  constructor(spec: PortSpec, readonly link: CaptureLink, readonly tx: TxQueue) {
     this.name = spec.name;
     this.kind = spec.kind;
-    this.link = spec.link;
     this.mac = mustMac(spec.mac, `ports.${spec.name}.mac`);
     this.underlay = (spec.underlay ?? []).map((a, i) =>
       mustIpv6(a, `ports.${spec.name}.underlay[${i}]`)
@@ -57,7 +57,7 @@ export class SwitchPort {
     this.linkLocal = spec.linkLocal
       ? mustIpv6(spec.linkLocal, `ports.${spec.name}.linkLocal`)
       : null;
-    this.mtu = spec.mtu ?? spec.link.mtu;
+    this.mtu = spec.mtu ?? link.mtu;
     this.vni = spec.vni ?? 0;
     this.pipeline = spec.pipeline ?? null;
     if (spec.kind === "instance" && this.pipeline === null) {

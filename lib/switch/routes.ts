@@ -4,13 +4,14 @@
 // one modulo of the flow hash.
 
 import { FLOW_WORDS, smallHash } from "../packet/flow.ts";
-import type { Link } from "../link/link.ts";
+import type { CaptureLink } from "../link/capture.ts";
 import type { Neighbor, NeighborCache } from "./neighbor.ts";
 import type { TxQueue } from "./txq.ts";
 
 /** One underlay link as the switch uses it. */
 export interface UnderlayLink {
-  readonly link: Link;
+  /** The configured link in the capture wrapper (captures attach there). */
+  readonly link: CaptureLink;
   /** Our link-local address on it (source of our NDP). */
   readonly linkLocal: Uint8Array;
   readonly neighbors: NeighborCache;

@@ -2,6 +2,7 @@
 // applied between batches, neighbour timers, and the datapath loop (batched receive → process
 // → batched send over every Link).
 
+import { CaptureLink } from "../link/capture.ts";
 import { HEADROOM, type Link, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
 import { FrameBatch } from "../link/link.ts";
 import { ipv6ToString, macToString, parseIp } from "../packet/bytes.ts";
@@ -124,14 +125,15 @@ export class Switch extends Datapath {
         throw new InvalidField(`underlay[${i}]`, `duplicate link ${u.link.name}`);
       }
       names.add(u.link.name);
+      const link = new CaptureLink(u.link);
       this.underlay.push({
-        link: u.link,
+        link,
         linkLocal: u.linkLocal
           ? mustIpv6(u.linkLocal, `underlay[${i}].linkLocal`)
-          : eui64LinkLocal(u.link.mac),
+          : eui64LinkLocal(link.mac),
         neighbors: new NeighborCache(nud),
-        tx: new TxQueue(u.link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
-        up: u.link.isUp(),
+        tx: new TxQueue(link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
+        up: link.isUp(),
       });
     });
     const mtus = this.underlay.map((u) => u.link.mtu);
@@ -151,9 +153,11 @@ export class Switch extends Datapath {
     if (this.byName.has(spec.name)) {
       throw new InvalidField(`ports.${spec.name}`, "name already in use");
     }
+    const link = new CaptureLink(spec.link);
     const port = new SwitchPort(
       spec,
-      new TxQueue(spec.link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
+      link,
+      new TxQueue(link, this.batchSize, this.frameSize, this.vnet, this.counters.drops),
     );
     if (this.byMac.get(port.mac, 0, port.vni) !== undefined) {
       throw new InvalidField(`ports.${spec.name}.mac`, `${macToString(port.mac)} already in use`);
@@ -465,5 +469,5 @@ export class Switch extends Datapath {
 
 /** True when `link` fills virtio-net headers on receive (TAP/packet links opened with them). */
 function carriesVnet(link: Link): boolean {
-  return (link as { vnet?: boolean }).vnet === true;
+  return link.vnet === true;
 }

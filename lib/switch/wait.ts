@@ -1,22 +1,23 @@
-// Readiness for Switch.run: what the loop waits on when no frame is pending. Memory links wake
-// a promise; real links (TAP, packet socket, DLPI) are polled through FFI poll(2), which blocks
-// the calling thread up to the timeout — run the datapath in a Worker for that (DESIGN.md).
+// Readiness for Switch.run: what the loop waits on when no frame is pending. Links with a
+// `readiness` (memory wires) wake a promise; the others (TAP, packet socket, DLPI) are polled
+// through FFI poll(2), which blocks the calling thread up to the timeout — run the datapath in a
+// Worker for that (DESIGN.md).
 
-import type { Link } from "../link/link.ts";
-import { MemoryLink, waitAny } from "../link/memory.ts";
+import type { Link, Readiness } from "../link/link.ts";
+import { waitAny } from "../link/memory.ts";
 import type { Switch } from "./switch.ts";
 
 /** A wait function over the switch's current links, rebuilt when ports come and go. */
 export function linkWaiter(sw: Switch): (timeoutMs: number) => Promise<unknown> | unknown {
   let version = -1;
-  let mem: MemoryLink[] = [];
+  let mem: Readiness[] = [];
   let fds: number[] = [];
   let poll: ((fds: readonly number[], timeoutMs: number) => number) | null = null;
   let loading: Promise<void> | null = null;
   const refresh = () => {
     const links: Link[] = sw.links();
-    mem = links.filter((l): l is MemoryLink => l instanceof MemoryLink);
-    fds = links.filter((l) => !(l instanceof MemoryLink) && l.fd >= 0).map((l) => l.fd);
+    mem = links.flatMap((l) => l.readiness ? [l.readiness] : []);
+    fds = links.filter((l) => !l.readiness && l.fd >= 0).map((l) => l.fd);
     version = sw.linkVersion;
   };
   return (timeoutMs: number) => {

@@ -157,13 +157,17 @@ export async function latency(ep: Endpoints, count: number): Promise<LatencyResu
 
 const probeBins = new Map<string, Promise<string>>();
 
-/** Builds the C probe `lib/testbed/<name>.c` (gcc), cached by a hash of its source. */
+/**
+ * Builds the C probe `lib/testbed/<name>.c` (gcc), cached by a hash of its source and the
+ * header the probes share (`probe.h`).
+ */
 export function probeBinary(name: string): Promise<string> {
   let p = probeBins.get(name);
   if (p) return p;
   p = (async () => {
     const src = new URL(`./${name}.c`, import.meta.url).pathname;
-    const text = await Deno.readFile(src);
+    const header = await Deno.readFile(new URL("./probe.h", import.meta.url));
+    const text = new Uint8Array([...await Deno.readFile(src), ...header]);
     const h = new Uint8Array(await crypto.subtle.digest("SHA-256", text));
     const tag = Array.from(h.slice(0, 6), (b) => b.toString(16).padStart(2, "0")).join("");
     const dir = `${stateDir("bin")}`;

@@ -16,11 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static double now(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec + t.tv_nsec / 1e9;
-}
+#include "probe.h"
 
 static int full(int fd, char *b, int n, int wr) {
   for (int done = 0; done < n;) {
@@ -32,11 +28,8 @@ static int full(int fd, char *b, int n, int wr) {
 }
 
 static int server(int port) {
-  int s = socket(AF_INET6, SOCK_STREAM, 0), one = 1, zero = 0;
-  setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  setsockopt(s, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof zero);
-  struct sockaddr_in6 a = {.sin6_family = AF_INET6, .sin6_port = htons(port)};
-  if (bind(s, (void *)&a, sizeof a) || listen(s, 64)) { perror("bind/listen"); return 1; }
+  int s = listen_any(port, 64), one = 1;
+  if (s < 0) return 1;
   signal(SIGCHLD, SIG_IGN);
   for (;;) {
     int c = accept(s, 0, 0);
@@ -60,14 +53,8 @@ static int cmp(const void *x, const void *y) {
 
 static int client(const char *addr, int port, double secs, int n) {
   struct sockaddr_storage ss = {0};
-  socklen_t len;
-  struct sockaddr_in6 *a6 = (void *)&ss;
-  struct sockaddr_in *a4 = (void *)&ss;
-  if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
-    a6->sin6_family = AF_INET6, a6->sin6_port = htons(port), len = sizeof *a6;
-  } else if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
-    a4->sin_family = AF_INET, a4->sin_port = htons(port), len = sizeof *a4;
-  } else { fprintf(stderr, "bad address %s\n", addr); return 2; }
+  socklen_t len = parse_addr(addr, port, &ss);
+  if (len == 0) return 2;
   int s = socket(ss.ss_family, SOCK_STREAM, 0), one = 1;
   setsockopt(s, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   if (connect(s, (void *)&ss, len)) { perror("connect"); return 1; }

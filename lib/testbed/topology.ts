@@ -104,6 +104,12 @@ class Batch {
   add(ns: string, line: string): void {
     (this.ip.get(ns) ?? this.ip.set(ns, []).get(ns)!).push(line);
   }
+  /** Brings `dev` up with only the link-local address `ll` (and MAC `mac` when given). */
+  linkLocal(ns: string, dev: string, ll: string, mac?: string): void {
+    this.add(ns, `link set ${dev}${mac ? ` address ${mac}` : ""} addrgenmode none`);
+    this.add(ns, `addr add ${ll}/64 dev ${dev}`);
+    this.add(ns, `link set ${dev} up`);
+  }
   sys(ns: string, kv: string): void {
     (this.sysctl.get(ns) ?? this.sysctl.set(ns, []).get(ns)!).push(kv);
   }
@@ -170,18 +176,10 @@ export async function up(opts: TopologyOptions): Promise<Topology> {
 
     // Rack routers: one link per sled each, so a sled's two uplinks are two real paths.
     for (const s of plan.sleds) {
-      for (const u of s.uplinks) {
-        b.add(u.rack, `link set ${u.rackPort} address ${u.rackMac} addrgenmode none`);
-        b.add(u.rack, `addr add ${RACK_LL}/64 dev ${u.rackPort}`);
-        b.add(u.rack, `link set ${u.rackPort} up`);
-      }
+      for (const u of s.uplinks) b.linkLocal(u.rack, u.rackPort, RACK_LL, u.rackMac);
     }
-    b.add(rack0, "link set rk1 addrgenmode none");
-    b.add(rack0, "addr add fe80::a/64 dev rk1");
-    b.add(rack0, "link set rk1 up");
-    b.add(rack1, "link set rk0 addrgenmode none");
-    b.add(rack1, "addr add fe80::b/64 dev rk0");
-    b.add(rack1, "link set rk0 up");
+    b.linkLocal(rack0, "rk1", "fe80::a");
+    b.linkLocal(rack1, "rk0", "fe80::b");
     b.add(rack0, `addr add ${BOUNDARY_GW}/64 dev bnd`);
     b.add(rack0, "link set bnd up");
     for (const s of plan.sleds) {

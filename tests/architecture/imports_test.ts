@@ -46,8 +46,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   replay: [...PRODUCT, "main"],
 };
 
-/** Leaf contracts (importing nothing) that every layer may use: the typed user error. */
-const LEAF = new Set(["lib/contract/field_error.ts"]);
+/** Leaf contracts (importing nothing) that every layer may use: the typed user error, env. */
+const LEAF = new Set(["lib/contract/field_error.ts", "lib/contract/env.ts"]);
 
 /** The only lib/link modules the switch may import: the interface and the capture wrapper. */
 const LINK_SEAM = new Set(["lib/link/link.ts", "lib/link/capture.ts"]);

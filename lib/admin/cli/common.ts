@@ -73,3 +73,21 @@ export const fwTable = (rules: Row[]) =>
 export async function readDoc(file: string): Promise<unknown> {
   return parseYaml(await Deno.readTextFile(file));
 }
+
+/** A verb without arguments that lists `path` and renders the rows with `table`. */
+export function listVerb(
+  summary: string,
+  usage: string,
+  path: string,
+  table: (rows: Row[]) => () => string,
+): Verb {
+  return {
+    summary,
+    usage,
+    args: 0,
+    async run(c) {
+      const r = (await c.call("GET", path)) as Row[];
+      return { data: r, table: table(r) };
+    },
+  };
+}

@@ -1,6 +1,6 @@
 // CLI mapping verbs: V2P, V2B and M2P.
 
-import { enc, type Row, tableOf, type Verb } from "./common.ts";
+import { enc, listVerb, type Row, tableOf, type Verb } from "./common.ts";
 
 /** Mapping verbs: V2P, V2B and M2P. */
 export const MAPPING_VERBS: Record<string, Verb> = {
@@ -26,23 +26,18 @@ export const MAPPING_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "dump-v2p": {
-    summary: "list V2P mappings",
-    usage: "dump-v2p",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/v2p")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["VNI", "IP", "MAC", "UNDERLAY"], r, [
-          (m) => m.vni,
-          (m) => m.ip,
-          (m) => m.mac,
-          (m) => m.underlay,
-        ]),
-      };
-    },
-  },
+  "dump-v2p": listVerb(
+    "list V2P mappings",
+    "dump-v2p",
+    "/v1/v2p",
+    (r) =>
+      tableOf(["VNI", "IP", "MAC", "UNDERLAY"], r, [
+        (m) => m.vni,
+        (m) => m.ip,
+        (m) => m.mac,
+        (m) => m.underlay,
+      ]),
+  ),
   "set-v2b": {
     summary: "add boundary endpoints for a prefix (VNI default 99)",
     usage: "set-v2b PREFIX TUNNEL_ENDPOINT... [--vni N]   (adds endpoints; VNI default 99)",
@@ -73,22 +68,17 @@ export const MAPPING_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "dump-v2b": {
-    summary: "list V2B mappings",
-    usage: "dump-v2b",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/v2b")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["VNI", "PREFIX", "ENDPOINTS"], r, [
-          (m) => m.vni,
-          (m) => m.prefix,
-          (m) => m.endpoints,
-        ]),
-      };
-    },
-  },
+  "dump-v2b": listVerb(
+    "list V2B mappings",
+    "dump-v2b",
+    "/v1/v2b",
+    (r) =>
+      tableOf(["VNI", "PREFIX", "ENDPOINTS"], r, [
+        (m) => m.vni,
+        (m) => m.prefix,
+        (m) => m.endpoints,
+      ]),
+  ),
   "set-m2p": {
     summary: "set a multicast-to-physical mapping",
     usage: "set-m2p GROUP UNDERLAY_GROUP",
@@ -100,18 +90,12 @@ export const MAPPING_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "dump-m2p": {
-    summary: "list M2P mappings",
-    usage: "dump-m2p",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/m2p")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["GROUP", "UNDERLAY"], r, [(m) => m.group, (m) => m.underlay]),
-      };
-    },
-  },
+  "dump-m2p": listVerb(
+    "list M2P mappings",
+    "dump-m2p",
+    "/v1/m2p",
+    (r) => tableOf(["GROUP", "UNDERLAY"], r, [(m) => m.group, (m) => m.underlay]),
+  ),
 };
 
 const list = (v: unknown) => (Array.isArray(v) && v.length ? v.join(",") : "none");

@@ -1,7 +1,7 @@
 // CLI multicast verbs: subscriptions and underlay forwarding.
 
 import { ApiError } from "../client.ts";
-import { enc, type Row, tableOf, type Verb } from "./common.ts";
+import { enc, listVerb, type Row, tableOf, type Verb } from "./common.ts";
 
 /** Multicast verbs: subscriptions and underlay forwarding. */
 export const MULTICAST_VERBS: Record<string, Verb> = {
@@ -47,21 +47,16 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "dump-mcast-fwd": {
-    summary: "list underlay multicast forwarding",
-    usage: "dump-mcast-fwd",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/multicast/forwarding")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["UNDERLAY", "NEXT HOPS"], r, [
-          (x) => x.underlay,
-          (x) => (x.nextHops as Row[]).map((h) => `${h.via}=${h.replication}`),
-        ]),
-      };
-    },
-  },
+  "dump-mcast-fwd": listVerb(
+    "list underlay multicast forwarding",
+    "dump-mcast-fwd",
+    "/v1/multicast/forwarding",
+    (r) =>
+      tableOf(["UNDERLAY", "NEXT HOPS"], r, [
+        (x) => x.underlay,
+        (x) => (x.nextHops as Row[]).map((h) => `${h.via}=${h.replication}`),
+      ]),
+  ),
   "clear-m2p": {
     summary: "clear a multicast-to-physical mapping",
     usage: "clear-m2p GROUP UNDERLAY",
@@ -89,15 +84,12 @@ export const MULTICAST_VERBS: Record<string, Verb> = {
       };
     },
   },
-  "dump-mcast-subs": {
-    summary: "list multicast subscriptions by group",
-    usage: "dump-mcast-subs",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/multicast/subscriptions")) as Row[];
-      return { data: r, table: tableOf(["GROUP", "PORTS"], r, [(s) => s.group, (s) => s.ports]) };
-    },
-  },
+  "dump-mcast-subs": listVerb(
+    "list multicast subscriptions by group",
+    "dump-mcast-subs",
+    "/v1/multicast/subscriptions",
+    (r) => tableOf(["GROUP", "PORTS"], r, [(s) => s.group, (s) => s.ports]),
+  ),
   "mcast-unsubscribe-all": {
     summary: "unsubscribe every port from a group",
     usage: "mcast-unsubscribe-all GROUP",

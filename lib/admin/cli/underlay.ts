@@ -1,42 +1,31 @@
 // CLI underlay verbs: routes, links (carrier, MTU, counters) and the neighbour cache.
 
-import { type Row, tableOf, type Verb } from "./common.ts";
+import { listVerb, type Row, tableOf, type Verb } from "./common.ts";
 
 /** Underlay verbs. */
 export const UNDERLAY_VERBS: Record<string, Verb> = {
-  "list-underlay-routes": {
-    summary: "list underlay routes",
-    usage: "list-underlay-routes",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/underlay/routes")) as Row[];
-      return {
-        data: r,
-        table: tableOf(["PREFIX", "NEXT HOPS"], r, [
-          (x) => x.prefix,
-          (x) => (x.nextHops as Row[]).map((h) => `${h.via}%${h.link}`),
-        ]),
-      };
-    },
-  },
-  "list-underlay-links": {
-    summary: "list underlay links: carrier, MTU, link-local address, frame counters",
-    usage: "list-underlay-links",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/underlay/links")) as Row[];
-      return { data: r, table: linksTable(r) };
-    },
-  },
-  "list-neighbours": {
-    summary: "list the underlay neighbour cache (next hops resolved by NDP)",
-    usage: "list-neighbours",
-    args: 0,
-    async run(c) {
-      const r = (await c.call("GET", "/v1/underlay/neighbours")) as Row[];
-      return { data: r, table: neighboursTable(r) };
-    },
-  },
+  "list-underlay-routes": listVerb(
+    "list underlay routes",
+    "list-underlay-routes",
+    "/v1/underlay/routes",
+    (r) =>
+      tableOf(["PREFIX", "NEXT HOPS"], r, [
+        (x) => x.prefix,
+        (x) => (x.nextHops as Row[]).map((h) => `${h.via}%${h.link}`),
+      ]),
+  ),
+  "list-underlay-links": listVerb(
+    "list underlay links: carrier, MTU, link-local address, frame counters",
+    "list-underlay-links",
+    "/v1/underlay/links",
+    (r) => linksTable(r),
+  ),
+  "list-neighbours": listVerb(
+    "list the underlay neighbour cache (next hops resolved by NDP)",
+    "list-neighbours",
+    "/v1/underlay/neighbours",
+    (r) => neighboursTable(r),
+  ),
 };
 
 /** The underlay links table (list-underlay-links, show). */

@@ -6,7 +6,7 @@ import { FirewallRule } from "../../config/schema.ts";
 import { assignRuleIds } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, portList, PortParam, setPortList } from "./common.ts";
 import { FirewallRules, Removed, SourcedFirewallRules } from "./schemas.ts";
 
 const sorted = (rules: FirewallRule[]) =>
@@ -47,8 +47,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const rule = c.req.valid("json");
       const added = await ctl.mutate((s) => {
-        needPort(s, name);
-        const rules = s.firewall.get(name) ?? [];
+        const rules = portList(s, "firewall", name);
         if (rule.id !== undefined && rules.some((r) => r.id === rule.id)) {
           throw new ControlError(409, "id", `rule ${rule.id} exists on ${name}`);
         }
@@ -83,10 +82,7 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
       const next = assignRuleIds(rules);
       await ctl.mutate((s) => {
         needPort(s, name);
-        return {
-          changes: [{ kind: "firewall", key: name, value: next.length ? next : null }],
-          result: null,
-        };
+        return { changes: [setPortList("firewall", name, next)], result: null };
       });
       return c.json(sorted(next), 200);
     },
@@ -108,16 +104,12 @@ export function firewallRoutes(app: AdminApp, ctl: Control): void {
     async (c) => {
       const { name, id } = c.req.valid("param");
       await ctl.mutate((s) => {
-        needPort(s, name);
-        const rules = s.firewall.get(name) ?? [];
+        const rules = portList(s, "firewall", name);
         if (!rules.some((r) => r.id === id)) {
           throw new ControlError(404, "id", `no rule ${id} on ${name}`);
         }
         const next = rules.filter((r) => r.id !== id);
-        return {
-          changes: [{ kind: "firewall", key: name, value: next.length ? next : null }],
-          result: null,
-        };
+        return { changes: [setPortList("firewall", name, next)], result: null };
       });
       return c.json({ removed: id }, 200);
     },

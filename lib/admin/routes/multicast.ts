@@ -6,7 +6,8 @@ import { McastForwarding } from "../../config/schema.ts";
 import { ip, ipv6 } from "../../config/fields.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { ERRORS, json, needPort, PortParam } from "./common.ts";
+import { ERRORS, json, needPort, portList, PortParam, setPortList } from "./common.ts";
+import { keyedTableRoutes } from "./keyed.ts";
 import { Groups, Removed, SourcedMcastForwardings } from "./schemas.ts";
 
 /** Registers the multicast routes. */
@@ -44,8 +45,7 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const { group } = c.req.valid("json");
       const groups = await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.subscription.get(name) ?? [];
+        const cur = portList(s, "subscription", name);
         if (cur.includes(group)) {
           throw new ControlError(409, "group", `${name} already subscribes to ${group}`);
         }
@@ -67,67 +67,28 @@ export function multicastRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const { group } = c.req.valid("query");
       await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.subscription.get(name) ?? [];
+        const cur = portList(s, "subscription", name);
         if (!cur.includes(group)) {
           throw new ControlError(404, "group", `${name} does not subscribe to ${group}`);
         }
         const next = cur.filter((g) => g !== group);
-        return {
-          changes: [{ kind: "subscription", key: name, value: next.length ? next : null }],
-          result: null,
-        };
+        return { changes: [setPortList("subscription", name, next)], result: null };
       });
       return c.json({ unsubscribed: group }, 200);
     },
   );
 
-  const fwd = "/v1/multicast/forwarding";
-  app.openapi(
-    createRoute({
-      method: "get",
-      path: fwd,
-      tags: ["multicast"],
-      responses: { 200: json("forwarding entries", SourcedMcastForwardings) },
-    }),
-    (c) => c.json([...ctl.state.mcastFwd].map(([k, v]) => ctl.sourced("mcastFwd", k, v)), 200),
-  );
-  app.openapi(
-    createRoute({
-      method: "put",
-      path: fwd,
-      tags: ["multicast"],
-      request: {
-        body: { content: { "application/json": { schema: McastForwarding } }, required: true },
-      },
-      responses: { 200: json("set", McastForwarding), ...ERRORS },
-    }),
-    async (c) => {
-      const f = c.req.valid("json");
-      await ctl.mutate(() => ({
-        changes: [{ kind: "mcastFwd", key: f.underlay, value: f }],
-        result: null,
-      }));
-      return c.json(f, 200);
-    },
-  );
-  app.openapi(
-    createRoute({
-      method: "delete",
-      path: fwd,
-      tags: ["multicast"],
-      request: { query: z.object({ underlay: ipv6 }) },
-      responses: { 200: json("removed", Removed), ...ERRORS },
-    }),
-    async (c) => {
-      const { underlay } = c.req.valid("query");
-      await ctl.mutate((s) => {
-        if (!s.mcastFwd.has(underlay)) {
-          throw new ControlError(404, "underlay", `no forwarding for ${underlay}`);
-        }
-        return { changes: [{ kind: "mcastFwd", key: underlay, value: null }], result: null };
-      });
-      return c.json({ removed: underlay }, 200);
-    },
-  );
+  keyedTableRoutes(app, ctl, {
+    kind: "mcastFwd",
+    path: "/v1/multicast/forwarding",
+    tag: "multicast",
+    list: ["forwarding entries", SourcedMcastForwardings],
+    schema: McastForwarding,
+    put: "set",
+    key: (f) => f.underlay,
+    query: z.object({ underlay: ipv6 }),
+    keyOf: (q) => q.underlay as string,
+    removed: ["removed", Removed, (k) => ({ removed: k })],
+    missing: (k) => ["underlay", `no forwarding for ${k}`],
+  });
 }

@@ -6,7 +6,7 @@ import { ip } from "../../config/fields.ts";
 import type { Change } from "../../config/resources.ts";
 import type { AdminApp } from "../app.ts";
 import type { Control } from "../control.ts";
-import { ERRORS, json } from "./common.ts";
+import { ERRORS, json, setPortList } from "./common.ts";
 
 const Subs = z.array(z.object({ group: z.string(), ports: z.array(z.string()) }));
 
@@ -51,8 +51,7 @@ export function multicastSubRoutes(app: AdminApp, ctl: Control): void {
         const changes: Change[] = [];
         for (const [port, groups] of s.subscription) {
           if (!groups.includes(group)) continue;
-          const next = groups.filter((g) => g !== group);
-          changes.push({ kind: "subscription", key: port, value: next.length ? next : null });
+          changes.push(setPortList("subscription", port, groups.filter((g) => g !== group)));
         }
         return { changes, result: changes.map((ch) => ch.key).sort() };
       });

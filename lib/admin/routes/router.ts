@@ -7,7 +7,7 @@ import { canonical } from "../../config/resources.ts";
 import { RouterEntry } from "../../config/schema.ts";
 import type { AdminApp } from "../app.ts";
 import { type Control, ControlError } from "../control.ts";
-import { body, ERRORS, json, needPort, PortParam } from "./common.ts";
+import { body, ERRORS, json, needPort, portList, PortParam, setPortList } from "./common.ts";
 import { SourcedRouterEntries } from "./schemas.ts";
 
 /** Registers the router-entry routes. */
@@ -46,8 +46,7 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const e = c.req.valid("json");
       await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.router.get(name) ?? [];
+        const cur = portList(s, "router", name);
         return { changes: [{ kind: "router", key: name, value: [...cur, e] }], result: null };
       });
       return c.json(e, 201);
@@ -66,10 +65,7 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       const entries = c.req.valid("json");
       await ctl.mutate((s) => {
         needPort(s, name);
-        return {
-          changes: [{ kind: "router", key: name, value: entries.length ? entries : null }],
-          result: null,
-        };
+        return { changes: [setPortList("router", name, entries)], result: null };
       });
       return c.json(entries, 200);
     },
@@ -89,8 +85,7 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
       const { name } = c.req.valid("param");
       const e = c.req.valid("json");
       await ctl.mutate((s) => {
-        needPort(s, name);
-        const cur = s.router.get(name) ?? [];
+        const cur = portList(s, "router", name);
         const key = canonical(normal(e));
         const i = cur.findIndex((r) => canonical(normal(r)) === key);
         if (i < 0) {
@@ -101,10 +96,7 @@ export function routerRoutes(app: AdminApp, ctl: Control): void {
           );
         }
         const next = cur.filter((_, j) => j !== i);
-        return {
-          changes: [{ kind: "router", key: name, value: next.length ? next : null }],
-          result: null,
-        };
+        return { changes: [setPortList("router", name, next)], result: null };
       });
       return c.json({ removed: e }, 200);
     },
