@@ -23,7 +23,7 @@ import { DIR_IN, DIR_OUT, PortStateError } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
 import { ipv6ToString } from "../packet/bytes.ts";
 import { Switch, type SwitchConfig } from "../switch/switch.ts";
-import { linkWaiter } from "../switch/wait.ts";
+import { linkWaiter } from "../link/wait.ts";
 import { Mappings } from "../vpc/mappings.ts";
 import { type VpcPort, vpcPort } from "../vpc/vpc_port.ts";
 import { McastState } from "./multicast.ts";

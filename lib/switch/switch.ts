@@ -417,7 +417,7 @@ export class Switch extends Datapath {
 
   /**
    * Runs the loop until `stop.stopped`: polls while frames flow, otherwise waits up to
-   * `idleMs` with `wait` (a readiness primitive of the links in use, see wait.ts). At least
+   * `idleMs` with `wait` (a readiness primitive of the links in use, e.g. lib/link/wait.ts). At least
    * every `yieldMs` it lets the event loop run, so control messages (submit) and timers are
    * served even under full load or with a blocking `wait`.
    */

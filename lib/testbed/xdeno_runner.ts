@@ -16,7 +16,7 @@ import { PacketLink } from "../link/packet_socket.ts";
 import { parseIp } from "../packet/bytes.ts";
 import { openHostPort } from "../switch/host.ts";
 import { Switch } from "../switch/switch.ts";
-import { linkWaiter } from "../switch/wait.ts";
+import { linkWaiter } from "../link/wait.ts";
 import { cidrToString, parseCidr } from "../vpc/ip.ts";
 import { Mappings } from "../vpc/mappings.ts";
 import type { VpcIpConfig } from "../vpc/config.ts";

@@ -59,9 +59,6 @@ const KNOWN_EDGES = new Set([
   "lib/switch/host.ts -> lib/link/tap.ts",
   // moves with issue 16 item 1 after the performance work lands: plumbing belongs to runtime
   "lib/switch/host.ts -> lib/link/plumb.ts",
-  // moves with issue 16 item 1 after the performance work lands: waiting through the Link seam
-  "lib/switch/wait.ts -> lib/link/memory.ts",
-  "lib/switch/wait.ts -> lib/link/poll.ts",
   // moves with issue 16 item 1 after the performance work lands: virtio_net_hdr into packet
   "lib/switch/datapath.ts -> lib/link/vnet.ts",
   "lib/switch/segment.ts -> ffi/layout.ts",

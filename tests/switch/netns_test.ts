@@ -7,7 +7,7 @@ import { TapLink } from "../../lib/link/tap.ts";
 import { LinkMonitor } from "../../lib/link/monitor.ts";
 import { parseMac } from "../../lib/packet/bytes.ts";
 import { Switch } from "../../lib/switch/switch.ts";
-import { linkWaiter } from "../../lib/switch/wait.ts";
+import { linkWaiter } from "../../lib/link/wait.ts";
 import { type HostPort, openHostPort } from "../../lib/switch/host.ts";
 
 const ROOT = Deno.uid() === 0;
