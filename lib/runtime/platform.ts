@@ -99,6 +99,11 @@ export interface LinuxPlatformOptions {
    * zone); null: this thread's own. Tests use a throwaway one.
    */
   gzNetns?: string | null;
+  /**
+   * Ports other than the host port are existing devices (the test bed's veths) reached by packet
+   * sockets: nothing is created or plumbed for them.
+   */
+  portDevices?: boolean;
 }
 
 /** TAP ports and packet-socket underlay links (loaded lazily: FFI needs --allow-ffi). */
@@ -128,6 +133,17 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
     },
     port(p: PortSpec, sled: SledInfo): PortLink {
       const netns = p.kind === "host" ? gz : (p.zone ?? gz);
+      if (o.portDevices && p.kind !== "host") {
+        const link = PacketLink.open({
+          ifname: p.name,
+          netns,
+          promisc: true,
+          allmulti: true,
+          rx: o.rx,
+        });
+        monitor.watch(link);
+        return { link, release() {} };
+      }
       const mac = parseMacOrThrow(p.mac, p.name);
       const link = TapLink.open({
         name: p.name,

@@ -55,10 +55,6 @@ const LINK_SEAM = new Set(["lib/link/link.ts", "lib/link/capture.ts"]);
 // Edges against the direction that exist today. Each moves with issue 16 item 1 after the
 // performance work lands (those files are being changed by it); remove the entry with the fix.
 const KNOWN_EDGES = new Set([
-  // moves with issue 16 item 1 after the performance work lands: TAP backend chosen by runtime
-  "lib/switch/host.ts -> lib/link/tap.ts",
-  // moves with issue 16 item 1 after the performance work lands: plumbing belongs to runtime
-  "lib/switch/host.ts -> lib/link/plumb.ts",
   // moves with issue 16 item 1 after the performance work lands: virtio_net_hdr into packet
   "lib/switch/datapath.ts -> lib/link/vnet.ts",
   "lib/switch/segment.ts -> ffi/layout.ts",
