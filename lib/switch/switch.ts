@@ -4,10 +4,11 @@
 
 import { HEADROOM, type Link, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
 import { FrameBatch } from "../link/link.ts";
-import { ipv6ToString, macToString, parseIp } from "../packet/bytes.ts";
-import { REPLICATION } from "./multicast.ts";
+import { ipv6ToString, macToString } from "../packet/bytes.ts";
+import * as mcast from "./mcast_control.ts";
 import {
   applyCommand,
+  CommandQueue,
   describePorts,
   describeRoutes,
   type McastNextHopSpec,
@@ -18,54 +19,18 @@ import {
 } from "./control.ts";
 
 export type { McastNextHopSpec, NextHopSpec, SwitchCommand };
+export type { SwitchConfig, UnderlayLinkSpec } from "./switch_config.ts";
+import type { SwitchConfig } from "./switch_config.ts";
 import { releasePipeline } from "./overlay.ts";
 import { DROP, EV } from "./counters.ts";
 import { Datapath } from "./datapath.ts";
 import { eui64LinkLocal } from "./icmp6.ts";
-import { DEFAULT_NUD, NeighborCache, type NudTimers } from "./neighbor.ts";
+import { DEFAULT_NUD, NeighborCache } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
 import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
 import { InvalidField } from "../contract/field_error.ts";
-
-/** One underlay link in the switch configuration. */
-export interface UnderlayLinkSpec {
-  link: Link;
-  /** Our link-local address on it; EUI-64 of the link's MAC when absent. */
-  linkLocal?: string;
-}
-
-/** How to build a switch. */
-export interface SwitchConfig {
-  /** The MAC every zone sees as its router; OPTE's a8:40:25:ff:77:77 by default. */
-  gatewayMac?: string;
-  /** The router's link-local address on every port; EUI-64 of gatewayMac by default. */
-  gatewayLinkLocal?: string;
-  /** Prefix of the underlay (pass-through destinations), e.g. "fd00::/16". */
-  underlayPrefix: string;
-  /** This sled's underlay address (source of ICMPv6 errors we send onto the underlay). */
-  sledAddress: string;
-  underlay: UnderlayLinkSpec[];
-  /** Monotonic milliseconds; performance.now by default. */
-  clock?: () => number;
-  /** Frames per receive/transmit batch (32). */
-  batch?: number;
-  /** Bytes per frame buffer, headroom included (16 KiB + HEADROOM; 64 KiB + … with `vnet`). */
-  frameSize?: number;
-  /**
-   * Carry virtio-net headers (links opened with offload): checksum-partial and GSO super-frames
-   * cross pass-through paths whole; other paths complete the checksum and drop GSO frames.
-   */
-  vnet?: boolean;
-  nud?: Partial<NudTimers>;
-  /** Router lifetime in our RAs, seconds (1800). */
-  raLifetime?: number;
-  /** Minimum ms between neighbour-timer passes (20). */
-  tickMs?: number;
-  /** Period of pipeline flow expiry (`expire()` on every port's pipeline), ms (1000). */
-  expireMs?: number;
-}
 
 /** The sled's switch. */
 export class Switch extends Datapath {
@@ -88,7 +53,7 @@ export class Switch extends Datapath {
   private nowMs = 0;
   /** The last internal error a frame caused (a bug), for diagnostics; null when none. */
   lastError: string | null = null;
-  private readonly pending: { cmd: SwitchCommand; done: (e: Error | null) => void }[] = [];
+  private readonly commands = new CommandQueue();
   private readonly liveCount = new Map<Route, number>();
 
   constructor(cfg: SwitchConfig) {
@@ -233,62 +198,32 @@ export class Switch extends Datapath {
 
   /** Maps overlay multicast group `group` (IPv4 or IPv6) to an ff04::/16 underlay group. */
   setM2p(group: string, underlay: string): void {
-    const g = parseIp(group);
-    const isGroup = g !== null && (g.length === 4 ? (g[0] & 0xf0) === 0xe0 : g[0] === 0xff);
-    if (!isGroup) throw new Error(`m2p ${group}: not a multicast group address`);
-    const u = mustIpv6(underlay, `m2p ${group}: underlay`);
-    if (u[0] !== 0xff || u[1] !== 0x04) {
-      throw new Error(`m2p ${group}: underlay ${underlay} is not in ff04::/16`);
-    }
-    this.mc.setM2p(g, u);
+    mcast.setM2p(this.mc, group, underlay);
   }
 
   /** Removes an M2P mapping and its subscriptions; false when unknown. */
   clearM2p(group: string): boolean {
-    const g = parseIp(group);
-    return g !== null && this.mc.clearM2p(g);
+    return mcast.clearM2p(this.mc, group);
   }
 
   /** Subscribes a port to an overlay group. */
   subscribe(port: string, group: string): void {
-    const p = this.byName.get(port);
-    if (!p) throw new InvalidField(`ports.${port}`, "no such port");
-    const g = parseIp(group);
-    if (!g) throw new InvalidField(`ports.${port}`, `"${group}" is not an IP address`);
-    this.mc.subscribe(p, g, `ports.${port}: ${group}`);
+    mcast.subscribe(this.mc, this.byName.get(port), port, group);
   }
 
   /** Unsubscribes a port from an overlay group; false when it was not subscribed. */
   unsubscribe(port: string, group: string): boolean {
-    const p = this.byName.get(port), g = parseIp(group);
-    return p !== undefined && g !== null && this.mc.unsubscribe(p, g);
+    return mcast.unsubscribe(this.mc, this.byName.get(port), group);
   }
 
   /** Sets where copies of an underlay group go (one Geneve copy per next hop). */
   setMcastForwarding(underlay: string, nextHops: McastNextHopSpec[]): void {
-    const u = mustIpv6(underlay, `mcast ${underlay}`);
-    this.mc.setForwarding(
-      u,
-      nextHops.map((h, i) => {
-        if (!(h.replication in REPLICATION)) {
-          throw new Error(
-            `mcast ${underlay}: nextHops[${i}].replication: "${h.replication}" ` +
-              `is not one of external, underlay, both`,
-          );
-        }
-        return {
-          via: mustIpv6(h.via, `mcast ${underlay}: nextHops[${i}].via`),
-          replication: h.replication,
-        };
-      }),
-    );
+    mcast.setMcastForwarding(this.mc, underlay, nextHops);
   }
 
   /** Queues a command for the datapath; resolves once applied between two batches. */
   submit(cmd: SwitchCommand): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ cmd, done: (e) => e ? reject(e) : resolve() });
-    });
+    return this.commands.submit(cmd);
   }
 
   /** Applies one command now (throws on a bad one, changing nothing). */
@@ -308,15 +243,7 @@ export class Switch extends Datapath {
 
   /** One pass: commands, timers, one batch from every link, then every queue flushed. */
   poll(): number {
-    while (this.pending.length > 0) {
-      const p = this.pending.shift()!;
-      try {
-        this.apply(p.cmd);
-        p.done(null);
-      } catch (e) {
-        p.done(e instanceof Error ? e : new Error(String(e)));
-      }
-    }
+    this.commands.drain(this);
     this.now = this.clock();
     this.nowMs = Math.floor(this.now);
     if (this.now - this.lastTick >= this.tickMs) this.tick();

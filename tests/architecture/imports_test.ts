@@ -68,8 +68,6 @@ const KNOWN_LONG = new Set([
   "lib/engine/slow_path.ts",
   "lib/packet/build.ts",
   "lib/packet/dhcp.ts",
-  "lib/runtime/runtime.ts",
-  "lib/switch/switch.ts",
   "lib/vpc/vpc_port.ts",
 ]);
 
