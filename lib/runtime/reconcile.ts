@@ -17,11 +17,10 @@ import type { Platform, PortLink } from "./platform.ts";
 import type { RuntimeConfig } from "./runtime.ts";
 import { addressOf, externalInput, firewallInput, routeInput, vpcConfig } from "./translate.ts";
 
-/** A port the reconciler created: its spec, its link's undo, its VPC pipeline. */
+/** A port the reconciler created: its spec and its link's undo (the switch holds the rest). */
 interface LivePort {
   spec: PortSpec;
   pl: PortLink;
-  vpc: VpcPort | null;
 }
 
 /** The desired VPC tables of one port (absent: none given). */
@@ -143,9 +142,11 @@ export class Reconciler {
 
   /** Stores a per-port table and applies it to the port's VPC pipeline when there is one. */
   private table<K extends TableKind>(port: string, kind: K, value: PortTables[K] | null): void {
-    const lp = this.live.get(port);
-    if (value !== null && !lp) throw new DatapathRejected("port", `no port ${port}`);
-    if (lp?.vpc) SETTERS[kind](lp.vpc, value);
+    if (value !== null && !this.live.has(port)) {
+      throw new DatapathRejected("port", `no port ${port}`);
+    }
+    const vpc = this.vpc(port);
+    if (vpc) SETTERS[kind](vpc, value);
     const t = this.tables.get(port) ?? {};
     if (value === null) delete t[kind];
     else t[kind] = value;
@@ -201,7 +202,7 @@ export class Reconciler {
       pl.link.close();
       throw e;
     }
-    this.live.set(spec.name, { spec, pl, vpc });
+    this.live.set(spec.name, { spec, pl });
     this.mcast.portAdded(spec.name);
     const t = this.tables.get(spec.name);
     if (vpc && t) {
@@ -221,15 +222,16 @@ export class Reconciler {
   /** Pauses the switch port and its VPC pipeline (which then refuses rule and flow changes). */
   setPaused(name: string, paused: boolean): boolean {
     if (!this.sw.port(name)) return false;
-    const vpc = this.live.get(name)?.vpc?.port;
+    const vpc = this.vpc(name)?.port;
     if (vpc) paused ? vpc.pause() : vpc.start();
     this.command({ op: "setPaused", name, paused });
     return true;
   }
 
-  /** The VPC pipeline of a port (null: none or no such port). */
+  /** The VPC pipeline of a port, as the switch holds it (null: none or no such port). */
   vpc(name: string): VpcPort | null {
-    return this.live.get(name)?.vpc ?? null;
+    // Every pipeline given to the switch is a VpcPort made in addPort.
+    return (this.sw.port(name)?.pipeline ?? null) as VpcPort | null;
   }
 
   /** Names of the ports the reconciler created, oldest first. */

@@ -151,13 +151,14 @@ export class SwitchDatapath implements AdminDatapath {
   /** Every port's status by name. */
   allPortStatus(): Record<string, PortStatus> {
     const out: Record<string, PortStatus> = {};
-    for (const name of this.rec.portNames()) out[name] = this.portStatus(name)!;
+    for (const p of this.sw.ports) out[p.name] = this.portStatus(p.name)!;
     return out;
   }
 
   /** Port, underlay link, switch and pipeline counters. */
   counters(): CounterSample[] {
-    return counterSamples(this.sw, this.rec.portNames(), (n) => this.rec.vpc(n)?.port ?? null);
+    const names = this.sw.ports.map((p) => p.name);
+    return counterSamples(this.sw, names, (n) => this.rec.vpc(n)?.port ?? null);
   }
 
   /** Flows of a port's UFT, LFT or TCP table as plain rows. */
