@@ -22,18 +22,36 @@ export type { McastNextHopSpec, NextHopSpec, SwitchCommand };
 export type { SwitchConfig, UnderlayLinkSpec } from "./switch_config.ts";
 import type { SwitchConfig } from "./switch_config.ts";
 import { releasePipeline } from "./overlay.ts";
-import { DROP, EV } from "./counters.ts";
+import { DROP, type SwitchCounters } from "./counters.ts";
 import { Datapath } from "./datapath.ts";
 import { eui64LinkLocal } from "./icmp6.ts";
 import { DEFAULT_NUD, NeighborCache } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
-import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
+import { releaseHops, Route, type RouteTable, type UnderlayLink } from "./routes.ts";
+import { Housekeeping } from "./housekeeping.ts";
+import type { KeyTable } from "./keytable.ts";
+import type { Multicast } from "./multicast.ts";
+import type { Ndp } from "./ndp.ts";
+import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** The sled's switch. */
-export class Switch extends Datapath {
+export class Switch {
+  /** Per-frame decisions and the tables they read (held, not inherited: the switch drives it). */
+  readonly dp: Datapath;
+  readonly counters: SwitchCounters;
+  readonly routes: RouteTable;
+  readonly ov: OverlayPath;
+  readonly mc: Multicast;
+  readonly ndp: Ndp;
+  readonly byMac: KeyTable<SwitchPort>;
+  readonly byAddr: KeyTable<SwitchPort>;
+  readonly gatewayMac: Uint8Array;
+  readonly gatewayLinkLocal: Uint8Array;
+  readonly underlayPrefix: Uint8Array;
+  readonly underlayPrefixLen: number;
   readonly ports: SwitchPort[] = [];
   readonly underlay: UnderlayLink[] = [];
   private readonly byName = new Map<string, SwitchPort>();
@@ -43,18 +61,13 @@ export class Switch extends Datapath {
   private readonly frameSize: number;
   /** True when frames carry virtio-net headers (SwitchConfig.vnet). */
   readonly vnet: boolean;
-  private readonly tickMs: number;
-  private lastTick = -Infinity;
-  private lastExpire = -Infinity;
-  private readonly expireMs: number;
-  private readonly tickHooks: (() => void)[] = [];
+  private readonly house: Housekeeping;
   private linkGen = 0;
   private ulMtu = 1500;
   private nowMs = 0;
   /** The last internal error a frame caused (a bug), for diagnostics; null when none. */
   lastError: string | null = null;
   private readonly commands = new CommandQueue();
-  private readonly liveCount = new Map<Route, number>();
 
   constructor(cfg: SwitchConfig) {
     const gwMac = mustMac(cfg.gatewayMac ?? "a8:40:25:ff:77:77", "gatewayMac");
@@ -62,23 +75,29 @@ export class Switch extends Datapath {
       ? mustIpv6(cfg.gatewayLinkLocal, "gatewayLinkLocal")
       : eui64LinkLocal(gwMac);
     const { prefix, len } = mustPrefix(cfg.underlayPrefix, "underlayPrefix");
-    super(
+    const dp = this.dp = new Datapath(
       gwMac,
       gwLL,
       prefix,
       len,
       mustIpv6(cfg.sledAddress, "sledAddress"),
       cfg.raLifetime ?? 1800,
+      // Links are fixed: the smallest underlay MTU is computed once, below.
+      { minUnderlayMtu: () => this.ulMtu, livenessChanged: () => this.house.livenessChanged() },
     );
+    this.counters = dp.counters, this.routes = dp.routes, this.ov = dp.ov, this.mc = dp.mc;
+    this.ndp = dp.ndp, this.byMac = dp.byMac, this.byAddr = dp.byAddr;
+    this.gatewayMac = gwMac, this.gatewayLinkLocal = gwLL;
+    this.underlayPrefix = prefix, this.underlayPrefixLen = len;
     this.clock = cfg.clock ?? (() => performance.now());
     this.batchSize = cfg.batch ?? 32;
     this.vnet = cfg.vnet === true;
     this.frameSize = cfg.frameSize ?? (this.vnet ? MAX_FRAME : 16384) + HEADROOM;
-    this.tickMs = cfg.tickMs ?? 20;
-    this.expireMs = cfg.expireMs ?? 1000;
+    const tickMs = cfg.tickMs ?? 20;
+    this.house = new Housekeeping(dp, this.ports, this.underlay, tickMs, cfg.expireMs ?? 1000);
     this.rx = new FrameBatch(this.batchSize, this.frameSize, { vnet: this.vnet });
     // Up to 64 segments of a 64 KiB super-frame (MSS ≥ 1024); buffers swap with transmit queues.
-    if (this.vnet) this.seg = new Segmenter(64, this.frameSize);
+    if (this.vnet) dp.seg = new Segmenter(64, this.frameSize);
     // Large segments from peers are cut to MSS for ports without offload (and outbound for
     // peers without the MSS option); 64 segments of the largest frame.
     this.ov.seg = new Segmenter(64, this.frameSize);
@@ -103,9 +122,9 @@ export class Switch extends Datapath {
     if (mtus.length > 0) this.ulMtu = Math.min(...mtus);
   }
 
-  /** The smallest underlay MTU (what an encapsulated packet must fit); links are fixed. */
-  protected override minUnderlayMtu(): number {
-    return this.ulMtu;
+  /** Monotonic ms of the current pass. */
+  get now(): number {
+    return this.dp.now;
   }
 
   /** Monotonic whole ms of the current pass: the clock to give every pipeline (one read a batch). */
@@ -177,13 +196,8 @@ export class Switch extends Datapath {
     }).map(({ ul, addr }) => ({ ul, neighbor: ul.neighbors.acquire(addr) }));
     const route = new Route(p.prefix, p.len, hops);
     const old = this.routes.set(route);
-    if (old) {
-      releaseHops(old);
-      this.liveCount.delete(old);
-    }
-    this.liveCount.set(route, route.live.length);
-    // Resolve new next hops now rather than on the next timer pass.
-    this.lastTick = -Infinity;
+    if (old) releaseHops(old);
+    this.house.routeSet(route, old ?? null);
   }
 
   /** Removes the route for exactly `prefix`; false when there is none. */
@@ -192,7 +206,7 @@ export class Switch extends Datapath {
     const old = this.routes.remove(p.prefix, p.len);
     if (!old) return false;
     releaseHops(old);
-    this.liveCount.delete(old);
+    this.house.routeRemoved(old);
     return true;
   }
 
@@ -244,9 +258,9 @@ export class Switch extends Datapath {
   /** One pass: commands, timers, one batch from every link, then every queue flushed. */
   poll(): number {
     this.commands.drain(this);
-    this.now = this.clock();
-    this.nowMs = Math.floor(this.now);
-    if (this.now - this.lastTick >= this.tickMs) this.tick();
+    const now = this.dp.now = this.clock();
+    this.nowMs = Math.floor(now);
+    this.house.due(now);
     const rx = this.rx;
     let total = 0;
     const ports = this.ports;
@@ -259,7 +273,7 @@ export class Switch extends Datapath {
       }
       for (let i = 0; i < n; i++) {
         try {
-          this.fromPort(port, rx, i);
+          this.dp.fromPort(port, rx, i);
         } catch (e) {
           this.internalError(e);
         }
@@ -273,7 +287,7 @@ export class Switch extends Datapath {
       if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
-          this.fromUnderlay(ul, rx, i);
+          this.dp.fromUnderlay(ul, rx, i);
         } catch (e) {
           this.internalError(e);
         }
@@ -304,42 +318,7 @@ export class Switch extends Datapath {
    * changes reach `Link.isUp()` within one pass).
    */
   onTick(fn: () => void): void {
-    this.tickHooks.push(fn);
-  }
-
-  /** Neighbour timers and link carrier: keeps each route's live next hops current. */
-  private tick(): void {
-    const now = this.now;
-    this.lastTick = now;
-    for (const h of this.tickHooks) h();
-    if (now - this.lastExpire >= this.expireMs) {
-      this.lastExpire = now;
-      for (const p of this.ports) p.pipeline?.expire?.();
-    }
-    let changed = false;
-    for (const ul of this.underlay) {
-      const up = ul.link.isUp();
-      if (up !== ul.up) {
-        ul.up = up;
-        changed = true;
-        if (!up) ul.neighbors.failAll(now);
-      }
-      if (up && ul.neighbors.tick(now, (n, unicast) => this.ndp.solicit(ul, n, unicast))) {
-        changed = true;
-      }
-    }
-    if (changed) this.livenessChanged();
-  }
-
-  /** Refreshes live next hops and counts hops leaving and rejoining ECMP. */
-  protected override livenessChanged(): void {
-    this.routes.refresh();
-    for (const r of this.routes.routes) {
-      const before = this.liveCount.get(r) ?? 0, after = r.live.length;
-      if (after < before) this.counters.events[EV["next-hop-down"]] += before - after;
-      if (after > before) this.counters.events[EV["next-hop-up"]] += after - before;
-      this.liveCount.set(r, after);
-    }
+    this.house.onTick(fn);
   }
 
   /**
@@ -366,7 +345,7 @@ export class Switch extends Datapath {
     };
     try {
       while (!stop.stopped) {
-        if (this.poll() === 0) await wait(Math.min(idleMs, this.tickMs));
+        if (this.poll() === 0) await wait(Math.min(idleMs, this.house.tickMs));
         const t = performance.now();
         if (t - lastYield >= yieldMs) {
           await new Promise<void>(turn);
