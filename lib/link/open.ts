@@ -1,5 +1,6 @@
-// Opening links from plain specs (what a config file holds) and closing them all on shutdown:
-// a LinkSet owns every link, monitor and plumbing change it made and releases them together.
+// Opening links from plain specs (what a config file holds) — the one place a backend is opened
+// (lib/runtime's platform goes through `openLink`) — and closing them all on shutdown: a LinkSet
+// owns every link, monitor and plumbing change it made and releases them together.
 import type { Link } from "./link.ts";
 import { TapLink } from "./tap.ts";
 import { PacketLink } from "./packet_socket.ts";
@@ -27,6 +28,8 @@ export type LinkSpec =
     promisc?: boolean;
     allmulti?: boolean;
     vnetHdr?: boolean;
+    /** Receive mode (PacketLinkOptions.rx). */
+    rx?: "ring" | "mmsg";
   }
   | { kind: "dlpi"; linkname: string; library?: string; promisc?: boolean };
 

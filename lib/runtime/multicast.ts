@@ -4,7 +4,7 @@
 // current mappings allow, so neither order nor removal and re-adding of a mapping loses any.
 
 import { ipToString, parseIp } from "../packet/bytes.ts";
-import type { Switch } from "../switch/switch.ts";
+import type { Switch, SwitchCommand } from "../switch/switch.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 function norm(group: string): string {
@@ -18,7 +18,19 @@ export class McastState {
   /** Normalized group → the group text the switch was given. */
   private readonly mapped = new Map<string, string>();
 
-  constructor(private readonly sw: Switch) {}
+  /** `command` hands a typed command to the switch (the reconciler's one path to it). */
+  constructor(
+    private readonly sw: Pick<Switch, "port">,
+    private readonly command: (cmd: SwitchCommand) => void,
+  ) {}
+
+  private subscribe(port: string, group: string): void {
+    this.command({ op: "subscribe", port, group });
+  }
+
+  private unsubscribe(port: string, group: string): void {
+    this.command({ op: "unsubscribe", port, group, ifPresent: true });
+  }
 
   /** Replaces the groups `port` subscribes to (null: none). Throws (changing nothing) if refused. */
   setSubscription(port: string, groups: string[] | null): void {
@@ -30,16 +42,16 @@ export class McastState {
     try {
       for (const g of next) {
         if (prev.has(g) || !live || !this.mapped.has(g)) continue;
-        this.sw.subscribe(port, this.mapped.get(g)!);
+        this.subscribe(port, this.mapped.get(g)!);
         added.push(g);
       }
     } catch (e) {
-      for (const g of added) this.sw.unsubscribe(port, this.mapped.get(g)!);
+      for (const g of added) this.unsubscribe(port, this.mapped.get(g)!);
       throw e;
     }
     if (live) {
       for (const g of prev) {
-        if (!next.has(g) && this.mapped.has(g)) this.sw.unsubscribe(port, this.mapped.get(g)!);
+        if (!next.has(g) && this.mapped.has(g)) this.unsubscribe(port, this.mapped.get(g)!);
       }
     }
     if (groups === null) this.subs.delete(port);
@@ -50,14 +62,14 @@ export class McastState {
   setM2p(group: string, underlay: string | null): void {
     const g = norm(group);
     if (underlay === null) {
-      this.sw.clearM2p(group);
+      this.command({ op: "clearM2p", group, ifPresent: true });
       this.mapped.delete(g);
       return;
     }
-    this.sw.setM2p(group, underlay);
+    this.command({ op: "setM2p", group, underlay });
     this.mapped.set(g, group);
     for (const [port, want] of this.subs) {
-      if (want.has(g) && this.sw.port(port)) this.sw.subscribe(port, group);
+      if (want.has(g) && this.sw.port(port)) this.subscribe(port, group);
     }
   }
 
@@ -65,7 +77,7 @@ export class McastState {
   portAdded(port: string): void {
     for (const g of this.subs.get(port) ?? []) {
       const text = this.mapped.get(g);
-      if (text !== undefined) this.sw.subscribe(port, text);
+      if (text !== undefined) this.subscribe(port, text);
     }
   }
 }

@@ -7,6 +7,7 @@ import { MemoryLink, memoryPair } from "../link/memory.ts";
 import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
 import { InvalidField } from "../contract/field_error.ts";
+import type { PacketLink } from "../link/packet_socket.ts";
 
 /** A port's link plus how to undo what was done for it beyond the link (plumbing). */
 export interface PortLink {
@@ -99,12 +100,30 @@ export interface LinuxPlatformOptions {
    * zone); null: this thread's own. Tests use a throwaway one.
    */
   gzNetns?: string | null;
+  /**
+   * Ports other than the host port are existing devices (the test bed's veths) reached by packet
+   * sockets: nothing is created or plumbed for them.
+   */
+  portDevices?: boolean;
 }
 
 /** TAP ports and packet-socket underlay links (loaded lazily: FFI needs --allow-ffi). */
 export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platform> {
-  const { TapLink } = await import("../link/tap.ts");
-  const { PacketLink } = await import("../link/packet_socket.ts");
+  // Every backend is opened through link/open.ts, the one place that turns a spec into a link.
+  const { openLink } = await import("../link/open.ts");
+  const packet = (ifname: string, netns: string | undefined, vnetHdr: boolean): Link => {
+    const [link] = openLink({
+      kind: "packet",
+      ifname,
+      netns,
+      promisc: true,
+      allmulti: true,
+      rx: o.rx,
+      vnetHdr,
+    }) as PacketLink[];
+    monitor.watch(link);
+    return link;
+  };
   const { Plumber } = await import("../link/plumb.ts");
   const { LinkMonitor } = await import("../link/monitor.ts");
   // Carrier changes of underlay links reach Link.isUp() (and ECMP) within one timer pass.
@@ -115,23 +134,18 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   return {
     name: "linux",
     underlay(_name: string, device: string): Link {
-      const link = PacketLink.open({
-        ifname: device,
-        netns: gz,
-        promisc: true,
-        allmulti: true,
-        rx: o.rx,
-        vnetHdr: o.offload === true,
-      });
-      monitor.watch(link);
-      return link;
+      return packet(device, gz, o.offload === true);
     },
     port(p: PortSpec, sled: SledInfo): PortLink {
       const netns = p.kind === "host" ? gz : (p.zone ?? gz);
-      const mac = parseMacOrThrow(p.mac, p.name);
-      const link = TapLink.open({
+      if (o.portDevices && p.kind !== "host") {
+        return { link: packet(p.name, netns, false), release() {} };
+      }
+      checkMac(p.mac, p.name);
+      const [link] = openLink({
+        kind: "tap",
         name: p.name,
-        mac,
+        mac: p.mac,
         mtu: p.mtu,
         netns,
         offload,
@@ -166,10 +180,10 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   };
 }
 
-function parseMacOrThrow(s: string, port: string): Uint8Array {
+/** Refuses a port MAC that is not one, naming the port's field (before anything is created). */
+function checkMac(s: string, port: string): void {
   const b = s.split(":").map((h) => parseInt(h, 16));
   if (b.length !== 6 || b.some((x) => !(x >= 0 && x <= 255))) {
     throw new InvalidField(`ports.${port}.mac`, `"${s}" is not a MAC address`);
   }
-  return Uint8Array.from(b);
 }

@@ -16,16 +16,20 @@ export interface NextHopSpec {
   via: string;
 }
 
-/** Control operations, applied between batches (the userspace analog of xde's ioctls). */
+/**
+ * Control operations, applied between batches (the userspace analog of xde's ioctls). A removal
+ * with `ifPresent` is a no-op when there is nothing to remove; without it that is refused.
+ */
 export type SwitchCommand =
   | { op: "addPort"; spec: PortSpec }
   | { op: "removePort"; name: string }
+  | { op: "setPaused"; name: string; paused: boolean }
   | { op: "setRoute"; prefix: string; nextHops: NextHopSpec[] }
-  | { op: "removeRoute"; prefix: string }
+  | { op: "removeRoute"; prefix: string; ifPresent?: boolean }
   | { op: "setM2p"; group: string; underlay: string }
-  | { op: "clearM2p"; group: string }
+  | { op: "clearM2p"; group: string; ifPresent?: boolean }
   | { op: "subscribe"; port: string; group: string }
-  | { op: "unsubscribe"; port: string; group: string }
+  | { op: "unsubscribe"; port: string; group: string; ifPresent?: boolean }
   | { op: "setMcastForwarding"; underlay: string; nextHops: McastNextHopSpec[] };
 
 /** A multicast forwarding next hop: a unicast underlay address and how far copies replicate. */
@@ -43,25 +47,59 @@ export function applyCommand(sw: Switch, cmd: SwitchCommand): void {
     case "removePort":
       if (!sw.removePort(cmd.name)) throw new InvalidField(`ports.${cmd.name}`, "no such port");
       return;
+    case "setPaused":
+      if (!sw.setPaused(cmd.name, cmd.paused)) {
+        throw new InvalidField(`ports.${cmd.name}`, "no such port");
+      }
+      return;
     case "setRoute":
       return sw.setRoute(cmd.prefix, cmd.nextHops);
     case "removeRoute":
-      if (!sw.removeRoute(cmd.prefix)) throw new Error(`route ${cmd.prefix}: no such route`);
+      if (!sw.removeRoute(cmd.prefix) && !cmd.ifPresent) {
+        throw new Error(`route ${cmd.prefix}: no such route`);
+      }
       return;
     case "setM2p":
       return sw.setM2p(cmd.group, cmd.underlay);
     case "clearM2p":
-      if (!sw.clearM2p(cmd.group)) throw new Error(`m2p ${cmd.group}: no such group`);
+      if (!sw.clearM2p(cmd.group) && !cmd.ifPresent) {
+        throw new Error(`m2p ${cmd.group}: no such group`);
+      }
       return;
     case "subscribe":
       return sw.subscribe(cmd.port, cmd.group);
     case "unsubscribe":
-      if (!sw.unsubscribe(cmd.port, cmd.group)) {
+      if (!sw.unsubscribe(cmd.port, cmd.group) && !cmd.ifPresent) {
         throw new InvalidField(`ports.${cmd.port}`, `not subscribed to ${cmd.group}`);
       }
       return;
     case "setMcastForwarding":
       return sw.setMcastForwarding(cmd.underlay, cmd.nextHops);
+  }
+}
+
+/** Commands submitted from another context, applied in order at the start of a pass. */
+export class CommandQueue {
+  private readonly pending: { cmd: SwitchCommand; done: (e: Error | null) => void }[] = [];
+
+  /** Queues `cmd`; resolves once applied, rejects with the refusal. */
+  submit(cmd: SwitchCommand): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ cmd, done: (e) => e ? reject(e) : resolve() });
+    });
+  }
+
+  /** Applies every queued command to `sw` (between two batches), settling each promise. */
+  drain(sw: Pick<Switch, "apply">): void {
+    while (this.pending.length > 0) {
+      const p = this.pending.shift()!;
+      try {
+        sw.apply(p.cmd);
+        p.done(null);
+      } catch (e) {
+        p.done(e instanceof Error ? e : new Error(String(e)));
+      }
+    }
   }
 }
 

@@ -41,7 +41,15 @@ function isGso(rx: FrameBatch, i: number): boolean {
   return v !== null && (v[i * VNET_HDR_LEN + 1] & 0x7f) !== 0;
 }
 
-/** State and per-frame logic of the switch; `Switch` adds control and the loop. */
+/** What the datapath asks of the switch that drives it. */
+export interface DatapathHooks {
+  /** The smallest underlay MTU (what an encapsulated packet must fit). */
+  minUnderlayMtu(): number;
+  /** A next hop or link changed liveness: refresh the routes' live next hops. */
+  livenessChanged(): void;
+}
+
+/** State and per-frame logic of the switch; `Switch` holds one and adds control and the loop. */
 export class Datapath {
   readonly counters = new SwitchCounters();
   /** Ports by underlay address. */
@@ -65,7 +73,7 @@ export class Datapath {
   /** NDP on ports and underlay links. */
   readonly ndp: Ndp;
   /** Splits TSO super-frames bound for a pipeline (set by `Switch` when frames carry headers). */
-  protected seg: Segmenter | null = null;
+  seg: Segmenter | null = null;
 
   constructor(
     readonly gatewayMac: Uint8Array,
@@ -75,6 +83,7 @@ export class Datapath {
     /** Source of ICMPv6 errors we originate (the sled's underlay address). */
     readonly icmpSource: Uint8Array,
     readonly raLifetime: number,
+    private readonly hooks: DatapathHooks,
   ) {
     this.ov = new OverlayPath(
       this.pkt,
@@ -85,7 +94,7 @@ export class Datapath {
       icmpSource,
       gatewayMac,
       gatewayLinkLocal,
-      () => this.minUnderlayMtu(),
+      () => hooks.minUnderlayMtu(),
     );
     this.mc = new Multicast(this.counters, this.routes, this.flow, icmpSource, gatewayMac);
     this.ndp = new Ndp(
@@ -97,13 +106,8 @@ export class Datapath {
       raLifetime,
       icmpSource,
       this,
-      () => this.livenessChanged(),
+      () => hooks.livenessChanged(),
     );
-  }
-
-  /** The smallest underlay MTU (what an encapsulated packet must fit). */
-  protected minUnderlayMtu(): number {
-    return 1500;
   }
 
   /**
@@ -209,7 +213,7 @@ export class Datapath {
     const c = this.counters.drops;
     if (this.seg === null || port.pipeline === null) return void c[DROP.gso]++;
     const lv = this.meta.outer, h = rx.vnet!, ho = i * VNET_HDR_LEN;
-    const room = this.minUnderlayMtu() - ENCAP_OVERHEAD - (lv.payload - lv.l3);
+    const room = this.hooks.minUnderlayMtu() - ENCAP_OVERHEAD - (lv.payload - lv.l3);
     const n = this.seg.split(h, ho, rx.bufs[i], rx.offs[i], lv, room);
     if (n < 0) return void c[DROP.gso]++;
     this.counters.events[EV["gso-segmented"]]++;
@@ -317,11 +321,6 @@ export class Datapath {
     if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
       this.counters.events[EV["delivered-from-underlay"]]++;
     }
-  }
-
-  /** Called when a next hop or link changed liveness; `Switch` refreshes routes. */
-  protected livenessChanged(): void {
-    this.routes.refresh();
   }
 
   /** Sends an ICMPv6 packet-too-big for the packet at `l3` back through `tx`. */

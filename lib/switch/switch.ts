@@ -5,10 +5,11 @@
 import { CaptureLink } from "../link/capture.ts";
 import { HEADROOM, type Link, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
 import { FrameBatch } from "../link/link.ts";
-import { ipv6ToString, macToString, parseIp } from "../packet/bytes.ts";
-import { REPLICATION } from "./multicast.ts";
+import { ipv6ToString, macToString } from "../packet/bytes.ts";
+import * as mcast from "./mcast_control.ts";
 import {
   applyCommand,
+  CommandQueue,
   describePorts,
   describeRoutes,
   type McastNextHopSpec,
@@ -19,57 +20,39 @@ import {
 } from "./control.ts";
 
 export type { McastNextHopSpec, NextHopSpec, SwitchCommand };
+export type { SwitchConfig, UnderlayLinkSpec } from "./switch_config.ts";
+import type { SwitchConfig } from "./switch_config.ts";
 import { releasePipeline } from "./overlay.ts";
-import { DROP, EV } from "./counters.ts";
+import { DROP, type SwitchCounters } from "./counters.ts";
 import { Datapath } from "./datapath.ts";
 import { eui64LinkLocal } from "./icmp6.ts";
-import { DEFAULT_NUD, NeighborCache, type NudTimers } from "./neighbor.ts";
+import { DEFAULT_NUD, NeighborCache } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
-import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
+import { releaseHops, Route, type RouteTable, type UnderlayLink } from "./routes.ts";
+import { Housekeeping } from "./housekeeping.ts";
+import type { KeyTable } from "./keytable.ts";
+import type { Multicast } from "./multicast.ts";
+import type { Ndp } from "./ndp.ts";
+import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
-/** One underlay link in the switch configuration. */
-export interface UnderlayLinkSpec {
-  link: Link;
-  /** Our link-local address on it; EUI-64 of the link's MAC when absent. */
-  linkLocal?: string;
-}
-
-/** How to build a switch. */
-export interface SwitchConfig {
-  /** The MAC every zone sees as its router; OPTE's a8:40:25:ff:77:77 by default. */
-  gatewayMac?: string;
-  /** The router's link-local address on every port; EUI-64 of gatewayMac by default. */
-  gatewayLinkLocal?: string;
-  /** Prefix of the underlay (pass-through destinations), e.g. "fd00::/16". */
-  underlayPrefix: string;
-  /** This sled's underlay address (source of ICMPv6 errors we send onto the underlay). */
-  sledAddress: string;
-  underlay: UnderlayLinkSpec[];
-  /** Monotonic milliseconds; performance.now by default. */
-  clock?: () => number;
-  /** Frames per receive/transmit batch (32). */
-  batch?: number;
-  /** Bytes per frame buffer, headroom included (16 KiB + HEADROOM; 64 KiB + … with `vnet`). */
-  frameSize?: number;
-  /**
-   * Carry virtio-net headers (links opened with offload): checksum-partial and GSO super-frames
-   * cross pass-through paths whole; other paths complete the checksum and drop GSO frames.
-   */
-  vnet?: boolean;
-  nud?: Partial<NudTimers>;
-  /** Router lifetime in our RAs, seconds (1800). */
-  raLifetime?: number;
-  /** Minimum ms between neighbour-timer passes (20). */
-  tickMs?: number;
-  /** Period of pipeline flow expiry (`expire()` on every port's pipeline), ms (1000). */
-  expireMs?: number;
-}
-
 /** The sled's switch. */
-export class Switch extends Datapath {
+export class Switch {
+  /** Per-frame decisions and the tables they read (held, not inherited: the switch drives it). */
+  readonly dp: Datapath;
+  readonly counters: SwitchCounters;
+  readonly routes: RouteTable;
+  readonly ov: OverlayPath;
+  readonly mc: Multicast;
+  readonly ndp: Ndp;
+  readonly byMac: KeyTable<SwitchPort>;
+  readonly byAddr: KeyTable<SwitchPort>;
+  readonly gatewayMac: Uint8Array;
+  readonly gatewayLinkLocal: Uint8Array;
+  readonly underlayPrefix: Uint8Array;
+  readonly underlayPrefixLen: number;
   readonly ports: SwitchPort[] = [];
   readonly underlay: UnderlayLink[] = [];
   private readonly byName = new Map<string, SwitchPort>();
@@ -79,18 +62,13 @@ export class Switch extends Datapath {
   private readonly frameSize: number;
   /** True when frames carry virtio-net headers (SwitchConfig.vnet). */
   readonly vnet: boolean;
-  private readonly tickMs: number;
-  private lastTick = -Infinity;
-  private lastExpire = -Infinity;
-  private readonly expireMs: number;
-  private readonly tickHooks: (() => void)[] = [];
+  private readonly house: Housekeeping;
   private linkGen = 0;
   private ulMtu = 1500;
   private nowMs = 0;
   /** The last internal error a frame caused (a bug), for diagnostics; null when none. */
   lastError: string | null = null;
-  private readonly pending: { cmd: SwitchCommand; done: (e: Error | null) => void }[] = [];
-  private readonly liveCount = new Map<Route, number>();
+  private readonly commands = new CommandQueue();
 
   constructor(cfg: SwitchConfig) {
     const gwMac = mustMac(cfg.gatewayMac ?? "a8:40:25:ff:77:77", "gatewayMac");
@@ -98,23 +76,29 @@ export class Switch extends Datapath {
       ? mustIpv6(cfg.gatewayLinkLocal, "gatewayLinkLocal")
       : eui64LinkLocal(gwMac);
     const { prefix, len } = mustPrefix(cfg.underlayPrefix, "underlayPrefix");
-    super(
+    const dp = this.dp = new Datapath(
       gwMac,
       gwLL,
       prefix,
       len,
       mustIpv6(cfg.sledAddress, "sledAddress"),
       cfg.raLifetime ?? 1800,
+      // Links are fixed: the smallest underlay MTU is computed once, below.
+      { minUnderlayMtu: () => this.ulMtu, livenessChanged: () => this.house.livenessChanged() },
     );
+    this.counters = dp.counters, this.routes = dp.routes, this.ov = dp.ov, this.mc = dp.mc;
+    this.ndp = dp.ndp, this.byMac = dp.byMac, this.byAddr = dp.byAddr;
+    this.gatewayMac = gwMac, this.gatewayLinkLocal = gwLL;
+    this.underlayPrefix = prefix, this.underlayPrefixLen = len;
     this.clock = cfg.clock ?? (() => performance.now());
     this.batchSize = cfg.batch ?? 32;
     this.vnet = cfg.vnet === true;
     this.frameSize = cfg.frameSize ?? (this.vnet ? MAX_FRAME : 16384) + HEADROOM;
-    this.tickMs = cfg.tickMs ?? 20;
-    this.expireMs = cfg.expireMs ?? 1000;
+    const tickMs = cfg.tickMs ?? 20;
+    this.house = new Housekeeping(dp, this.ports, this.underlay, tickMs, cfg.expireMs ?? 1000);
     this.rx = new FrameBatch(this.batchSize, this.frameSize, { vnet: this.vnet });
     // Up to 64 segments of a 64 KiB super-frame (MSS ≥ 1024); buffers swap with transmit queues.
-    if (this.vnet) this.seg = new Segmenter(64, this.frameSize);
+    if (this.vnet) dp.seg = new Segmenter(64, this.frameSize);
     // Large segments from peers are cut to MSS for ports without offload (and outbound for
     // peers without the MSS option); 64 segments of the largest frame.
     this.ov.seg = new Segmenter(64, this.frameSize);
@@ -140,9 +124,9 @@ export class Switch extends Datapath {
     if (mtus.length > 0) this.ulMtu = Math.min(...mtus);
   }
 
-  /** The smallest underlay MTU (what an encapsulated packet must fit); links are fixed. */
-  protected override minUnderlayMtu(): number {
-    return this.ulMtu;
+  /** Monotonic ms of the current pass. */
+  get now(): number {
+    return this.dp.now;
   }
 
   /** Monotonic whole ms of the current pass: the clock to give every pipeline (one read a batch). */
@@ -216,13 +200,8 @@ export class Switch extends Datapath {
     }).map(({ ul, addr }) => ({ ul, neighbor: ul.neighbors.acquire(addr) }));
     const route = new Route(p.prefix, p.len, hops);
     const old = this.routes.set(route);
-    if (old) {
-      releaseHops(old);
-      this.liveCount.delete(old);
-    }
-    this.liveCount.set(route, route.live.length);
-    // Resolve new next hops now rather than on the next timer pass.
-    this.lastTick = -Infinity;
+    if (old) releaseHops(old);
+    this.house.routeSet(route, old ?? null);
   }
 
   /** Removes the route for exactly `prefix`; false when there is none. */
@@ -231,68 +210,38 @@ export class Switch extends Datapath {
     const old = this.routes.remove(p.prefix, p.len);
     if (!old) return false;
     releaseHops(old);
-    this.liveCount.delete(old);
+    this.house.routeRemoved(old);
     return true;
   }
 
   /** Maps overlay multicast group `group` (IPv4 or IPv6) to an ff04::/16 underlay group. */
   setM2p(group: string, underlay: string): void {
-    const g = parseIp(group);
-    const isGroup = g !== null && (g.length === 4 ? (g[0] & 0xf0) === 0xe0 : g[0] === 0xff);
-    if (!isGroup) throw new Error(`m2p ${group}: not a multicast group address`);
-    const u = mustIpv6(underlay, `m2p ${group}: underlay`);
-    if (u[0] !== 0xff || u[1] !== 0x04) {
-      throw new Error(`m2p ${group}: underlay ${underlay} is not in ff04::/16`);
-    }
-    this.mc.setM2p(g, u);
+    mcast.setM2p(this.mc, group, underlay);
   }
 
   /** Removes an M2P mapping and its subscriptions; false when unknown. */
   clearM2p(group: string): boolean {
-    const g = parseIp(group);
-    return g !== null && this.mc.clearM2p(g);
+    return mcast.clearM2p(this.mc, group);
   }
 
   /** Subscribes a port to an overlay group. */
   subscribe(port: string, group: string): void {
-    const p = this.byName.get(port);
-    if (!p) throw new InvalidField(`ports.${port}`, "no such port");
-    const g = parseIp(group);
-    if (!g) throw new InvalidField(`ports.${port}`, `"${group}" is not an IP address`);
-    this.mc.subscribe(p, g, `ports.${port}: ${group}`);
+    mcast.subscribe(this.mc, this.byName.get(port), port, group);
   }
 
   /** Unsubscribes a port from an overlay group; false when it was not subscribed. */
   unsubscribe(port: string, group: string): boolean {
-    const p = this.byName.get(port), g = parseIp(group);
-    return p !== undefined && g !== null && this.mc.unsubscribe(p, g);
+    return mcast.unsubscribe(this.mc, this.byName.get(port), group);
   }
 
   /** Sets where copies of an underlay group go (one Geneve copy per next hop). */
   setMcastForwarding(underlay: string, nextHops: McastNextHopSpec[]): void {
-    const u = mustIpv6(underlay, `mcast ${underlay}`);
-    this.mc.setForwarding(
-      u,
-      nextHops.map((h, i) => {
-        if (!(h.replication in REPLICATION)) {
-          throw new Error(
-            `mcast ${underlay}: nextHops[${i}].replication: "${h.replication}" ` +
-              `is not one of external, underlay, both`,
-          );
-        }
-        return {
-          via: mustIpv6(h.via, `mcast ${underlay}: nextHops[${i}].via`),
-          replication: h.replication,
-        };
-      }),
-    );
+    mcast.setMcastForwarding(this.mc, underlay, nextHops);
   }
 
   /** Queues a command for the datapath; resolves once applied between two batches. */
   submit(cmd: SwitchCommand): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pending.push({ cmd, done: (e) => e ? reject(e) : resolve() });
-    });
+    return this.commands.submit(cmd);
   }
 
   /** Applies one command now (throws on a bad one, changing nothing). */
@@ -312,18 +261,10 @@ export class Switch extends Datapath {
 
   /** One pass: commands, timers, one batch from every link, then every queue flushed. */
   poll(): number {
-    while (this.pending.length > 0) {
-      const p = this.pending.shift()!;
-      try {
-        this.apply(p.cmd);
-        p.done(null);
-      } catch (e) {
-        p.done(e instanceof Error ? e : new Error(String(e)));
-      }
-    }
-    this.now = this.clock();
-    this.nowMs = Math.floor(this.now);
-    if (this.now - this.lastTick >= this.tickMs) this.tick();
+    this.commands.drain(this);
+    const now = this.dp.now = this.clock();
+    this.nowMs = Math.floor(now);
+    this.house.due(now);
     const rx = this.rx;
     let total = 0;
     const ports = this.ports;
@@ -336,7 +277,7 @@ export class Switch extends Datapath {
       }
       for (let i = 0; i < n; i++) {
         try {
-          this.fromPort(port, rx, i);
+          this.dp.fromPort(port, rx, i);
         } catch (e) {
           this.internalError(e);
         }
@@ -350,7 +291,7 @@ export class Switch extends Datapath {
       if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
-          this.fromUnderlay(ul, rx, i);
+          this.dp.fromUnderlay(ul, rx, i);
         } catch (e) {
           this.internalError(e);
         }
@@ -381,47 +322,12 @@ export class Switch extends Datapath {
    * changes reach `Link.isUp()` within one pass).
    */
   onTick(fn: () => void): void {
-    this.tickHooks.push(fn);
-  }
-
-  /** Neighbour timers and link carrier: keeps each route's live next hops current. */
-  private tick(): void {
-    const now = this.now;
-    this.lastTick = now;
-    for (const h of this.tickHooks) h();
-    if (now - this.lastExpire >= this.expireMs) {
-      this.lastExpire = now;
-      for (const p of this.ports) p.pipeline?.expire?.();
-    }
-    let changed = false;
-    for (const ul of this.underlay) {
-      const up = ul.link.isUp();
-      if (up !== ul.up) {
-        ul.up = up;
-        changed = true;
-        if (!up) ul.neighbors.failAll(now);
-      }
-      if (up && ul.neighbors.tick(now, (n, unicast) => this.ndp.solicit(ul, n, unicast))) {
-        changed = true;
-      }
-    }
-    if (changed) this.livenessChanged();
-  }
-
-  /** Refreshes live next hops and counts hops leaving and rejoining ECMP. */
-  protected override livenessChanged(): void {
-    this.routes.refresh();
-    for (const r of this.routes.routes) {
-      const before = this.liveCount.get(r) ?? 0, after = r.live.length;
-      if (after < before) this.counters.events[EV["next-hop-down"]] += before - after;
-      if (after > before) this.counters.events[EV["next-hop-up"]] += after - before;
-      this.liveCount.set(r, after);
-    }
+    this.house.onTick(fn);
   }
 
   /**
    * Runs the loop until `stop.stopped`: polls while frames flow, otherwise waits up to
-   * `idleMs` with `wait` (a readiness primitive of the links in use, see wait.ts). At least
+   * `idleMs` with `wait` (a readiness primitive of the links in use, e.g. lib/link/wait.ts). At least
    * every `yieldMs` it lets the event loop run, so control messages (submit) and timers are
    * served even under full load or with a blocking `wait`.
    */
@@ -443,7 +349,7 @@ export class Switch extends Datapath {
     };
     try {
       while (!stop.stopped) {
-        if (this.poll() === 0) await wait(Math.min(idleMs, this.tickMs));
+        if (this.poll() === 0) await wait(Math.min(idleMs, this.house.tickMs));
         const t = performance.now();
         if (t - lastYield >= yieldMs) {
           await new Promise<void>(turn);

@@ -1,142 +1,32 @@
-// xdeno for one sled of the test bed, built from the library (lib/switch + lib/vpc + lib/link) and
-// driven by an xdeno config file (lib/config/schema.ts, written by sled_config.ts): underlay links
-// and ports as AF_PACKET links (the ports are the switch ends of the zones' and VMs' veths), the
-// host port xde0 as a TAP, a VPC pipeline per port with an overlay identity, V2P/V2B mappings.
+// xdeno for one sled of the test bed through the product's own composition (lib/runtime's
+// SwitchDatapath, the config's resources applied as the service applies them), with one
+// difference: the ports are the switch ends of the zones' and VMs' veths (packet sockets, the
+// Linux platform's `portDevices`), where the service creates TAPs. The host port xde0 is a TAP.
 //   ip netns exec <sled> deno run -A lib/testbed/xdeno_runner.ts <config.yaml> [ring|mmsg]
 // Stops on SIGTERM/SIGINT, closing every link (the TAP disappears with it), and prints its
-// counters. When `xdeno run --config` lands, xdeno_sut.ts runs that on the same file instead.
+// counters. xdeno_sut.ts runs the service (`xdeno run --config`) on the same file by default.
 
 import { parseConfigText } from "../config/load.ts";
-import type { Config, Port } from "../config/schema.ts";
-import { defaultFirewall } from "../config/routes.ts";
-import { firewallInput as ruleInput } from "../runtime/translate.ts";
-import type { Link } from "../link/link.ts";
-import { LinkMonitor } from "../link/monitor.ts";
-import { PacketLink } from "../link/packet_socket.ts";
-import { parseIp } from "../packet/bytes.ts";
-import { openHostPort } from "../switch/host.ts";
-import { Switch } from "../switch/switch.ts";
-import { linkWaiter } from "../switch/wait.ts";
-import { cidrToString, parseCidr } from "../vpc/ip.ts";
-import { Mappings } from "../vpc/mappings.ts";
-import type { VpcIpConfig } from "../vpc/config.ts";
-import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
-import { vpcPort } from "../vpc/vpc_port.ts";
+import type { Config } from "../config/schema.ts";
+import { diffStates, emptyState, stateFromConfig } from "../config/resources.ts";
+import { linuxPlatform } from "../runtime/platform.ts";
+import { SwitchDatapath } from "../runtime/runtime.ts";
 
-/** Splits "addr/len" into the address and its network ("172.30.0.5/22" → 172.30.0.0/22). */
-export function addressAndSubnet(cidr: string): { ip: string; subnet: string } {
-  const c = parseCidr(cidr, true);
-  if (!c) throw new Error(`"${cidr}" is not an address with prefix length`);
-  return { ip: cidr.split("/")[0], subnet: cidrToString(c) };
-}
-
-const family = (ip: string) => (parseIp(ip)?.length === 4 ? 4 : 6);
-
-/** One family of a port's overlay identity in lib/vpc's terms. */
-function vpcIp(p: Port, cidr: string | undefined, af: 4 | 6): VpcIpConfig | undefined {
-  if (!cidr) return undefined;
-  const { ip, subnet } = addressAndSubnet(cidr);
-  const ext = p.externalIps;
-  const snat = ext?.snat && family(ext.snat.ip) === af ? ext.snat : undefined;
-  return {
-    privateIp: ip,
-    subnet,
-    external: {
-      snat: snat && { ip: snat.ip, ports: `${snat.ports[0]}-${snat.ports[1]}` },
-      ephemeralIp: ext?.ephemeral.find((e) => family(e) === af),
-      floatingIps: (ext?.floating ?? []).filter((f) => family(f) === af),
-    },
-  };
-}
-
-/** The config's firewall rules as lib/vpc takes them (the VPC default when the port names none). */
-export function firewallInput(p: Port): FirewallRuleInput[] {
-  return (p.firewall ?? defaultFirewall(p)).map(ruleInput);
-}
-
-/** Loads the mappings of a config into the sled-wide tables. */
-export function loadMappings(cfg: Config): Mappings {
-  const m = new Mappings();
-  for (const e of cfg.mappings.v2p) m.v2p.set(e.vni, e.ip, e.mac, e.underlay);
-  const byPrefix = new Map<string, { ip: string; vni: number }[]>();
-  for (const e of cfg.mappings.v2b) {
-    const list = byPrefix.get(e.prefix) ?? [];
-    list.push(...e.endpoints.map((ip) => ({ ip, vni: e.vni })));
-    byPrefix.set(e.prefix, list);
-  }
-  for (const [prefix, eps] of byPrefix) m.v2b.set(prefix, eps);
-  return m;
-}
-
-/** Builds the switch from `cfg`, runs it until a signal, then releases everything. */
+/** Builds the switch from `cfg` the way the service does, runs it until a signal, then closes. */
 export async function runSled(cfg: Config, rx?: "ring" | "mmsg"): Promise<void> {
-  const links: Link[] = [];
-  const monitor = new LinkMonitor();
-  const open = (ifname: string) => {
-    const l = PacketLink.open({ ifname, promisc: true, allmulti: true, rx });
-    links.push(l);
-    monitor.watch(l);
-    return l;
-  };
+  const dp = new SwitchDatapath(cfg, await linuxPlatform({ rx, portDevices: true }));
   try {
-    const sledAddress = cfg.sled.underlayAddress;
-    const sw = new Switch({
-      underlayPrefix: cfg.sled.underlayPrefix,
-      sledAddress,
-      underlay: cfg.underlay.links.map((u) => ({
-        link: open(u.device ?? u.name),
-        linkLocal: u.linkLocal,
-      })),
-    });
-    sw.onTick(() => void monitor.poll());
-    const hostSpec = cfg.ports.find((p) => p.kind === "host");
-    const host = hostSpec &&
-      openHostPort(sw, {
-        name: cfg.sled.hostInterface,
-        mac: hostSpec.mac,
-        address: hostSpec.addresses[0]?.split("/")[0] ?? sledAddress,
-      });
-    const mappings = loadMappings(cfg);
-    for (const p of cfg.ports) {
-      if (p.kind === "host") continue;
-      const ov = p.overlay;
-      const pipeline = ov &&
-        vpcPort({
-          name: p.name,
-          vni: ov.vni,
-          guestMac: p.mac,
-          gatewayMac: ov.gatewayMac,
-          underlay: sledAddress,
-          mtu: p.mtu,
-          v4: vpcIp(p, ov.ipv4, 4),
-          v6: vpcIp(p, ov.ipv6, 6),
-          dhcp: { dns4: ["198.51.100.53"], hostname: p.name, domain: "xdeno.test" },
-          firewall: firewallInput(p),
-          mappings,
-        });
-      sw.addPort({
-        name: p.name,
-        kind: p.kind,
-        link: open(p.name),
-        mac: p.mac,
-        underlay: p.addresses.filter((a) => a.includes(":")).map((a) => a.split("/")[0]),
-        vni: ov?.vni,
-        pipeline,
-      });
-    }
-    for (const r of cfg.underlay.routes) sw.setRoute(r.prefix, r.nextHops);
+    for (const c of diffStates(emptyState(), stateFromConfig(cfg))) dp.applyNow(c);
     const stop = { stopped: false };
     const halt = () => stop.stopped = true;
     Deno.addSignalListener("SIGTERM", halt);
     Deno.addSignalListener("SIGINT", halt);
     console.log("xdeno-runner: forwarding");
-    await sw.run(stop, linkWaiter(sw));
-    host?.close();
-    console.log(`xdeno-runner: stopped ${JSON.stringify(sw.counters)}`);
-    console.log(`xdeno-runner: pipeline ${JSON.stringify(Object.fromEntries(sw.ov.reasons))}`);
+    await dp.start(stop);
+    console.log(`xdeno-runner: stopped ${JSON.stringify(dp.sw.counters)}`);
+    console.log(`xdeno-runner: pipeline ${JSON.stringify(Object.fromEntries(dp.sw.ov.reasons))}`);
   } finally {
-    for (const l of links) l.close();
-    monitor.close();
+    await dp.close();
   }
 }
 

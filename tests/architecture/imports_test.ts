@@ -55,13 +55,6 @@ const LINK_SEAM = new Set(["lib/link/link.ts", "lib/link/capture.ts"]);
 // Edges against the direction that exist today. Each moves with issue 16 item 1 after the
 // performance work lands (those files are being changed by it); remove the entry with the fix.
 const KNOWN_EDGES = new Set([
-  // moves with issue 16 item 1 after the performance work lands: TAP backend chosen by runtime
-  "lib/switch/host.ts -> lib/link/tap.ts",
-  // moves with issue 16 item 1 after the performance work lands: plumbing belongs to runtime
-  "lib/switch/host.ts -> lib/link/plumb.ts",
-  // moves with issue 16 item 1 after the performance work lands: waiting through the Link seam
-  "lib/switch/wait.ts -> lib/link/memory.ts",
-  "lib/switch/wait.ts -> lib/link/poll.ts",
   // moves with issue 16 item 1 after the performance work lands: virtio_net_hdr into packet
   "lib/switch/datapath.ts -> lib/link/vnet.ts",
   "lib/switch/segment.ts -> ffi/layout.ts",
@@ -75,8 +68,6 @@ const KNOWN_LONG = new Set([
   "lib/engine/slow_path.ts",
   "lib/packet/build.ts",
   "lib/packet/dhcp.ts",
-  "lib/runtime/runtime.ts",
-  "lib/switch/switch.ts",
   "lib/vpc/vpc_port.ts",
 ]);
 

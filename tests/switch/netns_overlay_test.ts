@@ -6,7 +6,7 @@ import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { TapLink } from "../../lib/link/tap.ts";
 import { parseMac } from "../../lib/packet/bytes.ts";
 import { Switch } from "../../lib/switch/switch.ts";
-import { linkWaiter } from "../../lib/switch/wait.ts";
+import { linkWaiter } from "../../lib/link/wait.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 

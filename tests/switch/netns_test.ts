@@ -7,8 +7,8 @@ import { TapLink } from "../../lib/link/tap.ts";
 import { LinkMonitor } from "../../lib/link/monitor.ts";
 import { parseMac } from "../../lib/packet/bytes.ts";
 import { Switch } from "../../lib/switch/switch.ts";
-import { linkWaiter } from "../../lib/switch/wait.ts";
-import { type HostPort, openHostPort } from "../../lib/switch/host.ts";
+import { linkWaiter } from "../../lib/link/wait.ts";
+import { linuxPlatform, type PortLink } from "../../lib/runtime/platform.ts";
 
 const ROOT = Deno.uid() === 0;
 if (!ROOT) console.warn("SKIP switch netns tests: needs root (network namespaces)");
@@ -47,7 +47,7 @@ async function withBed(fn: (u: string, sw: Switch) => Promise<void>): Promise<vo
   const u = `xs${(Deno.pid % 1000).toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
   const ns = { rack: `${u}-rk`, sl: `${u}-sl`, za: `${u}-za`, zb: `${u}-zb`, gz: `${u}-gz` };
   const links: { close(): void }[] = [];
-  let host: HostPort | null = null;
+  let host: PortLink | null = null;
   const stop = { stopped: false };
   let loop: Promise<void> | null = null;
   try {
@@ -160,18 +160,27 @@ async function withBed(fn: (u: string, sw: Switch) => Promise<void>): Promise<vo
       link: `${u}u1`,
       via: "fe80::ff",
     }]);
-    host = openHostPort(sw, {
+    // The host port as the runtime opens it: a TAP in the GZ, plumbed (address, underlay route).
+    const platform = await linuxPlatform({ gzNetns: ns.gz });
+    links.push(platform);
+    host = platform.port(
+      { name: `${u}h`, kind: "host", mac: "a8:40:25:00:00:01", addresses: [], mtu: 1500 },
+      { underlayAddress: "fd00:1::1", underlayPrefix: "fd00::/16", gatewayLinkLocal: GW_LL },
+    );
+    sw.addPort({
       name: `${u}h`,
+      kind: "host",
+      link: host.link,
       mac: "a8:40:25:00:00:01",
-      address: "fd00:1::1",
-      netns: ns.gz,
+      underlay: ["fd00:1::1"],
     });
     loop = sw.run(stop, linkWaiter(sw), 5);
     await fn(u, sw);
   } finally {
     stop.stopped = true;
     await loop;
-    host?.close();
+    host?.release();
+    host?.link.close();
     for (const l of links) l.close();
     for (const n of Object.values(ns)) sh(["ip", "netns", "del", n], true);
   }

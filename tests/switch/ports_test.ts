@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { memoryPair } from "../../lib/link/memory.ts";
 import { A, Layer, Port, ProcessResult } from "../../lib/engine/mod.ts";
-import { linkWaiter } from "../../lib/switch/wait.ts";
+import { linkWaiter } from "../../lib/link/wait.ts";
 import { Switch } from "../../lib/switch/switch.ts";
 import {
   addZone,

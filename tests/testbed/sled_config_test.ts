@@ -1,5 +1,6 @@
 // The test bed's xdeno configs: valid under the config schema, consistent with the plan, and
-// turned by the runner into the lib/vpc inputs the e2e tests rely on (no root needed).
+// turned by the product's runtime (which the runner uses) into the mappings the e2e tests rely on
+// (memory links, no root needed).
 import assert from "node:assert/strict";
 import { parseConfigText } from "../../lib/config/load.ts";
 import type { Config } from "../../lib/config/schema.ts";
@@ -11,7 +12,9 @@ import {
   ZONE_OVERLAY,
 } from "../../lib/testbed/plan.ts";
 import { natEntries, sledConfigs, toYaml } from "../../lib/testbed/sled_config.ts";
-import { addressAndSubnet, firewallInput, loadMappings } from "../../lib/testbed/xdeno_runner.ts";
+import { diffStates, emptyState, stateFromConfig } from "../../lib/config/resources.ts";
+import { MemoryPlatform } from "../../lib/runtime/platform.ts";
+import { SwitchDatapath } from "../../lib/runtime/runtime.ts";
 
 const plan = makePlan("tbcfg");
 
@@ -53,7 +56,10 @@ Deno.test("sled configs: V2P has every VM of both sleds (v4 and v6) on its own s
     s.vms.flatMap((v) => [`${v.ip4}@${s.host}`, `${v.ip6}@${s.host}`])
   ).sort();
   for (const i of [0, 1]) {
-    const m = loadMappings(parsed(i));
+    const cfg = parsed(i);
+    const dp = new SwitchDatapath(cfg, new MemoryPlatform());
+    for (const c of diffStates(emptyState(), stateFromConfig(cfg))) dp.applyNow(c);
+    const m = dp.mappings;
     const got = m.v2p.dump().map((e) => `${e.ip}@${e.underlay}`).sort();
     assert.deepEqual(got, want);
     assert.deepEqual(m.v2b.dump().map((e) => [e.prefix, e.endpoints]).sort(), [
@@ -75,46 +81,4 @@ Deno.test("boundary NAT table: each external IP goes to the owning sled, VNI and
       `${ZONE_OVERLAY.floating} ${s1.host} ${SERVICES_VNI} ${s1.zones[0].mac}`,
     ].sort(),
   );
-});
-
-Deno.test("runner: address/subnet split and firewall rules in lib/vpc's text form", () => {
-  assert.deepEqual(addressAndSubnet("172.30.0.5/22"), {
-    ip: "172.30.0.5",
-    subnet: "172.30.0.0/22",
-  });
-  assert.deepEqual(addressAndSubnet("fd77:10::5/64"), { ip: "fd77:10::5", subnet: "fd77:10::/64" });
-  assert.throws(() => addressAndSubnet("172.30.0.5"), /prefix length/);
-  const port = parsed(0).ports.find((p) => p.name === "vvm0")!;
-  const rules = firewallInput({
-    ...port,
-    firewall: [
-      { direction: "in", priority: 10, action: "allow", protocol: "icmp6", host: "vni:7" },
-      {
-        direction: "out",
-        priority: 20,
-        action: "deny",
-        protocol: "tcp",
-        ports: "22",
-        host: "10.0.0.0/8",
-      },
-    ],
-  });
-  assert.deepEqual(rules, [
-    {
-      direction: "in",
-      priority: 10,
-      action: "allow",
-      protocol: "icmpv6",
-      ports: "any",
-      hosts: "vni=7",
-    },
-    {
-      direction: "out",
-      priority: 20,
-      action: "deny",
-      protocol: "tcp",
-      ports: "22",
-      hosts: "subnet=10.0.0.0/8",
-    },
-  ]);
 });

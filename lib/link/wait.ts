@@ -1,14 +1,20 @@
-// Readiness for Switch.run: what the loop waits on when no frame is pending. Links with a
-// `readiness` (memory wires) wake a promise; the others (TAP, packet socket, DLPI) are polled
-// through FFI poll(2), which blocks the calling thread up to the timeout — run the datapath in a
-// Worker for that (DESIGN.md).
+// Readiness for a datapath loop (Switch.run): what it waits on when no frame is pending. Links
+// with a `readiness` (memory wires) wake a promise; the others (TAP, packet socket, DLPI) are
+// polled through FFI poll(2), which blocks the calling thread up to the timeout — run the
+// datapath in a Worker for that (DESIGN.md). It lives with the links, not the switch: the switch is handed a wait function
+// and never names a backend.
 
-import type { Link, Readiness } from "../link/link.ts";
-import { waitAny } from "../link/memory.ts";
-import type { Switch } from "./switch.ts";
+import type { Link, Readiness } from "./link.ts";
+import { waitAny } from "./memory.ts";
 
-/** A wait function over the switch's current links, rebuilt when ports come and go. */
-export function linkWaiter(sw: Switch): (timeoutMs: number) => Promise<unknown> | unknown {
+/** What the waiter watches: the current links and a number that changes when they do. */
+export interface LinkSource {
+  links(): Link[];
+  readonly linkVersion: number;
+}
+
+/** A wait function over the source's current links, rebuilt when ports come and go. */
+export function linkWaiter(sw: LinkSource): (timeoutMs: number) => Promise<unknown> | unknown {
   let version = -1;
   let mem: Readiness[] = [];
   let fds: number[] = [];
@@ -25,7 +31,7 @@ export function linkWaiter(sw: Switch): (timeoutMs: number) => Promise<unknown> 
     if (fds.length === 0) return waitAny(mem, timeoutMs);
     if (poll === null) {
       // Loaded on first use so memory-only switches never need FFI permission.
-      loading ??= import("../link/poll.ts").then((m) => {
+      loading ??= import("./poll.ts").then((m) => {
         poll = m.pollLinks;
       });
       return loading;
