@@ -11,6 +11,7 @@ export * from "./port.ts";
 export { FlowState } from "./flows.ts";
 export * from "./slow_path.ts";
 export * from "./stats.ts";
+export * from "./reason.ts";
 export { FlowTable } from "./flow_table.ts";
 export { LftPair, pairLastHit, UftEntry } from "./uft.ts";
 export { RuleIndex } from "./rule_index.ts";

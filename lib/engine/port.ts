@@ -31,6 +31,7 @@ import {
 import { UftEntry } from "./uft.ts";
 import { PortStats, type TraceStep } from "./stats.ts";
 import { ERR_ACTION_THREW, SlowPath } from "./slow_path.ts";
+import { type Reason, reason } from "./reason.ts";
 
 /** Port states. Only RUNNING processes packets. */
 export const PORT_READY = 0;
@@ -81,7 +82,7 @@ export interface DryRun {
 }
 
 /** Error for a packet given to a port that is not Running. */
-export const ERR_NOT_RUNNING = "port not running";
+export const ERR_NOT_RUNNING = reason("port not running");
 
 /** A rule or flow change refused in the port's current state (upstream's BadState). */
 export class PortStateError extends Error {
@@ -296,13 +297,13 @@ export class Port {
     const steps: TraceStep[] = [];
     const slow = this.slow, saved = slow.tracing;
     if (this.stateV !== PORT_RUNNING) {
-      steps.push({ layer: "", via: "error", rule: -1, action: ERR_NOT_RUNNING });
+      steps.push({ layer: "", via: "error", rule: -1, action: ERR_NOT_RUNNING.name });
       return {
         code: RES_ERROR,
         steps,
         layer: "",
         rule: -1,
-        reason: ERR_NOT_RUNNING,
+        reason: ERR_NOT_RUNNING.name,
         hairpin: null,
       };
     }
@@ -374,7 +375,7 @@ export class Port {
     return RES_MODIFIED;
   }
 
-  private replay(pkt: Packet, e: UftEntry): string | null {
+  private replay(pkt: Packet, e: UftEntry): Reason | null {
     try {
       return replayList(pkt, e.list);
     } catch (x) {

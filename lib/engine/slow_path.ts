@@ -27,15 +27,16 @@ import { TCP_NOW_CLOSED, TCP_REUSE, TcpFlow, tcpStep } from "./tcp.ts";
 import { applyTransform, hasPorts, type HeaderTransform } from "./transform.ts";
 import { LftPair, UftEntry } from "./uft.ts";
 import type { PortStats, TraceStep } from "./stats.ts";
+import { type Reason, reason } from "./reason.ts";
 
 /** Drop reasons the engine itself produces (layers add their own from rules). */
-export const DROP_DEFAULT = "default deny";
-export const DROP_RULE = "rule deny";
-export const DROP_LFT_FULL = "lft full";
-export const DROP_UFT_FULL = "uft full";
-export const DROP_TCP_FULL = "tcp table full";
-export const ERR_STATEFUL_NON_IP = "stateful action on non-IP packet";
-export const ERR_ACTION_THREW = "action threw";
+export const DROP_DEFAULT = reason("default deny");
+export const DROP_RULE = reason("rule deny");
+export const DROP_LFT_FULL = reason("lft full");
+export const DROP_UFT_FULL = reason("uft full");
+export const DROP_TCP_FULL = reason("tcp table full");
+export const ERR_STATEFUL_NON_IP = reason("stateful action on non-IP packet");
+export const ERR_ACTION_THREW = reason("action threw");
 
 const IDENTITY: ActionDesc = { name: "stateful-allow", transform: () => null };
 
@@ -364,27 +365,27 @@ export class SlowPath {
   }
 
   /** Records a drop in `res` and the counters. */
-  drop(res: ProcessResult, L: Layer | null, rule: number, reason: string, dir: Direction) {
+  drop(res: ProcessResult, L: Layer | null, rule: number, why: Reason, dir: Direction) {
     res.code = RES_DROP;
     res.layer = L ? L.name : "";
     res.rule = rule;
-    res.reason = reason;
+    res.cause = why;
     if (!this.dry) {
       if (L) L.stats.dir(dir).drops++;
-      this.stats.countDrop(reason);
+      this.stats.countDrop(why);
     }
     if (this.tracing) {
-      this.trace1(L ? L.name : "", "drop", rule, reason, null, L ? L.ruleById(rule) : null);
+      this.trace1(L ? L.name : "", "drop", rule, why.name, null, L ? L.ruleById(rule) : null);
     }
     return RES_DROP;
   }
 
   /** Records an error in `res` and the counters. */
-  error(res: ProcessResult, reason: string): number {
+  error(res: ProcessResult, why: Reason): number {
     res.code = RES_ERROR;
-    res.reason = reason;
-    if (!this.dry) this.stats.countError(reason);
-    if (this.tracing) this.trace1("", "error", -1, reason, null);
+    res.cause = why;
+    if (!this.dry) this.stats.countError(why);
+    if (this.tracing) this.trace1("", "error", -1, why.name, null);
     return RES_ERROR;
   }
 

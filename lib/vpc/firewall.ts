@@ -17,10 +17,11 @@ import { cidrToString } from "./ip.ts";
 import { META_VNI } from "./gateway.ts";
 import { findQuoted, isIcmpError, Quoted } from "./icmp_error.ts";
 import type { ResolvedConfig } from "./config.ts";
+import { reason } from "../engine/reason.ts";
 
 /** Drop reasons of this layer. */
-export const DROP_FIREWALL = "firewall deny";
-export const DROP_UNRELATED_ERROR = "unrelated icmp error";
+export const DROP_FIREWALL = reason("firewall deny");
+export const DROP_UNRELATED_ERROR = reason("unrelated icmp error");
 
 /** Priority of the built-in related-errors rule: after every user rule (65535 at most). */
 export const RELATED_ERRORS_PRIORITY = 65535;

@@ -35,13 +35,14 @@ import { encapStale, overlayLayer } from "./overlay.ts";
 import { routerLayer, routerRules } from "./route_layer.ts";
 import { defaultRoutes, type Route, type RouteClass, RouterTable } from "./router.ts";
 import { orThrow } from "./validate.ts";
+import { type Reason, reason } from "../engine/reason.ts";
 
 /** Drop reasons decided before the engine runs. */
-export const DROP_UNKNOWN_CRITICAL = "geneve unknown critical option";
-export const DROP_VNI_MISMATCH = "geneve vni mismatch";
+export const DROP_UNKNOWN_CRITICAL = reason("geneve unknown critical option");
+export const DROP_VNI_MISMATCH = reason("geneve vni mismatch");
 
 /** The layer a pre-engine refusal is counted against. */
-const refusedBy = (reason: string) => reason === DROP_SPOOF ? "gateway" : "overlay";
+const refusedBy = (why: Reason) => why === DROP_SPOOF ? "gateway" : "overlay";
 
 /** Counters of what the VPC does around the engine. */
 export class VpcCounters {
@@ -135,7 +136,7 @@ export class VpcPort {
    * itself (M2P): null when the frame may leave (DIR_OUT) or reach the guest (DIR_IN), else the
    * drop reason (also counted in the engine's drop counters).
    */
-  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): string | null {
+  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): Reason | null {
     const why = this.#mcast.check(dir, buf, off, len);
     if (why !== null) this.port.stats.countDrop(why);
     return why;
@@ -177,10 +178,10 @@ export class VpcPort {
       const layer = refusedBy(refused);
       return {
         code: RES_DROP,
-        steps: [{ layer, via: "drop", rule: -1, action: refused }],
+        steps: [{ layer, via: "drop", rule: -1, action: refused.name }],
         layer,
         rule: -1,
-        reason: refused,
+        reason: refused.name,
         hairpin: null,
       };
     }
@@ -201,7 +202,7 @@ export class VpcPort {
   }
 
   /** Why a packet is refused before the engine (a drop reason), or null. */
-  #refused(dir: Direction, pkt: Packet): string | null {
+  #refused(dir: Direction, pkt: Packet): Reason | null {
     const meta = pkt.meta;
     if (dir === DIR_OUT) {
       // The UFT key is the 5-tuple, so the source MAC must be checked on the fast path too.
@@ -217,13 +218,13 @@ export class VpcPort {
     return null;
   }
 
-  #drop(reason: string, layer: string): number {
+  #drop(why: Reason, layer: string): number {
     const r = this.port.result;
     r.reset();
     r.code = RES_DROP;
     r.layer = layer;
-    r.reason = reason;
-    this.port.stats.countDrop(reason);
+    r.cause = why;
+    this.port.stats.countDrop(why);
     return RES_DROP;
   }
 
