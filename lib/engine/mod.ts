@@ -10,6 +10,8 @@ export * from "./tcp.ts";
 export * from "./port.ts";
 export { FlowState } from "./flows.ts";
 export * from "./slow_path.ts";
+export * from "./outcome.ts";
+export type { DryRun, Traced } from "./probe.ts";
 export * from "./stats.ts";
 export * from "./reason.ts";
 export { FlowTable } from "./flow_table.ts";
