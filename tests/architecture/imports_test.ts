@@ -75,7 +75,6 @@ const KNOWN_LONG = new Set([
   "lib/packet/dhcp.ts",
   "lib/runtime/runtime.ts",
   "lib/switch/switch.ts",
-  "lib/vpc/vpc_port.ts",
 ]);
 
 /** Every .ts file under a folder of the repository, as repository-relative paths. */
