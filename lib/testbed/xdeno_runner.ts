@@ -20,7 +20,7 @@ import { linkWaiter } from "../switch/wait.ts";
 import { cidrToString, parseCidr } from "../vpc/ip.ts";
 import { Mappings } from "../vpc/mappings.ts";
 import type { VpcIpConfig } from "../vpc/config.ts";
-import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
+import type { FirewallRule } from "../vpc/firewall_rules.ts";
 import { vpcPort } from "../vpc/vpc_port.ts";
 
 /** Splits "addr/len" into the address and its network ("172.30.0.5/22" → 172.30.0.0/22). */
@@ -50,7 +50,7 @@ function vpcIp(p: Port, cidr: string | undefined, af: 4 | 6): VpcIpConfig | unde
 }
 
 /** The config's firewall rules as lib/vpc takes them (the VPC default when the port names none). */
-export function firewallInput(p: Port): FirewallRuleInput[] {
+export function firewallInput(p: Port): FirewallRule[] {
   return (p.firewall ?? defaultFirewall(p)).map(ruleInput);
 }
 

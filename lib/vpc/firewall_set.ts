@@ -4,12 +4,8 @@
 import { DIR_IN, DIR_OUT } from "../engine/packet.ts";
 import type { Port } from "../engine/port.ts";
 import type { ResolvedConfig } from "./config.ts";
-import { firewallRuleSpec, firewallTablesFromInput } from "./firewall.ts";
-import {
-  type FirewallRule,
-  type FirewallRuleInput,
-  validateFirewallRule,
-} from "./firewall_rules.ts";
+import { checkedFirewallTables, firewallRuleSpec } from "./firewall.ts";
+import { checkFirewallRuleOne, type FirewallRule } from "./firewall_rules.ts";
 import { orThrow } from "./validate.ts";
 
 /** A port's firewall rule set, kept in step with its engine "firewall" layer. */
@@ -26,16 +22,16 @@ export class FirewallSet {
   }
 
   /** The rules in force, as given. */
-  list(): FirewallRuleInput[] {
-    return this.#rules.map((r) => r.source);
+  list(): FirewallRule[] {
+    return [...this.#rules];
   }
 
   /**
    * Replaces every rule (all validated first). The firewall's flows are cut: every connection
    * is judged by the new rules on its next packet, so a revoked allow stops traffic at once.
    */
-  set(inputs: readonly FirewallRuleInput[]): void {
-    const fw = firewallTablesFromInput(inputs, this.cfg);
+  set(rules: readonly FirewallRule[]): void {
+    const fw = checkedFirewallTables(rules, this.cfg);
     this.port.assertMutable("rule change");
     this.#rules = fw.rules;
     this.#ids.clear();
@@ -43,8 +39,8 @@ export class FirewallSet {
   }
 
   /** Adds one rule; returns an id for `remove`. */
-  add(input: FirewallRuleInput): number {
-    const r = orThrow(validateFirewallRule(input));
+  add(r: FirewallRule): number {
+    orThrow(checkFirewallRuleOne(r));
     this.port.assertMutable("rule change");
     const id = this.port.addRule("firewall", dirOf(r), firewallRuleSpec(r));
     this.#rules.push(r);

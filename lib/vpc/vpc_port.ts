@@ -12,8 +12,9 @@ import { DIR_IN, DIR_OUT, type Direction, type Packet, RES_DROP } from "../engin
 import type { ProcessResult } from "../engine/packet.ts";
 import { resolveConfig, type ResolvedConfig, type VpcPortConfig } from "./config.ts";
 import { type ExternalIpConfig, stillAssigned, validateExternalIps } from "./external.ts";
-import type { FirewallRuleInput } from "./firewall_rules.ts";
-import { firewallLayer, firewallTablesFromInput } from "./firewall.ts";
+import { ANY_PROTOCOL, type FirewallRule } from "./firewall_rules.ts";
+import { firewallRuleText } from "./firewall_text.ts";
+import { checkedFirewallTables, firewallLayer } from "./firewall.ts";
 import { FirewallSet } from "./firewall_set.ts";
 import { gatewayLayer, gatewayRules } from "./gateway.ts";
 import { refusal, refusedBy } from "./port_guard.ts";
@@ -90,8 +91,15 @@ export class VpcPort {
     });
     for (const ip of [cfg.v4, cfg.v6]) if (ip) this.nat.setExternal(ip.af, ip.external);
     this.routes.replaceAll(c.routes ?? defaultRoutes(c));
-    const fw = firewallTablesFromInput(
-      c.firewall ?? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${c.vni}` }],
+    const fw = checkedFirewallTables(
+      c.firewall ?? [{
+        direction: "in",
+        priority: 65534,
+        action: "allow",
+        hosts: { kind: "vni", vni: c.vni },
+        protocol: ANY_PROTOCOL,
+        ports: null,
+      }],
       cfg,
     );
     this.#v2pWatch = this.mappings.v2p.watch(c.vni);
@@ -244,7 +252,7 @@ export class VpcPort {
   // ---- firewall ----
 
   /** The firewall rules in force, as given. */
-  firewallRules(): FirewallRuleInput[] {
+  firewallRules(): FirewallRule[] {
     return this.#fw.list();
   }
 
@@ -253,13 +261,13 @@ export class VpcPort {
    * firewall's flows are cut: every connection is judged by the new rules on its next packet,
    * so a revoked allow stops traffic at once (and the UFT entries built through them go too).
    */
-  setFirewall(inputs: readonly FirewallRuleInput[]): void {
-    this.#fw.set(inputs);
+  setFirewall(rules: readonly FirewallRule[]): void {
+    this.#fw.set(rules);
   }
 
   /** Adds one firewall rule; returns an id for `removeFirewallRule`. */
-  addFirewallRule(input: FirewallRuleInput): number {
-    return this.#fw.add(input);
+  addFirewallRule(rule: FirewallRule): number {
+    return this.#fw.add(rule);
   }
 
   /** Removes a rule added by `addFirewallRule`; false when unknown. */
@@ -369,7 +377,7 @@ export class VpcPort {
       v6: this.cfg.v6 ? ipToString(this.cfg.v6.privateIp) : null,
       routes: this.routes.list(),
       subnets: this.subnets(),
-      firewall: this.firewallRules(),
+      firewall: this.firewallRules().map(firewallRuleText),
       counters: { ...this.counters },
       engine: this.port.statsSnapshot(),
     };

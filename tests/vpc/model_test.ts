@@ -15,11 +15,13 @@ import {
 import {
   type FirewallPacket,
   firewallVerdict,
-  parseFirewallRule,
   sortFirewallRules,
+} from "../../lib/vpc/firewall_rules.ts";
+import {
+  parseFirewallRule,
   validateFirewallRule,
   validateFirewallRules,
-} from "../../lib/vpc/firewall_rules.ts";
+} from "../../lib/vpc/firewall_text.ts";
 import { parseAddrWords } from "../../lib/vpc/ip.ts";
 import { formatErrors, orThrow } from "../../lib/vpc/validate.ts";
 
