@@ -12,6 +12,7 @@ import {
 } from "../../lib/testbed/plan.ts";
 import { natEntries, sledConfigs, toYaml } from "../../lib/testbed/sled_config.ts";
 import { addressAndSubnet, firewallInput, loadMappings } from "../../lib/testbed/xdeno_runner.ts";
+import { firewallRuleText } from "../../lib/vpc/firewall_text.ts";
 
 const plan = makePlan("tbcfg");
 
@@ -77,7 +78,7 @@ Deno.test("boundary NAT table: each external IP goes to the owning sled, VNI and
   );
 });
 
-Deno.test("runner: address/subnet split and firewall rules in lib/vpc's text form", () => {
+Deno.test("runner: address/subnet split and firewall rules as lib/vpc's typed rules", () => {
   assert.deepEqual(addressAndSubnet("172.30.0.5/22"), {
     ip: "172.30.0.5",
     subnet: "172.30.0.0/22",
@@ -99,7 +100,7 @@ Deno.test("runner: address/subnet split and firewall rules in lib/vpc's text for
       },
     ],
   });
-  assert.deepEqual(rules, [
+  assert.deepEqual(rules.map(firewallRuleText), [
     {
       direction: "in",
       priority: 10,
