@@ -6,6 +6,7 @@ import type { HeaderLevel } from "../packet/meta.ts";
 import type { FlowId } from "../packet/flow.ts";
 import type { ParseError } from "../packet/error.ts";
 import { parseFrame } from "../packet/parse.ts";
+import type { Reason } from "./reason.ts";
 
 /** Direction from the client's point of view: towards the network. */
 export const DIR_OUT = 0;
@@ -78,8 +79,8 @@ export class ProcessResult {
   layer = "";
   /** The rule id that decided a drop/hairpin, -1 for a layer default or a flow-table entry. */
   rule = -1;
-  /** Drop or error reason (a short constant string, used as a counter key). */
-  reason = "";
+  /** Why the packet was dropped or failed, null otherwise. */
+  cause: Reason | null = null;
   /** The generated reply of a hairpin (a complete frame). */
   hairpin: Uint8Array | null = null;
 
@@ -89,8 +90,13 @@ export class ProcessResult {
     this.fastPath = false;
     this.layer = "";
     this.rule = -1;
-    this.reason = "";
+    this.cause = null;
     this.hairpin = null;
+  }
+
+  /** The name of `cause` ("" when none). */
+  get reason(): string {
+    return this.cause === null ? "" : this.cause.name;
   }
 }
 

@@ -8,6 +8,7 @@ import type { FlowId } from "../packet/flow.ts";
 import { FRAG_LATER } from "../packet/meta.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
 import type { Packet } from "./packet.ts";
+import type { Reason } from "./reason.ts";
 import {
   applyTransform,
   type HeaderTransform,
@@ -161,7 +162,7 @@ function addPartial(buf: Uint8Array, at: number, delta: number): void {
 }
 
 /** Applies a compiled plan in place; an error string or null. Allocates nothing. */
-export function applyPlan(pkt: Packet, p: CompiledPlan): string | null {
+export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
   const buf = pkt.buf, lv = pkt.meta.flow;
   if (lv.ether >= 0) {
     if (p.etherSrc !== null) buf.set(p.etherSrc, lv.ether + 6);
@@ -203,7 +204,7 @@ export function applyPlan(pkt: Packet, p: CompiledPlan): string | null {
 }
 
 /** Replays a transform list (the fallback when a list does not compile). */
-export function replayList(pkt: Packet, list: readonly HeaderTransform[]): string | null {
+export function replayList(pkt: Packet, list: readonly HeaderTransform[]): Reason | null {
   for (let i = 0; i < list.length; i++) {
     const err = applyTransform(pkt, list[i]);
     if (err !== null) return err;

@@ -3,7 +3,7 @@
 // can cause (errors and drops are results and counters).
 
 import { FlowId } from "../packet/flow.ts";
-import { FRAG_LATER } from "../packet/meta.ts";
+import { FastPath } from "./fast_path.ts";
 import type { FlowTable } from "./flow_table.ts";
 import { FlowState } from "./flows.ts";
 import { dumpLayer, dumpTcp, dumpUft, statsSnapshot } from "./inspect.ts";
@@ -15,22 +15,16 @@ import {
   flowOfLevel,
   type Packet,
   ProcessResult,
-  RES_ERROR,
-  RES_MODIFIED,
 } from "./packet.ts";
-import { applyPlan, replayList } from "./plan.ts";
+import { ERR_NOT_RUNNING, Outcome } from "./outcome.ts";
+import { type DryRun, dryRun, type Traced, traceProcess } from "./probe.ts";
 import type { RuleSpec } from "./rule.ts";
-import {
-  DEFAULT_TCP_TTLS,
-  TCP_NOW_CLOSED,
-  TCP_REUSE,
-  TcpFlow,
-  tcpStep,
-  type TcpTtls,
-} from "./tcp.ts";
-import { UftEntry } from "./uft.ts";
-import { PortStats, type TraceStep } from "./stats.ts";
-import { ERR_ACTION_THREW, SlowPath } from "./slow_path.ts";
+import { DEFAULT_TCP_TTLS, type TcpFlow, type TcpTtls } from "./tcp.ts";
+import type { UftEntry } from "./uft.ts";
+import { PortStats } from "./stats.ts";
+import { SlowPath } from "./slow_path.ts";
+
+export type { DryRun } from "./probe.ts";
 
 /** Port states. Only RUNNING processes packets. */
 export const PORT_READY = 0;
@@ -67,22 +61,6 @@ export interface PortConfig {
   tcpTtls?: Partial<TcpTtls>;
 }
 
-/** What a dry run found: the result code, each layer's decision and the result's details. */
-export interface DryRun {
-  /** RES_MODIFIED, RES_DROP, RES_HAIRPIN or RES_ERROR. */
-  code: number;
-  steps: TraceStep[];
-  /** Layer and rule id that dropped or hairpinned ("" and -1 otherwise). */
-  layer: string;
-  rule: number;
-  reason: string;
-  /** The reply a hairpin would send. */
-  hairpin: Uint8Array | null;
-}
-
-/** Error for a packet given to a port that is not Running. */
-export const ERR_NOT_RUNNING = "port not running";
-
 /** A rule or flow change refused in the port's current state (upstream's BadState). */
 export class PortStateError extends Error {
   constructor(readonly port: string, readonly state: string, what: string) {
@@ -104,7 +82,9 @@ export class Port {
   private stateV = PORT_READY;
   private readonly byName = new Map<string, Layer>();
   private readonly flow = new FlowId();
+  private readonly out: Outcome;
   private readonly slow: SlowPath;
+  private readonly fast: FastPath;
 
   constructor(cfg: PortConfig) {
     this.name = cfg.name;
@@ -123,7 +103,9 @@ export class Port {
       cfg.uftLimit ?? 8192,
       cfg.tcpLimit ?? 8192,
     );
-    this.slow = new SlowPath(this.layers, this.byName, this.flows, this.stats);
+    this.out = new Outcome(this.stats);
+    this.slow = new SlowPath(this.layers, this.byName, this.flows, this.stats, this.out);
+    this.fast = new FastPath(this.flows, this.stats, this.slow, this.out);
   }
 
   /** UFT per direction. */
@@ -141,7 +123,7 @@ export class Port {
 
   /** The last exception an action generator or body transform threw (for diagnosis). */
   get lastThrown(): unknown {
-    return this.slow.lastThrown;
+    return this.out.lastThrown;
   }
 
   // ---- state ----
@@ -244,7 +226,7 @@ export class Port {
   process(dir: Direction, pkt: Packet): number {
     const res = this.result;
     res.reset();
-    if (this.stateV !== PORT_RUNNING) return this.slow.error(res, ERR_NOT_RUNNING);
+    if (this.stateV !== PORT_RUNNING) return this.out.error(res, ERR_NOT_RUNNING);
     const now = this.clock();
     const flow = this.flow, flows = this.flows;
     const isIp = flowOfLevel(pkt.buf, pkt.meta.flow, flow);
@@ -255,7 +237,7 @@ export class Port {
         const e = uft.valueAt(slot)!;
         if (flows.usable(e, now)) {
           e.lastHit = now;
-          return this.fastPath(dir, pkt, e, now, res);
+          return this.fast.run(dir, pkt, e, flow, now, res);
         }
         this.stats.uftStale++;
         flows.removeUft(e, true);
@@ -269,20 +251,8 @@ export class Port {
    * Processes one packet with tracing: returns every layer's decision and the result. It is a real
    * `process` (flow state may be created), the basis of "why was this dropped".
    */
-  trace(dir: Direction, pkt: Packet): { code: number; result: object; steps: TraceStep[] } {
-    const steps: TraceStep[] = [];
-    this.slow.tracing = steps;
-    try {
-      const code = this.process(dir, pkt);
-      const r = this.result;
-      return {
-        code,
-        result: { code, fastPath: r.fastPath, layer: r.layer, rule: r.rule, reason: r.reason },
-        steps,
-      };
-    } finally {
-      this.slow.tracing = null;
-    }
+  trace(dir: Direction, pkt: Packet): Traced {
+    return traceProcess(() => this.process(dir, pkt), this.result, this.out);
   }
 
   /**
@@ -292,95 +262,9 @@ export class Port {
    * decisions behind it (LFT hits for stateful layers).
    */
   dryRun(dir: Direction, pkt: Packet): DryRun {
-    const res = new ProcessResult();
-    const steps: TraceStep[] = [];
-    const slow = this.slow, saved = slow.tracing;
-    if (this.stateV !== PORT_RUNNING) {
-      steps.push({ layer: "", via: "error", rule: -1, action: ERR_NOT_RUNNING });
-      return {
-        code: RES_ERROR,
-        steps,
-        layer: "",
-        rule: -1,
-        reason: ERR_NOT_RUNNING,
-        hairpin: null,
-      };
-    }
-    const now = this.clock();
-    const flow = new FlowId();
-    const isIp = flowOfLevel(pkt.buf, pkt.meta.flow, flow);
-    if (isIp) {
-      const e = this.flows.uft[dir].get(flow);
-      if (e !== null && this.flows.usable(e, now)) {
-        steps.push({ layer: "", via: "uft", rule: -1, action: `cached flow, ${e.hits} hits` });
-      }
-    }
-    slow.tracing = steps;
-    slow.dry = true;
-    try {
-      const code = slow.run(dir, pkt, isIp, now, flow, res);
-      return {
-        code,
-        steps,
-        layer: res.layer,
-        rule: res.rule,
-        reason: res.reason,
-        hairpin: res.hairpin,
-      };
-    } finally {
-      slow.tracing = saved;
-      slow.dry = false;
-    }
-  }
-
-  private fastPath(dir: Direction, pkt: Packet, e: UftEntry, now: number, res: ProcessResult) {
-    if (e.touch) {
-      const lfts = e.lfts;
-      for (let i = 0; i < lfts.length; i++) lfts[i].lastHit = now;
-    }
-    const tf = e.tcp;
-    let closed = false;
-    if (tf !== null) {
-      const lv = pkt.meta.flow;
-      if (lv.l4 >= 0 && lv.fragment !== FRAG_LATER) {
-        const r = tcpStep(tf, dir, pkt.buf, lv);
-        if (r === TCP_REUSE) {
-          this.stats.tcpReuse++;
-          this.flows.removeTcp(tf);
-          this.stats.uftMiss[dir]++;
-          return this.slow.run(dir, pkt, true, now, this.flow, res);
-        }
-        closed = r === TCP_NOW_CLOSED;
-      }
-      tf.lastHit = now;
-    }
-    e.hits++;
-    const err = e.plan !== null ? applyPlan(pkt, e.plan) : this.replay(pkt, e);
-    if (err !== null) return this.slow.error(res, err);
-    if (closed) {
-      this.stats.tcpClosed++;
-      this.flows.removeTcp(tf!);
-    }
-    this.stats.uftHit[dir]++;
-    res.fastPath = true;
-    if (this.slow.tracing !== null) {
-      this.slow.tracing.push({
-        layer: "",
-        via: "uft",
-        rule: -1,
-        action: e.plan ? "plan" : "replay",
-      });
-    }
-    return RES_MODIFIED;
-  }
-
-  private replay(pkt: Packet, e: UftEntry): string | null {
-    try {
-      return replayList(pkt, e.list);
-    } catch (x) {
-      this.slow.lastThrown = x;
-      return ERR_ACTION_THREW;
-    }
+    const { flows, slow, out } = this;
+    const running = this.stateV === PORT_RUNNING;
+    return dryRun({ running, now: running ? this.clock() : 0, flows, slow, out }, dir, pkt);
   }
 
   // ---- flow state ----

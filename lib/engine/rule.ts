@@ -6,10 +6,11 @@ import type { Direction, Packet } from "./packet.ts";
 import { type ActionMeta, compileAll, type Matcher, type Predicate } from "./predicate.ts";
 import { RuleIndex } from "./rule_index.ts";
 import type { HeaderTransform } from "./transform.ts";
+import { type Reason, reason } from "./reason.ts";
 
-/** A drop decided by an action generator, with a reason that becomes a counter key. */
+/** A drop decided by an action generator, with the reason it is counted under. */
 export interface Deny {
-  deny: string;
+  deny: Reason;
 }
 
 /** True when an action generator's result is a Deny. */
@@ -45,7 +46,7 @@ export type Action =
   | { kind: "allow" }
   /** Allow and remember the flow pair, so the reverse direction passes this layer too. */
   | { kind: "statefulAllow" }
-  | { kind: "deny"; reason?: string }
+  | { kind: "deny"; reason?: Reason }
   /** Writes action metadata and continues to the next layer. */
   | { kind: "meta"; set: (ctx: ActionCtx) => void }
   /** The same kind of transform for every packet matching; not remembered in the LFT. */
@@ -62,9 +63,9 @@ export type DefaultAction = "allow" | "statefulAllow" | "deny";
 export const A = {
   allow: { kind: "allow" } as Action,
   statefulAllow: { kind: "statefulAllow" } as Action,
-  /** A deny with an optional reason counted under `drops`. */
-  deny(reason?: string): Action {
-    return { kind: "deny", reason };
+  /** A deny with an optional reason counted under `drops` (a name is registered here). */
+  deny(why?: Reason | string): Action {
+    return { kind: "deny", reason: typeof why === "string" ? reason(why) : why };
   },
   /** Sets fixed metadata keys. */
   meta(kv: Record<string, string>): Action {

@@ -1,5 +1,7 @@
 // Port counters and trace records.
 
+import { type Reason, ReasonCounts } from "./reason.ts";
+
 /** One step of a traced packet: which layer decided what, through which rule. */
 export interface TraceStep {
   /** Layer name ("" for the UFT and port-level decisions). */
@@ -36,18 +38,18 @@ export class PortStats {
   tcpReuse = 0;
   hairpins = 0;
   /** Drops by reason. */
-  readonly drops = new Map<string, number>();
+  readonly drops = new ReasonCounts();
   /** Errors by reason. */
-  readonly errors = new Map<string, number>();
+  readonly errors = new ReasonCounts();
 
   /** Counts one drop. */
-  countDrop(reason: string): void {
-    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  countDrop(reason: Reason): void {
+    this.drops.add(reason);
   }
 
   /** Counts one error. */
-  countError(reason: string): void {
-    this.errors.set(reason, (this.errors.get(reason) ?? 0) + 1);
+  countError(reason: Reason): void {
+    this.errors.add(reason);
   }
 
   /** A plain snapshot. */
@@ -67,8 +69,8 @@ export class PortStats {
       tcpClosed: this.tcpClosed,
       tcpReuse: this.tcpReuse,
       hairpins: this.hairpins,
-      drops: Object.fromEntries(this.drops),
-      errors: Object.fromEntries(this.errors),
+      drops: this.drops.toJSON(),
+      errors: this.errors.toJSON(),
     };
   }
 }

@@ -17,6 +17,7 @@ import {
   rewriteSrcPort,
 } from "../packet/checksum.ts";
 import type { Packet } from "./packet.ts";
+import { type Reason, reason } from "./reason.ts";
 
 /** The outer headers (outer Ethernet + outer IP + encap) as one unit: push prebuilt bytes, or pop. */
 export type OuterAction = { op: "push"; bytes: Uint8Array } | { op: "pop" };
@@ -45,18 +46,18 @@ export interface HeaderTransform {
   body?: BodyTransform;
 }
 
-/** A custom in-place rewrite of the client frame; returns an error string or null. */
+/** A custom in-place rewrite of the client frame; returns the error's reason or null. */
 export interface BodyTransform {
   name: string;
-  apply(pkt: Packet): string | null;
+  apply(pkt: Packet): Reason | null;
 }
 
 /** Why a transform could not be applied to a packet (returned, counted as an error). */
-export const ERR_NO_HEADROOM = "no headroom for encap";
-export const ERR_POP_NO_ENCAP = "pop without encap";
-export const ERR_DOUBLE_ENCAP = "push onto encapsulated packet";
-export const ERR_FAMILY = "address family mismatch";
-export const ERR_BAD_PUSH = "pushed bytes are not Ethernet/IP";
+export const ERR_NO_HEADROOM = reason("no headroom for encap");
+export const ERR_POP_NO_ENCAP = reason("pop without encap");
+export const ERR_DOUBLE_ENCAP = reason("push onto encapsulated packet");
+export const ERR_FAMILY = reason("address family mismatch");
+export const ERR_BAD_PUSH = reason("pushed bytes are not Ethernet/IP");
 
 /** True when `lv` carries ports (TCP/UDP) or an echo identifier that `innerUlp` may rewrite. */
 export function hasPorts(lv: HeaderLevel): boolean {
@@ -141,7 +142,7 @@ function parseTemplate(bytes: Uint8Array): OuterTemplate | null {
 }
 
 /** Prepends the template before `pkt.off`, patches lengths, and makes `meta` describe both levels. */
-export function pushOuter(pkt: Packet, tpl: OuterTemplate): string | null {
+export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
   const meta = pkt.meta;
   if (meta.encap) return ERR_DOUBLE_ENCAP;
   const n = tpl.bytes.length;
@@ -196,7 +197,7 @@ export function pushOuter(pkt: Packet, tpl: OuterTemplate): string | null {
 }
 
 /** Strips the outer headers: the inner frame becomes the whole packet. */
-export function popOuter(pkt: Packet): string | null {
+export function popOuter(pkt: Packet): Reason | null {
   const meta = pkt.meta;
   if (!meta.encap || meta.inner.ether < meta.start) return ERR_POP_NO_ENCAP;
   const n = meta.inner.ether - meta.start;
@@ -223,7 +224,7 @@ function clearEncapMeta(meta: PacketMeta): void {
 }
 
 /** Applies one transform on the slow path (modify, then pop, then push); an error string or null. */
-export function applyTransform(pkt: Packet, t: HeaderTransform): string | null {
+export function applyTransform(pkt: Packet, t: HeaderTransform): Reason | null {
   const buf = pkt.buf, lv = pkt.meta.flow;
   const e = t.innerEther;
   if (e && lv.ether >= 0) {

@@ -74,7 +74,7 @@ export function counterSamples(
 
 /** A port's pipeline drops and errors by reason, and each layer's drops by direction. */
 function pipelineSamples(out: CounterSample[], port: string, p: Port): void {
-  const byReason = (name: string, help: string, m: Map<string, number>) => {
+  const byReason = (name: string, help: string, m: Iterable<[string, number]>) => {
     for (const [reason, value] of m) {
       out.push({ name, help, type: "counter", labels: { port, reason }, value });
     }

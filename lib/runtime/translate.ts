@@ -1,35 +1,76 @@
 // Config resources (lib/config/schema.ts shapes) turned into the inputs of lib/vpc: the admin
-// plane's flat firewall/router/external-IP forms differ from the VPC layer's richer ones, and
+// plane's flat firewall/router/external-IP forms differ from the VPC layer's typed ones, and
 // keeping the mapping here means neither side has to know the other.
 
 import type { ExternalIps, FirewallRule, Port, RouterEntry } from "../config/schema.ts";
 import type { ExternalIpConfig } from "../vpc/external.ts";
-import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
+import {
+  ANY_HOST,
+  ANY_PROTOCOL,
+  type FirewallRule as VpcFirewallRule,
+  type HostFilter,
+  hostOfAddress,
+  type ProtoFilter,
+} from "../vpc/firewall_rules.ts";
+import { parseIp } from "../packet/bytes.ts";
 import type { Route } from "../vpc/router.ts";
 import { cidrToString, parseCidr } from "../vpc/ip.ts";
 import type { VpcIpConfig, VpcPortConfig } from "../vpc/config.ts";
 import type { Mappings } from "../vpc/mappings.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
-/** A config firewall rule as the VPC firewall layer takes it. */
-export function firewallInput(r: FirewallRule): FirewallRuleInput {
-  let hosts = "any";
-  if (r.host.startsWith("vni:")) hosts = `vni=${r.host.slice(4)}`;
-  else if (r.host !== "any") hosts = r.host.includes("/") ? `subnet=${r.host}` : `ip=${r.host}`;
-  let protocol = r.protocol === "icmp6" ? "icmpv6" : String(r.protocol);
-  if (r.icmp) {
-    const c = r.icmp.codes;
-    protocol += `:${r.icmp.type}${c ? `/${c[0]}-${c[1]}` : ""}`;
-  }
+/**
+ * A config firewall rule (schema-validated) as the VPC's typed rule: each field is turned into
+ * its typed filter once, here; nothing travels as text to be parsed again.
+ */
+export function firewallInput(r: FirewallRule): VpcFirewallRule {
   return {
     direction: r.direction,
     priority: r.priority,
     action: r.action,
-    hosts,
-    protocol,
-    ports: r.ports ?? "any",
+    hosts: hostFilter(r.host),
+    protocol: protoFilter(r.protocol, r.icmp),
+    ports: r.ports === undefined ? null : portRanges(r.ports),
     ...(r.id !== undefined ? { id: r.id } : {}),
   };
+}
+
+/** `any`, `vni:N`, a prefix or an address, as the schema admits them. */
+function hostFilter(host: string): HostFilter {
+  if (host === "any") return ANY_HOST;
+  if (host.startsWith("vni:")) return { kind: "vni", vni: Number(host.slice(4)) };
+  const cidr = host.includes("/") ? parseCidr(host) : null;
+  if (cidr !== null) return { kind: "subnet", cidr };
+  const ip = host.includes("/") ? null : parseIp(host);
+  if (ip !== null) return hostOfAddress(ip);
+  throw new InvalidField("host", `"${host}" is not "any", a prefix, an address or vni:N`);
+}
+
+/** A protocol name or number, with the ICMP type and code range when given. */
+function protoFilter(p: FirewallRule["protocol"], icmp: FirewallRule["icmp"]): ProtoFilter {
+  if (p === "icmp" || p === "icmp6") {
+    const c = icmp?.codes;
+    return {
+      kind: p === "icmp" ? "icmp" : "icmpv6",
+      type: icmp?.type ?? -1,
+      codeLo: c ? c[0] : -1,
+      codeHi: c ? c[1] : -1,
+    };
+  }
+  if (p === 6 || p === "tcp") return { kind: "tcp" };
+  if (p === 17 || p === "udp") return { kind: "udp" };
+  if (typeof p === "number") return { kind: "other", proto: p };
+  return p === "any" ? ANY_PROTOCOL : { kind: p };
+}
+
+/** `22,8000-8080` (schema-checked) as [lo0, hi0, lo1, hi1, …]. */
+function portRanges(text: string): number[] {
+  const out: number[] = [];
+  for (const r of text.split(",")) {
+    const [lo, hi = lo] = r.split("-").map(Number);
+    out.push(lo, hi);
+  }
+  return out;
 }
 
 /** A config router entry as a VPC route (same target shape: it travels typed). */

@@ -17,6 +17,7 @@ import {
   RES_MODIFIED,
 } from "../engine/packet.ts";
 import type { ProcessResult } from "../engine/packet.ts";
+import { type Reason, ReasonCounts } from "../engine/reason.ts";
 import type { DryRun } from "../engine/port.ts";
 import { parseFrame } from "../packet/parse.ts";
 import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
@@ -42,7 +43,7 @@ export interface Pipeline {
    * Multicast bypasses `process` (the switch replicates by M2P): null when the guest may send
    * (DIR_OUT) or receive (DIR_IN) the frame, else the drop reason (firewall, anti-spoof, TCP).
    */
-  multicast?(dir: Direction, buf: Uint8Array, off: number, len: number): string | null;
+  multicast?(dir: Direction, buf: Uint8Array, off: number, len: number): Reason | null;
   /** The engine port behind a wrapper (lib/vpc's VpcPort), used when `clearFlows` is absent. */
   readonly port?: { reset(): void };
 }
@@ -86,8 +87,8 @@ export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
 /** Overlay forwarding state shared by every port of one switch. */
 export class OverlayPath {
   private readonly scratch = new Uint8Array(16);
-  /** Pipeline drop/error reasons (constant strings from the engine) → count. */
-  readonly reasons = new Map<string, number>();
+  /** Pipeline drops and errors by "layer: reason" (reads like a Map of name → count). */
+  readonly reasons = new ReasonCounts();
   /**
    * Cuts large segments into MSS segments where the far end cannot take them whole (a peer
    * without the MSS option, a port without offload); set by `Switch`. Its buffers have the
@@ -113,19 +114,10 @@ export class OverlayPath {
     private readonly underlayMtu: () => number,
   ) {}
 
-  /** "layer: reason" keys of `reasons` by layer and reason: a flood of drops builds no string. */
-  readonly #keys = new Map<string, Map<string, string>>();
-
   private pipelineDrop(res: ProcessResult, error: boolean): void {
     this.counters.drops[error ? DROP["vpc-error"] : DROP.vpc]++;
-    let byReason = this.#keys.get(res.layer);
-    if (byReason === undefined) this.#keys.set(res.layer, byReason = new Map());
-    let key = byReason.get(res.reason);
-    if (key === undefined) {
-      key = res.layer ? `${res.layer}: ${res.reason}` : res.reason;
-      byReason.set(res.reason, key);
-    }
-    this.reasons.set(key, (this.reasons.get(key) ?? 0) + 1);
+    // The "layer: reason" reason is registered once per pair: a flood of drops builds no string.
+    if (res.cause !== null) this.reasons.add(res.cause.in(res.layer));
   }
 
   /** True when the 16 bytes at `b[off]` are this sled's underlay address. */

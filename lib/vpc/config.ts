@@ -3,7 +3,7 @@
 
 import { parseIp, parseIpv4, parseIpv6, parseMac } from "../packet/bytes.ts";
 import { type ExternalIpConfig, type ExternalIps, validateExternalIps } from "./external.ts";
-import type { FirewallRuleInput } from "./firewall_rules.ts";
+import type { FirewallRule } from "./firewall_rules.ts";
 import { GATEWAY_MAC } from "./hairpin.ts";
 import { type Cidr, parseCidr } from "./ip.ts";
 import type { Mappings } from "./mappings.ts";
@@ -45,7 +45,7 @@ export interface VpcPortConfig {
   /** The whole route table; absent = `defaultRoutes` (own subnet → vpc-subnet, default →
    * internet gateway, class system). Nothing is added to a table that is given. */
   routes?: Route[];
-  firewall?: FirewallRuleInput[];
+  firewall?: FirewallRule[];
   mappings: Mappings;
   clock?: () => number;
   /** Engine table limits. */

@@ -7,20 +7,18 @@ import { A, type RuleSpec } from "../engine/rule.ts";
 import type { Predicate } from "../engine/predicate.ts";
 import { Layer } from "../engine/layer.ts";
 import { bytesEqual } from "../packet/bytes.ts";
-import {
-  type FirewallRule,
-  type FirewallRuleInput,
-  validateFirewallRules,
-} from "./firewall_rules.ts";
+import { checkFirewallRules, type FirewallRule } from "./firewall_rules.ts";
+import { formatFirewallRule } from "./firewall_text.ts";
 import { orThrow } from "./validate.ts";
 import { cidrToString } from "./ip.ts";
 import { META_VNI } from "./gateway.ts";
 import { findQuoted, isIcmpError, Quoted } from "./icmp_error.ts";
 import type { ResolvedConfig } from "./config.ts";
+import { reason } from "../engine/reason.ts";
 
 /** Drop reasons of this layer. */
-export const DROP_FIREWALL = "firewall deny";
-export const DROP_UNRELATED_ERROR = "unrelated icmp error";
+export const DROP_FIREWALL = reason("firewall deny");
+export const DROP_UNRELATED_ERROR = reason("unrelated icmp error");
 
 /** Priority of the built-in related-errors rule: after every user rule (65535 at most). */
 export const RELATED_ERRORS_PRIORITY = 65535;
@@ -59,18 +57,10 @@ export function firewallRuleSpec(r: FirewallRule): RuleSpec {
     for (let i = 0; i < r.ports.length; i += 2) ports.push([r.ports[i], r.ports[i + 1]]);
     preds.push({ kind: "dstPort", ports });
   }
-  const text = [
-    `dir=${r.direction}`,
-    `action=${r.action}`,
-    `priority=${r.priority}`,
-    r.source.hosts ? `hosts=${r.source.hosts}` : "",
-    r.source.protocol ? `protocol=${r.source.protocol}` : "",
-    r.source.ports ? `ports=${r.source.ports}` : "",
-  ].filter((s) => s).join(" ");
   return {
     priority: r.priority,
-    name: text,
-    ref: r.source.id,
+    name: formatFirewallRule(r),
+    ref: r.id,
     predicates: preds,
     action: r.action === "allow" ? A.statefulAllow : A.deny(DROP_FIREWALL),
   };
@@ -118,12 +108,12 @@ function relatedErrors(cfg: ResolvedConfig): RuleSpec {
   };
 }
 
-/** Validates rule input and returns the layer's tables (throws RangeError naming the field). */
-export function firewallTablesFromInput(
-  input: readonly FirewallRuleInput[],
+/** Checks a rule set and returns the layer's tables (throws InvalidField naming the field). */
+export function checkedFirewallTables(
+  input: readonly FirewallRule[],
   cfg: ResolvedConfig,
 ): { rules: FirewallRule[]; tables: { out: RuleSpec[]; in: RuleSpec[] } } {
-  const rules = orThrow(validateFirewallRules(input));
+  const rules = orThrow(checkFirewallRules(input));
   return { rules, tables: firewallTables(rules, cfg) };
 }
 

@@ -20,15 +20,16 @@ import {
 } from "./hairpin.ts";
 import type { ResolvedConfig } from "./config.ts";
 import type { V2P } from "./mappings.ts";
+import { reason } from "../engine/reason.ts";
 
 /** Action-metadata key carrying the VNI of the remote side (read by firewall VNI filters). */
 export const META_VNI = "vni";
 
 /** Drop reasons of this layer (counter keys). */
-export const DROP_SPOOF = "anti-spoof";
-export const DROP_NDP = "ndp filtered";
-export const DROP_HAIRPIN = "not for the gateway";
-export const DROP_MULTICAST = "broadcast/multicast";
+export const DROP_SPOOF = reason("anti-spoof");
+export const DROP_NDP = reason("ndp filtered");
+export const DROP_HAIRPIN = reason("not for the gateway");
+export const DROP_MULTICAST = reason("broadcast/multicast");
 
 type Reply = (
   buf: Uint8Array,

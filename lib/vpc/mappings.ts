@@ -6,6 +6,7 @@
 import { ipToString, macToString, parseIp, parseIpv6, parseMac } from "../packet/bytes.ts";
 import { addrWordsInto, type Cidr, cidrToString, maskWord, parseCidr, wordsToBytes } from "./ip.ts";
 import { SlotAllocator, WordTable } from "./wordtable.ts";
+import { InvalidField } from "../contract/field_error.ts";
 
 /** The VNI of boundary services, used when a V2B endpoint names none. */
 export const BOUNDARY_VNI = 99;
@@ -50,9 +51,9 @@ export class V2P {
 
   #keyFromText(vni: number, ip: string): Uint32Array {
     const b = parseIp(ip);
-    if (!b) throw new RangeError(`V2P ip: "${ip}" is not an IP address`);
+    if (!b) throw new InvalidField("v2p.ip", `"${ip}" is not an IP address`);
     if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) {
-      throw new RangeError(`V2P vni: ${vni} is not a VNI (expected 0-16777215)`);
+      throw new InvalidField("v2p.vni", `${vni} is not a VNI (expected 0-16777215)`);
     }
     const w = new Uint32Array(4);
     addrWordsInto(b, w);
@@ -62,8 +63,8 @@ export class V2P {
   /** Maps (vni, ip) to the guest MAC and the underlay IPv6 of its sled. Control path. */
   set(vni: number, ip: string, mac: string, underlay: string): void {
     const m = parseMac(mac), u = parseIpv6(underlay);
-    if (!m) throw new RangeError(`V2P mac: "${mac}" is not a MAC address`);
-    if (!u) throw new RangeError(`V2P underlay: "${underlay}" is not an IPv6 address`);
+    if (!m) throw new InvalidField("v2p.mac", `"${mac}" is not a MAC address`);
+    if (!u) throw new InvalidField("v2p.underlay", `"${underlay}" is not an IPv6 address`);
     this.setBytes(vni, ip, m, u);
   }
 
@@ -241,14 +242,19 @@ export class V2B {
   /** Sets the endpoints of a prefix (replacing any). Endpoint VNI defaults to 99. */
   set(prefix: string, endpoints: readonly { ip: string; vni?: number }[]): void {
     const cidr = parseCidr(prefix, true);
-    if (!cidr) throw new RangeError(`V2B prefix: "${prefix}" is not a CIDR prefix`);
-    if (endpoints.length === 0) throw new RangeError(`V2B endpoints: empty for ${prefix}`);
+    if (!cidr) throw new InvalidField("v2b.prefix", `"${prefix}" is not a CIDR prefix`);
+    if (endpoints.length === 0) {
+      throw new InvalidField("v2b.endpoints", `empty for ${prefix} (expected at least one)`);
+    }
     const eps = endpoints.map((e, i) => {
       const ip = parseIpv6(e.ip);
-      if (!ip) throw new RangeError(`V2B endpoints[${i}].ip: "${e.ip}" is not an IPv6 address`);
+      if (!ip) throw new InvalidField(`v2b.endpoints[${i}].ip`, `"${e.ip}" is not an IPv6 address`);
       const vni = e.vni ?? BOUNDARY_VNI;
       if (!Number.isInteger(vni) || vni < 0 || vni > 0xffffff) {
-        throw new RangeError(`V2B endpoints[${i}].vni: ${vni} is not a VNI`);
+        throw new InvalidField(
+          `v2b.endpoints[${i}].vni`,
+          `${vni} is not a VNI (expected 0-16777215)`,
+        );
       }
       return { ip, vni };
     });
@@ -270,7 +276,7 @@ export class V2B {
   /** Removes a prefix (or only the listed endpoints of it); false when nothing matched. */
   clear(prefix: string, endpoints?: readonly { ip: string; vni?: number }[]): boolean {
     const cidr = parseCidr(prefix, true);
-    if (!cidr) throw new RangeError(`V2B prefix: "${prefix}" is not a CIDR prefix`);
+    if (!cidr) throw new InvalidField("v2b.prefix", `"${prefix}" is not a CIDR prefix`);
     const fam = cidr.af === 4 ? 0 : 1;
     const t = this.#byLen[fam][cidr.len];
     const slot = t ? t.get(cidr.words, 0) : -1;

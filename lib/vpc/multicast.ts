@@ -11,10 +11,12 @@ import type { Port } from "../engine/port.ts";
 import type { ResolvedConfig } from "./config.ts";
 import { DROP_FIREWALL } from "./firewall.ts";
 import { DROP_SPOOF } from "./gateway.ts";
+import { type Reason, reason } from "../engine/reason.ts";
 
 /** Drop reasons of multicast checks. */
-export const DROP_TCP_MULTICAST = "tcp to a multicast group";
-export const DROP_MCAST_DEFAULT = "default deny";
+export const DROP_TCP_MULTICAST = reason("tcp to a multicast group");
+export const DROP_MCAST_DEFAULT = reason("default deny");
+export const DROP_MCAST_PARSE = reason("parse");
 
 /** Per-port multicast checks; allocation only for the scratch packet (multicast is rare). */
 export class MulticastCheck {
@@ -23,9 +25,9 @@ export class MulticastCheck {
   constructor(private readonly port: Port, private readonly cfg: ResolvedConfig) {}
 
   /** Null when the guest may send (DIR_OUT) or receive (DIR_IN) this frame, else why not. */
-  check(dir: Direction, buf: Uint8Array, off: number, len: number): string | null {
+  check(dir: Direction, buf: Uint8Array, off: number, len: number): Reason | null {
     const pkt = this.#pkt;
-    if (loadPacket(pkt, buf, off, len) !== null) return "parse";
+    if (loadPacket(pkt, buf, off, len) !== null) return DROP_MCAST_PARSE;
     const lv = pkt.meta.outer;
     if (lv.proto === PROTO_TCP) return DROP_TCP_MULTICAST;
     if (dir === DIR_OUT && !this.#fromGuest(buf, lv.ether, lv.l3, lv.ipVersion)) return DROP_SPOOF;

@@ -30,12 +30,13 @@ import {
 import { type Cidr, cidrToString, wordsToBytes } from "./ip.ts";
 import { META_ROUTE, META_TARGET, TARGET_IG } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
+import { reason } from "../engine/reason.ts";
 
 /** Drop reasons of this layer. */
-export const DROP_NO_EXTERNAL = "no external ip";
-export const DROP_SNAT_EXHAUSTED = "snat exhausted";
-export const DROP_SNAT_PROTO = "snat: protocol has no ports";
-export const DROP_ERROR_UNBOUND = "icmp error for no nat flow";
+export const DROP_NO_EXTERNAL = reason("no external ip");
+export const DROP_SNAT_EXHAUSTED = reason("snat exhausted");
+export const DROP_SNAT_PROTO = reason("snat: protocol has no ports");
+export const DROP_ERROR_UNBOUND = reason("icmp error for no nat flow");
 
 /** Action-metadata key set for traffic from an attached external subnet. */
 export const META_EXTERNAL = "external";

@@ -15,17 +15,18 @@ import { META_ROUTE } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
 import { META_VNI } from "./gateway.ts";
 import { META_EXTERNAL } from "./nat.ts";
+import { reason } from "../engine/reason.ts";
 
 /** The inner destination MAC of frames to boundary services. */
 export const BOUNDARY_MAC = Uint8Array.of(0xa8, 0x40, 0x25, 0x77, 0x77, 0x77);
 
 /** Drop reasons of this layer. */
-export const DROP_NO_V2P = "no v2p mapping";
-export const DROP_NO_V2B = "no v2b mapping";
-export const DROP_NO_TARGET = "no router target";
-export const DROP_NOT_ENCAP = "not encapsulated";
+export const DROP_NO_V2P = reason("no v2p mapping");
+export const DROP_NO_V2B = reason("no v2b mapping");
+export const DROP_NO_TARGET = reason("no router target");
+export const DROP_NOT_ENCAP = reason("not encapsulated");
 /** A VPC target (ip, vpc-subnet) refuses traffic whose source is an external address. */
-export const DROP_EXTERNAL_TO_VPC = "external source to vpc target";
+export const DROP_EXTERNAL_TO_VPC = reason("external source to vpc target");
 
 /** An encap transform plus what it was derived from, for mapping-change invalidation. */
 export interface EncapTransform extends HeaderTransform {

@@ -6,6 +6,7 @@ import { A, type RuleSpec } from "../engine/rule.ts";
 import { Layer } from "../engine/layer.ts";
 import { cidrToString } from "./ip.ts";
 import { type RouteEntry, routePriority, RouterTable, routerTargetText } from "./router.ts";
+import { reason } from "../engine/reason.ts";
 
 /** Action-metadata key of the target's class: TARGET_IG, TARGET_IP_TEXT or TARGET_SUBNET_TEXT. */
 export const META_TARGET = "router-target";
@@ -19,8 +20,8 @@ export const TARGET_IP_TEXT = "ip";
 export const TARGET_SUBNET_TEXT = "subnet";
 
 /** Drop reasons of this layer. */
-export const DROP_NO_ROUTE = "no route";
-export const DROP_ROUTE = "route drop";
+export const DROP_NO_ROUTE = reason("no route");
+export const DROP_ROUTE = reason("route drop");
 
 /** The engine rule for one route. */
 export function routeRuleSpec(r: RouteEntry): RuleSpec {

@@ -4,6 +4,8 @@
 
 import { ipToString, parseIp } from "../packet/bytes.ts";
 import { addrWordsInto, type Cidr, cidrContains, cidrToString, parseCidr } from "./ip.ts";
+import { InvalidField } from "../contract/field_error.ts";
+import type { FieldError } from "./validate.ts";
 
 /** Where a route sends matching traffic. */
 export type RouterTarget =
@@ -94,43 +96,66 @@ function canonicalTarget(t: RouterTarget): RouterTarget {
   return t;
 }
 
-/** Checks a route; returns the entry or an error naming the field. */
-export function validateRoute(r: Route, where = "route"): RouteEntry | string {
+/** Checks a route; returns the entry or the error naming the field. */
+export function validateRoute(r: Route, where = "route"): RouteEntry | FieldError {
   const cidr = parseCidr(r.dest);
   if (!cidr) {
-    return `${where}.dest: "${r.dest}" is not a prefix (expected e.g. 10.0.0.0/24 or fd00::/64 with host bits zero)`;
+    return {
+      field: `${where}.dest`,
+      message:
+        `"${r.dest}" is not a prefix (expected e.g. 10.0.0.0/24 or fd00::/64 with host bits zero)`,
+    };
   }
   if (isMulticast(cidr)) {
-    return `${where}.dest: ${r.dest} is a multicast prefix (multicast is not routed: use M2P and subscriptions)`;
+    return {
+      field: `${where}.dest`,
+      message:
+        `${r.dest} is a multicast prefix (multicast is not routed: use M2P and subscriptions)`,
+    };
   }
   if (r.class !== "system" && r.class !== "custom") {
-    return `${where}.class: "${r.class}" is not a route class (expected system or custom)`;
+    return {
+      field: `${where}.class`,
+      message: `"${r.class}" is not a route class (expected system or custom)`,
+    };
   }
   const t = r.target;
   let nextHop: RouteEntry["nextHop"] = null;
   if (t.kind === "ip") {
     const ip = parseIp(t.ip);
-    if (!ip) return `${where}.target.ip: "${t.ip}" is not an IP address`;
+    if (!ip) return { field: `${where}.target.ip`, message: `"${t.ip}" is not an IP address` };
     if ((ip.length === 4 ? 4 : 6) !== cidr.af) {
-      return `${where}.target.ip: ${t.ip} is not of the destination's family (IPv${cidr.af})`;
+      return {
+        field: `${where}.target.ip`,
+        message: `${t.ip} is not of the destination's family (IPv${cidr.af})`,
+      };
     }
     const words = new Uint32Array(4);
     addrWordsInto(ip, words);
     nextHop = { af: cidr.af, words };
   } else if (t.kind === "vpc-subnet") {
     const c = parseCidr(t.cidr);
-    if (!c) return `${where}.target.cidr: "${t.cidr}" is not a prefix`;
+    if (!c) return { field: `${where}.target.cidr`, message: `"${t.cidr}" is not a prefix` };
     if (c.af !== cidr.af) {
-      return `${where}.target.cidr: ${t.cidr} is not of the destination's family (IPv${cidr.af})`;
+      return {
+        field: `${where}.target.cidr`,
+        message: `${t.cidr} is not of the destination's family (IPv${cidr.af})`,
+      };
     }
   } else if (t.kind === "internet-gateway") {
     if (t.id !== undefined && !/^[A-Za-z0-9-]{1,64}$/.test(t.id)) {
-      return `${where}.target.id: "${t.id}" is not an internet gateway id (expected a UUID)`;
+      return {
+        field: `${where}.target.id`,
+        message: `"${t.id}" is not an internet gateway id (expected a UUID)`,
+      };
     }
   } else if (t.kind !== "drop") {
-    return `${where}.target.kind: "${
-      (t as { kind: string }).kind
-    }" is not a target (expected drop, internet-gateway, ip or vpc-subnet)`;
+    return {
+      field: `${where}.target.kind`,
+      message: `"${
+        (t as { kind: string }).kind
+      }" is not a target (expected drop, internet-gateway, ip or vpc-subnet)`,
+    };
   }
   return { ...r, cidr, nextHop };
 }
@@ -141,10 +166,10 @@ export class RouterTable {
   generation = 0;
   #routes: RouteEntry[] = [];
 
-  /** Adds one entry (duplicates allowed); throws RangeError naming the bad field. */
+  /** Adds one entry (duplicates allowed); throws InvalidField naming the bad field. */
   add(r: Route): RouteEntry {
     const e = validateRoute(r);
-    if (typeof e === "string") throw new RangeError(e);
+    if ("field" in e) throw new InvalidField(e.field, e.message);
     this.#routes.push(e);
     this.#sort();
     return e;
@@ -168,7 +193,7 @@ export class RouterTable {
   replaceAll(routes: readonly Route[], cls?: RouteClass): void {
     const entries = routes.map((r, i) => {
       const e = validateRoute(r, `routes[${i}]`);
-      if (typeof e === "string") throw new RangeError(e);
+      if ("field" in e) throw new InvalidField(e.field, e.message);
       return e;
     });
     this.#routes = cls ? this.#routes.filter((x) => x.class !== cls).concat(entries) : entries;

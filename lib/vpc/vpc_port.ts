@@ -12,13 +12,12 @@ import { DIR_IN, DIR_OUT, type Direction, type Packet, RES_DROP } from "../engin
 import type { ProcessResult } from "../engine/packet.ts";
 import { resolveConfig, type ResolvedConfig, type VpcPortConfig } from "./config.ts";
 import { type ExternalIpConfig, stillAssigned, validateExternalIps } from "./external.ts";
-import {
-  type FirewallRule,
-  type FirewallRuleInput,
-  validateFirewallRule,
-} from "./firewall_rules.ts";
-import { firewallLayer, firewallRuleSpec, firewallTablesFromInput } from "./firewall.ts";
-import { DROP_SPOOF, gatewayLayer, gatewayRules } from "./gateway.ts";
+import { ANY_PROTOCOL, type FirewallRule } from "./firewall_rules.ts";
+import { firewallRuleText } from "./firewall_text.ts";
+import { checkedFirewallTables, firewallLayer } from "./firewall.ts";
+import { FirewallSet } from "./firewall_set.ts";
+import { gatewayLayer, gatewayRules } from "./gateway.ts";
+import { refusal, refusedBy } from "./port_guard.ts";
 import { type Cidr, cidrToString } from "./ip.ts";
 import {
   type PortSubnets,
@@ -35,13 +34,9 @@ import { encapStale, overlayLayer } from "./overlay.ts";
 import { routerLayer, routerRules } from "./route_layer.ts";
 import { defaultRoutes, type Route, type RouteClass, RouterTable } from "./router.ts";
 import { orThrow } from "./validate.ts";
+import type { Reason } from "../engine/reason.ts";
 
-/** Drop reasons decided before the engine runs. */
-export const DROP_UNKNOWN_CRITICAL = "geneve unknown critical option";
-export const DROP_VNI_MISMATCH = "geneve vni mismatch";
-
-/** The layer a pre-engine refusal is counted against. */
-const refusedBy = (reason: string) => reason === DROP_SPOOF ? "gateway" : "overlay";
+export { DROP_UNKNOWN_CRITICAL, DROP_VNI_MISMATCH } from "./port_guard.ts";
 
 /** Counters of what the VPC does around the engine. */
 export class VpcCounters {
@@ -64,9 +59,8 @@ export class VpcPort {
   readonly nat = new NatState();
   readonly mappings: Mappings;
   readonly counters = new VpcCounters();
-  #firewall: FirewallRule[] = [];
+  readonly #fw: FirewallSet;
   #subnets: PortSubnets = { attached: [], transit: [] };
-  readonly #fwIds = new Map<number, FirewallRule>();
   readonly #v2pWatch: { readonly gen: number };
   #seenV2p: number;
   #seenV2b: number;
@@ -97,11 +91,17 @@ export class VpcPort {
     });
     for (const ip of [cfg.v4, cfg.v6]) if (ip) this.nat.setExternal(ip.af, ip.external);
     this.routes.replaceAll(c.routes ?? defaultRoutes(c));
-    const fw = firewallTablesFromInput(
-      c.firewall ?? [{ direction: "in", priority: 65534, action: "allow", hosts: `vni=${c.vni}` }],
+    const fw = checkedFirewallTables(
+      c.firewall ?? [{
+        direction: "in",
+        priority: 65534,
+        action: "allow",
+        hosts: { kind: "vni", vni: c.vni },
+        protocol: ANY_PROTOCOL,
+        ports: null,
+      }],
       cfg,
     );
-    this.#firewall = fw.rules;
     this.#v2pWatch = this.mappings.v2p.watch(c.vni);
     this.#seenV2p = this.#v2pWatch.gen;
     this.#seenV2b = this.mappings.v2b.generation;
@@ -127,6 +127,7 @@ export class VpcPort {
       ],
     });
     this.port.start();
+    this.#fw = new FirewallSet(this.port, cfg, fw.rules);
     this.#mcast = new MulticastCheck(this.port, cfg);
   }
 
@@ -135,7 +136,7 @@ export class VpcPort {
    * itself (M2P): null when the frame may leave (DIR_OUT) or reach the guest (DIR_IN), else the
    * drop reason (also counted in the engine's drop counters).
    */
-  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): string | null {
+  multicast(dir: Direction, buf: Uint8Array, off: number, len: number): Reason | null {
     const why = this.#mcast.check(dir, buf, off, len);
     if (why !== null) this.port.stats.countDrop(why);
     return why;
@@ -177,10 +178,10 @@ export class VpcPort {
       const layer = refusedBy(refused);
       return {
         code: RES_DROP,
-        steps: [{ layer, via: "drop", rule: -1, action: refused }],
+        steps: [{ layer, via: "drop", rule: -1, action: refused.name }],
         layer,
         rule: -1,
-        reason: refused,
+        reason: refused.name,
         hairpin: null,
       };
     }
@@ -201,29 +202,17 @@ export class VpcPort {
   }
 
   /** Why a packet is refused before the engine (a drop reason), or null. */
-  #refused(dir: Direction, pkt: Packet): string | null {
-    const meta = pkt.meta;
-    if (dir === DIR_OUT) {
-      // The UFT key is the 5-tuple, so the source MAC must be checked on the fast path too.
-      const e = meta.outer.ether, b = pkt.buf, g = this.cfg.guestMac;
-      if (
-        e < 0 || b[e + 6] !== g[0] || b[e + 7] !== g[1] || b[e + 8] !== g[2] ||
-        b[e + 9] !== g[3] || b[e + 10] !== g[4] || b[e + 11] !== g[5]
-      ) return DROP_SPOOF;
-    } else if (meta.encap) {
-      if (meta.geneveUnknownCritical) return DROP_UNKNOWN_CRITICAL;
-      if (meta.vni !== this.vni) return DROP_VNI_MISMATCH;
-    }
-    return null;
+  #refused(dir: Direction, pkt: Packet): Reason | null {
+    return refusal(dir, pkt, this.cfg.guestMac, this.vni);
   }
 
-  #drop(reason: string, layer: string): number {
+  #drop(why: Reason, layer: string): number {
     const r = this.port.result;
     r.reset();
     r.code = RES_DROP;
     r.layer = layer;
-    r.reason = reason;
-    this.port.stats.countDrop(reason);
+    r.cause = why;
+    this.port.stats.countDrop(why);
     return RES_DROP;
   }
 
@@ -263,8 +252,8 @@ export class VpcPort {
   // ---- firewall ----
 
   /** The firewall rules in force, as given. */
-  firewallRules(): FirewallRuleInput[] {
-    return this.#firewall.map((r) => r.source);
+  firewallRules(): FirewallRule[] {
+    return this.#fw.list();
   }
 
   /**
@@ -272,36 +261,18 @@ export class VpcPort {
    * firewall's flows are cut: every connection is judged by the new rules on its next packet,
    * so a revoked allow stops traffic at once (and the UFT entries built through them go too).
    */
-  setFirewall(inputs: readonly FirewallRuleInput[]): void {
-    const fw = firewallTablesFromInput(inputs, this.cfg);
-    this.port.assertMutable("rule change");
-    this.#firewall = fw.rules;
-    this.#fwIds.clear();
-    this.port.setRules("firewall", fw.tables, { clearFlows: true });
+  setFirewall(rules: readonly FirewallRule[]): void {
+    this.#fw.set(rules);
   }
 
   /** Adds one firewall rule; returns an id for `removeFirewallRule`. */
-  addFirewallRule(input: FirewallRuleInput): number {
-    const r = orThrow(validateFirewallRule(input));
-    this.port.assertMutable("rule change");
-    const id = this.port.addRule(
-      "firewall",
-      r.direction === "in" ? DIR_IN : DIR_OUT,
-      firewallRuleSpec(r),
-    );
-    this.#firewall.push(r);
-    this.#fwIds.set(id, r);
-    return id;
+  addFirewallRule(rule: FirewallRule): number {
+    return this.#fw.add(rule);
   }
 
   /** Removes a rule added by `addFirewallRule`; false when unknown. */
   removeFirewallRule(id: number): boolean {
-    const r = this.#fwIds.get(id);
-    if (!r) return false;
-    this.port.assertMutable("rule change");
-    this.#fwIds.delete(id);
-    this.#firewall = this.#firewall.filter((x) => x !== r);
-    return this.port.removeRule("firewall", r.direction === "in" ? DIR_IN : DIR_OUT, id);
+    return this.#fw.remove(id);
   }
 
   // ---- routes ----
@@ -406,7 +377,7 @@ export class VpcPort {
       v6: this.cfg.v6 ? ipToString(this.cfg.v6.privateIp) : null,
       routes: this.routes.list(),
       subnets: this.subnets(),
-      firewall: this.firewallRules(),
+      firewall: this.firewallRules().map(firewallRuleText),
       counters: { ...this.counters },
       engine: this.port.statsSnapshot(),
     };

@@ -2,7 +2,7 @@
 // Each iteration is one packet; the `rewind` cost (restoring offsets and meta, ~10 ns) is
 // included and measured alone as `fastpath rewind baseline`.
 
-import { DIR_IN, DIR_OUT, RES_DROP, RES_MODIFIED } from "../../lib/engine/mod.ts";
+import { A, DIR_IN, DIR_OUT, RES_DROP, RES_MODIFIED } from "../../lib/engine/mod.ts";
 import type { RuleSpec } from "../../lib/engine/rule.ts";
 import { guestUdp, Replay, underlayReply, vpcLikePort } from "../engine/fixtures.ts";
 
@@ -59,7 +59,7 @@ function rules(n: number): RuleSpec[] {
   rs.push({
     priority: 60000,
     predicates: [{ kind: "dstPort", ports: [443] }],
-    action: { kind: "deny", reason: "end" },
+    action: A.deny("end"),
   });
   return rs;
 }
@@ -89,7 +89,7 @@ function mixedRules(n: number): RuleSpec[] {
   rs.push({
     priority: 60000,
     predicates: [{ kind: "dstPort", ports: [443] }],
-    action: { kind: "deny", reason: "end" },
+    action: A.deny("end"),
   });
   return rs;
 }

@@ -1,6 +1,7 @@
 // VPC port cost per packet (frame copy + parse + process), for comparison across commits:
 //   npx deno bench -A tests/vpc/vpc_bench.ts
 import { buildFrame } from "../../lib/packet/build.ts";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { HEADROOM } from "../../lib/link/link.ts";
 import { DIR_IN, DIR_OUT, loadPacket, Packet, RES_MODIFIED } from "../../lib/engine/packet.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
@@ -31,7 +32,7 @@ const b = vpcPort({
   underlay: "fd00:2::1",
   v4: v4("172.30.0.11"),
   mappings: m,
-  firewall: [{ direction: "in", priority: 1, action: "allow" }],
+  firewall: firewallRulesFromText([{ direction: "in", priority: 1, action: "allow" }]),
 });
 const pkt = new Packet(), buf = new Uint8Array(HEADROOM + 2048);
 const udp = (dst: string, size: number, sport = 1000) =>

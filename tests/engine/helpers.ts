@@ -1,6 +1,5 @@
 // Shared test helpers: frames built by lib/packet/build.ts in a buffer with headroom, a manual
 // clock, and checks that re-parse emitted bytes and verify every checksum.
-
 import assert from "node:assert/strict";
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
 import { HEADROOM } from "../../lib/link/link.ts";
@@ -9,6 +8,7 @@ import { parseFrame } from "../../lib/packet/parse.ts";
 import { verifyIpv4Header, verifyL4Checksum } from "../../lib/packet/checksum.ts";
 import { FlowId } from "../../lib/packet/flow.ts";
 import { flowOfLevel, loadPacket, Packet } from "../../lib/engine/packet.ts";
+import { reason } from "../../lib/engine/reason.ts";
 import {
   A,
   type ActionDesc,
@@ -19,6 +19,8 @@ import {
   type PortConfig,
 } from "../../lib/engine/mod.ts";
 import { parseIp } from "../../lib/packet/bytes.ts";
+
+const SNAT_EXHAUSTED = reason("snat exhausted");
 
 export const MAC_GUEST = "a8:40:25:00:00:01";
 export const MAC_GW = "a8:40:25:ff:77:77";
@@ -172,7 +174,7 @@ export function snatLayer(pool: PortPool, extIp: string, name = "nat"): Layer {
           );
           const guestPort = lv.srcPort;
           const port = pool.alloc();
-          if (port < 0) return { deny: "snat exhausted" };
+          if (port < 0) return { deny: SNAT_EXHAUSTED };
           const desc: ActionDesc = {
             name: `snat ${port}`,
             transform: (dir): HeaderTransform =>

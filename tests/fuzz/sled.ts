@@ -3,6 +3,7 @@
 // SNAT) and two underlay links, plus valid seed frames for each side to mutate from.
 
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { emitDhcp } from "../../lib/packet/dhcp.ts";
 import { duidLl, emitDhcpv6 } from "../../lib/packet/dhcpv6.ts";
 import { parseIpv4, parseMac } from "../../lib/packet/bytes.ts";
@@ -74,7 +75,7 @@ export function fuzzSled(opts: Partial<VpcPortConfig> = {}): FuzzSled {
         external: snat ? { snat: { ip: "203.0.113.9", ports: "1024-1100" } } : undefined,
       },
       v6: { privateIp: g.ip6, subnet: "fd00:a::/64" },
-      firewall: [{ direction: "in", priority: 1, action: "allow" }],
+      firewall: firewallRulesFromText([{ direction: "in", priority: 1, action: "allow" }]),
       mappings: maps,
       clock: () => s.clock.t,
       ...opts,
@@ -105,7 +106,13 @@ export function fuzzSled(opts: Partial<VpcPortConfig> = {}): FuzzSled {
       subnet: "172.30.2.0/24",
       external: { ephemeralIp: NX.external },
     },
-    firewall: [{ direction: "in", priority: 10, action: "allow", protocol: "tcp", ports: "443" }],
+    firewall: firewallRulesFromText([{
+      direction: "in",
+      priority: 10,
+      action: "allow",
+      protocol: "tcp",
+      ports: "443",
+    }]),
     mappings: maps,
     clock: () => s.clock.t,
     ...opts,

@@ -3,6 +3,7 @@
 // tables as given (nothing implicit, nothing forced).
 
 import assert from "node:assert/strict";
+import { firewallRuleText } from "../../lib/vpc/firewall_text.ts";
 import { stateFromConfig } from "../../lib/config/resources.ts";
 import { SwitchDatapath } from "../../lib/runtime/mod.ts";
 import type { VpcPort } from "../../lib/vpc/vpc_port.ts";
@@ -97,7 +98,7 @@ Deno.test("runtime: the VPC's default firewall rule is a listed entry; without i
     assert.deepEqual(stateFromConfig(sledConfig()).firewall.get(VA.name), [
       { id: 0, direction: "in", priority: 65534, action: "allow", protocol: "any", host: "vni:10" },
     ]);
-    assert.deepEqual(vpc().firewallRules(), [
+    assert.deepEqual(vpc().firewallRules().map(firewallRuleText), [
       {
         id: 0,
         direction: "in",
@@ -141,11 +142,14 @@ Deno.test("runtime: firewall filters (port list, icmp code range, protocol numbe
         { direction: "out", priority: 12, action: "deny", protocol: 47, host: "10.0.0.0/8" },
       ],
     });
-    assert.deepEqual(vpc().firewallRules().map((x) => [x.protocol, x.ports, x.hosts]), [
-      ["tcp", "22,8000-8080", "any"],
-      ["icmp:3/0-4", "any", "vni=10"],
-      ["47", "any", "subnet=10.0.0.0/8"],
-    ]);
+    assert.deepEqual(
+      vpc().firewallRules().map(firewallRuleText).map((x) => [x.protocol, x.ports, x.hosts]),
+      [
+        ["tcp", "22,8000-8080", "any"],
+        ["icmp:3/0-4", "any", "vni=10"],
+        ["47", "any", "subnet=10.0.0.0/8"],
+      ],
+    );
   } finally {
     await r.close();
   }

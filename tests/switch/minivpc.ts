@@ -3,10 +3,13 @@
 // the V2P (VNI, inner IP) → (MAC, sled) entry (or a boundary endpoint for anything else when
 // one is set), inbound Geneve is decapsulated.
 
-import { A, Layer, Port } from "../../lib/engine/mod.ts";
+import { A, Layer, Port, reason } from "../../lib/engine/mod.ts";
 import { geneveOuterBytes } from "../../lib/vpc/geneve_outer.ts";
 import { ipv4ToString, parseIp, parseMac } from "../../lib/packet/bytes.ts";
 import { buildFrame } from "../../lib/packet/build.ts";
+
+const NOT_FOR_GATEWAY = reason("arp not for gateway");
+const NO_V2P = reason("no v2p");
 
 export const GW_IP4 = "172.30.0.1";
 export const BOUNDARY_MAC = "a8:40:25:77:77:77";
@@ -36,7 +39,7 @@ export function miniVpc(o: {
         predicates: [{ kind: "etherType", values: [0x0806] }],
         action: A.hairpin("arp", ({ pkt }) => {
           const b = pkt.buf, l3 = pkt.meta.outer.l3;
-          if (ipv4ToString(b, l3 + 24) !== GW_IP4) return { deny: "arp not for gateway" };
+          if (ipv4ToString(b, l3 + 24) !== GW_IP4) return { deny: NOT_FOR_GATEWAY };
           return buildFrame([
             { type: "ethernet", src: "a8:40:25:ff:77:77", dst: o.mac },
             {
@@ -63,7 +66,7 @@ export function miniVpc(o: {
           gen: ({ flow }) => {
             const peer = o.v2p.get(flow.dstString());
             const to = peer ?? (o.boundary && { mac: BOUNDARY_MAC, sled: o.boundary.ip });
-            if (!to) return { deny: "no v2p" };
+            if (!to) return { deny: NO_V2P };
             return {
               name: `encap ${to.sled}`,
               innerEther: { dst: parseMac(to.mac)! },

@@ -1,9 +1,13 @@
 import assert from "node:assert/strict";
+import {
+  firewallRuleFromText,
+  type FirewallRuleInput,
+  firewallRulesFromText,
+} from "../../lib/vpc/firewall_text.ts";
 import { ip6, type LayerSpec } from "../../lib/packet/build.ts";
 import { oxideMulticastOption } from "../../lib/packet/geneve.ts";
 import { expectedFlowHash, expectedFlowLabel, expectedGeneveSrcPort } from "../flow_hash.ts";
 import { memoryPair } from "../../lib/link/memory.ts";
-import type { FirewallRuleInput } from "../../lib/vpc/firewall_rules.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 import { frame, GW_MAC, hex, HOST, RACK_LL, routedSled, SLED, UL, ZA, ZB } from "./harness.ts";
@@ -124,7 +128,7 @@ function withInstance(firewall?: FirewallRuleInput[]) {
     guestMac: VM.mac,
     underlay: SLED,
     v6: { privateIp: VM.ip, subnet: "fd00:a::/64" },
-    firewall,
+    firewall: firewall && firewallRulesFromText(firewall),
     mappings: new Mappings(),
   });
   const [mine, far] = memoryPair(
@@ -200,7 +204,9 @@ Deno.test("multicast to an instance needs its firewall's permission (inbound def
   s.step();
   assert.deepEqual(s.zones[VM.name].take(), []);
   assert.equal(vpc.port.stats.drops.get("default deny"), 1);
-  vpc.addFirewallRule({ direction: "in", priority: 10, action: "allow", protocol: "udp" });
+  vpc.addFirewallRule(
+    firewallRuleFromText({ direction: "in", priority: 10, action: "allow", protocol: "udp" }),
+  );
   s.zones[ZA.name].inject(group);
   s.step();
   assert.deepEqual(s.zones[VM.name].take().map(hex), [

@@ -5,6 +5,7 @@
 // that production must drop without allocating.
 
 import type { LayerSpec } from "../../lib/packet/build.ts";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { routeInput, vpcConfig } from "../../lib/runtime/translate.ts";
 import { systemRoutes } from "../../lib/config/routes.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
@@ -70,7 +71,9 @@ export function prodSwitch(path: ProdPath, payload = 10): BenchSled {
     const pipeline = vpcPort(vpcConfig(spec, SLED, maps)!);
     // The router table as the runtime applies it: the system routes the config seeds.
     pipeline.setRoutes(systemRoutes(spec).map(routeInput));
-    pipeline.setFirewall([{ direction: "in", priority: 1, action: g === D ? "deny" : "allow" }]);
+    pipeline.setFirewall(
+      firewallRulesFromText([{ direction: "in", priority: 1, action: g === D ? "deny" : "allow" }]),
+    );
     sw.addPort({ name: g.name, kind: "instance", link, mac: g.mac, vni: VNI, pipeline });
     links.set(g.name, link);
     all.push(link);

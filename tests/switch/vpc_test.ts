@@ -2,6 +2,7 @@
 // across two sleds joined by a rack, and a system zone's overlay identity answering an
 // off-rack client through boundary services.
 import assert from "node:assert/strict";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { memoryPair } from "../../lib/link/memory.ts";
 import { type LayerSpec } from "../../lib/packet/build.ts";
 import { PacketMeta } from "../../lib/packet/meta.ts";
@@ -154,7 +155,13 @@ Deno.test("real VPC: a system zone's overlay identity answers an off-rack client
       subnet: "172.30.2.0/24",
       external: { ephemeralIp: "203.0.113.20" },
     },
-    firewall: [{ direction: "in", priority: 10, action: "allow", protocol: "tcp", ports: "443" }],
+    firewall: firewallRulesFromText([{
+      direction: "in",
+      priority: 10,
+      action: "allow",
+      protocol: "tcp",
+      ports: "443",
+    }]),
     mappings: maps,
     clock: () => s.clock.t,
   });

@@ -15,6 +15,9 @@ import { natEntries, sledConfigs, toYaml } from "../../lib/testbed/sled_config.t
 import { diffStates, emptyState, stateFromConfig } from "../../lib/config/resources.ts";
 import { MemoryPlatform } from "../../lib/runtime/platform.ts";
 import { SwitchDatapath } from "../../lib/runtime/runtime.ts";
+import { firewallInput } from "../../lib/runtime/translate.ts";
+import type { FirewallRule } from "../../lib/config/schema.ts";
+import { firewallRuleText } from "../../lib/vpc/firewall_text.ts";
 
 const plan = makePlan("tbcfg");
 
@@ -81,4 +84,36 @@ Deno.test("boundary NAT table: each external IP goes to the owning sled, VNI and
       `${ZONE_OVERLAY.floating} ${s1.host} ${SERVICES_VNI} ${s1.zones[0].mac}`,
     ].sort(),
   );
+});
+
+Deno.test("config firewall rules reach lib/vpc as typed rules (compared through their text form)", () => {
+  const rules = [
+    { direction: "in", priority: 10, action: "allow", protocol: "icmp6", host: "vni:7" },
+    {
+      direction: "out",
+      priority: 20,
+      action: "deny",
+      protocol: "tcp",
+      ports: "22",
+      host: "10.0.0.0/8",
+    },
+  ] as FirewallRule[];
+  assert.deepEqual(rules.map(firewallInput).map(firewallRuleText), [
+    {
+      direction: "in",
+      priority: 10,
+      action: "allow",
+      protocol: "icmpv6",
+      ports: "any",
+      hosts: "vni=7",
+    },
+    {
+      direction: "out",
+      priority: 20,
+      action: "deny",
+      protocol: "tcp",
+      ports: "22",
+      hosts: "subnet=10.0.0.0/8",
+    },
+  ]);
 });

@@ -2,8 +2,8 @@
 // code range, numeric IP protocols, ARP; bad combinations are refused naming the field.
 
 import assert from "node:assert/strict";
+import { type FirewallRuleInput, firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import type { LayerSpec } from "../../lib/packet/build.ts";
-import type { FirewallRuleInput } from "../../lib/vpc/firewall_rules.ts";
 import {
   assertDropped,
   assertPassed,
@@ -30,7 +30,7 @@ function port(s: Scenario, firewall: FirewallRuleInput[]) {
       target: { kind: "vpc-subnet", cidr: "172.30.0.0/22" },
       class: "system",
     }],
-    firewall,
+    firewall: firewallRulesFromText(firewall),
   });
 }
 
@@ -91,17 +91,20 @@ Deno.test("firewall: numeric IP protocols (GRE = 47)", () => {
 Deno.test("firewall: arp, and combinations that make no sense are refused naming the field", () => {
   const s = new Scenario();
   const a = port(s, []);
-  a.setFirewall([allowIn({ protocol: "arp" })]);
+  a.setFirewall(firewallRulesFromText([allowIn({ protocol: "arp" })]));
   // The user's rule, not the built-in related-errors allowance that sits after every user rule.
   const names = a.port.layer("firewall").rules[1].list.map((r) => r.spec.name ?? "");
   assert.equal(names.filter((n) => /protocol=arp/.test(n)).length, 1, names.join("; "));
   assert.throws(
-    () => a.setFirewall([allowIn({ protocol: "47", ports: "22" })]),
+    () => a.setFirewall(firewallRulesFromText([allowIn({ protocol: "47", ports: "22" })])),
     /rules\[0\]\.ports: ports apply to tcp, udp or any/,
   );
   assert.throws(
-    () => a.setFirewall([allowIn({ protocol: "icmp:3/5-2" })]),
+    () => a.setFirewall(firewallRulesFromText([allowIn({ protocol: "icmp:3/5-2" })])),
     /rules\[0\]\.protocol: "icmp:3\/5-2" is not a protocol filter/,
   );
-  assert.throws(() => a.setFirewall([allowIn({ protocol: "256" })]), /rules\[0\]\.protocol/);
+  assert.throws(
+    () => a.setFirewall(firewallRulesFromText([allowIn({ protocol: "256" })])),
+    /rules\[0\]\.protocol/,
+  );
 });

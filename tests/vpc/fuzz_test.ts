@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import * as fc from "fast-check";
 import { emitDhcp } from "../../lib/packet/dhcp.ts";
 import { duidLl, emitDhcpv6 } from "../../lib/packet/dhcpv6.ts";
@@ -24,7 +25,7 @@ Deno.test("mutated frames through a VPC port never throw; every outcome is a res
       external: { snat: { ip: "203.0.113.9", ports: "1024-1030" } },
     },
     v6: { privateIp: "fd00:a::10", subnet: "fd00:a::/64" },
-    firewall: [{ direction: "in", priority: 1, action: "allow" }],
+    firewall: firewallRulesFromText([{ direction: "in", priority: 1, action: "allow" }]),
   });
   const seeds: [number, Uint8Array][] = [
     [

@@ -13,13 +13,18 @@ import {
   validateExternalIps,
 } from "../../lib/vpc/external.ts";
 import {
+  checkFirewallRules,
   type FirewallPacket,
   firewallVerdict,
-  parseFirewallRule,
   sortFirewallRules,
+} from "../../lib/vpc/firewall_rules.ts";
+import {
+  firewallRuleText,
+  formatFirewallRule,
+  parseFirewallRule,
   validateFirewallRule,
   validateFirewallRules,
-} from "../../lib/vpc/firewall_rules.ts";
+} from "../../lib/vpc/firewall_text.ts";
 import { parseAddrWords } from "../../lib/vpc/ip.ts";
 import { formatErrors, orThrow } from "../../lib/vpc/validate.ts";
 
@@ -170,4 +175,48 @@ Deno.test("firewall model: validation errors name the field and say what is righ
     protocol: "icmpv6:135",
   });
   assert.ok(ok.ok && ok.value.protocol.kind === "icmpv6" && ok.value.protocol.type === 135);
+});
+
+Deno.test("firewall model: typed rules are checked naming the field; text renders them back", () => {
+  const bad = checkFirewallRules([
+    {
+      direction: "in",
+      priority: 1,
+      action: "allow",
+      hosts: { kind: "vni", vni: 1 << 24 },
+      protocol: { kind: "icmp", type: 3, codeLo: 4, codeHi: 0 },
+      ports: null,
+    },
+    {
+      direction: "out",
+      priority: 2,
+      action: "deny",
+      hosts: { kind: "any" },
+      protocol: { kind: "arp" },
+      ports: [22, 22],
+    },
+  ]);
+  assert.ok(!bad.ok);
+  assert.deepEqual(bad.errors.map((e) => e.field), [
+    "rules[0].hosts",
+    "rules[0].protocol",
+    "rules[1].ports",
+  ]);
+  const r = orThrow(parseFirewallRule(
+    "dir=in action=allow priority=7 hosts=subnet=10.0.1.0/24 protocol=tcp ports=22,8000-8080",
+  ));
+  assert.deepEqual(r.ports, [22, 22, 8000, 8080]);
+  assert.equal(
+    formatFirewallRule(r),
+    "dir=in action=allow priority=7 hosts=subnet=10.0.1.0/24 protocol=tcp ports=22,8000-8080",
+  );
+  const icmp = orThrow(parseFirewallRule("dir=out action=deny priority=1 protocol=icmpv6:1/3-4"));
+  assert.deepEqual(firewallRuleText(icmp), {
+    direction: "out",
+    priority: 1,
+    action: "deny",
+    hosts: "any",
+    protocol: "icmpv6:1/3-4",
+    ports: "any",
+  });
 });

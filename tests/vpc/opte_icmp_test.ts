@@ -3,6 +3,7 @@
 // rules decide before xdeno's built-in "related errors" allowance.
 
 import assert from "node:assert/strict";
+import { type FirewallRuleInput, firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import type { LayerSpec } from "../../lib/packet/build.ts";
 import { oxideExternalOption } from "../../lib/packet/geneve.ts";
 import { cat } from "./frames.ts";
@@ -20,11 +21,11 @@ import { BS_MAC, BS_UNDERLAY, G1, guestPort, lab, VNI } from "./opte_setup.ts";
 // multi_external_ip_setup(1, true): the first address of each family is the ephemeral IP.
 const EPH4 = "10.60.1.1", EPH6 = "2001:db8::1";
 
-function ephemeralGuest(s: ReturnType<typeof lab>, firewall?: object[]) {
+function ephemeralGuest(s: ReturnType<typeof lab>, firewall?: FirewallRuleInput[]) {
   return guestPort(s, G1, {
     ext4: { snat: { ip: G1.snat, ports: "1025-4096" }, ephemeralIp: EPH4 },
     ext6: { snat: { ip: "2001:db8::ff", ports: "1025-4096" }, ephemeralIp: EPH6 },
-    firewall: firewall as never,
+    firewall: firewall && firewallRulesFromText(firewall),
   });
 }
 
@@ -93,7 +94,9 @@ Deno.test("related ICMP errors: a user's deny rule wins over the built-in allowa
   // Without a user rule about it, the error about the guest's own flow is let in.
   assertPassed(s.send(g1, "in", unreachable));
   // A user's "deny inbound ICMP" now drops it, even at the lowest user priority.
-  g1.setFirewall([{ direction: "in", priority: 65535, action: "deny", protocol: "icmp" }]);
+  g1.setFirewall(
+    firewallRulesFromText([{ direction: "in", priority: 65535, action: "deny", protocol: "icmp" }]),
+  );
   const o = s.send(g1, "in", unreachable);
   assertDropped(o, "firewall deny");
   assert.equal(o.layer, "firewall");

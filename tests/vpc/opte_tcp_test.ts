@@ -4,6 +4,7 @@
 // TIME_WAIT 120 s, handshake 5 s).
 
 import assert from "node:assert/strict";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { assertDropped, assertPassed, buildFrame, geneveFrame, GW_MAC } from "./harness.ts";
 import { oxideExternalOption } from "../../lib/packet/geneve.ts";
 import {
@@ -90,7 +91,13 @@ Deno.test("tcp_inbound: states of a passive open and close through the ephemeral
   const EPH = "10.60.1.20";
   const g1 = guestPort(s, G1, {
     ext4: { snat: { ip: G1.snat, ports: "1025-4096" }, ephemeralIp: EPH },
-    firewall: [{ direction: "in", priority: 10, action: "allow", protocol: "tcp", ports: "80" }],
+    firewall: firewallRulesFromText([{
+      direction: "in",
+      priority: 10,
+      action: "allow",
+      protocol: "tcp",
+      ports: "80",
+    }]),
   });
   const client = { src: WEB, dst: EPH, sport: CLIENT_PORT, dport: 80 };
   const server = { src: G1.ip, dst: WEB, sport: 80, dport: CLIENT_PORT };
@@ -170,7 +177,7 @@ Deno.test("tcp_invalidation_does_not_block_connection: a SYN-ACK after the hands
   const s = lab();
   const g1 = guestPort(s, G1);
   // Only the defaults: allow all outbound, deny all inbound.
-  g1.setFirewall([]);
+  g1.setFirewall(firewallRulesFromText([]));
   assertPassed(s.send(g1, "out", buildFrame(fromGuest(G1, "syn", G2.ip))));
   assert.equal(tcpState(g1), "SYN_SENT");
   assert.equal(flows(g1)["firewall.flows"], 1);

@@ -1,4 +1,9 @@
 import assert from "node:assert/strict";
+import {
+  firewallRuleFromText,
+  firewallRulesFromText,
+  firewallRuleText,
+} from "../../lib/vpc/firewall_text.ts";
 import type { LayerSpec } from "../../lib/packet/build.ts";
 import {
   assertDropped,
@@ -30,7 +35,7 @@ function setup(s: Scenario) {
     guestMac: A.mac,
     underlay: SLED1,
     v4: { privateIp: A.ip, subnet: "172.30.0.0/22" },
-    firewall: [
+    firewall: firewallRulesFromText([
       {
         direction: "in",
         priority: 100,
@@ -49,7 +54,7 @@ function setup(s: Scenario) {
       },
       { direction: "in", priority: 100, action: "allow", protocol: "icmp:8" },
       { direction: "out", priority: 10, action: "deny", protocol: "udp", hosts: "ip=172.30.0.11" },
-    ],
+    ]),
   });
 }
 
@@ -135,25 +140,29 @@ Deno.test("firewall: add, remove and replace rules at run time; VNI host filter"
   const a = setup(s);
   const dns = { proto: "udp" as const, sport: 40000, dport: 53 };
   assertDropped(s.send(a, "in", fromVpc("172.30.0.11", dns)), "default deny");
-  const id = a.addFirewallRule({
+  const id = a.addFirewallRule(firewallRuleFromText({
     direction: "in",
     priority: 10,
     action: "allow",
     protocol: "udp",
     ports: "53",
-  });
+  }));
   assertPassed(s.send(a, "in", fromVpc("172.30.0.11", dns)));
   assert.ok(a.removeFirewallRule(id));
   assertDropped(s.send(a, "in", fromVpc("172.30.0.11", { ...dns, sport: 40001 })), "default deny");
   assert.equal(a.removeFirewallRule(id), false);
   // Replace everything with "allow all from VNI 10".
-  a.setFirewall([{ direction: "in", priority: 1000, action: "allow", hosts: "vni=10" }]);
+  a.setFirewall(
+    firewallRulesFromText([{ direction: "in", priority: 1000, action: "allow", hosts: "vni=10" }]),
+  );
   assertPassed(s.send(a, "in", fromVpc("172.30.0.11", { proto: "tcp", sport: 1, dport: 9999 })));
-  assert.deepEqual(a.firewallRules(), [{
+  assert.deepEqual(a.firewallRules().map(firewallRuleText), [{
     direction: "in",
     priority: 1000,
     action: "allow",
     hosts: "vni=10",
+    protocol: "any",
+    ports: "any",
   }]);
   // Traffic tagged external (from boundary services) carries no VNI: not matched by vni=10.
   const ext = geneveFrame(
@@ -167,7 +176,10 @@ Deno.test("firewall: add, remove and replace rules at run time; VNI host filter"
   );
   assertDropped(s.send(a, "in", ext), "default deny");
   assert.throws(
-    () => a.setFirewall([{ direction: "in", priority: 1, action: "allow", ports: "99999" }]),
+    () =>
+      a.setFirewall(
+        firewallRulesFromText([{ direction: "in", priority: 1, action: "allow", ports: "99999" }]),
+      ),
     /rules\[0\]\.ports: "99999" is not a port or range/,
   );
   await s.tshark(t, "firewall: add, remove");

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import type { LayerSpec } from "../../lib/packet/build.ts";
 import { oxideExternalOption } from "../../lib/packet/geneve.ts";
 import type { ExternalIpConfig } from "../../lib/vpc/external.ts";
@@ -35,7 +36,7 @@ function guest(
     underlay: SLED1,
     v4: { privateIp: A.ip, subnet: "172.30.0.0/22", external: ext4 },
     v6: { privateIp: A.ip6, subnet: "fd00:a::/64", external: ext6 },
-    firewall: firewall?.map((t) => {
+    firewall: firewall && firewallRulesFromText(firewall.map((t) => {
       const [direction, action, priority, protocol, ports] = t.split(" ");
       return {
         direction: direction as "in",
@@ -44,7 +45,7 @@ function guest(
         protocol,
         ports,
       };
-    }),
+    })),
   });
 }
 

@@ -4,6 +4,7 @@
 // with, where it goes, and in which layer it is dropped.
 
 import assert from "node:assert/strict";
+import { firewallRulesFromText } from "../../lib/vpc/firewall_text.ts";
 import { ipv4ToString, ipv6ToString, macToString } from "../../lib/packet/bytes.ts";
 import type { LayerSpec } from "../../lib/packet/build.ts";
 import { oxideExternalOption } from "../../lib/packet/geneve.ts";
@@ -132,7 +133,12 @@ Deno.test("external_attached_subnets_dont_apply_nat: in and out untranslated, ou
   s.mappings.v2b.set("0.0.0.0/0", [{ ip: BOUNDARY }]);
   const g1 = port(s, G1, {
     routes: [sys("0.0.0.0/0", { kind: "internet-gateway" })],
-    firewall: [{ direction: "in", priority: 100, action: "allow", protocol: "icmp" }],
+    firewall: firewallRulesFromText([{
+      direction: "in",
+      priority: 100,
+      action: "allow",
+      protocol: "icmp",
+    }]),
   });
   g1.setSubnets({ attached: [{ cidr: "8.0.0.0/8", external: true }], transit: [] });
   const inbound = geneveFrame(
