@@ -84,18 +84,17 @@ export class Poller {
   /** Looks for readiness without sleeping for up to `us` µs; the ready count (0: none). */
   private spin(us: number): number {
     if (this.peekSeen !== peekVersion) this.loadPeeks();
-    const end = performance.now() + us / 1000, peek = this.peek, nfd = this.fds.length;
+    const end = performance.now() + us / 1000, nfd = this.fds.length;
     let turn = 0;
     do {
-      let hit = 0;
-      for (let i = 0; i < nfd; i++) {
-        const f = peek[i];
-        if (f !== null && f()) {
-          this.u16[(i * POLLFD.size + POLLFD.revents) >> 1] = C.POLLIN;
-          hit++;
-        }
+      if (this.markPeeks() > 0) {
+        if (this.unpeeked === 0) return this.readyCount();
+        // Callers read only the fds marked ready: ask the kernel about the others too, or a
+        // busy ring would starve them. poll(2) rewrites every revents, so mark the peeks again.
+        libc.poll(this.p, this.n, 0);
+        this.markPeeks();
+        return this.readyCount();
       }
-      if (hit > 0) return hit;
       // fds without a peek: ask the kernel, but only every 16th turn (≈ 1 µs) if some have one
       if (this.unpeeked > 0 && (this.unpeeked === nfd || (++turn & 15) === 0)) {
         const r = libc.poll(this.p, this.n, 0);
@@ -104,6 +103,26 @@ export class Poller {
       if (pollTuning.yield) libc.sched_yield();
     } while (performance.now() < end);
     return 0;
+  }
+
+  /** Marks fds whose peek sees a frame as readable; returns how many. */
+  private markPeeks(): number {
+    let hit = 0;
+    for (let i = 0; i < this.fds.length; i++) {
+      const f = this.peek[i];
+      if (f !== null && f()) {
+        this.u16[(i * POLLFD.size + POLLFD.revents) >> 1] |= C.POLLIN;
+        hit++;
+      }
+    }
+    return hit;
+  }
+
+  /** How many fds have non-zero revents. */
+  private readyCount(): number {
+    let r = 0;
+    for (let i = 0; i < this.fds.length; i++) if (this.revents(i) !== 0) r++;
+    return r;
   }
 
   private loadPeeks(): void {

@@ -27,6 +27,8 @@ import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port
 import { releaseHops, Route, type UnderlayLink } from "./routes.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
+import { afterRead, ReadySet } from "./ready.ts";
+import type { LinkWait } from "./wait.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** One underlay link in the switch configuration. */
@@ -90,6 +92,7 @@ export class Switch extends Datapath {
   lastError: string | null = null;
   private readonly pending: { cmd: SwitchCommand; done: (e: Error | null) => void }[] = [];
   private readonly liveCount = new Map<Route, number>();
+  private readonly ready = new ReadySet();
 
   constructor(cfg: SwitchConfig) {
     const gwMac = mustMac(cfg.gatewayMac ?? "a8:40:25:ff:77:77", "gatewayMac");
@@ -306,8 +309,12 @@ export class Switch extends Datapath {
     return describeRoutes(this);
   }
 
-  /** One pass: commands, timers, one batch from every link, then every queue flushed. */
-  poll(): number {
+  /**
+   * One pass: commands, timers, one batch from every link, then every queue flushed. With
+   * `onlyReady`, reads only the links flagged in `readyFlags()` (what poll(2) found readable,
+   * links whose last batch was full, and links without an fd).
+   */
+  poll(onlyReady = false): number {
     while (this.pending.length > 0) {
       const p = this.pending.shift()!;
       try {
@@ -321,12 +328,14 @@ export class Switch extends Datapath {
     this.nowMs = Math.floor(this.now);
     if (this.now - this.lastTick >= this.tickMs) this.tick();
     const rx = this.rx;
-    let total = 0;
+    const ready = onlyReady ? this.readyFlags() : null;
+    let total = 0, kept = 0;
     const ports = this.ports;
     for (let k = 0; k < ports.length; k++) {
       const port = ports[k];
-      if (port.paused) continue;
+      if (port.paused || (ready !== null && ready[k] === 0)) continue;
       const n = port.link.recv(rx);
+      if (ready !== null) kept += afterRead(ready, k, port.link.fd, n, rx.capacity);
       if (rx.vnet !== null && n > 0 && !carriesVnet(port.link)) {
         rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       }
@@ -339,10 +348,12 @@ export class Switch extends Datapath {
       }
       total += n;
     }
-    const uls = this.underlay;
+    const uls = this.underlay, base = ports.length;
     for (let k = 0; k < uls.length; k++) {
       const ul = uls[k];
+      if (ready !== null && ready[base + k] === 0) continue;
       const n = ul.link.recv(rx);
+      if (ready !== null) kept += afterRead(ready, base + k, ul.link.fd, n, rx.capacity);
       if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
@@ -353,8 +364,17 @@ export class Switch extends Datapath {
       }
       total += n;
     }
+    this.ready.kept = kept;
     this.flush();
     return total;
+  }
+
+  /**
+   * Per-link read flags in `links()` order for `poll(true)`; a waiter sets those of polled
+   * links from poll(2). All set again whenever the links change.
+   */
+  readyFlags(): Uint8Array {
+    return this.ready.at(this.linkGen, this.ports.length + this.underlay.length);
   }
 
   /**
@@ -423,11 +443,12 @@ export class Switch extends Datapath {
    */
   async run(
     stop: { stopped: boolean },
-    wait: (timeoutMs: number) => Promise<unknown> | unknown,
+    wait: LinkWait,
     idleMs = 10,
     yieldMs = 5,
   ): Promise<void> {
     let lastYield = performance.now();
+    const onlyReady = wait.marksReady === true;
     // A macrotask yield through a message port: setTimeout(0) from a timer callback is clamped
     // to 4 ms (HTML nesting rule, which Deno follows), so the loop slept ~4 ms every 5 ms.
     const ch = new MessageChannel();
@@ -439,7 +460,13 @@ export class Switch extends Datapath {
     };
     try {
       while (!stop.stopped) {
-        if (this.poll() === 0) await wait(Math.min(idleMs, this.tickMs));
+        if (this.poll(onlyReady) === 0) await wait(Math.min(idleMs, this.tickMs));
+        else if (this.ready.kept > 0) {
+          // A link that fills every batch would keep the loop from waiting, so the other
+          // links' readiness would never be looked at: look now, without blocking.
+          const w = wait(0);
+          if (w !== undefined) await w;
+        }
         const t = performance.now();
         if (t - lastYield >= yieldMs) {
           await new Promise<void>(turn);

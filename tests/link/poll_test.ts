@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { FrameBatch } from "../../lib/link/link.ts";
-import { Poller, pollLinks } from "../../lib/link/poll.ts";
+import { Poller, pollLinks, setPeek } from "../../lib/link/poll.ts";
 import { LinkMonitor } from "../../lib/link/monitor.ts";
 import { fill, withVeth } from "./conformance.ts";
 import { isRoot, sh } from "./netns.ts";
@@ -64,4 +64,19 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("poll: a spin woken by a ring's peek still reports the fds without a peek", () => {
+  const mon = new LinkMonitor(); // stands in for a ring socket: its peek says a frame waits
+  const closed = 1 << 20; // not open: poll(2) reports it (POLLNVAL), so it is "readable"
+  setPeek(mon.fd, () => true);
+  try {
+    const p = new Poller([mon.fd, closed]);
+    assert.ok(p.wait(0) > 0, "the first wait finds work, so the next one spins");
+    assert.equal(p.wait(50), 2);
+    assert.deepEqual([p.ready(0), p.ready(1)], [true, true]);
+  } finally {
+    setPeek(mon.fd, null);
+    mon.close();
+  }
 });
