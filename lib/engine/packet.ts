@@ -5,6 +5,7 @@ import { PacketMeta } from "../packet/meta.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { FlowId } from "../packet/flow.ts";
 import type { ParseError } from "../packet/error.ts";
+import type { UftEntry } from "./uft.ts";
 import { parseFrame } from "../packet/parse.ts";
 
 /** Direction from the client's point of view: towards the network. */
@@ -82,6 +83,8 @@ export class ProcessResult {
   reason = "";
   /** The generated reply of a hairpin (a complete frame). */
   hairpin: Uint8Array | null = null;
+  /** The UFT entry that carried (or was created for) the packet, null otherwise. */
+  entry: UftEntry | null = null;
 
   /** Clears the record before a packet. */
   reset(): void {
@@ -91,6 +94,7 @@ export class ProcessResult {
     this.rule = -1;
     this.reason = "";
     this.hairpin = null;
+    this.entry = null;
   }
 }
 

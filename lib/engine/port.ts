@@ -363,6 +363,7 @@ export class Port {
     }
     this.stats.uftHit[dir]++;
     res.fastPath = true;
+    res.entry = e;
     if (this.slow.tracing !== null) {
       this.slow.tracing.push({
         layer: "",
