@@ -80,3 +80,21 @@ Deno.test("poll: a spin woken by a ring's peek still reports the fds without a p
     mon.close();
   }
 });
+
+Deno.test("poll: a spin asks about fds without a peek on its first turn, not every 16th", () => {
+  const mon = new LinkMonitor(); // stands in for an idle ring socket
+  const closed = 1 << 20; // a TAP with a frame waiting: poll(2) reports it (POLLNVAL)
+  let peeks = 0;
+  setPeek(mon.fd, () => (peeks++, false));
+  try {
+    const p = new Poller([mon.fd, closed]);
+    assert.ok(p.wait(0) > 0, "the first wait finds work, so the next one spins");
+    peeks = 0;
+    assert.equal(p.wait(50), 1);
+    assert.deepEqual([p.ready(0), p.ready(1)], [false, true]);
+    assert.equal(peeks, 1, "found on the first turn");
+  } finally {
+    setPeek(mon.fd, null);
+    mon.close();
+  }
+});
