@@ -57,6 +57,7 @@ export class FastPath {
     }
     this.stats.uftHit[dir]++;
     res.fastPath = true;
+    res.entry = e;
     if (this.out.tracing !== null) {
       this.out.tracing.push({
         layer: "",

@@ -106,6 +106,7 @@ export class FlowSetup {
       this.stats.uftFull++;
       return this.out.drop(res, null, -1, DROP_UFT_FULL, dir);
     }
+    res.entry = e;
     if (tf !== null) {
       const old = tf.uft[dir];
       if (old !== null && old !== e) this.flows.removeUft(old, false);

@@ -5,6 +5,7 @@ import { PacketMeta } from "../packet/meta.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { FlowId } from "../packet/flow.ts";
 import type { ParseError } from "../packet/error.ts";
+import type { UftEntry } from "./uft.ts";
 import { parseFrame } from "../packet/parse.ts";
 import type { Reason } from "./reason.ts";
 
@@ -83,6 +84,8 @@ export class ProcessResult {
   cause: Reason | null = null;
   /** The generated reply of a hairpin (a complete frame). */
   hairpin: Uint8Array | null = null;
+  /** The UFT entry that carried (or was created for) the packet, null otherwise. */
+  entry: UftEntry | null = null;
 
   /** Clears the record before a packet. */
   reset(): void {
@@ -92,6 +95,7 @@ export class ProcessResult {
     this.rule = -1;
     this.cause = null;
     this.hairpin = null;
+    this.entry = null;
   }
 
   /** The name of `cause` ("" when none). */

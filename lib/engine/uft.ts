@@ -25,6 +25,13 @@ export class UftEntry {
   touch = false;
   /** Index in the UFT (valid while `live`). */
   idx = -1;
+  /**
+   * What the switch forwards this flow by (its underlay next hop), cached so that a hit needs no
+   * route lookup and no second flow hash. Opaque to the engine; valid while `nextHopGen`
+   * equals the switch's route generation.
+   */
+  nextHop: object | null = null;
+  nextHopGen = -1;
   constructor(
     readonly dir: Direction,
     readonly epoch: number,

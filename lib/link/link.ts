@@ -102,3 +102,11 @@ export function newLinkStats(): LinkStats {
     txDropped: 0,
   };
 }
+
+/**
+ * A datapath loop's idle wait: up to `timeoutMs` for a frame on any link. `marksReady`: it also
+ * records in the loop's `readyFlags()` which polled links are readable (lib/link/wait.ts does).
+ */
+export type LinkWait = ((timeoutMs: number) => Promise<unknown> | unknown) & {
+  marksReady?: boolean;
+};

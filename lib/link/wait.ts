@@ -1,32 +1,40 @@
 // Readiness for a datapath loop (Switch.run): what it waits on when no frame is pending. Links
 // with a `readiness` (memory wires) wake a promise; the others (TAP, packet socket, DLPI) are
 // polled through FFI poll(2), which blocks the calling thread up to the timeout — run the
-// datapath in a Worker for that (DESIGN.md). It lives with the links, not the switch: the switch is handed a wait function
-// and never names a backend.
+// datapath in a Worker for that (DESIGN.md). It lives with the links, not the switch: the switch
+// is handed a wait function and never names a backend.
 
-import type { Link, Readiness } from "./link.ts";
+import type { Link, LinkWait, Readiness } from "./link.ts";
 import { waitAny } from "./memory.ts";
 
 /** What the waiter watches: the current links and a number that changes when they do. */
 export interface LinkSource {
   links(): Link[];
   readonly linkVersion: number;
+  /** Per-link read flags in `links()` order; the waiter sets those of polled links. */
+  readyFlags?(): Uint8Array;
 }
 
 /** A wait function over the source's current links, rebuilt when ports come and go. */
-export function linkWaiter(sw: LinkSource): (timeoutMs: number) => Promise<unknown> | unknown {
+export function linkWaiter(sw: LinkSource): LinkWait {
   let version = -1;
   let mem: Readiness[] = [];
   let fds: number[] = [];
-  let poll: ((fds: readonly number[], timeoutMs: number) => number) | null = null;
+  /** Position in `sw.links()` of each polled fd, and what the last poll said of it. */
+  let at: number[] = [];
+  let fdReady = new Uint8Array(0);
+  let poll: ((fds: readonly number[], timeoutMs: number, ready: Uint8Array) => number) | null =
+    null;
   let loading: Promise<void> | null = null;
   const refresh = () => {
     const links: Link[] = sw.links();
     mem = links.flatMap((l) => l.readiness ? [l.readiness] : []);
-    fds = links.filter((l) => !l.readiness && l.fd >= 0).map((l) => l.fd);
+    at = links.flatMap((l, i) => !l.readiness && l.fd >= 0 ? [i] : []);
+    fds = at.map((i) => links[i].fd);
+    fdReady = new Uint8Array(fds.length);
     version = sw.linkVersion;
   };
-  return (timeoutMs: number) => {
+  const wait = (timeoutMs: number) => {
     if (version !== sw.linkVersion) refresh();
     if (fds.length === 0) return waitAny(mem, timeoutMs);
     if (poll === null) {
@@ -37,7 +45,12 @@ export function linkWaiter(sw: LinkSource): (timeoutMs: number) => Promise<unkno
       return loading;
     }
     // Memory links beside real ones are checked on the next pass; keep the block short then.
-    poll(fds, mem.length > 0 ? Math.min(1, timeoutMs) : timeoutMs);
+    poll(fds, mem.length > 0 ? Math.min(1, timeoutMs) : timeoutMs, fdReady);
+    if (sw.readyFlags) {
+      const flags = sw.readyFlags();
+      for (let i = 0; i < at.length; i++) flags[at[i]] = fdReady[i];
+    }
     return undefined;
   };
+  return Object.assign(wait, { marksReady: sw.readyFlags !== undefined });
 }

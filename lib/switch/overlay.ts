@@ -27,7 +27,8 @@ import { copyBytes, ICMP6_PACKET_TOO_BIG, writeFragNeeded, writeIcmp6Error } fro
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import type { TxQueue } from "./txq.ts";
-import { ecmpHash, type RouteTable } from "./routes.ts";
+import { ecmpHash, type NextHop, type RouteTable } from "./routes.ts";
+import type { UftEntry } from "../engine/uft.ts";
 
 /** The part of an engine Port the switch drives: a VPC port from lib/vpc. */
 export interface Pipeline {
@@ -149,16 +150,8 @@ export class OverlayPath {
       this.counters.events[EV["overlay-loopback"]]++;
       return this.inbound(rx, i, true);
     }
-    const route = this.routes.lookup(pkt.buf, o.l3 + 24);
-    if (route === null) return void c[DROP["no-route"]]++;
-    // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
-    if (f.ipVersion === 6) {
-      this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
-    } else {
-      this.flow.setV4(f.proto & 0xff, pkt.buf, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
-    }
-    const hop = route.pick(ecmpHash(this.flow.w));
-    if (hop === null) return void c[DROP["no-next-hop"]]++;
+    const hop = this.nextHop(pipe.result.entry, pkt);
+    if (hop === null) return;
     const link = hop.ul.link;
     if (o.ipEnd - o.l3 > link.mtu) return void c[DROP["too-big"]]++;
     copyBytes(pkt.buf, o.ether, hop.neighbor.mac, 0, 6);
@@ -168,6 +161,39 @@ export class OverlayPath {
     if (whole) this.counters.events[EV["large-segment-out"]]++;
     hop.ul.tx.push(rx, i, pkt.off, pkt.len);
     this.counters.events[EV["overlay-out"]]++;
+  }
+
+  /**
+   * The underlay next hop of the encapsulated `pkt`: the one cached on its flow's UFT `entry`
+   * while the route generation holds, else by route lookup and ECMP over the inner flow's hash
+   * (then cached). null: dropped and counted.
+   */
+  private nextHop(entry: UftEntry | null, pkt: Packet): NextHop | null {
+    const routes = this.routes;
+    if (entry !== null && entry.nextHopGen === routes.gen) return entry.nextHop as NextHop;
+    const o = pkt.meta.outer, f = pkt.meta.inner;
+    const route = routes.lookup(pkt.buf, o.l3 + 24);
+    if (route === null) {
+      this.counters.drops[DROP["no-route"]]++;
+      return null;
+    }
+    // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
+    if (f.ipVersion === 6) {
+      this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
+    } else {
+      this.flow.setV4(f.proto & 0xff, pkt.buf, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
+    }
+    const hop = route.pick(ecmpHash(this.flow.w));
+    if (hop === null) {
+      this.counters.drops[DROP["no-next-hop"]]++;
+      return null;
+    }
+    // A last-resort hop (none live) depends on more than the generation: never cache it.
+    if (entry !== null && route.live.length > 0) {
+      entry.nextHop = hop;
+      entry.nextHopGen = routes.gen;
+    }
+    return hop;
   }
 
   /** Sends the encapsulated large segment at `buf[off]` as encapsulated MSS segments. */

@@ -87,6 +87,11 @@ export function inPrefix(b: Uint8Array, off: number, prefix: Uint8Array, len: nu
 export class RouteTable {
   /** Longest prefix first. */
   readonly routes: Route[] = [];
+  /**
+   * Bumped by every change that can move a flow (a route set or removed, a next hop's liveness):
+   * a next hop cached with an older generation is stale.
+   */
+  gen = 0;
 
   /** The most specific route covering the address at `b[off]`, or null. */
   lookup(b: Uint8Array, off: number): Route | null {
@@ -109,19 +114,23 @@ export class RouteTable {
     route.refresh();
     const at = this.routes.findIndex((r) => r.len < route.len);
     this.routes.splice(at < 0 ? this.routes.length : at, 0, route);
+    this.gen++;
     return old;
   }
 
   /** Removes a route; returns it. */
   remove(prefix: Uint8Array, len: number): Route | undefined {
     const i = this.indexOf(prefix, len);
-    return i >= 0 ? this.routes.splice(i, 1)[0] : undefined;
+    if (i < 0) return undefined;
+    this.gen++;
+    return this.routes.splice(i, 1)[0];
   }
 
   /** Recomputes every route's live set; true when any changed. */
   refresh(): boolean {
     let changed = false;
     for (const r of this.routes) if (r.refresh()) changed = true;
+    if (changed) this.gen++;
     return changed;
   }
 }

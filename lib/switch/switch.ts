@@ -3,7 +3,7 @@
 // → batched send over every Link).
 
 import { CaptureLink } from "../link/capture.ts";
-import { HEADROOM, type Link, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
+import { HEADROOM, type Link, type LinkWait, MAX_FRAME, VNET_HDR_LEN } from "../link/link.ts";
 import { FrameBatch } from "../link/link.ts";
 import { ipv6ToString, macToString } from "../packet/bytes.ts";
 import * as mcast from "./mcast_control.ts";
@@ -36,6 +36,7 @@ import type { Ndp } from "./ndp.ts";
 import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
+import { afterRead, ReadySet } from "./ready.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** The sled's switch. */
@@ -69,6 +70,7 @@ export class Switch {
   /** The last internal error a frame caused (a bug), for diagnostics; null when none. */
   lastError: string | null = null;
   private readonly commands = new CommandQueue();
+  private readonly ready = new ReadySet();
 
   constructor(cfg: SwitchConfig) {
     const gwMac = mustMac(cfg.gatewayMac ?? "a8:40:25:ff:77:77", "gatewayMac");
@@ -259,19 +261,25 @@ export class Switch {
     return describeRoutes(this);
   }
 
-  /** One pass: commands, timers, one batch from every link, then every queue flushed. */
-  poll(): number {
+  /**
+   * One pass: commands, timers, one batch from every link, then every queue flushed. With
+   * `onlyReady`, reads only the links flagged in `readyFlags()` (what poll(2) found readable,
+   * links whose last batch was full, and links without an fd).
+   */
+  poll(onlyReady = false): number {
     this.commands.drain(this);
     const now = this.dp.now = this.clock();
     this.nowMs = Math.floor(now);
     this.house.due(now);
     const rx = this.rx;
-    let total = 0;
+    const ready = onlyReady ? this.readyFlags() : null;
+    let total = 0, kept = 0;
     const ports = this.ports;
     for (let k = 0; k < ports.length; k++) {
       const port = ports[k];
-      if (port.paused) continue;
+      if (port.paused || (ready !== null && ready[k] === 0)) continue;
       const n = port.link.recv(rx);
+      if (ready !== null) kept += afterRead(ready, k, port.link.fd, n, rx.capacity);
       if (rx.vnet !== null && n > 0 && !carriesVnet(port.link)) {
         rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       }
@@ -284,10 +292,12 @@ export class Switch {
       }
       total += n;
     }
-    const uls = this.underlay;
+    const uls = this.underlay, base = ports.length;
     for (let k = 0; k < uls.length; k++) {
       const ul = uls[k];
+      if (ready !== null && ready[base + k] === 0) continue;
       const n = ul.link.recv(rx);
+      if (ready !== null) kept += afterRead(ready, base + k, ul.link.fd, n, rx.capacity);
       if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
@@ -298,8 +308,17 @@ export class Switch {
       }
       total += n;
     }
+    this.ready.kept = kept;
     this.flush();
     return total;
+  }
+
+  /**
+   * Per-link read flags in `links()` order for `poll(true)`; a waiter sets those of polled
+   * links from poll(2). All set again whenever the links change.
+   */
+  readyFlags(): Uint8Array {
+    return this.ready.at(this.linkGen, this.ports.length + this.underlay.length);
   }
 
   /**
@@ -333,11 +352,12 @@ export class Switch {
    */
   async run(
     stop: { stopped: boolean },
-    wait: (timeoutMs: number) => Promise<unknown> | unknown,
+    wait: LinkWait,
     idleMs = 10,
     yieldMs = 5,
   ): Promise<void> {
     let lastYield = performance.now();
+    const onlyReady = wait.marksReady === true;
     // A macrotask yield through a message port: setTimeout(0) from a timer callback is clamped
     // to 4 ms (HTML nesting rule, which Deno follows), so the loop slept ~4 ms every 5 ms.
     const ch = new MessageChannel();
@@ -349,7 +369,13 @@ export class Switch {
     };
     try {
       while (!stop.stopped) {
-        if (this.poll() === 0) await wait(Math.min(idleMs, this.house.tickMs));
+        if (this.poll(onlyReady) === 0) await wait(Math.min(idleMs, this.house.tickMs));
+        else if (this.ready.kept > 0) {
+          // A link that fills every batch would keep the loop from waiting, so the other
+          // links' readiness would never be looked at: look now, without blocking.
+          const w = wait(0);
+          if (w !== undefined) await w;
+        }
         const t = performance.now();
         if (t - lastYield >= yieldMs) {
           await new Promise<void>(turn);

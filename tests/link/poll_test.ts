@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { FrameBatch } from "../../lib/link/link.ts";
-import { Poller, pollLinks } from "../../lib/link/poll.ts";
+import { Poller, pollLinks, setPeek } from "../../lib/link/poll.ts";
 import { LinkMonitor } from "../../lib/link/monitor.ts";
 import { fill, withVeth } from "./conformance.ts";
 import { isRoot, sh } from "./netns.ts";
@@ -64,4 +64,37 @@ Deno.test({
       }
     });
   },
+});
+
+Deno.test("poll: a spin woken by a ring's peek still reports the fds without a peek", () => {
+  const mon = new LinkMonitor(); // stands in for a ring socket: its peek says a frame waits
+  const closed = 1 << 20; // not open: poll(2) reports it (POLLNVAL), so it is "readable"
+  setPeek(mon.fd, () => true);
+  try {
+    const p = new Poller([mon.fd, closed]);
+    assert.ok(p.wait(0) > 0, "the first wait finds work, so the next one spins");
+    assert.equal(p.wait(50), 2);
+    assert.deepEqual([p.ready(0), p.ready(1)], [true, true]);
+  } finally {
+    setPeek(mon.fd, null);
+    mon.close();
+  }
+});
+
+Deno.test("poll: a spin asks about fds without a peek on its first turn, not every 16th", () => {
+  const mon = new LinkMonitor(); // stands in for an idle ring socket
+  const closed = 1 << 20; // a TAP with a frame waiting: poll(2) reports it (POLLNVAL)
+  let peeks = 0;
+  setPeek(mon.fd, () => (peeks++, false));
+  try {
+    const p = new Poller([mon.fd, closed]);
+    assert.ok(p.wait(0) > 0, "the first wait finds work, so the next one spins");
+    peeks = 0;
+    assert.equal(p.wait(50), 1);
+    assert.deepEqual([p.ready(0), p.ready(1)], [false, true]);
+    assert.equal(peeks, 1, "found on the first turn");
+  } finally {
+    setPeek(mon.fd, null);
+    mon.close();
+  }
 });
