@@ -1,4 +1,4 @@
-// Which links a pass of Switch.poll reads. poll(2) already says which fds are readable; reading
+// The loop's pacing: which links a pass of Switch.poll reads, and how Switch.run yields. poll(2) already says which fds are readable; reading
 // the others costs one recv that returns EAGAIN each (about a third of the datapath's syscalls
 // under load before this set existed). Links without an fd (memory) cannot be polled: always read.
 
@@ -30,4 +30,31 @@ export function afterRead(flags: Uint8Array, i: number, fd: number, n: number, c
   const full = n >= capacity ? 1 : 0;
   flags[i] = full;
   return full;
+}
+
+/**
+ * The loop's yield to the event loop, as a macrotask through a message port: setTimeout(0) from
+ * a timer callback is clamped to 4 ms (HTML nesting rule, which Deno follows), so the loop slept
+ * ~4 ms every 5 ms.
+ */
+export class MacrotaskTurn {
+  private readonly ch = new MessageChannel();
+  private resume: () => void = () => {};
+
+  constructor() {
+    this.ch.port1.onmessage = () => this.resume();
+  }
+
+  /** Resolves after one turn of the event loop. */
+  next(): Promise<void> {
+    return new Promise<void>((r) => {
+      this.resume = r;
+      this.ch.port2.postMessage(0);
+    });
+  }
+
+  close(): void {
+    this.ch.port1.close();
+    this.ch.port2.close();
+  }
 }

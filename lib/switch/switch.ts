@@ -36,7 +36,7 @@ import type { Ndp } from "./ndp.ts";
 import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
-import { afterRead, ReadySet } from "./ready.ts";
+import { afterRead, MacrotaskTurn, ReadySet } from "./ready.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** The sled's switch. */
@@ -280,7 +280,7 @@ export class Switch {
       if (port.paused || (ready !== null && ready[k] === 0)) continue;
       const n = port.link.recv(rx);
       if (ready !== null) kept += afterRead(ready, k, port.link.fd, n, rx.capacity);
-      if (rx.vnet !== null && n > 0 && !carriesVnet(port.link)) {
+      if (rx.vnet !== null && n > 0 && port.link.vnet !== true) {
         rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       }
       for (let i = 0; i < n; i++) {
@@ -298,7 +298,7 @@ export class Switch {
       if (ready !== null && ready[base + k] === 0) continue;
       const n = ul.link.recv(rx);
       if (ready !== null) kept += afterRead(ready, base + k, ul.link.fd, n, rx.capacity);
-      if (rx.vnet !== null && n > 0 && !carriesVnet(ul.link)) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
+      if (rx.vnet !== null && n > 0 && ul.link.vnet !== true) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {
           this.dp.fromUnderlay(ul, rx, i);
@@ -358,15 +358,7 @@ export class Switch {
   ): Promise<void> {
     let lastYield = performance.now();
     const onlyReady = wait.marksReady === true;
-    // A macrotask yield through a message port: setTimeout(0) from a timer callback is clamped
-    // to 4 ms (HTML nesting rule, which Deno follows), so the loop slept ~4 ms every 5 ms.
-    const ch = new MessageChannel();
-    let resume: () => void = () => {};
-    ch.port1.onmessage = () => resume();
-    const turn = (r: () => void) => {
-      resume = r;
-      ch.port2.postMessage(0);
-    };
+    const turn = new MacrotaskTurn();
     try {
       while (!stop.stopped) {
         if (this.poll(onlyReady) === 0) await wait(Math.min(idleMs, this.house.tickMs));
@@ -378,13 +370,12 @@ export class Switch {
         }
         const t = performance.now();
         if (t - lastYield >= yieldMs) {
-          await new Promise<void>(turn);
+          await turn.next();
           lastYield = performance.now();
         }
       }
     } finally {
-      ch.port1.close();
-      ch.port2.close();
+      turn.close();
     }
   }
 
@@ -397,9 +388,4 @@ export class Switch {
   links(): Link[] {
     return [...this.ports.map((p) => p.link), ...this.underlay.map((u) => u.link)];
   }
-}
-
-/** True when `link` fills virtio-net headers on receive (TAP/packet links opened with them). */
-function carriesVnet(link: Link): boolean {
-  return link.vnet === true;
 }
