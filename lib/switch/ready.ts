@@ -1,6 +1,7 @@
 // The loop's pacing: which links a pass of Switch.poll reads, and how Switch.run yields. poll(2)
 // already says which fds are readable; reading the others costs one recv that returns EAGAIN
-// each (about a third of the datapath's syscalls under load before this set existed). Links without an fd (memory) cannot be polled: always read.
+// each (about a third of the datapath's syscalls under load before this set existed). Links
+// without an fd (memory) cannot be polled: always read.
 
 /** Per-link read flags in `Switch.links()` order, rebuilt (all set) when the links change. */
 export class ReadySet {
