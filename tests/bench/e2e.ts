@@ -8,6 +8,7 @@
 // alternate the row order (A B … B A) to cancel drift; each figure is the median over rounds.
 // Writes dist/bench/e2e.json: rows, and `ratios[]` per (work, mode, figure) with `better`.
 
+import { parseArgs as parseFlags } from "node:util";
 import { have, isRoot } from "../../lib/testbed/exec.ts";
 import {
   connRate,
@@ -44,32 +45,55 @@ interface Args {
   out: string;
 }
 
-function parseArgs(argv: string[]): Args {
-  const get = (k: string) => {
-    const i = argv.indexOf(k);
-    return i >= 0 ? argv[i + 1] : undefined;
-  };
-  const seconds = Number(get("--seconds") ?? 10);
-  if (!(seconds >= 1)) throw new Error(`--seconds ${get("--seconds")}: expected a number ≥ 1`);
+const USAGE = `usage: deno task bench:e2e [--seconds N] [--rounds R] [--only id,...]
+       [--modes best,raw] [--metrics tcp1,tcp4,pps,udp,ping,rr,cps] [--out FILE]
+  --seconds  seconds per measurement (10; 3 for a quick run)
+  --rounds   rounds per row, alternating the row order (3 from 10 s up, else 1)
+  --only     run only these row ids (e.g. xdeno-geneve-best,kernel-vxlan-best)
+  --modes    best (each system at its best) and/or raw (zones' offload off)
+  --metrics  what to measure in every mode (default: what each mode's targets need)
+  --out      JSON report (dist/bench/e2e.json)
+Runs as root: it builds network namespaces and measures kernel, Open vSwitch and xdeno paths.`;
+
+/** The harness's flags (node:util parseArgs); undefined after --help. */
+function parseArgs(argv: string[]): Args | undefined {
+  const { values: v } = parseFlags({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      seconds: { type: "string" },
+      rounds: { type: "string" },
+      only: { type: "string" },
+      modes: { type: "string" },
+      metrics: { type: "string" },
+      out: { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (v.help) return undefined;
+  const seconds = Number(v.seconds ?? 10);
+  if (!(seconds >= 1)) throw new Error(`--seconds ${v.seconds}: expected a number ≥ 1`);
   // A quick run must fit in 4 minutes: one round below 10 s, three (for medians) otherwise.
-  const rounds = Number(get("--rounds") ?? (seconds >= 10 ? 3 : 1));
-  const metrics = get("--metrics")?.split(",") as Metric[] | undefined;
+  const rounds = Number(v.rounds ?? (seconds >= 10 ? 3 : 1));
+  if (!(rounds >= 1)) throw new Error(`--rounds ${v.rounds}: expected a number ≥ 1`);
+  const metrics = v.metrics?.split(",") as Metric[] | undefined;
   for (const m of metrics ?? []) {
     if (!METRICS.includes(m)) {
       throw new Error(`--metrics: unknown "${m}" (expected ${DEFAULT_METRICS})`);
     }
   }
-  const modes = (get("--modes")?.split(",") ?? [...MODES]) as Mode[];
+  const modes = (v.modes?.split(",") ?? [...MODES]) as Mode[];
   for (const m of modes) {
     if (!MODES.includes(m)) throw new Error(`--modes: unknown "${m}" (expected ${MODES})`);
   }
   return {
     seconds,
     rounds,
-    only: get("--only")?.split(","),
+    only: v.only?.split(","),
     metrics,
     modes,
-    out: get("--out") ?? "dist/bench/e2e.json",
+    out: v.out ?? "dist/bench/e2e.json",
   };
 }
 
@@ -135,11 +159,21 @@ async function measureRow(p: BenchPath, a: Args, into: RowResult): Promise<void>
 }
 
 async function main(): Promise<number> {
+  let a: Args | undefined;
+  try {
+    a = parseArgs(Deno.args);
+  } catch (e) {
+    console.error(`bench:e2e: ${(e as Error).message}\n${USAGE}`);
+    return 2;
+  }
+  if (a === undefined) {
+    console.log(USAGE);
+    return 0;
+  }
   if (!isRoot()) {
     console.error("bench:e2e: needs root (network namespaces, OVS); run it as root");
     return 1;
   }
-  const a = parseArgs(Deno.args);
   for (const tool of ["ip", "iperf3", "ping", "gcc", "ethtool", "trafgen"]) {
     if (!await have(tool)) {
       console.error(`bench:e2e: ${tool} is missing (run tests/setup.sh as root)`);
