@@ -49,6 +49,21 @@ export function bytesEqual(
   return true;
 }
 
+/** Copies `len` bytes from `src[srcOff..]` to `dst[dstOff..]` without a subarray (hot path). */
+export function copyBytes(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  len: number,
+): void {
+  if (src === dst && dstOff > srcOff) {
+    for (let i = len - 1; i >= 0; i--) dst[dstOff + i] = src[srcOff + i];
+  } else {
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+  }
+}
+
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));
 
 /** Formats 6 bytes as `aa:bb:cc:dd:ee:ff`. */

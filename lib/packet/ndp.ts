@@ -3,7 +3,7 @@
 
 import { BoundedView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { bytesEqual, copyBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import {
   ICMPV6_NEIGHBOR_ADVERT,
   ICMPV6_NEIGHBOR_SOLICIT,
@@ -14,7 +14,9 @@ import {
 } from "./icmpv6.ts";
 
 const CUR_HOP_LIMIT = 4, RA_FLAGS = 5, ROUTER_LIFETIME = 6, REACHABLE = 8, RETRANS = 12;
-const NA_FLAGS = 4, TARGET = 8, REDIRECT_DST = 24;
+/** Offset of the NS/NA/redirect target address from the start of the ICMPv6 header. */
+export const NDP_TARGET = 8;
+const NA_FLAGS = 4, TARGET = NDP_TARGET, REDIRECT_DST = 24;
 const NA_ROUTER = 0x80, NA_SOLICITED = 0x40, NA_OVERRIDE = 0x20;
 const RA_MANAGED = 0x80, RA_OTHER = 0x40;
 
@@ -73,6 +75,14 @@ export class NdpView extends BoundedView {
   get target(): Uint8Array {
     return this.buf.subarray(this.off + TARGET, this.off + TARGET + 16);
   }
+  /** True when the NS/NA/redirect target equals `a[aOff..aOff+16]` (no allocation). */
+  targetEquals(a: Uint8Array, aOff = 0): boolean {
+    return bytesEqual(this.buf, this.off + TARGET, a, aOff, 16);
+  }
+  /** Copies the NS/NA/redirect target into `out[outOff..]` (no allocation). */
+  copyTargetInto(out: Uint8Array, outOff = 0): void {
+    copyBytes(this.buf, this.off + TARGET, out, outOff, 16);
+  }
   /** Redirect: destination address (subarray, no copy). */
   get redirectDst(): Uint8Array {
     return this.buf.subarray(this.off + REDIRECT_DST, this.off + REDIRECT_DST + 16);
@@ -84,6 +94,11 @@ export class NdpView extends BoundedView {
   /** Offset of the first option of `type` (its type byte), -1 when absent. */
   findOption(type: number): number {
     return findNdpOption(this.buf, this.optionsOff, this.end, type);
+  }
+  /** Offset of the MAC in the source (or target) link-layer address option, -1 when absent. */
+  linkAddrOff(type = NDP_OPT_SOURCE_LL): number {
+    const at = this.findOption(type);
+    return at < 0 || this.buf[at + 1] !== 1 ? -1 : at + 2;
   }
   /** The MAC of the source (or target) link-layer address option, null when absent. */
   linkAddr(type = NDP_OPT_SOURCE_LL): Uint8Array | null {
