@@ -3,11 +3,19 @@
 // leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial checksum). The guest's
 // kernel handles one frame and one TAP write instead of dozens.
 
-import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
+import {
+  VirtioNetView,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_TCPV4,
+  VNET_GSO_TCPV6,
+} from "../packet/virtio_net.ts";
 import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
+import { TCP_CHECKSUM } from "../packet/tcp.ts";
 import type { TxQueue } from "./txq.ts";
 
 const ACK = 0x10, PSH = 0x08;
+/** One reused view for the header being read or written (the datapath is single-threaded). */
+const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** Offsets of a plain Ethernet + IPv4/IPv6 (no options/extensions) + TCP frame, or -1. */
 function tcpHeaders(b: Uint8Array, off: number, len: number): number {
@@ -60,14 +68,14 @@ export function coalesce(
   const pEnd = ipEnd(p, po + l3), pn = pEnd - (po + hdr);
   if (n <= 0 || dataEnd > off + len || pEnd > po + plen || pn <= 0) return false;
   // The queued frame: only ACK (or PSH on the last, which ends the train), whole MSS units.
-  const vo = k * VNET_HDR_LEN;
-  const merged = v[vo + H.gsoType] !== 0;
-  const mss = merged ? v[vo + H.gsoSize] | (v[vo + H.gsoSize + 1] << 8) : pn;
+  const vo = k * VNET_HDR_LEN, vh = VH.reset(v, vo);
+  const merged = vh.gsoType !== 0;
+  const mss = merged ? vh.gsoSize : pn;
   if (p[po + l4 + 13] !== ACK || pn % mss !== 0) return false;
   if (n > mss && (segMss !== mss || !merged)) return false;
   const f = buf[off + l4 + 13];
   if (f !== ACK && f !== (ACK | PSH)) return false;
-  if (v[vo] !== 0 && !merged) return false;
+  if (vh.flags !== 0 && !merged) return false;
   if (pEnd + n > p.length || pEnd - po - l3 + n > 65535) return false;
   // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
   for (let j = 0; j < 12; j++) if (p[po + j] !== buf[off + j]) return false;
@@ -122,16 +130,13 @@ function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: num
   const ps = v4 ? sum(b, l3 + 12, l3 + 20, 6 + tcpLen) : sum(b, l3 + 8, l3 + 40, 6 + tcpLen);
   b[l4 + 16] = ps >>> 8;
   b[l4 + 17] = ps & 0xff;
-  v[vo + H.flags] = VNET.VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  v[vo + H.gsoType] = v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
-  v[vo + H.hdrLen] = hdr & 0xff;
-  v[vo + H.hdrLen + 1] = hdr >> 8;
-  v[vo + H.gsoSize] = mss & 0xff;
-  v[vo + H.gsoSize + 1] = mss >> 8;
-  v[vo + H.csumStart] = l4 - off;
-  v[vo + H.csumStart + 1] = 0;
-  v[vo + H.csumOffset] = 16;
-  v[vo + H.csumOffset + 1] = 0;
+  const vh = VH.reset(v, vo);
+  vh.flags = VNET_F_NEEDS_CSUM;
+  vh.gsoType = v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+  vh.hdrLen = hdr;
+  vh.gsoSize = mss;
+  vh.csumStart = l4 - off;
+  vh.csumOffset = TCP_CHECKSUM;
 }
 
 /**

@@ -5,7 +5,7 @@
 
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
-import { resolveVnet, VnetVerdict } from "../link/vnet.ts";
+import { resolveVnet, VirtioNetView, VnetVerdict } from "../packet/virtio_net.ts";
 import { Ndp, unspecified } from "./ndp.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -38,8 +38,11 @@ function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
 /** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
 function isGso(rx: FrameBatch, i: number): boolean {
   const v = rx.vnet;
-  return v !== null && (v[i * VNET_HDR_LEN + 1] & 0x7f) !== 0;
+  return v !== null && VH.reset(v, i * VNET_HDR_LEN).isGso;
 }
+
+/** One reused view of the frame's virtio-net header (the datapath is single-threaded). */
+const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** State and per-frame logic of the switch; `Switch` adds control and the loop. */
 export class Datapath {
@@ -114,13 +117,13 @@ export class Datapath {
   protected flatten(rx: FrameBatch, i: number): boolean {
     const v = rx.vnet;
     if (v === null) return true;
-    const o = i * VNET_HDR_LEN;
-    if (v[o] === 0 && v[o + 1] === 0) return true;
+    const o = i * VNET_HDR_LEN, vh = VH.reset(v, o);
+    if (vh.isPlain) return true;
     if (resolveVnet(v, o, rx.bufs[i], rx.offs[i], rx.lens[i]) === VnetVerdict.Drop) {
       this.counters.drops[DROP.gso]++;
       return false;
     }
-    v.fill(0, o, o + VNET_HDR_LEN);
+    vh.clear();
     return true;
   }
 
@@ -214,7 +217,7 @@ export class Datapath {
     if (n < 0) return void c[DROP.gso]++;
     this.counters.events[EV["gso-segmented"]]++;
     const sb = this.seg.batch;
-    this.ov.gsoMss = h[ho + 4] | (h[ho + 5] << 8);
+    this.ov.gsoMss = VH.reset(h, ho).gsoSize;
     try {
       for (let j = 0; j < n; j++) {
         if (parseFrame(sb.bufs[j], sb.offs[j], sb.lens[j], this.meta, false) !== null) {

@@ -6,7 +6,7 @@
 // same split, told where an outer IPv6/UDP header sits, cuts an encapsulated large segment into
 // encapsulated MSS segments (the fallback towards peers that are not xdeno).
 
-import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
+import { VirtioNetView, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "../packet/virtio_net.ts";
 import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 
@@ -16,6 +16,7 @@ const FIN = 0x01, PSH = 0x08, CWR = 0x80;
 export class Segmenter {
   /** The segments of the last `split` (buffers may be swapped away by transmit queues). */
   readonly batch: FrameBatch;
+  private readonly vh = new VirtioNetView(new Uint8Array(0), 0);
 
   constructor(capacity: number, frameSize: number) {
     this.batch = new FrameBatch(capacity, frameSize);
@@ -37,11 +38,11 @@ export class Segmenter {
     maxData = 0,
     outerL3 = -1,
   ): number {
-    const type = h[ho + H.gsoType] & ~VNET.VIRTIO_NET_HDR_GSO_ECN;
+    const vh = this.vh.reset(h, ho);
     const v4 = lv.ipVersion === 4;
-    if (type !== (v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6)) return -1;
+    if (vh.gsoKind !== (v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6)) return -1;
     if (lv.proto !== 6 || lv.payload < 0 || (!v4 && lv.ipVersion !== 6)) return -1;
-    const gso = h[ho + H.gsoSize] | (h[ho + H.gsoSize + 1] << 8);
+    const gso = vh.gsoSize;
     const hdr = lv.payload - off, l3 = lv.l3 - off, l4 = lv.l4 - off, end = lv.ipEnd;
     const data = end - lv.payload;
     if (gso === 0 || data <= 0) return -1;
@@ -114,15 +115,14 @@ export class Segmenter {
 
 /** A reused virtio-net header asking for TCP segmentation (what `split` reads). */
 export class GsoHeader {
-  private readonly h = new Uint8Array(VNET_HDR_LEN);
+  private readonly vh = new VirtioNetView(new Uint8Array(VNET_HDR_LEN), 0);
 
   /** The header for TCP over IPv`ipVersion` in segments of `mss` bytes. */
   tcp(ipVersion: number, mss: number): Uint8Array {
-    const h = this.h;
-    h[H.gsoType] = ipVersion === 4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
-    h[H.gsoSize] = mss & 0xff;
-    h[H.gsoSize + 1] = mss >> 8;
-    return h;
+    const vh = this.vh;
+    vh.gsoType = ipVersion === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+    vh.gsoSize = mss;
+    return vh.buf;
   }
 }
 

@@ -62,10 +62,6 @@ const KNOWN_EDGES = new Set([
   // moves with issue 16 item 1 after the performance work lands: waiting through the Link seam
   "lib/switch/wait.ts -> lib/link/memory.ts",
   "lib/switch/wait.ts -> lib/link/poll.ts",
-  // moves with issue 16 item 1 after the performance work lands: virtio_net_hdr into packet
-  "lib/switch/datapath.ts -> lib/link/vnet.ts",
-  "lib/switch/segment.ts -> ffi/layout.ts",
-  "lib/switch/coalesce.ts -> ffi/layout.ts",
 ]);
 
 // lib/ files over 400 lines today; split them, then remove the entry.
