@@ -6,7 +6,7 @@ import type { ExternalIps, FirewallRule, Port, RouterEntry } from "../config/sch
 import type { ExternalIpConfig } from "../vpc/external.ts";
 import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
 import type { Route } from "../vpc/router.ts";
-import { cidrToString, parseCidr } from "../vpc/ip.ts";
+import { cidrToString, parseCidr } from "../packet/addr.ts";
 import type { VpcIpConfig, VpcPortConfig } from "../vpc/config.ts";
 import type { Mappings } from "../vpc/mappings.ts";
 import { InvalidField } from "../contract/field_error.ts";
@@ -60,7 +60,7 @@ export function externalInput(
 
 /** `10.0.0.5/24` → the private address and the subnet it sits in. */
 function ipConfig(cidr: string, where: string): VpcIpConfig {
-  const c = parseCidr(cidr, true);
+  const c = parseCidr(cidr, { loose: true });
   if (!c) throw new InvalidField(where, `"${cidr}" is not an address with a prefix length`);
   return { privateIp: cidr.slice(0, cidr.indexOf("/")), subnet: cidrToString(c) };
 }

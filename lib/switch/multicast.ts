@@ -13,6 +13,7 @@ import { emitGeneve, oxideMulticastOption } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
 import { copyBytes } from "./icmp6.ts";
+import { ipv6MulticastMacInto } from "../packet/addr.ts";
 import { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, type RouteTable } from "./routes.ts";
@@ -142,8 +143,7 @@ export class Multicast {
 
   private outer(underlay: Uint8Array, replication: Replication): Uint8Array {
     const t = new Uint8Array(OUTER_LEN);
-    t[0] = t[1] = 0x33;
-    t.set(underlay.subarray(12, 16), 2);
+    ipv6MulticastMacInto(underlay, t);
     t[12] = 0x86;
     t[13] = 0xdd;
     setU32(t, 14, 0x60000000);

@@ -6,10 +6,10 @@
 import { HEADROOM } from "../link/link.ts";
 import { verifyL4Checksum } from "../packet/checksum.ts";
 import type { PacketMeta } from "../packet/meta.ts";
+import { ipv6MulticastMacInto, solicitedNodeInto } from "../packet/addr.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
 import {
   copyBytes,
-  multicastMac,
   NA_OVERRIDE,
   NA_ROUTER,
   NA_SOLICITED,
@@ -18,7 +18,6 @@ import {
   ND_ROUTER_SOLICIT,
   OPT_SLLA,
   OPT_TLLA,
-  solicitedNode,
   writeNeighborAdvert,
   writeNeighborSolicit,
   writeRouterAdvert,
@@ -133,7 +132,7 @@ export class Ndp {
   ): void {
     copyBytes(this.sA, 0, b, t, 16);
     copyBytes(this.sB, 0, srcUnspec ? ALL_NODES : b, srcUnspec ? 0 : l3 + 8, 16);
-    if (srcUnspec) multicastMac(ALL_NODES, this.sMac);
+    if (srcUnspec) ipv6MulticastMacInto(ALL_NODES, this.sMac);
     else copyBytes(this.sMac, 0, dstMac, 0, 6);
     const flags = NA_ROUTER | NA_OVERRIDE | (srcUnspec ? 0 : NA_SOLICITED);
     const out = tx.reserve();
@@ -197,8 +196,8 @@ export class Ndp {
       copyBytes(this.sMac, 0, n.mac, 0, 6);
       copyBytes(this.sB, 0, n.addr, 0, 16);
     } else {
-      solicitedNode(n.addr, 0, this.sB);
-      multicastMac(this.sB, this.sMac);
+      solicitedNodeInto(n.addr, 0, this.sB);
+      ipv6MulticastMacInto(this.sB, this.sMac);
     }
     const out = ul.tx.reserve();
     ul.tx.commit(

@@ -21,7 +21,7 @@ export type { McastNextHopSpec, NextHopSpec, SwitchCommand };
 import { releasePipeline } from "./overlay.ts";
 import { DROP, EV } from "./counters.ts";
 import { Datapath } from "./datapath.ts";
-import { eui64LinkLocal } from "./icmp6.ts";
+import { eui64LinkLocal } from "../packet/addr.ts";
 import { DEFAULT_NUD, NeighborCache, type NudTimers } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
 import { releaseHops, Route, type UnderlayLink } from "./routes.ts";

@@ -17,7 +17,7 @@ import { parseIp } from "../packet/bytes.ts";
 import { openHostPort } from "../switch/host.ts";
 import { Switch } from "../switch/switch.ts";
 import { linkWaiter } from "../switch/wait.ts";
-import { cidrToString, parseCidr } from "../vpc/ip.ts";
+import { cidrToString, parseCidr } from "../packet/addr.ts";
 import { Mappings } from "../vpc/mappings.ts";
 import type { VpcIpConfig } from "../vpc/config.ts";
 import type { FirewallRuleInput } from "../vpc/firewall_rules.ts";
@@ -25,7 +25,7 @@ import { vpcPort } from "../vpc/vpc_port.ts";
 
 /** Splits "addr/len" into the address and its network ("172.30.0.5/22" → 172.30.0.0/22). */
 export function addressAndSubnet(cidr: string): { ip: string; subnet: string } {
-  const c = parseCidr(cidr, true);
+  const c = parseCidr(cidr, { loose: true });
   if (!c) throw new Error(`"${cidr}" is not an address with prefix length`);
   return { ip: cidr.split("/")[0], subnet: cidrToString(c) };
 }

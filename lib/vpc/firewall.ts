@@ -13,7 +13,7 @@ import {
   validateFirewallRules,
 } from "./firewall_rules.ts";
 import { orThrow } from "./validate.ts";
-import { cidrToString } from "./ip.ts";
+import { cidrToString } from "../packet/addr.ts";
 import { META_VNI } from "./gateway.ts";
 import { findQuoted, isIcmpError, Quoted } from "./icmp_error.ts";
 import type { ResolvedConfig } from "./config.ts";

@@ -4,7 +4,7 @@
 // pure matcher used by the firewall layer and tests.
 
 import { parseIp } from "../packet/bytes.ts";
-import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "./ip.ts";
+import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../packet/addr.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
 
 /** Rule input as the control plane sends it; omitted hosts/protocol/ports mean "any". */

@@ -34,7 +34,7 @@ import {
   ndpBufferLen,
 } from "../packet/ndp.ts";
 import { frameV4, frameV6, udpSegment } from "./emit.ts";
-import { ipv6MulticastMac, linkLocalFromMac, solicitedNode } from "./ip.ts";
+import { eui64LinkLocal, ipv6MulticastMac, solicitedNode } from "../packet/addr.ts";
 
 /** What the gateway needs to know to answer its guest. */
 export interface GatewayIdentity {
@@ -68,7 +68,7 @@ export function gatewayIdentity(
   o: Omit<GatewayIdentity, "linkLocal" | "mac"> & { mac?: Uint8Array },
 ): GatewayIdentity {
   const mac = o.mac ?? GATEWAY_MAC;
-  return { ...o, mac, linkLocal: linkLocalFromMac(mac) };
+  return { ...o, mac, linkLocal: eui64LinkLocal(mac) };
 }
 
 const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
@@ -133,7 +133,7 @@ export function icmpv6EchoReply(
   if (lv.icmpType !== 128 || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) return null;
   if (!eq(buf, lv.l3 + 24, gw.linkLocal)) return null;
   const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
-  const guestLl = linkLocalFromMac(gw.guestMac);
+  const guestLl = eui64LinkLocal(gw.guestMac);
   if (!eq(src, 0, guestLl) && !(gw.v6 && eq(src, 0, gw.v6.guestIp))) return null;
   const l4 = buf.slice(lv.l4, lv.ipEnd);
   l4[0] = 129;

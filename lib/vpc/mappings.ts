@@ -4,7 +4,14 @@
 // used change since G?" with one lookup instead of being flushed wholesale.
 
 import { ipToString, macToString, parseIp, parseIpv6, parseMac } from "../packet/bytes.ts";
-import { addrWordsInto, type Cidr, cidrToString, maskWord, parseCidr, wordsToBytes } from "./ip.ts";
+import {
+  addrWordsInto,
+  type Cidr,
+  cidrToString,
+  maskWord,
+  parseCidr,
+  wordsToBytes,
+} from "../packet/addr.ts";
 import { SlotAllocator, WordTable } from "./wordtable.ts";
 
 /** The VNI of boundary services, used when a V2B endpoint names none. */
@@ -240,7 +247,7 @@ export class V2B {
 
   /** Sets the endpoints of a prefix (replacing any). Endpoint VNI defaults to 99. */
   set(prefix: string, endpoints: readonly { ip: string; vni?: number }[]): void {
-    const cidr = parseCidr(prefix, true);
+    const cidr = parseCidr(prefix, { loose: true });
     if (!cidr) throw new RangeError(`V2B prefix: "${prefix}" is not a CIDR prefix`);
     if (endpoints.length === 0) throw new RangeError(`V2B endpoints: empty for ${prefix}`);
     const eps = endpoints.map((e, i) => {
@@ -269,7 +276,7 @@ export class V2B {
 
   /** Removes a prefix (or only the listed endpoints of it); false when nothing matched. */
   clear(prefix: string, endpoints?: readonly { ip: string; vni?: number }[]): boolean {
-    const cidr = parseCidr(prefix, true);
+    const cidr = parseCidr(prefix, { loose: true });
     if (!cidr) throw new RangeError(`V2B prefix: "${prefix}" is not a CIDR prefix`);
     const fam = cidr.af === 4 ? 0 : 1;
     const t = this.#byLen[fam][cidr.len];

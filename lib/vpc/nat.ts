@@ -27,7 +27,7 @@ import {
   restoreQuoted,
   rewriteQuoted,
 } from "./icmp_error.ts";
-import { type Cidr, cidrToString, wordsToBytes } from "./ip.ts";
+import { type Cidr, cidrToString, wordsToBytes } from "../packet/addr.ts";
 import { META_ROUTE, META_TARGET, TARGET_IG } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
 

@@ -4,7 +4,7 @@
 
 import { A, type RuleSpec } from "../engine/rule.ts";
 import { Layer } from "../engine/layer.ts";
-import { cidrToString } from "./ip.ts";
+import { cidrToString } from "../packet/addr.ts";
 import { type RouteEntry, routePriority, RouterTable, routerTargetText } from "./router.ts";
 
 /** Action-metadata key of the target's class: TARGET_IG, TARGET_IP_TEXT or TARGET_SUBNET_TEXT. */

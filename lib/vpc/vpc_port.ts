@@ -19,7 +19,7 @@ import {
 } from "./firewall_rules.ts";
 import { firewallLayer, firewallRuleSpec, firewallTablesFromInput } from "./firewall.ts";
 import { DROP_SPOOF, gatewayLayer, gatewayRules } from "./gateway.ts";
-import { type Cidr, cidrToString } from "./ip.ts";
+import { type Cidr, cidrToString } from "../packet/addr.ts";
 import {
   type PortSubnets,
   type PortSubnetsInput,
