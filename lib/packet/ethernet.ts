@@ -2,7 +2,7 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { u16 } from "./bytes.ts";
+import { copyBytes, u16 } from "./bytes.ts";
 
 /** Field offsets from the start of the Ethernet header. */
 export const ETH_DST = 0, ETH_SRC = 6, ETH_ETHERTYPE = 12, ETH_TCI = 14, ETH_INNER_ETHERTYPE = 16;
@@ -139,8 +139,8 @@ export function ethernetBufferLen(r: EthernetRepr): number {
 
 /** Writes the header at `off`; returns its length. */
 export function emitEthernet(r: EthernetRepr, buf: Uint8Array, off: number): number {
-  buf.set(r.dst.subarray(0, 6), off + DST);
-  buf.set(r.src.subarray(0, 6), off + SRC);
+  copyBytes(r.dst, 0, buf, off + DST, 6);
+  copyBytes(r.src, 0, buf, off + SRC, 6);
   let at = off + ETHERTYPE;
   if (r.vlan !== undefined && r.vlan >= 0) {
     buf[at] = ETHERTYPE_VLAN >>> 8;

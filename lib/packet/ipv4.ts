@@ -2,7 +2,7 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, u16, u32 } from "./bytes.ts";
+import { copyBytes, setU16, u16, u32 } from "./bytes.ts";
 import { fillIpv4HeaderChecksum, verifyIpv4Header } from "./checksum.ts";
 
 /** Field offsets from the start of the IPv4 header. */
@@ -209,8 +209,8 @@ export function emitIpv4(r: Ipv4Repr, buf: Uint8Array, off: number): number {
   );
   buf[off + TTL] = r.ttl ?? 64;
   buf[off + PROTO] = r.proto;
-  buf.set(r.src.subarray(0, 4), off + SRC);
-  buf.set(r.dst.subarray(0, 4), off + DST);
+  copyBytes(r.src, 0, buf, off + SRC, 4);
+  copyBytes(r.dst, 0, buf, off + DST, 4);
   if (r.options) buf.set(r.options, off + IPV4_HEADER_LEN);
   fillIpv4HeaderChecksum(buf, off);
   return hlen;

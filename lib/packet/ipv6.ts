@@ -2,7 +2,7 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { copyBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type HeaderLevel } from "./meta.ts";
 
 /** Field offsets from the start of the IPv6 header. */
@@ -221,8 +221,8 @@ export function emitIpv6(r: Ipv6Repr, buf: Uint8Array, off: number): number {
   setU16(buf, off + PAYLOAD_LEN, r.payloadLen);
   buf[off + NEXT_HEADER] = r.nextHeader;
   buf[off + HOP_LIMIT] = r.hopLimit ?? 64;
-  buf.set(r.src.subarray(0, 16), off + SRC);
-  buf.set(r.dst.subarray(0, 16), off + DST);
+  copyBytes(r.src, 0, buf, off + SRC, 16);
+  copyBytes(r.dst, 0, buf, off + DST, 16);
   return IPV6_HEADER_LEN;
 }
 

@@ -13,12 +13,20 @@ import { parseFrame } from "../packet/parse.ts";
 import { Packet } from "../engine/packet.ts";
 import { DROP, EV, SwitchCounters } from "./counters.ts";
 import {
-  copyBytes,
-  ICMP6_PACKET_TOO_BIG,
-  ICMP6_TIME_EXCEEDED,
-  writeEchoReply,
-  writeIcmp6Error,
-} from "./icmp6.ts";
+  icmpv6EchoReplyLen,
+  writeIcmpv6EchoReply,
+  writeIcmpv6Error,
+} from "../packet/icmp_reply.ts";
+import {
+  ICMPV6_ECHO_REQUEST,
+  ICMPV6_PACKET_TOO_BIG,
+  ICMPV6_TIME_EXCEEDED,
+  isIcmpv6Error,
+  isNdp,
+} from "../packet/icmpv6.ts";
+import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
+import { PROTO_ICMPV6 } from "../packet/checksum.ts";
+import { copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
@@ -26,8 +34,6 @@ import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
 import type { TxQueue } from "./txq.ts";
-
-const ETHERTYPE_IPV6 = 0x86dd;
 
 /** True when the 6 bytes at `b[off]` equal `mac`. */
 function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
@@ -142,7 +148,7 @@ export class Datapath {
       return this.overlay(port, rx, i);
     }
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       return this.flatten(rx, i) ? this.ndp.fromPort(port, b) : undefined;
     }
     if (mcast) {
@@ -153,9 +159,12 @@ export class Datapath {
     const srcOwned = port.owns(b, l3 + 8);
     if (!srcOwned || !inPrefix(b, l3 + 24, this.underlayPrefix, this.underlayPrefixLen)) {
       if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
-        if (lv.icmpType === 128 && lv.proto === 58 && this.isGateway(b, l3 + 24)) {
+        if (
+          lv.icmpType === ICMPV6_ECHO_REQUEST && lv.proto === PROTO_ICMPV6 &&
+          this.isGateway(b, l3 + 24)
+        ) {
           if (!this.flatten(rx, i)) return;
-          return this.echoReply(port, b, l3, lv.ipEnd);
+          return this.echoReply(port, b, l3, lv.l4, lv.ipEnd);
         }
         return void c[DROP["link-local-dst"]]++;
       }
@@ -168,7 +177,7 @@ export class Datapath {
         port.tx,
         port.mac,
         this.gatewayMac,
-        ICMP6_TIME_EXCEEDED,
+        ICMPV6_TIME_EXCEEDED,
         0,
         0,
         b,
@@ -196,10 +205,12 @@ export class Datapath {
   }
 
   /** A zone pinging its router (the gateway link-local) gets its answer. */
-  private echoReply(port: SwitchPort, b: Uint8Array, l3: number, ipEnd: number): void {
+  private echoReply(port: SwitchPort, b: Uint8Array, l3: number, l4: number, end: number): void {
     const out = port.tx.reserve();
-    if (HEADROOM + 14 + ipEnd - l3 > out.length) return void this.counters.drops[DROP["too-big"]]++;
-    port.tx.commit(writeEchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, ipEnd));
+    if (HEADROOM + icmpv6EchoReplyLen(l4, end) > out.length) {
+      return void this.counters.drops[DROP["too-big"]]++;
+    }
+    port.tx.commit(writeIcmpv6EchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, l4, end));
     this.counters.events[EV["echo-reply-sent"]]++;
   }
 
@@ -252,8 +263,8 @@ export class Datapath {
       this.tooBig(port.tx, port.mac, this.gatewayMac, link.mtu, b, l3, lv.ipEnd);
       return void c[DROP["too-big"]]++;
     }
-    copyBytes(b, off, hop.neighbor.mac, 0, 6);
-    copyBytes(b, off + 6, link.mac, 0, 6);
+    copyBytes(hop.neighbor.mac, 0, b, off, 6);
+    copyBytes(link.mac, 0, b, off + 6, 6);
     b[l3 + 7]--;
     hop.ul.tx.push(rx, i, off, rx.lens[i]);
     this.counters.events[EV["forwarded-underlay"]]++;
@@ -281,8 +292,8 @@ export class Datapath {
       this.counters.drops[DROP["too-big"]]++;
       return false;
     }
-    copyBytes(b, off, dst.mac, 0, 6);
-    copyBytes(b, off + 6, this.gatewayMac, 0, 6);
+    copyBytes(dst.mac, 0, b, off, 6);
+    copyBytes(this.gatewayMac, 0, b, off + 6, 6);
     b[l3 + 7]--;
     dst.tx.push(rx, i, off, rx.lens[i]);
     return true;
@@ -298,7 +309,7 @@ export class Datapath {
     if (!mcast && !macIs(b, off, ul.link.mac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6) return void c[DROP["non-ip"]]++;
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       return this.flatten(rx, i) ? this.ndp.fromUnderlay(ul, b, off) : undefined;
     }
     if (b[l3 + 24] === 0xff) {
@@ -312,9 +323,9 @@ export class Datapath {
     }
     const dst = this.byAddr.get(b, l3 + 24, 0);
     if (dst === undefined) return void c[DROP["no-local-port"]]++;
-    copyBytes(this.sMac2, 0, b, off + 6, 6);
+    copyBytes(b, off + 6, this.sMac2, 0, 6);
     if (b[l3 + 7] <= 1) {
-      this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMP6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
+      this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMPV6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
       return void c[DROP["hop-limit"]]++;
     }
     if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
@@ -337,7 +348,7 @@ export class Datapath {
     l3: number,
     ipEnd: number,
   ): void {
-    if (this.icmpError(tx, dstMac, srcMac, ICMP6_PACKET_TOO_BIG, 0, mtu, b, l3, ipEnd)) {
+    if (this.icmpError(tx, dstMac, srcMac, ICMPV6_PACKET_TOO_BIG, 0, mtu, b, l3, ipEnd)) {
       this.counters.events[EV["ptb-sent"]]++;
     }
   }
@@ -358,11 +369,11 @@ export class Datapath {
     ipEnd: number,
   ): boolean {
     const lv = this.meta.outer;
-    if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return false;
+    if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return false;
     if (b[l3 + 8] === 0xff || unspecified(b, l3 + 8)) return false;
-    copyBytes(this.sB, 0, b, l3 + 8, 16);
+    copyBytes(b, l3 + 8, this.sB, 0, 16);
     const out = tx.reserve();
-    tx.commit(writeIcmp6Error(
+    tx.commit(writeIcmpv6Error(
       out,
       HEADROOM,
       dstMac,
@@ -376,7 +387,7 @@ export class Datapath {
       l3,
       ipEnd - l3,
     ));
-    if (type === ICMP6_TIME_EXCEEDED) this.counters.events[EV["time-exceeded-sent"]]++;
+    if (type === ICMPV6_TIME_EXCEEDED) this.counters.events[EV["time-exceeded-sent"]]++;
     return true;
   }
 }

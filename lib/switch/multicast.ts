@@ -12,7 +12,7 @@ import { setU16, setU32 } from "../packet/bytes.ts";
 import { emitGeneve, oxideMulticastOption } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { copyBytes } from "./icmp6.ts";
+import { copyBytes } from "../packet/bytes.ts";
 import { ipv6MulticastMacInto } from "../packet/addr.ts";
 import { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
@@ -170,7 +170,7 @@ export class Multicast {
     if (lv.ipVersion !== 4 || (b[lv.l3 + 16] & 0xf0) !== 0xe0) return undefined;
     const k = this.key;
     k.fill(0);
-    copyBytes(k, 0, b, lv.l3 + 16, 4);
+    copyBytes(b, lv.l3 + 16, k, 0, 4);
     return this.byOverlay.get(k, 0, 4);
   }
 
@@ -213,12 +213,12 @@ export class Multicast {
     const o = HEADROOM;
     out.set(h.outer, o);
     // The destination MAC is the underlay group's (33:33 + its last 4 bytes, prebuilt).
-    copyBytes(out, o + 6, link.mac, 0, 6);
+    copyBytes(link.mac, 0, out, o + 6, 6);
     setU32(out, o + 14, (0x60000000 | (hash & 0xfffff)) >>> 0);
     setU16(out, o + 18, len + OUTER_LEN - 54);
     setU16(out, o + 54, 0xc000 | ((hash ^ (hash >>> 16)) & 0x3fff));
     setU16(out, o + 58, len + OUTER_LEN - 54);
-    copyBytes(out, o + OUTER_LEN, b, off, len);
+    copyBytes(b, off, out, o + OUTER_LEN, len);
     hop.ul.tx.commit(OUTER_LEN + len);
     c.events[EV["mcast-forwarded"]]++;
   }
@@ -246,8 +246,8 @@ export class Multicast {
       }
       const out = p.tx.reserve();
       if (HEADROOM + len > out.length) continue;
-      copyBytes(out, HEADROOM, b, off, len);
-      copyBytes(out, HEADROOM + 6, this.gatewayMac, 0, 6);
+      copyBytes(b, off, out, HEADROOM, len);
+      copyBytes(this.gatewayMac, 0, out, HEADROOM + 6, 6);
       p.tx.commit(len);
       this.counters.events[EV["mcast-delivered"]]++;
     }

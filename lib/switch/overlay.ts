@@ -22,7 +22,11 @@ import { parseFrame } from "../packet/parse.ts";
 import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { copyBytes, ICMP6_PACKET_TOO_BIG, writeFragNeeded, writeIcmp6Error } from "./icmp6.ts";
+import { writeFragNeeded, writeIcmpv6Error } from "../packet/icmp_reply.ts";
+import { ICMPV6_PACKET_TOO_BIG, isIcmpv6Error } from "../packet/icmpv6.ts";
+import { GENEVE_PORT } from "../packet/geneve.ts";
+import { PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
+import { copyBytes } from "../packet/bytes.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import type { TxQueue } from "./txq.ts";
@@ -53,7 +57,6 @@ export function releasePipeline(p: Pipeline): void {
   else p.port?.reset();
 }
 
-const GENEVE_PORT = 6081;
 /**
  * Bytes encapsulation adds around a guest IP packet: inner Ethernet, outer IPv6, UDP, Geneve
  * and up to 8 bytes of Oxide options.
@@ -169,8 +172,8 @@ export class OverlayPath {
     if (hop === null) return void c[DROP["no-next-hop"]]++;
     const link = hop.ul.link;
     if (o.ipEnd - o.l3 > link.mtu) return void c[DROP["too-big"]]++;
-    copyBytes(pkt.buf, o.ether, hop.neighbor.mac, 0, 6);
-    copyBytes(pkt.buf, o.ether + 6, link.mac, 0, 6);
+    copyBytes(hop.neighbor.mac, 0, pkt.buf, o.ether, 6);
+    copyBytes(link.mac, 0, pkt.buf, o.ether + 6, 6);
     rx.bufs[i] = pkt.buf;
     if (large && !whole) return this.splitOut(hop.ul.tx, pkt.buf, pkt.off, mss);
     if (whole) this.counters.events[EV["large-segment-out"]]++;
@@ -207,16 +210,16 @@ export class OverlayPath {
     if (lv.ipVersion === 4 && !dfV4) return true;
     const out = port.tx.reserve();
     if (lv.ipVersion === 6) {
-      if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return true;
-      copyBytes(this.scratch, 0, b, lv.l3 + 8, 16);
-      port.tx.commit(writeIcmp6Error(
+      if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return true;
+      copyBytes(b, lv.l3 + 8, this.scratch, 0, 16);
+      port.tx.commit(writeIcmpv6Error(
         out,
         HEADROOM,
         port.mac,
         this.gatewayMac,
         this.gatewayLinkLocal,
         this.scratch,
-        ICMP6_PACKET_TOO_BIG,
+        ICMPV6_PACKET_TOO_BIG,
         0,
         limit,
         b,
@@ -226,8 +229,8 @@ export class OverlayPath {
       this.counters.events[EV["ptb-sent"]]++;
     } else {
       // The unreachable destination answers for itself, as a router on the path would.
-      copyBytes(this.scratch, 0, b, lv.l3 + 16, 4);
-      copyBytes(this.scratch, 4, b, lv.l3 + 12, 4);
+      copyBytes(b, lv.l3 + 16, this.scratch, 0, 4);
+      copyBytes(b, lv.l3 + 12, this.scratch, 4, 4);
       port.tx.commit(writeFragNeeded(
         out,
         HEADROOM,
@@ -247,7 +250,7 @@ export class OverlayPath {
 
   /** True when the frame `meta` describes is UDP to Geneve at this sled's address. */
   isOurGeneve(b: Uint8Array, l3: number, proto: number, dstPort: number): boolean {
-    return proto === 17 && dstPort === GENEVE_PORT && this.isSled(b, l3 + 24);
+    return proto === PROTO_UDP && dstPort === GENEVE_PORT && this.isSled(b, l3 + 24);
   }
 
   /**

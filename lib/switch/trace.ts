@@ -9,6 +9,9 @@ import { ipv6ToString, macToString, toHex } from "../packet/bytes.ts";
 import { FlowId } from "../packet/flow.ts";
 import { PacketMeta } from "../packet/meta.ts";
 import { parseFrame } from "../packet/parse.ts";
+import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
+import { ICMPV6_ECHO_REQUEST, isNdp } from "../packet/icmpv6.ts";
+import { PROTO_ICMPV6 } from "../packet/checksum.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix } from "./routes.ts";
 import type { Switch } from "./switch.ts";
@@ -99,9 +102,11 @@ class Tracer {
     if (!mcast && macToString(b.subarray(off, off + 6)) !== macToString(sw.gatewayMac)) {
       return this.drop(`l2-dst: not addressed to the gateway ${macToString(sw.gatewayMac)}`);
     }
-    if (lv.etherType !== 0x86dd || port.kind === "instance") return this.pipelineOut(port, pkt);
+    if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
+      return this.pipelineOut(port, pkt);
+    }
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       this.note("NDP: answered by the switch (router and proxy for local underlay addresses)");
       return { verdict: "hairpin", layers: this.layers, frame: null };
     }
@@ -112,7 +117,7 @@ class Tracer {
     const srcOwned = port.owns(b, l3 + 8);
     if (!srcOwned || !inPrefix(b, l3 + 24, sw.underlayPrefix, sw.underlayPrefixLen)) {
       if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
-        if (lv.proto === 58 && lv.icmpType === 128) {
+        if (lv.proto === PROTO_ICMPV6 && lv.icmpType === ICMPV6_ECHO_REQUEST) {
           this.note("echo to the gateway's link-local address: answered by the switch");
           return { verdict: "hairpin", layers: this.layers, frame: null };
         }
@@ -209,7 +214,7 @@ class Tracer {
   /** Inbound from an underlay link: Geneve for a local pipeline, or IPv6 to a local address. */
   fromUnderlay(port: SwitchPort, pkt: Packet): TraceAnswer {
     const b = pkt.buf, lv = pkt.meta.outer;
-    if (lv.etherType !== 0x86dd) return this.drop("non-ip: the underlay carries IPv6 only");
+    if (lv.etherType !== ETHERTYPE_IPV6) return this.drop("non-ip: the underlay carries IPv6 only");
     if (pkt.meta.encap) return this.overlayIn(pkt, port);
     const dst = this.sw.byAddr.get(b, lv.l3 + 24, 0);
     if (dst === undefined) return this.drop("no-local-port for that underlay address");

@@ -26,13 +26,19 @@ import {
   emitDhcpv6,
   parseDhcpv6,
 } from "../packet/dhcpv6.ts";
+import { checkNdp, findNdpOption, NDP_OPT_SOURCE_LL } from "../packet/ndp.ts";
+import { IPV6_HEADER_LEN } from "../packet/ipv6.ts";
 import {
-  checkNdp,
-  emitNdp,
-  findNdpOption,
-  NDP_OPT_SOURCE_LL,
-  ndpBufferLen,
-} from "../packet/ndp.ts";
+  ICMPV6_ECHO_REQUEST,
+  ICMPV6_NEIGHBOR_SOLICIT,
+  ICMPV6_ROUTER_SOLICIT,
+} from "../packet/icmpv6.ts";
+import {
+  icmpv6EchoReplyLen,
+  writeIcmpv6EchoReply,
+  writeNeighborAdvert,
+  writeRouterAdvert,
+} from "../packet/icmp_reply.ts";
 import { frameV4, frameV6, udpSegment } from "./emit.ts";
 import { eui64LinkLocal, ipv6MulticastMac, solicitedNode } from "../packet/addr.ts";
 
@@ -130,14 +136,16 @@ export function icmpv6EchoReply(
   gw: GatewayIdentity,
 ): Uint8Array | null {
   if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.l4 < 0) return null;
-  if (lv.icmpType !== 128 || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) return null;
+  if (lv.icmpType !== ICMPV6_ECHO_REQUEST || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) {
+    return null;
+  }
   if (!eq(buf, lv.l3 + 24, gw.linkLocal)) return null;
   const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
   const guestLl = eui64LinkLocal(gw.guestMac);
   if (!eq(src, 0, guestLl) && !(gw.v6 && eq(src, 0, gw.v6.guestIp))) return null;
-  const l4 = buf.slice(lv.l4, lv.ipEnd);
-  l4[0] = 129;
-  return frameV6(gw.mac, gw.guestMac, gw.linkLocal, src, PROTO_ICMPV6, l4, 64);
+  const out = new Uint8Array(icmpv6EchoReplyLen(lv.l4, lv.ipEnd));
+  writeIcmpv6EchoReply(out, 0, gw.guestMac, gw.mac, buf, lv.l3, lv.l4, lv.ipEnd);
+  return out;
 }
 
 /** DHCPv4 Discover → Offer, Request → Ack (guest /32, routes via option 121, DNS, names). */
@@ -288,27 +296,20 @@ export function routerAdvert(
   lv: HeaderLevel,
   gw: GatewayIdentity,
 ): Uint8Array | null {
-  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== 133) return null;
+  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== ICMPV6_ROUTER_SOLICIT) {
+    return null;
+  }
   if (lv.icmpCode !== 0 || buf[lv.l3 + 7] !== 255 || !fromGuestMac(buf, lv, gw)) return null;
   if (checkNdp(buf, lv.l4, lv.ipEnd) !== null) return null;
   const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
   const unspecified = eq(src, 0, UNSPECIFIED);
   if (!unspecified && !(src[0] === 0xfe && (src[1] & 0xc0) === 0x80)) return null;
-  const ra = {
-    kind: "ra" as const,
-    curHopLimit: 255,
-    managed: true,
-    routerLifetime: 9000,
-    options: [
-      { type: "sourceLinkAddr" as const, mac: gw.mac },
-      { type: "mtu" as const, mtu: gw.mtu },
-    ],
-  };
-  const l4 = new Uint8Array(ndpBufferLen(ra));
-  emitNdp(ra, l4, 0);
   const dst = unspecified ? ALL_NODES : src;
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
-  return frameV6(gw.mac, dstMac, gw.linkLocal, dst, PROTO_ICMPV6, l4, 255);
+  const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
+  const ra = { lifetime: 9000, mtu: gw.mtu, curHopLimit: 255, managed: true };
+  writeRouterAdvert(out, 0, dstMac, gw.mac, gw.linkLocal, dst, ra);
+  return out;
 }
 
 /** Neighbor Solicitation for the gateway link-local (unicast or to its solicited-node group)
@@ -319,7 +320,9 @@ export function neighborAdvert(
   lv: HeaderLevel,
   gw: GatewayIdentity,
 ): Uint8Array | null {
-  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== 135) return null;
+  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== ICMPV6_NEIGHBOR_SOLICIT) {
+    return null;
+  }
   if (lv.icmpCode !== 0 || buf[lv.l3 + 7] !== 255 || !fromGuestMac(buf, lv, gw)) return null;
   if (lv.ipEnd - lv.l4 < 24 || checkNdp(buf, lv.l4, lv.ipEnd) !== null) return null;
   if (!eq(buf, lv.l4 + 8, gw.linkLocal)) return null;
@@ -332,17 +335,19 @@ export function neighborAdvert(
     if (!eq(dstIp, 0, solicitedNode(gw.linkLocal))) return null;
     if (findNdpOption(buf, lv.l4 + 24, lv.ipEnd, NDP_OPT_SOURCE_LL) >= 0) return null;
   }
-  const na = {
-    kind: "na" as const,
-    target: gw.linkLocal,
-    router: true,
-    solicited: !unspecified,
-    override: true,
-    options: [{ type: "targetLinkAddr" as const, mac: gw.mac }],
-  };
-  const l4 = new Uint8Array(ndpBufferLen(na));
-  emitNdp(na, l4, 0);
   const dst = unspecified ? ALL_NODES : src;
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
-  return frameV6(gw.mac, dstMac, gw.linkLocal, dst, PROTO_ICMPV6, l4, 255);
+  const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
+  writeNeighborAdvert(
+    out,
+    0,
+    dstMac,
+    gw.mac,
+    gw.linkLocal,
+    dst,
+    gw.linkLocal,
+    !unspecified,
+    gw.mac,
+  );
+  return out;
 }
