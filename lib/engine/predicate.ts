@@ -1,7 +1,10 @@
 // Rule predicates: plain data (so rules can be listed and traced) compiled once into closures
 // that read the packet bytes at the offsets `meta.flow` recorded. No predicate allocates.
 
-import { parseIp, parseMac } from "../packet/bytes.ts";
+import { bytesEqual, parseIp, parseMac, u32 } from "../packet/bytes.ts";
+import { ETH_DST, ETH_SRC } from "../packet/ethernet.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
 import { type Cidr, maskWord, parseCidr } from "../packet/addr.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
@@ -134,17 +137,15 @@ function compileCidr(s: string): CidrMatch {
   return { v4: c.af === 4, addr: c.words, mask };
 }
 
-function word(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
-}
+const word = u32;
 
 function cidrMatch(buf: Uint8Array, lv: HeaderLevel, dst: boolean, c: CidrMatch): boolean {
   if (c.v4) {
     if (lv.ipVersion !== 4) return false;
-    return ((word(buf, lv.l3 + (dst ? 16 : 12)) & c.mask[0]) >>> 0) === c.addr[0];
+    return ((word(buf, lv.l3 + (dst ? IPV4_DST : IPV4_SRC)) & c.mask[0]) >>> 0) === c.addr[0];
   }
   if (lv.ipVersion !== 6) return false;
-  const at = lv.l3 + (dst ? 24 : 8);
+  const at = lv.l3 + (dst ? IPV6_DST : IPV6_SRC);
   for (let i = 0; i < 4; i++) {
     if (((word(buf, at + 4 * i) & c.mask[i]) >>> 0) !== c.addr[i]) return false;
   }
@@ -196,7 +197,7 @@ export function compilePredicate(p: Predicate): Matcher {
     }
     case "etherSrc":
     case "etherDst": {
-      const off = p.kind === "etherSrc" ? 6 : 0;
+      const off = p.kind === "etherSrc" ? ETH_SRC : ETH_DST;
       if (p.multicast) {
         return (pkt) => pkt.meta.flow.ether >= 0 && (pkt.buf[pkt.meta.flow.ether + off] & 1) === 1;
       }
@@ -204,8 +205,7 @@ export function compilePredicate(p: Predicate): Matcher {
       if (!mac) throw new InvalidField(p.kind, `"${p.mac}" is not a MAC address`);
       return (pkt) => {
         const b = pkt.buf, e = pkt.meta.flow.ether, o = e + off;
-        return e >= 0 && b[o] === mac[0] && b[o + 1] === mac[1] && b[o + 2] === mac[2] &&
-          b[o + 3] === mac[3] && b[o + 4] === mac[4] && b[o + 5] === mac[5];
+        return e >= 0 && bytesEqual(b, o, mac, 0, 6);
       };
     }
     case "ipVersion": {

@@ -12,6 +12,9 @@ import type { HeaderLevel } from "../packet/meta.ts";
 import type { Packet } from "./packet.ts";
 import { type ActionMeta, type Predicate, ruleCidr } from "./predicate.ts";
 import { maskWord } from "../packet/addr.ts";
+import { i32 } from "../packet/bytes.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_SRC } from "../packet/ipv6.ts";
 import type { Rule } from "./rule.ts";
 
 /** Per-rule prefilter words: [dstMask, dstAddr, srcMask, srcAddr, dLo, dHi, sLo, sHi]. */
@@ -380,8 +383,8 @@ export function maskedKey(g: AddrGroup, w: Uint32Array, at: number): number {
 export function readAddrs(buf: Uint8Array, lv: HeaderLevel, w: Uint32Array): void {
   const o = lv.l3;
   if (lv.ipVersion === 4) {
-    w[0] = (buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15];
-    w[4] = (buf[o + 16] << 24) | (buf[o + 17] << 16) | (buf[o + 18] << 8) | buf[o + 19];
+    w[0] = i32(buf, o + IPV4_SRC);
+    w[4] = i32(buf, o + IPV4_DST);
     w[1] =
       w[2] =
       w[3] =
@@ -392,7 +395,6 @@ export function readAddrs(buf: Uint8Array, lv: HeaderLevel, w: Uint32Array): voi
     return;
   }
   for (let i = 0; i < 8; i++) {
-    const b = o + 8 + 4 * i;
-    w[i] = (buf[b] << 24) | (buf[b + 1] << 16) | (buf[b + 2] << 8) | buf[b + 3];
+    w[i] = i32(buf, o + IPV6_SRC + 4 * i);
   }
 }

@@ -17,6 +17,11 @@ export function u32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
+/** Reads a big-endian 32-bit word as a signed int32 (stays a small integer: no boxing). */
+export function i32(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
 /** Writes a big-endian u32. */
 export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 24;

@@ -22,6 +22,7 @@ import {
 } from "./ndp.ts";
 import { ICMPV6_ECHO_REPLY } from "./icmpv6.ts";
 import { ICMP_CHECKSUM, ICMP_CODE, ICMP_TYPE } from "./icmp_header.ts";
+import { ICMP_DEST_UNREACHABLE, ICMP_FRAG_NEEDED } from "./icmpv4.ts";
 import { copyBytes, setU16, setU32 } from "./bytes.ts";
 import { finish, PROTO_ICMP, PROTO_ICMPV6, pseudoSumV6, sum16 } from "./checksum.ts";
 
@@ -30,7 +31,6 @@ export const IPV6_MIN_MTU = 1280;
 /** Hop limit of NDP messages (RFC 4861 §7.1: a receiver drops anything else). */
 export const NDP_HOP_LIMIT = 255;
 const ICMP_ERROR_HEADER_LEN = 8;
-const ICMPV4_DEST_UNREACHABLE = 3, ICMPV4_FRAG_NEEDED = 4;
 
 const NONE = new Uint8Array(16);
 const ETH: EthernetRepr = { src: NONE, dst: NONE, etherType: ETHERTYPE_IPV6 };
@@ -258,8 +258,8 @@ export function writeFragNeeded(
   IP4.payloadLen = ICMP_ERROR_HEADER_LEN + quote;
   emitIpv4(IP4, b, l3);
   b.fill(0, l4, l4 + ICMP_ERROR_HEADER_LEN);
-  b[l4 + ICMP_TYPE] = ICMPV4_DEST_UNREACHABLE;
-  b[l4 + ICMP_CODE] = ICMPV4_FRAG_NEEDED;
+  b[l4 + ICMP_TYPE] = ICMP_DEST_UNREACHABLE;
+  b[l4 + ICMP_CODE] = ICMP_FRAG_NEEDED;
   setU16(b, l4 + 6, mtu);
   setU16(b, l4 + ICMP_CHECKSUM, finish(sum16(b, l4, ICMP_ERROR_HEADER_LEN + quote)));
   return ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + ICMP_ERROR_HEADER_LEN + quote;

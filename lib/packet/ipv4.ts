@@ -20,7 +20,9 @@ const FLAGS_FRAG = IPV4_FLAGS_FRAG, TTL = IPV4_TTL, PROTO = IPV4_PROTO, CHECKSUM
 const SRC = IPV4_SRC, DST = IPV4_DST;
 /** Length of an IPv4 header without options. */
 export const IPV4_HEADER_LEN = 20;
-const FLAG_DF = 0x4000, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
+/** The don't-fragment bit of the flags/fragment-offset field. */
+export const IPV4_DF = 0x4000;
+const FLAG_DF = IPV4_DF, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
 
 /** A read/write view of an IPv4 header; validated by `parseIpv4`. */
 export class Ipv4View extends HeaderView {

@@ -3,6 +3,8 @@
 // a frame from an underlay link is answered (NDP), learned from (NA) or delivered to the port
 // owning its destination. Everything else is dropped and counted by reason.
 
+import { IPV6_DST, IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
+import { ETH_SRC, EthernetView } from "../packet/ethernet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import { resolveVnet, VirtioNetView, VnetVerdict } from "../packet/virtio_net.ts";
@@ -26,7 +28,7 @@ import {
 } from "../packet/icmpv6.ts";
 import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
 import { PROTO_ICMPV6 } from "../packet/checksum.ts";
-import { copyBytes } from "../packet/bytes.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
@@ -35,11 +37,8 @@ import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
 import type { TxQueue } from "./txq.ts";
 
-/** True when the 6 bytes at `b[off]` equal `mac`. */
-function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
-  return b[off] === mac[0] && b[off + 1] === mac[1] && b[off + 2] === mac[2] &&
-    b[off + 3] === mac[3] && b[off + 4] === mac[4] && b[off + 5] === mac[5];
-}
+/** One reused view of the frame's Ethernet header (the datapath is single-threaded). */
+const ETH = new EthernetView(new Uint8Array(0), 0);
 
 /** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
 function isGso(rx: FrameBatch, i: number): boolean {
@@ -140,8 +139,8 @@ export class Datapath {
     // A client's UDP to port 6081 is its own traffic, never a tunnel for the switch to open.
     if (parseFrame(b, off, len, this.meta, false) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
-    const mcast = (b[off] & 1) !== 0;
-    if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;
+    const eth = ETH.reset(b, off), mcast = eth.dstIsGroup;
+    if (!mcast && !eth.dstEquals(this.gatewayMac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
       if (isGso(rx, i)) return this.segmentOut(port, rx, i);
       if (!this.flatten(rx, i)) return;
@@ -156,12 +155,12 @@ export class Datapath {
       if (!this.mc.out(port, rx, i, this.meta)) c[DROP.multicast]++;
       return;
     }
-    const srcOwned = port.owns(b, l3 + 8);
-    if (!srcOwned || !inPrefix(b, l3 + 24, this.underlayPrefix, this.underlayPrefixLen)) {
-      if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
+    const srcOwned = port.owns(b, l3 + IPV6_SRC);
+    if (!srcOwned || !inPrefix(b, l3 + IPV6_DST, this.underlayPrefix, this.underlayPrefixLen)) {
+      if (b[l3 + IPV6_DST] === 0xfe && (b[l3 + IPV6_DST + 1] & 0xc0) === 0x80) {
         if (
           lv.icmpType === ICMPV6_ECHO_REQUEST && lv.proto === PROTO_ICMPV6 &&
-          this.isGateway(b, l3 + 24)
+          this.isGateway(b, l3 + IPV6_DST)
         ) {
           if (!this.flatten(rx, i)) return;
           return this.echoReply(port, b, l3, lv.l4, lv.ipEnd);
@@ -172,7 +171,7 @@ export class Datapath {
       if (port.pipeline !== null) return this.flatten(rx, i) ? this.ov.out(port, rx, i) : undefined;
       return void c[srcOwned ? DROP["no-overlay"] : DROP["spoofed-source"]]++;
     }
-    if (b[l3 + 7] <= 1) {
+    if (b[l3 + IPV6_HOP_LIMIT] <= 1) {
       this.icmpError(
         port.tx,
         port.mac,
@@ -186,7 +185,7 @@ export class Datapath {
       );
       return void c[DROP["hop-limit"]]++;
     }
-    const dst = this.byAddr.get(b, l3 + 24, 0);
+    const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst !== undefined) {
       if (dst === port) return void c[DROP["port-loop"]]++;
       if (this.deliver(dst, rx, i, port.tx, port.mac, this.gatewayMac)) {
@@ -199,9 +198,7 @@ export class Datapath {
 
   /** True when 16 bytes at `b[off]` are the gateway's link-local address. */
   private isGateway(b: Uint8Array, off: number): boolean {
-    const g = this.gatewayLinkLocal;
-    for (let i = 0; i < 16; i++) if (b[off + i] !== g[i]) return false;
-    return true;
+    return bytesEqual(b, off, this.gatewayLinkLocal, 0, 16);
   }
 
   /** A zone pinging its router (the gateway link-local) gets its answer. */
@@ -253,9 +250,9 @@ export class Datapath {
   private toUnderlay(port: SwitchPort, rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
     const c = this.counters.drops;
-    const route = this.routes.lookup(b, l3 + 24);
+    const route = this.routes.lookup(b, l3 + IPV6_DST);
     if (route === null) return void c[DROP["no-route"]]++;
-    this.flow.setV6(lv.proto & 0xff, b, l3 + 8, l3 + 24, lv.srcPort, lv.dstPort);
+    this.flow.setV6(lv.proto & 0xff, b, l3 + IPV6_SRC, l3 + IPV6_DST, lv.srcPort, lv.dstPort);
     const hop = route.pick(ecmpHash(this.flow.w));
     if (hop === null) return void c[DROP["no-next-hop"]]++;
     const link = hop.ul.link;
@@ -264,8 +261,8 @@ export class Datapath {
       return void c[DROP["too-big"]]++;
     }
     copyBytes(hop.neighbor.mac, 0, b, off, 6);
-    copyBytes(link.mac, 0, b, off + 6, 6);
-    b[l3 + 7]--;
+    copyBytes(link.mac, 0, b, off + ETH_SRC, 6);
+    b[l3 + IPV6_HOP_LIMIT]--;
     hop.ul.tx.push(rx, i, off, rx.lens[i]);
     this.counters.events[EV["forwarded-underlay"]]++;
   }
@@ -293,8 +290,8 @@ export class Datapath {
       return false;
     }
     copyBytes(dst.mac, 0, b, off, 6);
-    copyBytes(this.gatewayMac, 0, b, off + 6, 6);
-    b[l3 + 7]--;
+    copyBytes(this.gatewayMac, 0, b, off + ETH_SRC, 6);
+    b[l3 + IPV6_HOP_LIMIT]--;
     dst.tx.push(rx, i, off, rx.lens[i]);
     return true;
   }
@@ -305,14 +302,14 @@ export class Datapath {
     const c = this.counters.drops;
     if (parseFrame(b, off, len, this.meta) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
-    const mcast = (b[off] & 1) !== 0;
-    if (!mcast && !macIs(b, off, ul.link.mac)) return void c[DROP["l2-dst"]]++;
+    const eth = ETH.reset(b, off), mcast = eth.dstIsGroup;
+    if (!mcast && !eth.dstEquals(ul.link.mac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6) return void c[DROP["non-ip"]]++;
     const l3 = lv.l3;
     if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       return this.flatten(rx, i) ? this.ndp.fromUnderlay(ul, b, off) : undefined;
     }
-    if (b[l3 + 24] === 0xff) {
+    if (b[l3 + IPV6_DST] === 0xff) {
       if (!this.flatten(rx, i)) return;
       if (!this.mc.inbound(rx, i, this.meta)) c[DROP.multicast]++;
       return;
@@ -321,10 +318,10 @@ export class Datapath {
     if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) {
       return this.flatten(rx, i) ? this.ov.inbound(rx, i, false) : undefined;
     }
-    const dst = this.byAddr.get(b, l3 + 24, 0);
+    const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst === undefined) return void c[DROP["no-local-port"]]++;
-    copyBytes(b, off + 6, this.sMac2, 0, 6);
-    if (b[l3 + 7] <= 1) {
+    copyBytes(b, off + ETH_SRC, this.sMac2, 0, 6);
+    if (b[l3 + IPV6_HOP_LIMIT] <= 1) {
       this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMPV6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
       return void c[DROP["hop-limit"]]++;
     }
@@ -370,8 +367,8 @@ export class Datapath {
   ): boolean {
     const lv = this.meta.outer;
     if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return false;
-    if (b[l3 + 8] === 0xff || unspecified(b, l3 + 8)) return false;
-    copyBytes(b, l3 + 8, this.sB, 0, 16);
+    if (b[l3 + IPV6_SRC] === 0xff || unspecified(b, l3 + IPV6_SRC)) return false;
+    copyBytes(b, l3 + IPV6_SRC, this.sB, 0, 16);
     const out = tx.reserve();
     tx.commit(writeIcmpv6Error(
       out,

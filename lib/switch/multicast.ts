@@ -4,6 +4,8 @@
 // option with the next hop's replication mode) to the underlay group. Geneve received for an
 // underlay group is delivered to local subscribers only: this sled is a leaf.
 
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
 import { DIR_IN, DIR_OUT } from "../engine/packet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
@@ -164,13 +166,13 @@ export class Multicast {
   private groupOf(b: Uint8Array, meta: PacketMeta): McastGroup | undefined {
     const lv = meta.outer;
     if (lv.ipVersion === 6) {
-      if (b[lv.l3 + 24] !== 0xff) return undefined;
-      return this.byOverlay.get(b, lv.l3 + 24, 6);
+      if (b[lv.l3 + IPV6_DST] !== 0xff) return undefined;
+      return this.byOverlay.get(b, lv.l3 + IPV6_DST, 6);
     }
-    if (lv.ipVersion !== 4 || (b[lv.l3 + 16] & 0xf0) !== 0xe0) return undefined;
+    if (lv.ipVersion !== 4 || (b[lv.l3 + IPV4_DST] & 0xf0) !== 0xe0) return undefined;
     const k = this.key;
     k.fill(0);
-    copyBytes(b, lv.l3 + 16, k, 0, 4);
+    copyBytes(b, lv.l3 + IPV4_DST, k, 0, 4);
     return this.byOverlay.get(k, 0, 4);
   }
 
@@ -193,9 +195,23 @@ export class Multicast {
     if (hops === undefined) return true;
     const lv = meta.outer;
     if (lv.ipVersion === 6) {
-      this.flow.setV6(lv.proto & 0xff, b, lv.l3 + 8, lv.l3 + 24, lv.srcPort, lv.dstPort);
+      this.flow.setV6(
+        lv.proto & 0xff,
+        b,
+        lv.l3 + IPV6_SRC,
+        lv.l3 + IPV6_DST,
+        lv.srcPort,
+        lv.dstPort,
+      );
     } else {
-      this.flow.setV4(lv.proto & 0xff, b, lv.l3 + 12, lv.l3 + 16, lv.srcPort, lv.dstPort);
+      this.flow.setV4(
+        lv.proto & 0xff,
+        b,
+        lv.l3 + IPV4_SRC,
+        lv.l3 + IPV4_DST,
+        lv.srcPort,
+        lv.dstPort,
+      );
     }
     const hash = this.flow.hash();
     for (let k = 0; k < hops.length; k++) this.sendCopy(hops[k], hash, b, off, len);
@@ -259,7 +275,7 @@ export class Multicast {
    */
   inbound(rx: FrameBatch, i: number, meta: PacketMeta): boolean {
     const b = rx.bufs[i];
-    const g = this.byUnderlay.get(b, meta.outer.l3 + 24, 0);
+    const g = this.byUnderlay.get(b, meta.outer.l3 + IPV6_DST, 0);
     if (g === undefined || !meta.encap || meta.vni !== FLEET_VNI || meta.inner.ether < 0) {
       return false;
     }

@@ -3,6 +3,9 @@
 // pipeline when the outer destination is this sled; Geneve from the underlay to this sled is
 // handed to the inbound pipeline of the port owning (VNI, inner destination MAC).
 
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DF, IPV4_DST, IPV4_FLAGS_FRAG, IPV4_SRC } from "../packet/ipv4.ts";
+import { u16 } from "../packet/bytes.ts";
 import { coalesce, queueGso } from "./coalesce.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
@@ -155,18 +158,32 @@ export class OverlayPath {
     // when the encapsulation carries no MSS option (boundary services, other switches).
     const large = mss > 0 && f.ipEnd - f.payload > mss;
     const whole = large && setMssOption(pkt.buf, o.l4 + 8, mss);
-    if (this.isSled(pkt.buf, o.l3 + 24)) {
+    if (this.isSled(pkt.buf, o.l3 + IPV6_DST)) {
       if (large && !whole) return void c[DROP.gso]++;
       this.counters.events[EV["overlay-loopback"]]++;
       return this.inbound(rx, i, true);
     }
-    const route = this.routes.lookup(pkt.buf, o.l3 + 24);
+    const route = this.routes.lookup(pkt.buf, o.l3 + IPV6_DST);
     if (route === null) return void c[DROP["no-route"]]++;
     // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
     if (f.ipVersion === 6) {
-      this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
+      this.flow.setV6(
+        f.proto & 0xff,
+        pkt.buf,
+        f.l3 + IPV6_SRC,
+        f.l3 + IPV6_DST,
+        f.srcPort,
+        f.dstPort,
+      );
     } else {
-      this.flow.setV4(f.proto & 0xff, pkt.buf, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
+      this.flow.setV4(
+        f.proto & 0xff,
+        pkt.buf,
+        f.l3 + IPV4_SRC,
+        f.l3 + IPV4_DST,
+        f.srcPort,
+        f.dstPort,
+      );
     }
     const hop = route.pick(ecmpHash(this.flow.w));
     if (hop === null) return void c[DROP["no-next-hop"]]++;
@@ -206,12 +223,12 @@ export class OverlayPath {
     const limit = this.underlayMtu() - ENCAP_OVERHEAD;
     if (lv.l3 < 0 || lv.ipEnd - lv.l3 <= limit) return false;
     this.counters.drops[DROP["too-big"]]++;
-    const dfV4 = lv.ipVersion === 4 && (b[lv.l3 + 6] & 0x40) !== 0;
+    const dfV4 = lv.ipVersion === 4 && (u16(b, lv.l3 + IPV4_FLAGS_FRAG) & IPV4_DF) !== 0;
     if (lv.ipVersion === 4 && !dfV4) return true;
     const out = port.tx.reserve();
     if (lv.ipVersion === 6) {
       if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return true;
-      copyBytes(b, lv.l3 + 8, this.scratch, 0, 16);
+      copyBytes(b, lv.l3 + IPV6_SRC, this.scratch, 0, 16);
       port.tx.commit(writeIcmpv6Error(
         out,
         HEADROOM,
@@ -229,8 +246,8 @@ export class OverlayPath {
       this.counters.events[EV["ptb-sent"]]++;
     } else {
       // The unreachable destination answers for itself, as a router on the path would.
-      copyBytes(b, lv.l3 + 16, this.scratch, 0, 4);
-      copyBytes(b, lv.l3 + 12, this.scratch, 4, 4);
+      copyBytes(b, lv.l3 + IPV4_DST, this.scratch, 0, 4);
+      copyBytes(b, lv.l3 + IPV4_SRC, this.scratch, 4, 4);
       port.tx.commit(writeFragNeeded(
         out,
         HEADROOM,
@@ -250,7 +267,7 @@ export class OverlayPath {
 
   /** True when the frame `meta` describes is UDP to Geneve at this sled's address. */
   isOurGeneve(b: Uint8Array, l3: number, proto: number, dstPort: number): boolean {
-    return proto === PROTO_UDP && dstPort === GENEVE_PORT && this.isSled(b, l3 + 24);
+    return proto === PROTO_UDP && dstPort === GENEVE_PORT && this.isSled(b, l3 + IPV6_DST);
   }
 
   /**

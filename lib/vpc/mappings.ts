@@ -8,6 +8,7 @@ import {
   addrWordsInto,
   type Cidr,
   cidrToString,
+  frameAddrWords,
   maskWord,
   parseCidr,
   wordsToBytes,
@@ -154,12 +155,7 @@ export class V2P {
   lookupFrame(vni: number, af: number, buf: Uint8Array, off: number): number {
     const k = this.#key;
     k[0] = ((af << 24) | (vni & 0xffffff)) >>> 0;
-    for (let i = 0; i < 4; i++) {
-      const o = off + 4 * i;
-      k[1 + i] = af === 4 && i > 0
-        ? 0
-        : ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
-    }
+    frameAddrWords(buf, off, af, k, 1);
     return this.#table.get(k, 0);
   }
 
