@@ -20,11 +20,11 @@ import {
   DHCP_CLIENT_PORT,
   DHCP_FLAG_BROADCAST,
   DHCP_SERVER_PORT,
-  dhcpReprParse,
   emitDhcp,
-  encodeDnsNames,
   parseDhcp,
 } from "../packet/dhcp.ts";
+import { encodeDnsNames } from "../packet/dns_names.ts";
+import { dhcpReprParse } from "../packet/dhcp_decode.ts";
 import {
   DHCPV6_CLIENT_PORT,
   DHCPV6_SERVER_PORT,

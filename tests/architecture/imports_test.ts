@@ -69,8 +69,6 @@ const MAX_LINES = 400;
 const KNOWN_LONG = new Set([
   "lib/engine/port.ts",
   "lib/engine/slow_path.ts",
-  "lib/packet/build.ts",
-  "lib/packet/dhcp.ts",
   "lib/runtime/runtime.ts",
   "lib/switch/switch.ts",
   "lib/vpc/vpc_port.ts",

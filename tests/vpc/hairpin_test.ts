@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { emitArp } from "../../lib/packet/arp.ts";
-import { type DhcpRepr, dhcpReprParse, emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { type DhcpRepr, emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { dhcpReprParse } from "../../lib/packet/dhcp_decode.ts";
 import {
   type Dhcpv6Repr,
   dhcpv6ReprParse,
