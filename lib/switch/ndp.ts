@@ -8,7 +8,7 @@ import { verifyL4Checksum } from "../packet/checksum.ts";
 import type { PacketMeta } from "../packet/meta.ts";
 import { ipv6MulticastMacInto, solicitedNodeInto } from "../packet/addr.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { copyBytes } from "../packet/bytes.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import {
   findNdpOption,
   NDP_NA_FLAGS,
@@ -43,8 +43,7 @@ const ALL_NODES = Uint8Array.of(0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 /** True when 16 bytes at `b[off]` equal `a`. */
 function addrIs(b: Uint8Array, off: number, a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (b[off + i] !== a[i]) return false;
-  return true;
+  return bytesEqual(b, off, a, 0, 16);
 }
 
 /** True when 16 bytes at `b[off]` are all zero (the unspecified address). */

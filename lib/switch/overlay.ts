@@ -29,7 +29,7 @@ import { writeFragNeeded, writeIcmpv6Error } from "../packet/icmp_reply.ts";
 import { ICMPV6_PACKET_TOO_BIG, isIcmpv6Error } from "../packet/icmpv6.ts";
 import { GENEVE_PORT } from "../packet/geneve.ts";
 import { PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
-import { copyBytes } from "../packet/bytes.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import type { TxQueue } from "./txq.ts";
@@ -136,9 +136,7 @@ export class OverlayPath {
 
   /** True when the 16 bytes at `b[off]` are this sled's underlay address. */
   private isSled(b: Uint8Array, off: number): boolean {
-    const a = this.sledAddress;
-    for (let i = 0; i < 16; i++) if (b[off + i] !== a[i]) return false;
-    return true;
+    return bytesEqual(b, off, this.sledAddress, 0, 16);
   }
 
   /** Outbound through `port`'s pipeline, then out the underlay or looped back locally. */
