@@ -4,6 +4,8 @@
 import { PacketMeta } from "../packet/meta.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { FlowId } from "../packet/flow.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
 import type { ParseError } from "../packet/error.ts";
 import type { UftEntry } from "./uft.ts";
 import { parseFrame } from "../packet/parse.ts";
@@ -108,11 +110,11 @@ export class ProcessResult {
 export function flowOfLevel(buf: Uint8Array, level: HeaderLevel, out: FlowId): boolean {
   const l3 = level.l3;
   if (level.ipVersion === 4) {
-    out.setV4(level.proto & 0xff, buf, l3 + 12, l3 + 16, level.srcPort, level.dstPort);
+    out.setV4(level.proto & 0xff, buf, l3 + IPV4_SRC, l3 + IPV4_DST, level.srcPort, level.dstPort);
     return true;
   }
   if (level.ipVersion === 6) {
-    out.setV6(level.proto & 0xff, buf, l3 + 8, l3 + 24, level.srcPort, level.dstPort);
+    out.setV6(level.proto & 0xff, buf, l3 + IPV6_SRC, l3 + IPV6_DST, level.srcPort, level.dstPort);
     return true;
   }
   return false;

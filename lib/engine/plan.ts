@@ -9,6 +9,14 @@ import { FRAG_LATER } from "../packet/meta.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
 import type { Packet } from "./packet.ts";
 import type { Reason } from "./reason.ts";
+import { setU16, u16 } from "../packet/bytes.ts";
+import { ETH_DST, ETH_SRC } from "../packet/ethernet.ts";
+import { IPV4_CHECKSUM, IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { TCP_CHECKSUM } from "../packet/tcp.ts";
+import { UDP_CHECKSUM } from "../packet/udp.ts";
+import { ICMP_CHECKSUM, ICMP_IDENT } from "../packet/icmp_header.ts";
+import { L4_DST_PORT, L4_SRC_PORT } from "../packet/view.ts";
 import {
   applyTransform,
   type HeaderTransform,
@@ -33,8 +41,8 @@ export class CompiledPlan {
   /** New port values (-1 = unchanged) at `srcPortAt`/`dstPortAt` within the L4 header. */
   srcPort = -1;
   dstPort = -1;
-  srcPortAt = 0;
-  dstPortAt = 2;
+  srcPortAt = L4_SRC_PORT;
+  dstPortAt = L4_DST_PORT;
   /** True when ports/echo id are rewritten. */
   ports = false;
   /** For CHECKSUM_PARTIAL packets: the address part of the delta, added uncomplemented. */
@@ -125,8 +133,8 @@ export function compilePlan(
       l4 += (~flow.srcPort & 0xffff) + id;
       p.srcPort = id;
       p.dstPort = id;
-      p.srcPortAt = 4;
-      p.dstPortAt = 4;
+      p.srcPortAt = ICMP_IDENT;
+      p.dstPortAt = ICMP_IDENT;
       p.ports = true;
     }
   } else {
@@ -136,62 +144,64 @@ export function compilePlan(
   }
   p.l4Delta = l4;
   p.pseudoDelta = proto === PROTO_TCP || proto === PROTO_UDP ? ipSum : 0;
-  p.l4Csum = proto === PROTO_TCP ? 16 : proto === PROTO_UDP ? 6 : icmp ? 2 : -1;
+  p.l4Csum = proto === PROTO_TCP
+    ? TCP_CHECKSUM
+    : proto === PROTO_UDP
+    ? UDP_CHECKSUM
+    : icmp
+    ? ICMP_CHECKSUM
+    : -1;
   p.l4Udp = proto === PROTO_UDP;
   return p;
 }
 
 function patch(buf: Uint8Array, at: number, delta: number, udp: boolean): void {
-  const hc = (buf[at] << 8) | buf[at + 1];
+  const hc = u16(buf, at);
   if (udp && hc === 0) return;
   let s = (~hc & 0xffff) + delta;
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
   let c = ~s & 0xffff;
   if (udp && c === 0) c = 0xffff;
-  buf[at] = c >>> 8;
-  buf[at + 1] = c;
+  setU16(buf, at, c);
 }
 
 function addPartial(buf: Uint8Array, at: number, delta: number): void {
-  let s = ((buf[at] << 8) | buf[at + 1]) + delta;
+  let s = u16(buf, at) + delta;
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
-  buf[at] = s >>> 8;
-  buf[at + 1] = s;
+  setU16(buf, at, s);
 }
 
 /** Applies a compiled plan in place; an error string or null. Allocates nothing. */
 export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
   const buf = pkt.buf, lv = pkt.meta.flow;
   if (lv.ether >= 0) {
-    if (p.etherSrc !== null) buf.set(p.etherSrc, lv.ether + 6);
-    if (p.etherDst !== null) buf.set(p.etherDst, lv.ether);
+    if (p.etherSrc !== null) buf.set(p.etherSrc, lv.ether + ETH_SRC);
+    if (p.etherDst !== null) buf.set(p.etherDst, lv.ether + ETH_DST);
   }
   const l3 = lv.l3;
   if (l3 >= 0 && (p.ipSrc !== null || p.ipDst !== null)) {
     if (lv.ipVersion === 4) {
-      if (p.ipSrc !== null) buf.set(p.ipSrc, l3 + 12);
-      if (p.ipDst !== null) buf.set(p.ipDst, l3 + 16);
-      patch(buf, l3 + 10, p.ipDelta, false);
+      if (p.ipSrc !== null) buf.set(p.ipSrc, l3 + IPV4_SRC);
+      if (p.ipDst !== null) buf.set(p.ipDst, l3 + IPV4_DST);
+      patch(buf, l3 + IPV4_CHECKSUM, p.ipDelta, false);
     } else {
-      if (p.ipSrc !== null) buf.set(p.ipSrc, l3 + 8);
-      if (p.ipDst !== null) buf.set(p.ipDst, l3 + 24);
+      if (p.ipSrc !== null) buf.set(p.ipSrc, l3 + IPV6_SRC);
+      if (p.ipDst !== null) buf.set(p.ipDst, l3 + IPV6_DST);
     }
   }
   const l4 = lv.l4;
   if (l4 >= 0 && lv.fragment !== FRAG_LATER && p.l4Csum >= 0 && (p.l4Delta !== 0 || p.ports)) {
-    if (pkt.csumPartial && p.l4Csum !== 2) {
+    if (pkt.csumPartial && p.l4Csum !== ICMP_CHECKSUM) {
       if (p.pseudoDelta !== 0) addPartial(buf, l4 + p.l4Csum, p.pseudoDelta);
     } else if (p.l4Delta !== 0) patch(buf, l4 + p.l4Csum, p.l4Delta, p.l4Udp);
     if (p.srcPort >= 0) {
-      buf[l4 + p.srcPortAt] = p.srcPort >>> 8;
-      buf[l4 + p.srcPortAt + 1] = p.srcPort;
+      setU16(buf, l4 + p.srcPortAt, p.srcPort);
       lv.srcPort = p.srcPort;
     }
     if (p.dstPort >= 0) {
-      buf[l4 + p.dstPortAt] = p.dstPort >>> 8;
-      buf[l4 + p.dstPortAt + 1] = p.dstPort;
+      setU16(buf, l4 + p.dstPortAt, p.dstPort);
       lv.dstPort = p.dstPort;
     }
   }

@@ -1,7 +1,11 @@
 // Rule predicates: plain data (so rules can be listed and traced) compiled once into closures
 // that read the packet bytes at the offsets `meta.flow` recorded. No predicate allocates.
 
-import { parseIp, parseMac } from "../packet/bytes.ts";
+import { bytesEqual, parseIp, parseMac, u32 } from "../packet/bytes.ts";
+import { ETH_DST, ETH_SRC } from "../packet/ethernet.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { type Cidr, maskWord, parseCidr } from "../packet/addr.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { Packet } from "./packet.ts";
@@ -109,44 +113,39 @@ export type Matcher = (pkt: Packet, am: ActionMeta) => boolean;
 /** Thrown by compilePredicate for a malformed rule (control plane, never the packet loop). */
 export class PredicateError extends Error {}
 
-interface Cidr {
+/** A prefix compiled for matching: address and mask as four big-endian u32 words. */
+interface CidrMatch {
   v4: boolean;
-  /** Address and mask as four big-endian u32 words (IPv4 uses word 0). */
   addr: Uint32Array;
   mask: Uint32Array;
 }
 
-/** Parses "a.b.c.d[/n]" or "x::y[/n]". */
-export function parseCidr(s: string): Cidr {
-  const [a, n] = s.split("/");
+/** A rule's "a.b.c.d[/n]" or "x::y[/n]" (host bits ignored); throws PredicateError when bad. */
+export function ruleCidr(s: string): Cidr {
+  const c = parseCidr(s, { bare: true, loose: true });
+  if (c !== null) return c;
+  const a = s.split("/")[0];
   const ip = parseIp(a);
   if (!ip) throw new PredicateError(`"${s}" is not an IP address or CIDR`);
-  const bits = ip.length * 8;
-  const len = n === undefined ? bits : Number(n);
-  if (!Number.isInteger(len) || len < 0 || len > bits) {
-    throw new PredicateError(`"${s}": prefix length must be 0..${bits}`);
-  }
-  const addr = new Uint32Array(4), mask = new Uint32Array(4);
-  for (let i = 0; i < ip.length / 4; i++) {
-    const b = 4 * i;
-    const left = Math.max(0, Math.min(32, len - 32 * i));
-    mask[i] = left === 0 ? 0 : (0xffffffff << (32 - left)) >>> 0;
-    addr[i] = (((ip[b] << 24) | (ip[b + 1] << 16) | (ip[b + 2] << 8) | ip[b + 3]) & mask[i]) >>> 0;
-  }
-  return { v4: ip.length === 4, addr, mask };
+  throw new PredicateError(`"${s}": prefix length must be 0..${ip.length * 8}`);
 }
 
-function word(b: Uint8Array, o: number): number {
-  return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
+function compileCidr(s: string): CidrMatch {
+  const c = ruleCidr(s);
+  const mask = new Uint32Array(4);
+  for (let i = 0; i < 4; i++) mask[i] = maskWord(c.len, i);
+  return { v4: c.af === 4, addr: c.words, mask };
 }
 
-function cidrMatch(buf: Uint8Array, lv: HeaderLevel, dst: boolean, c: Cidr): boolean {
+const word = u32;
+
+function cidrMatch(buf: Uint8Array, lv: HeaderLevel, dst: boolean, c: CidrMatch): boolean {
   if (c.v4) {
     if (lv.ipVersion !== 4) return false;
-    return ((word(buf, lv.l3 + (dst ? 16 : 12)) & c.mask[0]) >>> 0) === c.addr[0];
+    return ((word(buf, lv.l3 + (dst ? IPV4_DST : IPV4_SRC)) & c.mask[0]) >>> 0) === c.addr[0];
   }
   if (lv.ipVersion !== 6) return false;
-  const at = lv.l3 + (dst ? 24 : 8);
+  const at = lv.l3 + (dst ? IPV6_DST : IPV6_SRC);
   for (let i = 0; i < 4; i++) {
     if (((word(buf, at + 4 * i) & c.mask[i]) >>> 0) !== c.addr[i]) return false;
   }
@@ -198,7 +197,7 @@ export function compilePredicate(p: Predicate): Matcher {
     }
     case "etherSrc":
     case "etherDst": {
-      const off = p.kind === "etherSrc" ? 6 : 0;
+      const off = p.kind === "etherSrc" ? ETH_SRC : ETH_DST;
       if (p.multicast) {
         return (pkt) => pkt.meta.flow.ether >= 0 && (pkt.buf[pkt.meta.flow.ether + off] & 1) === 1;
       }
@@ -206,8 +205,7 @@ export function compilePredicate(p: Predicate): Matcher {
       if (!mac) throw new InvalidField(p.kind, `"${p.mac}" is not a MAC address`);
       return (pkt) => {
         const b = pkt.buf, e = pkt.meta.flow.ether, o = e + off;
-        return e >= 0 && b[o] === mac[0] && b[o + 1] === mac[1] && b[o + 2] === mac[2] &&
-          b[o + 3] === mac[3] && b[o + 4] === mac[4] && b[o + 5] === mac[5];
+        return e >= 0 && bytesEqual(b, o, mac, 0, 6);
       };
     }
     case "ipVersion": {
@@ -217,7 +215,7 @@ export function compilePredicate(p: Predicate): Matcher {
     case "ipSrc":
     case "ipDst": {
       const dst = p.kind === "ipDst";
-      const cs = p.cidrs.map(parseCidr);
+      const cs = p.cidrs.map(compileCidr);
       if (cs.length === 1) {
         const c = cs[0];
         return (pkt) => cidrMatch(pkt.buf, pkt.meta.flow, dst, c);

@@ -10,7 +10,11 @@
 
 import type { HeaderLevel } from "../packet/meta.ts";
 import type { Packet } from "./packet.ts";
-import { type ActionMeta, parseCidr, type Predicate } from "./predicate.ts";
+import { type ActionMeta, type Predicate, ruleCidr } from "./predicate.ts";
+import { maskWord } from "../packet/addr.ts";
+import { i32 } from "../packet/bytes.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { IPV6_SRC } from "../packet/ipv6.ts";
 import type { Rule } from "./rule.ts";
 
 /** Per-rule prefilter words: [dstMask, dstAddr, srcMask, srcAddr, dLo, dHi, sLo, sHi]. */
@@ -66,15 +70,15 @@ export class Prefilter {
       case "ipSrc":
       case "ipDst": {
         if (p.cidrs.length !== 1) break;
-        const c = parseCidr(p.cidrs[0]);
-        if (!c.v4) {
+        const c = ruleCidr(p.cidrs[0]);
+        if (c.af !== 4) {
           this.setFam(i, 6);
           break;
         }
         this.setFam(i, 4);
         const at = b + (p.kind === "ipDst" ? 0 : 2);
-        w[at] = c.mask[0] | 0;
-        w[at + 1] = c.addr[0] | 0;
+        w[at] = maskWord(c.len, 0) | 0;
+        w[at + 1] = c.words[0] | 0;
         break;
       }
     }
@@ -112,11 +116,10 @@ interface Keys {
 function addrKeys(cidrs: readonly string[], dst: boolean, out: Keys[]): void {
   const k4: number[] = [], k6: number[] = [];
   for (const s of cidrs) {
-    const c = parseCidr(s);
-    const len = s.includes("/") ? Number(s.split("/")[1]) : (c.v4 ? 32 : 128);
-    const a = c.addr;
-    if (c.v4) k4.push(len, mixWords(a[0], 0, 0, 0));
-    else k6.push(len, mixWords(a[0], a[1], a[2], a[3]));
+    const c = ruleCidr(s);
+    const a = c.words;
+    if (c.af === 4) k4.push(c.len, mixWords(a[0], 0, 0, 0));
+    else k6.push(c.len, mixWords(a[0], a[1], a[2], a[3]));
   }
   // A rule listing CIDRs of one family only can match only that family.
   if (k6.length === 0) out.push({ field: dst ? F_DST4 : F_SRC4, keys: k4 });
@@ -380,8 +383,8 @@ export function maskedKey(g: AddrGroup, w: Uint32Array, at: number): number {
 export function readAddrs(buf: Uint8Array, lv: HeaderLevel, w: Uint32Array): void {
   const o = lv.l3;
   if (lv.ipVersion === 4) {
-    w[0] = (buf[o + 12] << 24) | (buf[o + 13] << 16) | (buf[o + 14] << 8) | buf[o + 15];
-    w[4] = (buf[o + 16] << 24) | (buf[o + 17] << 16) | (buf[o + 18] << 8) | buf[o + 19];
+    w[0] = i32(buf, o + IPV4_SRC);
+    w[4] = i32(buf, o + IPV4_DST);
     w[1] =
       w[2] =
       w[3] =
@@ -392,7 +395,6 @@ export function readAddrs(buf: Uint8Array, lv: HeaderLevel, w: Uint32Array): voi
     return;
   }
   for (let i = 0; i < 8; i++) {
-    const b = o + 8 + 4 * i;
-    w[i] = (buf[b] << 24) | (buf[b + 1] << 16) | (buf[b + 2] << 8) | buf[b + 3];
+    w[i] = i32(buf, o + IPV6_SRC + 4 * i);
   }
 }

@@ -3,6 +3,8 @@
 // long an idle flow may live.
 
 import type { HeaderLevel } from "../packet/meta.ts";
+import { i32 } from "../packet/bytes.ts";
+import { TCP_ACK_NO, TCP_SEQ } from "../packet/tcp.ts";
 import { DIR_IN, DIR_OUT, type Direction } from "./packet.ts";
 import type { UftEntry } from "./uft.ts";
 
@@ -148,9 +150,7 @@ export function tcpStep(f: TcpFlow, dir: Direction, buf: Uint8Array, lv: HeaderL
   const syn = (flags & SYN) !== 0, ack = (flags & ACK) !== 0, fin = (flags & FIN) !== 0;
   if (syn && !ack && pastHandshake(f.state)) return TCP_REUSE;
   const l4 = lv.l4;
-  const seq = ((buf[l4 + 4] << 24) | (buf[l4 + 5] << 16) | (buf[l4 + 6] << 8) | buf[l4 + 7]) | 0;
-  const ackNo = ((buf[l4 + 8] << 24) | (buf[l4 + 9] << 16) | (buf[l4 + 10] << 8) | buf[l4 + 11]) |
-    0;
+  const seq = i32(buf, l4 + TCP_SEQ), ackNo = i32(buf, l4 + TCP_ACK_NO);
   // The FIN occupies the sequence number after the segment's data (and after a SYN).
   const finAck = (seq + (lv.ipEnd - lv.payload) + (syn ? 1 : 0) + 1) | 0;
   const out = dir === DIR_OUT, inb = dir === DIR_IN;

@@ -18,6 +18,34 @@ import {
 } from "../packet/checksum.ts";
 import type { Packet } from "./packet.ts";
 import { type Reason, reason } from "./reason.ts";
+import { copyBytes, setU16, u16 } from "../packet/bytes.ts";
+import {
+  ETH_ETHERTYPE,
+  ETH_TCI,
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  ETHERTYPE_VLAN,
+  VLAN_TAG_LEN,
+} from "../packet/ethernet.ts";
+import {
+  IPV4_CHECKSUM,
+  IPV4_DST,
+  IPV4_HEADER_LEN,
+  IPV4_PROTO,
+  IPV4_SRC,
+  IPV4_TOTAL_LEN,
+} from "../packet/ipv4.ts";
+import {
+  IPV6_DST,
+  IPV6_HEADER_LEN,
+  IPV6_NEXT_HEADER,
+  IPV6_PAYLOAD_LEN,
+  IPV6_SRC,
+} from "../packet/ipv6.ts";
+import { UDP_CHECKSUM, UDP_HEADER_LEN, UDP_LENGTH } from "../packet/udp.ts";
+import { TCP_CHECKSUM } from "../packet/tcp.ts";
+import { L4_DST_PORT, L4_SRC_PORT } from "../packet/view.ts";
 
 /** The outer headers (outer Ethernet + outer IP + encap) as one unit: push prebuilt bytes, or pop. */
 export type OuterAction = { op: "push"; bytes: Uint8Array } | { op: "pop" };
@@ -100,43 +128,43 @@ export function outerTemplate(bytes: Uint8Array): OuterTemplate | null {
 }
 
 function parseTemplate(bytes: Uint8Array): OuterTemplate | null {
-  if (bytes.length < 14) return null;
+  if (bytes.length < ETHERNET_HEADER_LEN) return null;
   const lv = new HeaderLevel();
   lv.ether = 0;
-  let at = 12;
-  let et = (bytes[at] << 8) | bytes[at + 1];
-  if (et === 0x8100) {
-    if (bytes.length < 18) return null;
-    lv.vlan = ((bytes[14] << 8) | bytes[15]) & 0xfff;
-    at += 4;
-    et = (bytes[at] << 8) | bytes[at + 1];
+  let at = ETH_ETHERTYPE;
+  let et = u16(bytes, at);
+  if (et === ETHERTYPE_VLAN) {
+    if (bytes.length < ETHERNET_HEADER_LEN + VLAN_TAG_LEN) return null;
+    lv.vlan = u16(bytes, ETH_TCI) & 0xfff;
+    at += VLAN_TAG_LEN;
+    et = u16(bytes, at);
   }
   lv.etherType = et;
   const l3 = at + 2;
   lv.l3 = l3;
   let ip4At = -1, ip6At = -1, l4 = -1;
-  if (et === 0x0800) {
-    if (bytes.length < l3 + 20 || bytes[l3] >> 4 !== 4) return null;
+  if (et === ETHERTYPE_IPV4) {
+    if (bytes.length < l3 + IPV4_HEADER_LEN || bytes[l3] >> 4 !== 4) return null;
     ip4At = l3;
     lv.ipVersion = 4;
-    lv.proto = bytes[l3 + 9];
+    lv.proto = bytes[l3 + IPV4_PROTO];
     l4 = l3 + (bytes[l3] & 0x0f) * 4;
-  } else if (et === 0x86dd) {
-    if (bytes.length < l3 + 40 || bytes[l3] >> 4 !== 6) return null;
+  } else if (et === ETHERTYPE_IPV6) {
+    if (bytes.length < l3 + IPV6_HEADER_LEN || bytes[l3] >> 4 !== 6) return null;
     ip6At = l3;
     lv.ipVersion = 6;
-    lv.proto = bytes[l3 + 6];
-    l4 = l3 + 40;
+    lv.proto = bytes[l3 + IPV6_NEXT_HEADER];
+    l4 = l3 + IPV6_HEADER_LEN;
   } else return null;
   lv.fragment = FRAG_NONE;
   let udpAt = -1, udpZero = true;
-  if (lv.proto === PROTO_UDP && bytes.length >= l4 + 8) {
+  if (lv.proto === PROTO_UDP && bytes.length >= l4 + UDP_HEADER_LEN) {
     udpAt = l4;
     lv.l4 = l4;
-    lv.payload = l4 + 8;
-    lv.srcPort = (bytes[l4] << 8) | bytes[l4 + 1];
-    lv.dstPort = (bytes[l4 + 2] << 8) | bytes[l4 + 3];
-    udpZero = bytes[l4 + 6] === 0 && bytes[l4 + 7] === 0;
+    lv.payload = l4 + UDP_HEADER_LEN;
+    lv.srcPort = u16(bytes, l4 + L4_SRC_PORT);
+    lv.dstPort = u16(bytes, l4 + L4_DST_PORT);
+    udpZero = u16(bytes, l4 + UDP_CHECKSUM) === 0;
   }
   return new OuterTemplate(bytes, lv, ip4At, ip6At, udpAt, udpZero);
 }
@@ -152,20 +180,13 @@ export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
   buf.set(tpl.bytes, start);
   const total = pkt.len + n;
   if (tpl.ip4At >= 0) {
-    const at = start + tpl.ip4At, l = total - tpl.ip4At;
-    buf[at + 2] = l >>> 8;
-    buf[at + 3] = l;
+    const at = start + tpl.ip4At;
+    setU16(buf, at + IPV4_TOTAL_LEN, total - tpl.ip4At);
     fillIpv4HeaderChecksum(buf, at);
   } else if (tpl.ip6At >= 0) {
-    const l = total - tpl.ip6At - 40;
-    buf[start + tpl.ip6At + 4] = l >>> 8;
-    buf[start + tpl.ip6At + 5] = l;
+    setU16(buf, start + tpl.ip6At + IPV6_PAYLOAD_LEN, total - tpl.ip6At - IPV6_HEADER_LEN);
   }
-  if (tpl.udpAt >= 0) {
-    const l = total - tpl.udpAt;
-    buf[start + tpl.udpAt + 4] = l >>> 8;
-    buf[start + tpl.udpAt + 5] = l;
-  }
+  if (tpl.udpAt >= 0) setU16(buf, start + tpl.udpAt + UDP_LENGTH, total - tpl.udpAt);
   meta.inner.copyFrom(meta.outer);
   const o = meta.outer, t = tpl.outer;
   o.ether = start + t.ether;
@@ -189,8 +210,7 @@ export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
   pkt.off = start;
   pkt.len = total;
   if (tpl.udpAt >= 0 && !tpl.udpZero) {
-    buf[start + tpl.udpAt + 6] = 0;
-    buf[start + tpl.udpAt + 7] = 0;
+    setU16(buf, start + tpl.udpAt + UDP_CHECKSUM, 0);
     fillL4Checksum(buf, o);
   }
   return null;
@@ -248,8 +268,8 @@ export function applyTransform(pkt: Packet, t: HeaderTransform): Reason | null {
   if (u && hasPorts(lv)) {
     if (partial) {
       // Ports are outside the pseudo-header: the device's sum will cover the new bytes.
-      if (u.srcPort !== undefined) setPort(buf, lv, 0, u.srcPort);
-      if (u.dstPort !== undefined) setPort(buf, lv, 2, u.dstPort);
+      if (u.srcPort !== undefined) setPort(buf, lv, L4_SRC_PORT, u.srcPort);
+      if (u.dstPort !== undefined) setPort(buf, lv, L4_DST_PORT, u.dstPort);
     } else {
       if (u.srcPort !== undefined) rewriteSrcPort(buf, lv, u.srcPort);
       if (u.dstPort !== undefined) rewriteDstPort(buf, lv, u.dstPort);
@@ -289,35 +309,38 @@ export function addToPartial(
   newOff: number,
   len: number,
 ): void {
-  let s = (buf[at] << 8) | buf[at + 1];
+  let s = u16(buf, at);
   for (let i = 0; i < len; i += 2) {
-    s += (~((oldBuf[oldOff + i] << 8) | oldBuf[oldOff + i + 1]) & 0xffff) +
-      ((neu[newOff + i] << 8) | neu[newOff + i + 1]);
+    s += (~u16(oldBuf, oldOff + i) & 0xffff) + u16(neu, newOff + i);
   }
   s = (s & 0xffff) + (s >>> 16);
   s = (s & 0xffff) + (s >>> 16);
-  buf[at] = s >>> 8;
-  buf[at + 1] = s;
+  setU16(buf, at, s);
 }
 
 /** Rewrites an address of a CHECKSUM_PARTIAL packet: IPv4 header checksum as usual, L4 field as a sum. */
 function rewriteAddrPartial(buf: Uint8Array, lv: HeaderLevel, dst: boolean, addr: Uint8Array) {
   const v4 = lv.ipVersion === 4;
   const len = v4 ? 4 : 16;
-  const at = lv.l3 + (v4 ? (dst ? 16 : 12) : (dst ? 24 : 8));
-  addToPartial(buf, lv.l4 + (lv.proto === PROTO_TCP ? 16 : 6), buf, at, addr, 0, len);
+  const at = lv.l3 + (v4 ? (dst ? IPV4_DST : IPV4_SRC) : (dst ? IPV6_DST : IPV6_SRC));
+  addToPartial(
+    buf,
+    lv.l4 + (lv.proto === PROTO_TCP ? TCP_CHECKSUM : UDP_CHECKSUM),
+    buf,
+    at,
+    addr,
+    0,
+    len,
+  );
   if (v4) {
-    const hc = (buf[lv.l3 + 10] << 8) | buf[lv.l3 + 11];
-    const c = csumAdjustBytes(hc, buf, at, addr, 0, 4);
-    buf[lv.l3 + 10] = c >>> 8;
-    buf[lv.l3 + 11] = c;
+    const hc = u16(buf, lv.l3 + IPV4_CHECKSUM);
+    setU16(buf, lv.l3 + IPV4_CHECKSUM, csumAdjustBytes(hc, buf, at, addr, 0, 4));
   }
-  for (let i = 0; i < len; i++) buf[at + i] = addr[i];
+  copyBytes(addr, 0, buf, at, len);
 }
 
 function setPort(buf: Uint8Array, lv: HeaderLevel, at: number, port: number): void {
-  buf[lv.l4 + at] = port >>> 8;
-  buf[lv.l4 + at + 1] = port;
-  if (at === 0) lv.srcPort = port;
+  setU16(buf, lv.l4 + at, port);
+  if (at === L4_SRC_PORT) lv.srcPort = port;
   else lv.dstPort = port;
 }

@@ -1,13 +1,15 @@
 // The one interface the switch sees for every way frames enter and leave xdeno
 // (TAP, packet socket, DLPI, memory). Backends live beside this file.
 
+import { VIRTIO_NET_HDR_LEN } from "../packet/virtio_net.ts";
+
 /** Bytes of space kept in front of each received frame so encapsulation can prepend in place. */
 export const HEADROOM = 128;
 /** Largest frame a backend hands over (GSO super-frames included). */
 export const MAX_FRAME = 65536 + 256;
 
 /** Size of the virtio-net header (struct virtio_net_hdr) that offload-capable links exchange. */
-export const VNET_HDR_LEN = 10;
+export const VNET_HDR_LEN = VIRTIO_NET_HDR_LEN;
 
 /** A reusable vector of frames: frame i is `bufs[i].subarray(offs[i], offs[i] + lens[i])`. */
 export class FrameBatch {

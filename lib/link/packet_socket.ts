@@ -14,7 +14,7 @@ import {
   newLinkStats,
   VNET_HDR_LEN,
 } from "./link.ts";
-import { resolveVnet, VnetVerdict } from "./vnet.ts";
+import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 import { MmsgVec } from "./mmsg.ts";
 import { setPeek, tuningEnv } from "./poll.ts";
 import { TpacketRing } from "./tpacket.ts";

@@ -1,29 +1,24 @@
 // Interface plumbing by rtnetlink (the Linux counterpart of xde's DLPI plumbing): addresses,
 // routes, link state and namespace moves, with everything this Plumber added undone by close().
-import { parseIp } from "../packet/bytes.ts";
+import { parseAddrPrefix } from "../packet/addr.ts";
 import { openNetns, withNetns } from "../../ffi/netns.ts";
 import { libc, SysError } from "../../ffi/libc.ts";
 import { type RouteSpec, Rtnl } from "../../ffi/netlink.ts";
 import { readSysctl, writeSysctl } from "../../ffi/sysctl.ts";
 
-/** A parsed `addr/len` prefix. */
-export interface Cidr {
+/** An interface address or route destination: the address as given and its prefix length. */
+export interface AddrPrefix {
   addr: Uint8Array;
   prefixLen: number;
 }
 
 /** Parses `fd00:1::1/64` or `10.0.0.1/24` (a bare address is a host prefix); throws when malformed. */
-export function parseCidr(s: string): Cidr {
-  const [a, l, extra] = s.trim().split("/");
-  const addr = parseIp(a ?? "");
-  const max = addr?.length === 4 ? 32 : 128;
-  const prefixLen = l === undefined ? max : Number(l);
-  if (
-    !addr || extra !== undefined || !Number.isInteger(prefixLen) || prefixLen < 0 || prefixLen > max
-  ) {
+export function parseAddrPrefixText(s: string): AddrPrefix {
+  const p = parseAddrPrefix(s.trim());
+  if (p === null) {
     throw new Error(`"${s}" is not an address prefix (expected e.g. fd00:1::1/64 or 10.0.0.1/24)`);
   }
-  return { addr, prefixLen };
+  return { addr: p.addr, prefixLen: p.cidr.len };
 }
 
 /** A route by names: destination prefix, device, optional gateway and metric. */
@@ -84,7 +79,7 @@ export class Plumber {
 
   /** Adds an address (IPv6 without DAD: the switch owns the segment); removed on close. */
   addAddress(dev: string, cidr: string): void {
-    const { addr, prefixLen } = parseCidr(cidr);
+    const { addr, prefixLen } = parseAddrPrefixText(cidr);
     const idx = this.index(dev);
     this.rt.addAddress(idx, addr, prefixLen);
     this.undo.push(() => this.rt.deleteAddress(this.index(dev), addr, prefixLen));
@@ -92,7 +87,7 @@ export class Plumber {
 
   /** Removes an address now. */
   deleteAddress(dev: string, cidr: string): void {
-    const { addr, prefixLen } = parseCidr(cidr);
+    const { addr, prefixLen } = parseAddrPrefixText(cidr);
     this.rt.deleteAddress(this.index(dev), addr, prefixLen);
   }
 
@@ -109,8 +104,8 @@ export class Plumber {
   }
 
   private spec(r: RouteText): RouteSpec {
-    const { addr, prefixLen } = parseCidr(r.dst);
-    const gateway = r.via ? parseCidr(r.via).addr : undefined;
+    const { addr, prefixLen } = parseAddrPrefixText(r.dst);
+    const gateway = r.via ? parseAddrPrefixText(r.via).addr : undefined;
     if (gateway && gateway.length !== addr.length) {
       throw new Error(`route ${r.dst} via ${r.via}: address families differ`);
     }

@@ -16,7 +16,7 @@ import {
   newLinkStats,
   VNET_HDR_LEN,
 } from "./link.ts";
-import { resolveVnet, VnetVerdict } from "./vnet.ts";
+import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 
 /** How to create a TAP port. */
 export interface TapLinkOptions {

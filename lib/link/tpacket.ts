@@ -4,7 +4,7 @@
 import { C, TPACKET3_HDR, TPACKET_BLOCK_DESC, TPACKET_REQ3 } from "../../ffi/layout.ts";
 import { errno, libc, SysError } from "../../ffi/libc.ts";
 import { FrameBatch, HEADROOM, type LinkStats, VNET_HDR_LEN } from "./link.ts";
-import { resolveVnet, VnetVerdict } from "./vnet.ts";
+import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 
 const MAP_FAILED = 0xffffffffffffffffn;
 

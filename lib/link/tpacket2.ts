@@ -8,7 +8,7 @@ import { C, TPACKET2_HDR, TPACKET_REQ } from "../../ffi/layout.ts";
 import { errno, libc, SysError } from "../../ffi/libc.ts";
 import { FrameBatch, HEADROOM, type LinkStats, VNET_HDR_LEN } from "./link.ts";
 import { MmsgVec } from "./mmsg.ts";
-import { resolveVnet, VnetVerdict } from "./vnet.ts";
+import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 
 const MAP_FAILED = 0xffffffffffffffffn;
 const PAGE = 4096;

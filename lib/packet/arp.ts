@@ -4,7 +4,10 @@ import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, u16 } from "./bytes.ts";
 
-const HTYPE = 0, PTYPE = 2, HLEN = 4, PLEN = 5, OPER = 6, SHA = 8, SPA = 14, THA = 18, TPA = 24;
+/** Field offsets from the start of the ARP packet. */
+export const ARP_OPER = 6, ARP_SHA = 8, ARP_SPA = 14, ARP_THA = 18, ARP_TPA = 24;
+const HTYPE = 0, PTYPE = 2, HLEN = 4, PLEN = 5, OPER = ARP_OPER, SHA = ARP_SHA, SPA = ARP_SPA;
+const THA = ARP_THA, TPA = ARP_TPA;
 /** Length of an Ethernet/IPv4 ARP packet. */
 export const ARP_LEN = 28;
 export const ARP_REQUEST = 1;
@@ -33,6 +36,54 @@ export class ArpView extends HeaderView {
   /** Target protocol address (subarray, no copy). */
   get targetIp(): Uint8Array {
     return this.buf.subarray(this.off + TPA, this.off + TPA + 4);
+  }
+  /** True when the sender MAC equals `a[aOff..aOff+6]` (no allocation). */
+  senderMacEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(SHA, 6, a, aOff);
+  }
+  /** Copies the sender MAC into `out[outOff..]` (no allocation). */
+  copySenderMacInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(SHA, 6, out, outOff);
+  }
+  /** Writes the sender MAC from `a[aOff..]` (no allocation). */
+  setSenderMacFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(SHA, 6, a, aOff);
+  }
+  /** True when the sender IP equals `a[aOff..aOff+4]` (no allocation). */
+  senderIpEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(SPA, 4, a, aOff);
+  }
+  /** Copies the sender IP into `out[outOff..]` (no allocation). */
+  copySenderIpInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(SPA, 4, out, outOff);
+  }
+  /** Writes the sender IP from `a[aOff..]` (no allocation). */
+  setSenderIpFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(SPA, 4, a, aOff);
+  }
+  /** True when the target MAC equals `a[aOff..aOff+6]` (no allocation). */
+  targetMacEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(THA, 6, a, aOff);
+  }
+  /** Copies the target MAC into `out[outOff..]` (no allocation). */
+  copyTargetMacInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(THA, 6, out, outOff);
+  }
+  /** Writes the target MAC from `a[aOff..]` (no allocation). */
+  setTargetMacFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(THA, 6, a, aOff);
+  }
+  /** True when the target IP equals `a[aOff..aOff+4]` (no allocation). */
+  targetIpEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(TPA, 4, a, aOff);
+  }
+  /** Copies the target IP into `out[outOff..]` (no allocation). */
+  copyTargetIpInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(TPA, 4, out, outOff);
+  }
+  /** Writes the target IP from `a[aOff..]` (no allocation). */
+  setTargetIpFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(TPA, 4, a, aOff);
   }
 }
 

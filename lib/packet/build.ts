@@ -4,15 +4,7 @@
 // Not for the fast path: it allocates. A bad spec (unparsable address) throws.
 
 import { setU16 } from "./bytes.ts";
-import {
-  ip4,
-  ip6,
-  type Ipv6ExtSpec,
-  type LayerSpec,
-  mac,
-  type NdpSpec,
-  type PayloadSpec,
-} from "./build_spec.ts";
+import { ip4, ip6, type LayerSpec, mac } from "./build_spec.ts";
 import {
   fillIpv4HeaderChecksum,
   internetChecksum,
@@ -23,190 +15,28 @@ import {
   pseudoSumV4,
   pseudoSumV6,
 } from "./checksum.ts";
-import {
-  emitEthernet,
-  ethernetBufferLen,
-  ETHERTYPE_ARP,
-  ETHERTYPE_IPV4,
-  ETHERTYPE_IPV6,
-} from "./ethernet.ts";
-import { ARP_LEN, ARP_REPLY, ARP_REQUEST, emitArp } from "./arp.ts";
-import { emitIpv4, ipv4BufferLen } from "./ipv4.ts";
-import {
-  emitIpv6,
-  emitIpv6Ext,
-  EXT_AH,
-  EXT_DEST_OPTS,
-  EXT_FRAGMENT,
-  EXT_HOP_BY_HOP,
-  EXT_NO_NEXT,
-  EXT_ROUTING,
-  IPV6_HEADER_LEN,
-  ipv6ExtBufferLen,
-  type Ipv6ExtRepr,
-} from "./ipv6.ts";
-import { emitTcp, parseTcpFlags, tcpBufferLen } from "./tcp.ts";
-import { emitUdp, UDP_HEADER_LEN } from "./udp.ts";
-import {
-  emitIcmpv4,
-  ICMP_DEST_UNREACHABLE,
-  ICMP_ECHO_REPLY,
-  ICMP_ECHO_REQUEST,
-  ICMP_HEADER_LEN,
-  ICMP_PARAM_PROBLEM,
-  ICMP_REDIRECT,
-  ICMP_TIME_EXCEEDED,
-} from "./icmpv4.ts";
-import {
-  emitIcmpv6,
-  ICMPV6_DEST_UNREACHABLE,
-  ICMPV6_ECHO_REPLY,
-  ICMPV6_ECHO_REQUEST,
-  ICMPV6_HEADER_LEN,
-  ICMPV6_PACKET_TOO_BIG,
-  ICMPV6_PARAM_PROBLEM,
-  ICMPV6_TIME_EXCEEDED,
-} from "./icmpv6.ts";
-import { emitNdp, ndpBufferLen, type NdpOptionRepr, type NdpRepr } from "./ndp.ts";
-import { emitGeneve, GENEVE_PORT, geneveBufferLen } from "./geneve.ts";
+import { emitEthernet } from "./ethernet.ts";
+import { ARP_REPLY, ARP_REQUEST, emitArp } from "./arp.ts";
+import { emitIpv4 } from "./ipv4.ts";
+import { emitIpv6, emitIpv6Ext, IPV6_HEADER_LEN } from "./ipv6.ts";
+import { emitTcp, parseTcpFlags } from "./tcp.ts";
+import { emitUdp } from "./udp.ts";
+import { emitIcmpv4 } from "./icmpv4.ts";
+import { emitIcmpv6 } from "./icmpv6.ts";
+import { emitNdp } from "./ndp.ts";
+import { emitGeneve, GENEVE_PORT } from "./geneve.ts";
 
 export * from "./build_spec.ts";
-
-const EXT_NUMBERS: Record<string, number> = {
-  hopByHop: EXT_HOP_BY_HOP,
-  routing: EXT_ROUTING,
-  fragment: EXT_FRAGMENT,
-  destination: EXT_DEST_OPTS,
-  ah: EXT_AH,
-};
-const ICMP4_KINDS: Record<string, number> = {
-  echoRequest: ICMP_ECHO_REQUEST,
-  echoReply: ICMP_ECHO_REPLY,
-  destUnreachable: ICMP_DEST_UNREACHABLE,
-  timeExceeded: ICMP_TIME_EXCEEDED,
-  paramProblem: ICMP_PARAM_PROBLEM,
-  redirect: ICMP_REDIRECT,
-};
-const ICMP6_KINDS: Record<string, number> = {
-  echoRequest: ICMPV6_ECHO_REQUEST,
-  echoReply: ICMPV6_ECHO_REPLY,
-  destUnreachable: ICMPV6_DEST_UNREACHABLE,
-  packetTooBig: ICMPV6_PACKET_TOO_BIG,
-  timeExceeded: ICMPV6_TIME_EXCEEDED,
-  paramProblem: ICMPV6_PARAM_PROBLEM,
-};
-
-const utf8 = new TextEncoder();
-
-function payloadBytes(s: PayloadSpec): Uint8Array {
-  return typeof s.data === "string" ? utf8.encode(s.data) : s.data;
-}
-
-function extRepr(e: Ipv6ExtSpec, next: number): Ipv6ExtRepr {
-  const type = typeof e.type === "number" ? e.type : EXT_NUMBERS[e.type];
-  return {
-    type,
-    nextHeader: e.nextHeader ?? next,
-    data: e.data,
-    fragOffset: e.fragOffset,
-    moreFragments: e.moreFragments,
-    ident: e.ident,
-  };
-}
-
-function ndpRepr(s: NdpSpec): NdpRepr {
-  const options = (s.options ?? []).map((o): NdpOptionRepr => {
-    switch (o.type) {
-      case "sourceLinkAddr":
-      case "targetLinkAddr":
-        return { type: o.type, mac: mac(o.mac) };
-      case "prefixInfo":
-        return { ...o, prefix: ip6(o.prefix) };
-      case "rdnss":
-        return { type: "rdnss", lifetime: o.lifetime, servers: o.servers.map(ip6) };
-      default:
-        return o;
-    }
-  });
-  const zero = new Uint8Array(16);
-  switch (s.kind) {
-    case "rs":
-      return { kind: "rs", options };
-    case "ra":
-      return { ...s, kind: "ra", options };
-    case "ns":
-      return { kind: "ns", target: s.target ? ip6(s.target) : zero, options };
-    case "na":
-      return { ...s, kind: "na", target: s.target ? ip6(s.target) : zero, options };
-    case "redirect":
-      return {
-        kind: "redirect",
-        target: s.target ? ip6(s.target) : zero,
-        dst: s.dst ? ip6(s.dst) : zero,
-        options,
-      };
-  }
-}
-
-/** IP protocol number (or EtherType, for `ether`) announcing `next`. */
-function protoOf(next: LayerSpec | undefined, ether: boolean): number {
-  switch (next?.type) {
-    case "ipv4":
-      return ether ? ETHERTYPE_IPV4 : 4;
-    case "ipv6":
-      return ether ? ETHERTYPE_IPV6 : 41;
-    case "arp":
-      return ETHERTYPE_ARP;
-    case "tcp":
-      return PROTO_TCP;
-    case "udp":
-      return PROTO_UDP;
-    case "icmpv4":
-      return PROTO_ICMP;
-    case "icmpv6":
-    case "ndp":
-      return PROTO_ICMPV6;
-    case undefined:
-      return ether ? 0x88b5 : EXT_NO_NEXT;
-    default:
-      // Experimental values (RFC 3692 / IEEE local) for payload and odd stacks.
-      return ether ? 0x88b5 : 253;
-  }
-}
-
-function headerLen(s: LayerSpec): number {
-  switch (s.type) {
-    case "ethernet":
-      return ethernetBufferLen({ src: mac(s.src), dst: mac(s.dst), etherType: 0, vlan: s.vlan });
-    case "arp":
-      return ARP_LEN;
-    case "ipv4":
-      return ipv4BufferLen({
-        src: ip4(s.src),
-        dst: ip4(s.dst),
-        proto: 0,
-        payloadLen: 0,
-        options: s.options,
-      });
-    case "ipv6":
-      return IPV6_HEADER_LEN +
-        (s.extHeaders ?? []).reduce((n, e) => n + ipv6ExtBufferLen(extRepr(e, 0)), 0);
-    case "tcp":
-      return tcpBufferLen({ ...s, flags: 0 });
-    case "udp":
-      return UDP_HEADER_LEN;
-    case "icmpv4":
-      return ICMP_HEADER_LEN;
-    case "icmpv6":
-      return ICMPV6_HEADER_LEN;
-    case "ndp":
-      return ndpBufferLen(ndpRepr(s));
-    case "geneve":
-      return geneveBufferLen(s);
-    case "payload":
-      return payloadBytes(s).length;
-  }
-}
+import {
+  EXT_NUMBERS,
+  extRepr,
+  headerLen,
+  ICMP4_KINDS,
+  ICMP6_KINDS,
+  ndpRepr,
+  payloadBytes,
+  protoOf,
+} from "./build_repr.ts";
 
 /**
  * Builds one frame from `layers`, outermost first. Each layer's payload is everything after

@@ -17,6 +17,11 @@ export function u32(b: Uint8Array, o: number): number {
   return ((b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3]) >>> 0;
 }
 
+/** Reads a big-endian 32-bit word as a signed int32 (stays a small integer: no boxing). */
+export function i32(b: Uint8Array, o: number): number {
+  return (b[o] << 24) | (b[o + 1] << 16) | (b[o + 2] << 8) | b[o + 3];
+}
+
 /** Writes a big-endian u32. */
 export function setU32(b: Uint8Array, o: number, v: number): void {
   b[o] = v >>> 24;
@@ -47,6 +52,21 @@ export function bytesEqual(
 ): boolean {
   for (let i = 0; i < len; i++) if (a[aOff + i] !== b[bOff + i]) return false;
   return true;
+}
+
+/** Copies `len` bytes from `src[srcOff..]` to `dst[dstOff..]` without a subarray (hot path). */
+export function copyBytes(
+  src: Uint8Array,
+  srcOff: number,
+  dst: Uint8Array,
+  dstOff: number,
+  len: number,
+): void {
+  if (src === dst && dstOff > srcOff) {
+    for (let i = len - 1; i >= 0; i--) dst[dstOff + i] = src[srcOff + i];
+  } else {
+    for (let i = 0; i < len; i++) dst[dstOff + i] = src[srcOff + i];
+  }
 }
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

@@ -12,13 +12,8 @@ import { isIpv6Extension } from "./ipv6.ts";
 import { icmpv6HeaderLen } from "./icmpv6.ts";
 import { PROTO_ICMP, PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "./checksum.ts";
 import { ETHERTYPE_ARP } from "./ethernet.ts";
-import {
-  DHCP_CLIENT_PORT,
-  DHCP_SERVER_PORT,
-  type DhcpRepr,
-  dhcpReprParse,
-  parseDhcp,
-} from "./dhcp.ts";
+import { DHCP_CLIENT_PORT, DHCP_SERVER_PORT, type DhcpRepr, parseDhcp } from "./dhcp.ts";
+import { dhcpReprParse } from "./dhcp_decode.ts";
 import {
   DHCPV6_CLIENT_PORT,
   DHCPV6_SERVER_PORT,

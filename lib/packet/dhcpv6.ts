@@ -5,7 +5,7 @@
 import { BoundedView } from "./view.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 import { isParseError, type ParseError, parseError } from "./error.ts";
-import { decodeDnsNames, encodeDnsNames } from "./dhcp.ts";
+import { decodeDnsNames, encodeDnsNames } from "./dns_names.ts";
 
 export const DHCPV6_CLIENT_PORT = 546;
 export const DHCPV6_SERVER_PORT = 547;

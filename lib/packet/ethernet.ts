@@ -2,9 +2,12 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { u16 } from "./bytes.ts";
+import { copyBytes, u16 } from "./bytes.ts";
 
-const DST = 0, SRC = 6, ETHERTYPE = 12, TCI = 14, INNER_ETHERTYPE = 16;
+/** Field offsets from the start of the Ethernet header. */
+export const ETH_DST = 0, ETH_SRC = 6, ETH_ETHERTYPE = 12, ETH_TCI = 14, ETH_INNER_ETHERTYPE = 16;
+const DST = ETH_DST, SRC = ETH_SRC, ETHERTYPE = ETH_ETHERTYPE, TCI = ETH_TCI;
+const INNER_ETHERTYPE = ETH_INNER_ETHERTYPE;
 /** Untagged Ethernet header length. */
 export const ETHERNET_HEADER_LEN = 14;
 /** Length of one 802.1Q tag. */
@@ -32,6 +35,34 @@ export class EthernetView extends HeaderView {
   }
   set src(m: Uint8Array) {
     this.buf.set(m.subarray(0, 6), this.off + SRC);
+  }
+  /** True when the destination MAC equals `a[aOff..aOff+6]` (no allocation). */
+  dstEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(DST, 6, a, aOff);
+  }
+  /** Copies the destination MAC into `out[outOff..]` (no allocation). */
+  copyDstInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(DST, 6, out, outOff);
+  }
+  /** Writes the destination MAC from `a[aOff..]` (no allocation). */
+  setDstFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(DST, 6, a, aOff);
+  }
+  /** True when the source MAC equals `a[aOff..aOff+6]` (no allocation). */
+  srcEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(SRC, 6, a, aOff);
+  }
+  /** Copies the source MAC into `out[outOff..]` (no allocation). */
+  copySrcInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(SRC, 6, out, outOff);
+  }
+  /** Writes the source MAC from `a[aOff..]` (no allocation). */
+  setSrcFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(SRC, 6, a, aOff);
+  }
+  /** True when the destination is a group (multicast or broadcast) address. */
+  get dstIsGroup(): boolean {
+    return (this.buf[this.off + DST] & 1) !== 0;
   }
   /** True when an 802.1Q tag follows the addresses. */
   get tagged(): boolean {
@@ -108,8 +139,8 @@ export function ethernetBufferLen(r: EthernetRepr): number {
 
 /** Writes the header at `off`; returns its length. */
 export function emitEthernet(r: EthernetRepr, buf: Uint8Array, off: number): number {
-  buf.set(r.dst.subarray(0, 6), off + DST);
-  buf.set(r.src.subarray(0, 6), off + SRC);
+  copyBytes(r.dst, 0, buf, off + DST, 6);
+  copyBytes(r.src, 0, buf, off + SRC, 6);
   let at = off + ETHERTYPE;
   if (r.vlan !== undefined && r.vlan >= 0) {
     buf[at] = ETHERTYPE_VLAN >>> 8;

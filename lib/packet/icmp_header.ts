@@ -4,7 +4,10 @@
 import { HeaderView } from "./view.ts";
 import { setU16, u16, u32 } from "./bytes.ts";
 
-const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6;
+/** Field offsets from the start of the ICMP header. */
+export const ICMP_TYPE = 0, ICMP_CODE = 1, ICMP_CHECKSUM = 2, ICMP_IDENT = 4, ICMP_SEQ = 6;
+const TYPE = ICMP_TYPE, CODE = ICMP_CODE, CHECKSUM = ICMP_CHECKSUM, IDENT = ICMP_IDENT;
+const SEQ = ICMP_SEQ;
 /** Length of the fixed ICMP header. */
 export const ICMP_COMMON_HEADER_LEN = 8;
 

@@ -2,22 +2,27 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, u16 } from "./bytes.ts";
+import { copyBytes, setU16, u16, u32 } from "./bytes.ts";
 import { fillIpv4HeaderChecksum, verifyIpv4Header } from "./checksum.ts";
 
-const VER_IHL = 0,
-  TOS = 1,
-  TOTAL_LEN = 2,
-  IDENT = 4,
-  FLAGS_FRAG = 6,
-  TTL = 8,
-  PROTO = 9,
-  CHECKSUM = 10,
-  SRC = 12,
-  DST = 16;
+/** Field offsets from the start of the IPv4 header. */
+export const IPV4_TOS = 1,
+  IPV4_TOTAL_LEN = 2,
+  IPV4_IDENT = 4,
+  IPV4_FLAGS_FRAG = 6,
+  IPV4_TTL = 8,
+  IPV4_PROTO = 9,
+  IPV4_CHECKSUM = 10,
+  IPV4_SRC = 12,
+  IPV4_DST = 16;
+const VER_IHL = 0, TOS = IPV4_TOS, TOTAL_LEN = IPV4_TOTAL_LEN, IDENT = IPV4_IDENT;
+const FLAGS_FRAG = IPV4_FLAGS_FRAG, TTL = IPV4_TTL, PROTO = IPV4_PROTO, CHECKSUM = IPV4_CHECKSUM;
+const SRC = IPV4_SRC, DST = IPV4_DST;
 /** Length of an IPv4 header without options. */
 export const IPV4_HEADER_LEN = 20;
-const FLAG_DF = 0x4000, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
+/** The don't-fragment bit of the flags/fragment-offset field. */
+export const IPV4_DF = 0x4000;
+const FLAG_DF = IPV4_DF, FLAG_MF = 0x2000, FRAG_MASK = 0x1fff;
 
 /** A read/write view of an IPv4 header; validated by `parseIpv4`. */
 export class Ipv4View extends HeaderView {
@@ -81,6 +86,38 @@ export class Ipv4View extends HeaderView {
   /** Destination address (subarray, no copy). */
   get dst(): Uint8Array {
     return this.buf.subarray(this.off + DST, this.off + DST + 4);
+  }
+  /** True when the source address equals `a[aOff..aOff+4]` (no allocation). */
+  srcEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(SRC, 4, a, aOff);
+  }
+  /** Copies the source address into `out[outOff..]` (no allocation). */
+  copySrcInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(SRC, 4, out, outOff);
+  }
+  /** Writes the source address from `a[aOff..]` (no allocation). */
+  setSrcFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(SRC, 4, a, aOff);
+  }
+  /** True when the destination address equals `a[aOff..aOff+4]` (no allocation). */
+  dstEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(DST, 4, a, aOff);
+  }
+  /** Copies the destination address into `out[outOff..]` (no allocation). */
+  copyDstInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(DST, 4, out, outOff);
+  }
+  /** Writes the destination address from `a[aOff..]` (no allocation). */
+  setDstFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(DST, 4, a, aOff);
+  }
+  /** Source address as a u32 (no allocation). */
+  get srcWord(): number {
+    return u32(this.buf, this.off + SRC);
+  }
+  /** Destination address as a u32 (no allocation). */
+  get dstWord(): number {
+    return u32(this.buf, this.off + DST);
   }
   /** Option bytes (subarray, no copy). */
   get options(): Uint8Array {
@@ -174,8 +211,8 @@ export function emitIpv4(r: Ipv4Repr, buf: Uint8Array, off: number): number {
   );
   buf[off + TTL] = r.ttl ?? 64;
   buf[off + PROTO] = r.proto;
-  buf.set(r.src.subarray(0, 4), off + SRC);
-  buf.set(r.dst.subarray(0, 4), off + DST);
+  copyBytes(r.src, 0, buf, off + SRC, 4);
+  copyBytes(r.dst, 0, buf, off + DST, 4);
   if (r.options) buf.set(r.options, off + IPV4_HEADER_LEN);
   fillIpv4HeaderChecksum(buf, off);
   return hlen;

@@ -2,10 +2,14 @@
 
 import { HeaderView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { copyBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type HeaderLevel } from "./meta.ts";
 
-const VER_TC_FL = 0, PAYLOAD_LEN = 4, NEXT_HEADER = 6, HOP_LIMIT = 7, SRC = 8, DST = 24;
+/** Field offsets from the start of the IPv6 header. */
+export const IPV6_PAYLOAD_LEN = 4, IPV6_NEXT_HEADER = 6, IPV6_HOP_LIMIT = 7, IPV6_SRC = 8;
+export const IPV6_DST = 24;
+const VER_TC_FL = 0, PAYLOAD_LEN = IPV6_PAYLOAD_LEN, NEXT_HEADER = IPV6_NEXT_HEADER;
+const HOP_LIMIT = IPV6_HOP_LIMIT, SRC = IPV6_SRC, DST = IPV6_DST;
 /** Length of the fixed IPv6 header. */
 export const IPV6_HEADER_LEN = 40;
 
@@ -61,6 +65,30 @@ export class Ipv6View extends HeaderView {
   /** Destination address (subarray, no copy). */
   get dst(): Uint8Array {
     return this.buf.subarray(this.off + DST, this.off + DST + 16);
+  }
+  /** True when the source address equals `a[aOff..aOff+16]` (no allocation). */
+  srcEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(SRC, 16, a, aOff);
+  }
+  /** Copies the source address into `out[outOff..]` (no allocation). */
+  copySrcInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(SRC, 16, out, outOff);
+  }
+  /** Writes the source address from `a[aOff..]` (no allocation). */
+  setSrcFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(SRC, 16, a, aOff);
+  }
+  /** True when the destination address equals `a[aOff..aOff+16]` (no allocation). */
+  dstEquals(a: Uint8Array, aOff = 0): boolean {
+    return this.fieldEquals(DST, 16, a, aOff);
+  }
+  /** Copies the destination address into `out[outOff..]` (no allocation). */
+  copyDstInto(out: Uint8Array, outOff = 0): void {
+    this.copyField(DST, 16, out, outOff);
+  }
+  /** Writes the destination address from `a[aOff..]` (no allocation). */
+  setDstFrom(a: Uint8Array, aOff = 0): void {
+    this.setField(DST, 16, a, aOff);
   }
 }
 
@@ -193,8 +221,8 @@ export function emitIpv6(r: Ipv6Repr, buf: Uint8Array, off: number): number {
   setU16(buf, off + PAYLOAD_LEN, r.payloadLen);
   buf[off + NEXT_HEADER] = r.nextHeader;
   buf[off + HOP_LIMIT] = r.hopLimit ?? 64;
-  buf.set(r.src.subarray(0, 16), off + SRC);
-  buf.set(r.dst.subarray(0, 16), off + DST);
+  copyBytes(r.src, 0, buf, off + SRC, 16);
+  copyBytes(r.dst, 0, buf, off + DST, 16);
   return IPV6_HEADER_LEN;
 }
 

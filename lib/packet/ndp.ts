@@ -3,7 +3,7 @@
 
 import { BoundedView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { bytesEqual, copyBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import {
   ICMPV6_NEIGHBOR_ADVERT,
   ICMPV6_NEIGHBOR_SOLICIT,
@@ -14,8 +14,14 @@ import {
 } from "./icmpv6.ts";
 
 const CUR_HOP_LIMIT = 4, RA_FLAGS = 5, ROUTER_LIFETIME = 6, REACHABLE = 8, RETRANS = 12;
-const NA_FLAGS = 4, TARGET = 8, REDIRECT_DST = 24;
-const NA_ROUTER = 0x80, NA_SOLICITED = 0x40, NA_OVERRIDE = 0x20;
+/** Offset of the NS/NA/redirect target address from the start of the ICMPv6 header. */
+export const NDP_TARGET = 8;
+/** Offset of the NA flags byte from the start of the ICMPv6 header. */
+export const NDP_NA_FLAGS = 4;
+const NA_FLAGS = NDP_NA_FLAGS, TARGET = NDP_TARGET, REDIRECT_DST = 24;
+/** Neighbor advertisement flags (the byte after the checksum). */
+export const NDP_NA_ROUTER = 0x80, NDP_NA_SOLICITED = 0x40, NDP_NA_OVERRIDE = 0x20;
+const NA_ROUTER = NDP_NA_ROUTER, NA_SOLICITED = NDP_NA_SOLICITED, NA_OVERRIDE = NDP_NA_OVERRIDE;
 const RA_MANAGED = 0x80, RA_OTHER = 0x40;
 
 export const NDP_OPT_SOURCE_LL = 1;
@@ -73,6 +79,14 @@ export class NdpView extends BoundedView {
   get target(): Uint8Array {
     return this.buf.subarray(this.off + TARGET, this.off + TARGET + 16);
   }
+  /** True when the NS/NA/redirect target equals `a[aOff..aOff+16]` (no allocation). */
+  targetEquals(a: Uint8Array, aOff = 0): boolean {
+    return bytesEqual(this.buf, this.off + TARGET, a, aOff, 16);
+  }
+  /** Copies the NS/NA/redirect target into `out[outOff..]` (no allocation). */
+  copyTargetInto(out: Uint8Array, outOff = 0): void {
+    copyBytes(this.buf, this.off + TARGET, out, outOff, 16);
+  }
   /** Redirect: destination address (subarray, no copy). */
   get redirectDst(): Uint8Array {
     return this.buf.subarray(this.off + REDIRECT_DST, this.off + REDIRECT_DST + 16);
@@ -84,6 +98,11 @@ export class NdpView extends BoundedView {
   /** Offset of the first option of `type` (its type byte), -1 when absent. */
   findOption(type: number): number {
     return findNdpOption(this.buf, this.optionsOff, this.end, type);
+  }
+  /** Offset of the MAC in the source (or target) link-layer address option, -1 when absent. */
+  linkAddrOff(type = NDP_OPT_SOURCE_LL): number {
+    const at = this.findOption(type);
+    return at < 0 || this.buf[at + 1] !== 1 ? -1 : at + 2;
   }
   /** The MAC of the source (or target) link-layer address option, null when absent. */
   linkAddr(type = NDP_OPT_SOURCE_LL): Uint8Array | null {
@@ -222,7 +241,7 @@ function emitOption(o: NdpOptionRepr, buf: Uint8Array, at: number): number {
     case "sourceLinkAddr":
     case "targetLinkAddr":
       buf[at] = o.type === "sourceLinkAddr" ? NDP_OPT_SOURCE_LL : NDP_OPT_TARGET_LL;
-      buf.set(o.mac.subarray(0, 6), at + 2);
+      copyBytes(o.mac, 0, buf, at + 2, 6);
       break;
     case "prefixInfo":
       buf[at] = NDP_OPT_PREFIX_INFO;
@@ -265,12 +284,12 @@ export function emitNdp(r: NdpRepr, buf: Uint8Array, off: number): number {
       setU32(buf, off + RETRANS, r.retransTimer ?? 0);
       break;
     case "ns":
-      buf.set(r.target.subarray(0, 16), off + TARGET);
+      copyBytes(r.target, 0, buf, off + TARGET, 16);
       break;
     case "na":
       buf[off + NA_FLAGS] = (r.router ? NA_ROUTER : 0) | (r.solicited ? NA_SOLICITED : 0) |
         (r.override ? NA_OVERRIDE : 0);
-      buf.set(r.target.subarray(0, 16), off + TARGET);
+      copyBytes(r.target, 0, buf, off + TARGET, 16);
       break;
     case "redirect":
       buf.set(r.target.subarray(0, 16), off + TARGET);

@@ -8,6 +8,9 @@ import { FRAG_FIRST, FRAG_LATER, FRAG_NONE, type HeaderLevel, type PacketMeta } 
 import type { FlowId } from "./flow.ts";
 import { checkArp } from "./arp.ts";
 import {
+  ETH_ETHERTYPE,
+  ETH_INNER_ETHERTYPE,
+  ETH_TCI,
   ETHERNET_HEADER_LEN,
   ETHERTYPE_ARP,
   ETHERTYPE_IPV4,
@@ -15,10 +18,26 @@ import {
   ETHERTYPE_VLAN,
   VLAN_TAG_LEN,
 } from "./ethernet.ts";
-import { checkIpv4 } from "./ipv4.ts";
-import { checkIpv6, IPV6_HEADER_LEN, walkIpv6Ext } from "./ipv6.ts";
-import { checkTcp } from "./tcp.ts";
-import { checkUdp, UDP_HEADER_LEN } from "./udp.ts";
+import {
+  checkIpv4,
+  IPV4_DST,
+  IPV4_FLAGS_FRAG,
+  IPV4_PROTO,
+  IPV4_SRC,
+  IPV4_TOTAL_LEN,
+} from "./ipv4.ts";
+import {
+  checkIpv6,
+  IPV6_DST,
+  IPV6_HEADER_LEN,
+  IPV6_PAYLOAD_LEN,
+  IPV6_SRC,
+  walkIpv6Ext,
+} from "./ipv6.ts";
+import { checkTcp, TCP_DATA_OFF, TCP_FLAGS } from "./tcp.ts";
+import { checkUdp, UDP_HEADER_LEN, UDP_LENGTH } from "./udp.ts";
+import { L4_DST_PORT, L4_SRC_PORT } from "./view.ts";
+import { ICMP_CODE, ICMP_IDENT, ICMP_TYPE } from "./icmp_header.ts";
 import { ICMP_HEADER_LEN, isIcmpv4Echo } from "./icmpv4.ts";
 import { icmpv6HeaderLen, isIcmpv6Echo, isNdp } from "./icmpv6.ts";
 import { checkNdpOptions } from "./ndp.ts";
@@ -50,7 +69,7 @@ export function parseFrame(
   if (o.proto !== PROTO_UDP || o.l4 < 0 || o.dstPort !== GENEVE_PORT || !geneve) return null;
   // Reassembly is not ours to do; the underlay MTU keeps tunnel packets whole.
   if (o.fragment !== FRAG_NONE) return parseError("unsupported", "geneve.fragment", o.l4);
-  const gOff = o.payload, gEnd = o.l4 + u16(buf, o.l4 + 4);
+  const gOff = o.payload, gEnd = o.l4 + u16(buf, o.l4 + UDP_LENGTH);
   const gErr = checkGeneve(buf, gOff, gEnd);
   if (gErr !== null) return gErr;
   const sErr = scanGeneve(buf, gOff, meta);
@@ -68,15 +87,15 @@ export function parseEthernetLevel(
 ): ParseError | null {
   if (end - off < ETHERNET_HEADER_LEN) return parseError("truncated", "ethernet", off);
   level.ether = off;
-  let et = u16(buf, off + 12);
+  let et = u16(buf, off + ETH_ETHERTYPE);
   let l3 = off + ETHERNET_HEADER_LEN;
   if (et === ETHERTYPE_VLAN) {
     if (end - off < ETHERNET_HEADER_LEN + VLAN_TAG_LEN) {
-      return parseError("truncated", "vlan", off + 12);
+      return parseError("truncated", "vlan", off + ETH_ETHERTYPE);
     }
-    level.vlan = u16(buf, off + 14) & 0x0fff;
-    et = u16(buf, off + 16);
-    if (et === ETHERTYPE_VLAN) return parseError("unsupported", "vlan", off + 16);
+    level.vlan = u16(buf, off + ETH_TCI) & 0x0fff;
+    et = u16(buf, off + ETH_INNER_ETHERTYPE);
+    if (et === ETHERTYPE_VLAN) return parseError("unsupported", "vlan", off + ETH_INNER_ETHERTYPE);
     l3 += VLAN_TAG_LEN;
   }
   level.etherType = et;
@@ -100,7 +119,7 @@ function parseIpv4Level(
 ): ParseError | null {
   const e = checkIpv4(buf, off, end);
   if (e !== null) return e;
-  fillIpv4Level(buf, off, off + u16(buf, off + 2), level);
+  fillIpv4Level(buf, off, off + u16(buf, off + IPV4_TOTAL_LEN), level);
   return level.fragment === FRAG_LATER ? null : parseL4(buf, off + (buf[off] & 0x0f) * 4, level);
 }
 
@@ -109,8 +128,8 @@ function fillIpv4Level(buf: Uint8Array, off: number, ipEnd: number, level: Heade
   level.l3 = off;
   level.ipVersion = 4;
   level.ipEnd = ipEnd;
-  level.proto = buf[off + 9];
-  const ff = u16(buf, off + 6);
+  level.proto = buf[off + IPV4_PROTO];
+  const ff = u16(buf, off + IPV4_FLAGS_FRAG);
   level.fragment = (ff & 0x1fff) !== 0 ? FRAG_LATER : (ff & 0x2000) ? FRAG_FIRST : FRAG_NONE;
 }
 
@@ -125,7 +144,7 @@ function parseIpv6Level(
   if (e !== null) return e;
   level.l3 = off;
   level.ipVersion = 6;
-  level.ipEnd = off + IPV6_HEADER_LEN + u16(buf, off + 4);
+  level.ipEnd = off + IPV6_HEADER_LEN + u16(buf, off + IPV6_PAYLOAD_LEN);
   const r = walkIpv6Ext(buf, off, level.ipEnd, level);
   if (typeof r !== "number") return r;
   return r < 0 ? null : parseL4(buf, r, level);
@@ -154,7 +173,7 @@ export function parseIpLevel(
   if (version === 4) {
     const e = checkIpv4(buf, off, end);
     if (e !== null && !(e.kind === "truncated" && e.at === "ipv4.length")) return e;
-    fillIpv4Level(buf, off, Math.min(off + u16(buf, off + 2), end), level);
+    fillIpv4Level(buf, off, Math.min(off + u16(buf, off + IPV4_TOTAL_LEN), end), level);
     if (level.fragment === FRAG_LATER) return null;
     l4 = off + (buf[off] & 0x0f) * 4;
   } else if (version === 6) {
@@ -162,7 +181,7 @@ export function parseIpLevel(
     if (e !== null && !(e.kind === "truncated" && e.at === "ipv6.length")) return e;
     level.l3 = off;
     level.ipVersion = 6;
-    level.ipEnd = Math.min(off + IPV6_HEADER_LEN + u16(buf, off + 4), end);
+    level.ipEnd = Math.min(off + IPV6_HEADER_LEN + u16(buf, off + IPV6_PAYLOAD_LEN), end);
     const r = walkIpv6Ext(buf, off, level.ipEnd, level);
     if (typeof r !== "number") return r;
     if (r < 0) return null;
@@ -181,38 +200,38 @@ function parseL4(buf: Uint8Array, l4: number, level: HeaderLevel): ParseError | 
     case PROTO_TCP:
       e = checkTcp(buf, l4, end);
       if (e !== null) return e;
-      level.srcPort = u16(buf, l4);
-      level.dstPort = u16(buf, l4 + 2);
-      level.tcpFlags = buf[l4 + 13];
-      level.payload = l4 + (buf[l4 + 12] >>> 4) * 4;
+      level.srcPort = u16(buf, l4 + L4_SRC_PORT);
+      level.dstPort = u16(buf, l4 + L4_DST_PORT);
+      level.tcpFlags = buf[l4 + TCP_FLAGS];
+      level.payload = l4 + (buf[l4 + TCP_DATA_OFF] >>> 4) * 4;
       break;
     case PROTO_UDP:
       if (level.fragment === FRAG_FIRST) {
         // The length field counts the whole datagram; this fragment holds only its start.
         if (end - l4 < UDP_HEADER_LEN) return parseError("truncated", "udp", l4);
-        if (u16(buf, l4 + 4) < UDP_HEADER_LEN) {
-          return parseError("malformed", "udp.length", l4 + 4);
+        if (u16(buf, l4 + UDP_LENGTH) < UDP_HEADER_LEN) {
+          return parseError("malformed", "udp.length", l4 + UDP_LENGTH);
         }
       } else {
         e = checkUdp(buf, l4, end);
         if (e !== null) return e;
       }
-      level.srcPort = u16(buf, l4);
-      level.dstPort = u16(buf, l4 + 2);
+      level.srcPort = u16(buf, l4 + L4_SRC_PORT);
+      level.dstPort = u16(buf, l4 + L4_DST_PORT);
       level.payload = l4 + UDP_HEADER_LEN;
       break;
     case PROTO_ICMP: {
       if (end - l4 < ICMP_HEADER_LEN) return parseError("truncated", "icmpv4", l4);
-      const t = buf[l4], c = buf[l4 + 1];
+      const t = buf[l4 + ICMP_TYPE], c = buf[l4 + ICMP_CODE];
       level.icmpType = t;
       level.icmpCode = c;
-      level.srcPort = level.dstPort = isIcmpv4Echo(t) ? u16(buf, l4 + 4) : (t << 8) | c;
+      level.srcPort = level.dstPort = isIcmpv4Echo(t) ? u16(buf, l4 + ICMP_IDENT) : (t << 8) | c;
       level.payload = l4 + ICMP_HEADER_LEN;
       break;
     }
     case PROTO_ICMPV6: {
       if (end - l4 < 4) return parseError("truncated", "icmpv6", l4);
-      const t = buf[l4], c = buf[l4 + 1], hlen = icmpv6HeaderLen(t);
+      const t = buf[l4 + ICMP_TYPE], c = buf[l4 + ICMP_CODE], hlen = icmpv6HeaderLen(t);
       if (end - l4 < hlen) return parseError("truncated", "icmpv6", l4);
       if (isNdp(t)) {
         e = checkNdpOptions(buf, l4 + hlen, end);
@@ -220,7 +239,7 @@ function parseL4(buf: Uint8Array, l4: number, level: HeaderLevel): ParseError | 
       }
       level.icmpType = t;
       level.icmpCode = c;
-      level.srcPort = level.dstPort = isIcmpv6Echo(t) ? u16(buf, l4 + 4) : (t << 8) | c;
+      level.srcPort = level.dstPort = isIcmpv6Echo(t) ? u16(buf, l4 + ICMP_IDENT) : (t << 8) | c;
       level.payload = l4 + hlen;
       break;
     }
@@ -238,15 +257,15 @@ function parseEmbeddedL4(buf: Uint8Array, l4: number, level: HeaderLevel): Parse
   if (p !== PROTO_TCP && p !== PROTO_UDP && p !== PROTO_ICMP && p !== PROTO_ICMPV6) return null;
   if (level.ipEnd - l4 < 8) return parseError("truncated", "embedded-l4", l4);
   if (p === PROTO_TCP || p === PROTO_UDP) {
-    level.srcPort = u16(buf, l4);
-    level.dstPort = u16(buf, l4 + 2);
-    if (p === PROTO_TCP && level.ipEnd - l4 >= 14) level.tcpFlags = buf[l4 + 13];
+    level.srcPort = u16(buf, l4 + L4_SRC_PORT);
+    level.dstPort = u16(buf, l4 + L4_DST_PORT);
+    if (p === PROTO_TCP && level.ipEnd - l4 > TCP_FLAGS) level.tcpFlags = buf[l4 + TCP_FLAGS];
   } else {
-    const t = buf[l4], c = buf[l4 + 1];
+    const t = buf[l4 + ICMP_TYPE], c = buf[l4 + ICMP_CODE];
     level.icmpType = t;
     level.icmpCode = c;
     const echo = p === PROTO_ICMP ? isIcmpv4Echo(t) : isIcmpv6Echo(t);
-    level.srcPort = level.dstPort = echo ? u16(buf, l4 + 4) : (t << 8) | c;
+    level.srcPort = level.dstPort = echo ? u16(buf, l4 + ICMP_IDENT) : (t << 8) | c;
   }
   level.l4 = l4;
   level.payload = Math.min(l4 + 8, level.ipEnd);
@@ -263,16 +282,16 @@ export function flowOf(buf: Uint8Array, level: HeaderLevel, out: FlowId): boolea
   let sp = 0, dp = 0;
   if (l4 >= 0) {
     if (proto === PROTO_TCP || proto === PROTO_UDP) {
-      sp = (buf[l4] << 8) | buf[l4 + 1];
-      dp = (buf[l4 + 2] << 8) | buf[l4 + 3];
+      sp = u16(buf, l4 + L4_SRC_PORT);
+      dp = u16(buf, l4 + L4_DST_PORT);
     } else if (proto === PROTO_ICMP || proto === PROTO_ICMPV6) {
-      const t = buf[l4];
+      const t = buf[l4 + ICMP_TYPE];
       const echo = proto === PROTO_ICMP ? isIcmpv4Echo(t) : isIcmpv6Echo(t);
-      sp = dp = echo ? (buf[l4 + 4] << 8) | buf[l4 + 5] : (t << 8) | buf[l4 + 1];
+      sp = dp = echo ? u16(buf, l4 + ICMP_IDENT) : (t << 8) | buf[l4 + ICMP_CODE];
     }
   }
-  if (level.ipVersion === 4) out.setV4(proto, buf, l3 + 12, l3 + 16, sp, dp);
-  else if (level.ipVersion === 6) out.setV6(proto, buf, l3 + 8, l3 + 24, sp, dp);
+  if (level.ipVersion === 4) out.setV4(proto, buf, l3 + IPV4_SRC, l3 + IPV4_DST, sp, dp);
+  else if (level.ipVersion === 6) out.setV6(proto, buf, l3 + IPV6_SRC, l3 + IPV6_DST, sp, dp);
   else return false;
   return true;
 }

@@ -1,18 +1,13 @@
 // TCP (RFC 9293) header, flags and options (MSS, window scale, SACK-permitted, timestamps).
 
-import { PortsView } from "./view.ts";
+import { L4_DST_PORT, L4_SRC_PORT, PortsView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, setU32, u16, u32 } from "./bytes.ts";
 
-const SRC_PORT = 0,
-  DST_PORT = 2,
-  SEQ = 4,
-  ACK = 8,
-  DOFF = 12,
-  FLAGS = 13,
-  WINDOW = 14,
-  CHECKSUM = 16,
-  URGENT = 18;
+/** Field offsets from the start of the TCP header. */
+export const TCP_SEQ = 4, TCP_ACK_NO = 8, TCP_DATA_OFF = 12, TCP_FLAGS = 13, TCP_CHECKSUM = 16;
+const SRC_PORT = L4_SRC_PORT, DST_PORT = L4_DST_PORT, SEQ = TCP_SEQ, ACK = TCP_ACK_NO;
+const DOFF = TCP_DATA_OFF, FLAGS = TCP_FLAGS, WINDOW = 14, CHECKSUM = TCP_CHECKSUM, URGENT = 18;
 /** Length of a TCP header without options. */
 export const TCP_HEADER_LEN = 20;
 

@@ -1,10 +1,12 @@
 // UDP (RFC 768).
 
-import { PortsView } from "./view.ts";
+import { L4_DST_PORT, L4_SRC_PORT, PortsView } from "./view.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { setU16, u16 } from "./bytes.ts";
 
-const SRC_PORT = 0, DST_PORT = 2, LENGTH = 4, CHECKSUM = 6;
+/** Field offsets from the start of the UDP header. */
+export const UDP_LENGTH = 4, UDP_CHECKSUM = 6;
+const SRC_PORT = L4_SRC_PORT, DST_PORT = L4_DST_PORT, LENGTH = UDP_LENGTH, CHECKSUM = UDP_CHECKSUM;
 /** Length of a UDP header. */
 export const UDP_HEADER_LEN = 8;
 

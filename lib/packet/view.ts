@@ -1,7 +1,7 @@
 // The base of every header view: a buffer and an offset, re-pointable without allocating, so the
 // datapath keeps one view per header slot for the life of the process.
 
-import { setU16, u16 } from "./bytes.ts";
+import { bytesEqual, copyBytes, setU16, u16 } from "./bytes.ts";
 
 /** A view of a header at `off` in `buf`; subclasses add the named fields. */
 export class HeaderView {
@@ -11,6 +11,18 @@ export class HeaderView {
     this.buf = buf;
     this.off = off;
     return this;
+  }
+  /** True when the `len` bytes at field offset `at` equal `other[otherOff..]`; no allocation. */
+  protected fieldEquals(at: number, len: number, other: Uint8Array, otherOff: number): boolean {
+    return bytesEqual(this.buf, this.off + at, other, otherOff, len);
+  }
+  /** Copies the `len` bytes at field offset `at` into `out[outOff..]`; no allocation. */
+  protected copyField(at: number, len: number, out: Uint8Array, outOff: number): void {
+    copyBytes(this.buf, this.off + at, out, outOff, len);
+  }
+  /** Writes `len` bytes from `src[srcOff..]` at field offset `at`; no allocation. */
+  protected setField(at: number, len: number, src: Uint8Array, srcOff: number): void {
+    copyBytes(src, srcOff, this.buf, this.off + at, len);
   }
 }
 
@@ -26,18 +38,21 @@ export class BoundedView {
   }
 }
 
+/** Offsets of the port fields TCP and UDP share. */
+export const L4_SRC_PORT = 0, L4_DST_PORT = 2;
+
 /** TCP and UDP both start with source and destination port. */
 export class PortsView extends HeaderView {
   get srcPort(): number {
-    return u16(this.buf, this.off);
+    return u16(this.buf, this.off + L4_SRC_PORT);
   }
   set srcPort(v: number) {
-    setU16(this.buf, this.off, v);
+    setU16(this.buf, this.off + L4_SRC_PORT, v);
   }
   get dstPort(): number {
-    return u16(this.buf, this.off + 2);
+    return u16(this.buf, this.off + L4_DST_PORT);
   }
   set dstPort(v: number) {
-    setU16(this.buf, this.off + 2, v);
+    setU16(this.buf, this.off + L4_DST_PORT, v);
   }
 }

@@ -6,7 +6,7 @@
 import type { AdminDatapath, TraceResult } from "../contract/datapath.ts";
 import { PacketMeta } from "../packet/meta.ts";
 import { parseFrame } from "../packet/parse.ts";
-import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../vpc/ip.ts";
+import { addrWordsInto, type Cidr, cidrContains, parseCidr } from "../packet/addr.ts";
 import type { Switch } from "../switch/switch.ts";
 import type { Ingress } from "./input.ts";
 

@@ -14,7 +14,7 @@ import {
 } from "../vpc/firewall_rules.ts";
 import { parseIp } from "../packet/bytes.ts";
 import type { Route } from "../vpc/router.ts";
-import { cidrToString, parseCidr } from "../vpc/ip.ts";
+import { cidrToString, parseCidr } from "../packet/addr.ts";
 import type { VpcIpConfig, VpcPortConfig } from "../vpc/config.ts";
 import type { Mappings } from "../vpc/mappings.ts";
 import { InvalidField } from "../contract/field_error.ts";
@@ -101,7 +101,7 @@ export function externalInput(
 
 /** `10.0.0.5/24` → the private address and the subnet it sits in. */
 function ipConfig(cidr: string, where: string): VpcIpConfig {
-  const c = parseCidr(cidr, true);
+  const c = parseCidr(cidr, { loose: true });
   if (!c) throw new InvalidField(where, `"${cidr}" is not an address with a prefix length`);
   return { privateIp: cidr.slice(0, cidr.indexOf("/")), subnet: cidrToString(c) };
 }

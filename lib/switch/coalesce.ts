@@ -3,36 +3,69 @@
 // leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial checksum). The guest's
 // kernel handles one frame and one TAP write instead of dozens.
 
-import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
+import {
+  VirtioNetView,
+  VNET_F_NEEDS_CSUM,
+  VNET_GSO_TCPV4,
+  VNET_GSO_TCPV6,
+} from "../packet/virtio_net.ts";
 import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
+import { TCP_ACK_NO, TCP_CHECKSUM, TCP_DATA_OFF, TCP_FLAGS, TCP_SEQ } from "../packet/tcp.ts";
+import { TCP_HEADER_LEN } from "../packet/tcp.ts";
+import {
+  ETH_ETHERTYPE,
+  ETHERNET_HEADER_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+} from "../packet/ethernet.ts";
+import {
+  IPV4_CHECKSUM,
+  IPV4_FLAGS_FRAG,
+  IPV4_HEADER_LEN,
+  IPV4_PROTO,
+  IPV4_SRC,
+  IPV4_TOS,
+  IPV4_TOTAL_LEN,
+  IPV4_TTL,
+} from "../packet/ipv4.ts";
+import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
+import { bytesEqual, copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
+import {
+  fillIpv4HeaderChecksum,
+  fold,
+  PROTO_TCP,
+  pseudoSumV4,
+  pseudoSumV6,
+} from "../packet/checksum.ts";
 import type { TxQueue } from "./txq.ts";
 
 const ACK = 0x10, PSH = 0x08;
+/** One reused view for the header being read or written (the datapath is single-threaded). */
+const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** Offsets of a plain Ethernet + IPv4/IPv6 (no options/extensions) + TCP frame, or -1. */
 function tcpHeaders(b: Uint8Array, off: number, len: number): number {
-  if (len < 54) return -1;
-  const et = (b[off + 12] << 8) | b[off + 13], l3 = off + 14;
+  if (len < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + TCP_HEADER_LEN) return -1;
+  const et = u16(b, off + ETH_ETHERTYPE), l3 = off + ETHERNET_HEADER_LEN;
   let l4: number;
-  if (et === 0x0800) {
+  if (et === ETHERTYPE_IPV4) {
     // No options, no fragments.
-    if (b[l3] !== 0x45 || b[l3 + 9] !== 6 || (b[l3 + 6] & 0x3f) !== 0 || b[l3 + 7] !== 0) {
-      return -1;
-    }
-    l4 = l3 + 20;
-  } else if (et === 0x86dd) {
-    if (b[l3 + 6] !== 6) return -1;
-    l4 = l3 + 40;
+    if (b[l3] !== 0x45 || b[l3 + IPV4_PROTO] !== PROTO_TCP) return -1;
+    if ((u16(b, l3 + IPV4_FLAGS_FRAG) & 0x3fff) !== 0) return -1;
+    l4 = l3 + IPV4_HEADER_LEN;
+  } else if (et === ETHERTYPE_IPV6) {
+    if (b[l3 + IPV6_NEXT_HEADER] !== PROTO_TCP) return -1;
+    l4 = l3 + IPV6_HEADER_LEN;
   } else return -1;
-  const thl = (b[l4 + 12] >> 4) << 2;
-  return thl < 20 || l4 + thl > off + len ? -1 : l4 + thl;
+  const thl = (b[l4 + TCP_DATA_OFF] >> 4) << 2;
+  return thl < TCP_HEADER_LEN || l4 + thl > off + len ? -1 : l4 + thl;
 }
 
 /** Length of the IP datagram at `l3` per its header (frames may carry padding). */
 function ipEnd(b: Uint8Array, l3: number): number {
   return b[l3] >> 4 === 4
-    ? l3 + ((b[l3 + 2] << 8) | b[l3 + 3])
-    : l3 + 40 + ((b[l3 + 4] << 8) | b[l3 + 5]);
+    ? l3 + u16(b, l3 + IPV4_TOTAL_LEN)
+    : l3 + IPV6_HEADER_LEN + u16(b, l3 + IPV6_PAYLOAD_LEN);
 }
 
 /**
@@ -55,57 +88,62 @@ export function coalesce(
   const k = q.count - 1, p = q.bufs[k], po = q.offs[k], plen = q.lens[k];
   const hdr = pay - off;
   if (tcpHeaders(p, po, plen) !== po + hdr) return false;
-  const l3 = 14, v4 = buf[off + 12] === 0x08, l4 = l3 + (v4 ? 20 : 40);
+  const l3 = ETHERNET_HEADER_LEN, v4 = u16(buf, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
+  const l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   const dataEnd = ipEnd(buf, off + l3), n = dataEnd - pay;
   const pEnd = ipEnd(p, po + l3), pn = pEnd - (po + hdr);
   if (n <= 0 || dataEnd > off + len || pEnd > po + plen || pn <= 0) return false;
   // The queued frame: only ACK (or PSH on the last, which ends the train), whole MSS units.
-  const vo = k * VNET_HDR_LEN;
-  const merged = v[vo + H.gsoType] !== 0;
-  const mss = merged ? v[vo + H.gsoSize] | (v[vo + H.gsoSize + 1] << 8) : pn;
-  if (p[po + l4 + 13] !== ACK || pn % mss !== 0) return false;
+  const vo = k * VNET_HDR_LEN, vh = VH.reset(v, vo);
+  const merged = vh.gsoType !== 0;
+  const mss = merged ? vh.gsoSize : pn;
+  if (p[po + l4 + TCP_FLAGS] !== ACK || pn % mss !== 0) return false;
   if (n > mss && (segMss !== mss || !merged)) return false;
-  const f = buf[off + l4 + 13];
+  const f = buf[off + l4 + TCP_FLAGS];
   if (f !== ACK && f !== (ACK | PSH)) return false;
-  if (v[vo] !== 0 && !merged) return false;
+  if (vh.flags !== 0 && !merged) return false;
   if (pEnd + n > p.length || pEnd - po - l3 + n > 65535) return false;
   // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
-  for (let j = 0; j < 12; j++) if (p[po + j] !== buf[off + j]) return false;
+  if (!bytesEqual(p, po, buf, off, ETH_ETHERTYPE)) return false;
+  const a = po + l3, b = off + l3;
   if (v4) {
-    if (p[po + l3 + 1] !== buf[off + l3 + 1] || p[po + l3 + 6] !== buf[off + l3 + 6]) return false;
-    for (let j = 8; j < 20; j++) {
-      if (j !== 10 && j !== 11 && p[po + l3 + j] !== buf[off + l3 + j]) return false;
-    }
+    if (p[a + IPV4_TOS] !== buf[b + IPV4_TOS]) return false;
+    if (p[a + IPV4_FLAGS_FRAG] !== buf[b + IPV4_FLAGS_FRAG]) return false;
+    // TTL and protocol, then the addresses (the header checksum between them differs).
+    if (!bytesEqual(p, a + IPV4_TTL, buf, b + IPV4_TTL, IPV4_CHECKSUM - IPV4_TTL)) return false;
+    if (!bytesEqual(p, a + IPV4_SRC, buf, b + IPV4_SRC, IPV4_HEADER_LEN - IPV4_SRC)) return false;
   } else {
-    for (let j = 0; j < 4; j++) if (p[po + l3 + j] !== buf[off + l3 + j]) return false;
-    for (let j = 6; j < 40; j++) if (p[po + l3 + j] !== buf[off + l3 + j]) return false;
+    // Version, class and label; then next header, hop limit and the addresses.
+    if (!bytesEqual(p, a, buf, b, IPV6_PAYLOAD_LEN)) return false;
+    if (
+      !bytesEqual(
+        p,
+        a + IPV6_NEXT_HEADER,
+        buf,
+        b + IPV6_NEXT_HEADER,
+        IPV6_HEADER_LEN - IPV6_NEXT_HEADER,
+      )
+    ) {
+      return false;
+    }
   }
   for (let j = 0; j < hdr - l4; j++) {
-    if (j >= 4 && j < 8) continue; // sequence
-    if (j === 13 || j === 16 || j === 17) continue; // flags, checksum
+    if (j >= TCP_SEQ && j < TCP_ACK_NO) continue; // sequence
+    if (j === TCP_FLAGS || j === TCP_CHECKSUM || j === TCP_CHECKSUM + 1) continue;
     if (p[po + l4 + j] !== buf[off + l4 + j]) return false;
   }
-  const pseq = ((p[po + l4 + 4] << 24) | (p[po + l4 + 5] << 16) | (p[po + l4 + 6] << 8) |
-    p[po + l4 + 7]) >>> 0;
-  const seq = ((buf[off + l4 + 4] << 24) | (buf[off + l4 + 5] << 16) | (buf[off + l4 + 6] << 8) |
-    buf[off + l4 + 7]) >>> 0;
+  const pseq = u32(p, po + l4 + TCP_SEQ), seq = u32(buf, off + l4 + TCP_SEQ);
   if (((pseq + pn) >>> 0) !== seq) return false;
   // Merge: payload, lengths, flags; the checksum is left partial for the receiver.
-  for (let j = 0; j < n; j++) p[pEnd + j] = buf[pay + j];
+  copyBytes(buf, pay, p, pEnd, n);
   const ipLen = pEnd + n - po - l3;
   if (v4) {
-    p[po + l3 + 2] = ipLen >>> 8;
-    p[po + l3 + 3] = ipLen & 0xff;
-    p[po + l3 + 10] = 0;
-    p[po + l3 + 11] = 0;
-    const c = ~sum(p, po + l3, po + l3 + 20, 0) & 0xffff;
-    p[po + l3 + 10] = c >>> 8;
-    p[po + l3 + 11] = c & 0xff;
+    setU16(p, a + IPV4_TOTAL_LEN, ipLen);
+    fillIpv4HeaderChecksum(p, a);
   } else {
-    p[po + l3 + 4] = (ipLen - 40) >>> 8;
-    p[po + l3 + 5] = (ipLen - 40) & 0xff;
+    setU16(p, a + IPV6_PAYLOAD_LEN, ipLen - IPV6_HEADER_LEN);
   }
-  p[po + l4 + 13] = f;
+  p[po + l4 + TCP_FLAGS] = f;
   q.lens[k] = pEnd + n - po;
   markGso(p, po, v, vo, hdr, mss);
   return true;
@@ -117,21 +155,18 @@ export function coalesce(
  * virtio-net header at `v[vo]` saying so.
  */
 function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: number, mss: number) {
-  const l3 = off + 14, v4 = b[off + 12] === 0x08, l4 = l3 + (v4 ? 20 : 40);
+  const l3 = off + ETHERNET_HEADER_LEN, v4 = u16(b, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
+  const l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   const tcpLen = ipEnd(b, l3) - l4;
-  const ps = v4 ? sum(b, l3 + 12, l3 + 20, 6 + tcpLen) : sum(b, l3 + 8, l3 + 40, 6 + tcpLen);
-  b[l4 + 16] = ps >>> 8;
-  b[l4 + 17] = ps & 0xff;
-  v[vo + H.flags] = VNET.VIRTIO_NET_HDR_F_NEEDS_CSUM;
-  v[vo + H.gsoType] = v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
-  v[vo + H.hdrLen] = hdr & 0xff;
-  v[vo + H.hdrLen + 1] = hdr >> 8;
-  v[vo + H.gsoSize] = mss & 0xff;
-  v[vo + H.gsoSize + 1] = mss >> 8;
-  v[vo + H.csumStart] = l4 - off;
-  v[vo + H.csumStart + 1] = 0;
-  v[vo + H.csumOffset] = 16;
-  v[vo + H.csumOffset + 1] = 0;
+  const ps = v4 ? pseudoSumV4(b, l3, PROTO_TCP, tcpLen) : pseudoSumV6(b, l3, PROTO_TCP, tcpLen);
+  setU16(b, l4 + TCP_CHECKSUM, fold(ps));
+  const vh = VH.reset(v, vo);
+  vh.flags = VNET_F_NEEDS_CSUM;
+  vh.gsoType = v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+  vh.hdrLen = hdr;
+  vh.gsoSize = mss;
+  vh.csumStart = l4 - off;
+  vh.csumOffset = TCP_CHECKSUM;
 }
 
 /**
@@ -154,12 +189,4 @@ export function queueGso(
   const q = tx.batch, k = q.count - 1;
   markGso(q.bufs[k], off, q.vnet!, k * VNET_HDR_LEN, pay - off, mss);
   return true;
-}
-
-/** One's complement sum of `b[from, to)` onto `acc`, folded to 16 bits. */
-function sum(b: Uint8Array, from: number, to: number, acc: number): number {
-  let s = acc;
-  for (let i = from; i < to; i += 2) s += (b[i] << 8) | b[i + 1];
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
 }

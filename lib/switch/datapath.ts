@@ -3,9 +3,11 @@
 // a frame from an underlay link is answered (NDP), learned from (NA) or delivered to the port
 // owning its destination. Everything else is dropped and counted by reason.
 
+import { IPV6_DST, IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
+import { ETH_SRC, EthernetView } from "../packet/ethernet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
-import { resolveVnet, VnetVerdict } from "../link/vnet.ts";
+import { resolveVnet, VirtioNetView, VnetVerdict } from "../packet/virtio_net.ts";
 import { Ndp, unspecified } from "./ndp.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -13,12 +15,20 @@ import { parseFrame } from "../packet/parse.ts";
 import { Packet } from "../engine/packet.ts";
 import { DROP, EV, SwitchCounters } from "./counters.ts";
 import {
-  copyBytes,
-  ICMP6_PACKET_TOO_BIG,
-  ICMP6_TIME_EXCEEDED,
-  writeEchoReply,
-  writeIcmp6Error,
-} from "./icmp6.ts";
+  icmpv6EchoReplyLen,
+  writeIcmpv6EchoReply,
+  writeIcmpv6Error,
+} from "../packet/icmp_reply.ts";
+import {
+  ICMPV6_ECHO_REQUEST,
+  ICMPV6_PACKET_TOO_BIG,
+  ICMPV6_TIME_EXCEEDED,
+  isIcmpv6Error,
+  isNdp,
+} from "../packet/icmpv6.ts";
+import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
+import { PROTO_ICMPV6 } from "../packet/checksum.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
@@ -27,18 +37,13 @@ import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
 import type { TxQueue } from "./txq.ts";
 
-const ETHERTYPE_IPV6 = 0x86dd;
-
-/** True when the 6 bytes at `b[off]` equal `mac`. */
-function macIs(b: Uint8Array, off: number, mac: Uint8Array): boolean {
-  return b[off] === mac[0] && b[off + 1] === mac[1] && b[off + 2] === mac[2] &&
-    b[off + 3] === mac[3] && b[off + 4] === mac[4] && b[off + 5] === mac[5];
-}
+/** One reused view of the frame's Ethernet header (the datapath is single-threaded). */
+const ETH = new EthernetView(new Uint8Array(0), 0);
 
 /** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
 function isGso(rx: FrameBatch, i: number): boolean {
   const v = rx.vnet;
-  return v !== null && (v[i * VNET_HDR_LEN + 1] & 0x7f) !== 0;
+  return v !== null && VH.reset(v, i * VNET_HDR_LEN).isGso;
 }
 
 /** What the datapath asks of the switch that drives it. */
@@ -48,6 +53,9 @@ export interface DatapathHooks {
   /** A next hop or link changed liveness: refresh the routes' live next hops. */
   livenessChanged(): void;
 }
+
+/** One reused view of the frame's virtio-net header (the datapath is single-threaded). */
+const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** State and per-frame logic of the switch; `Switch` holds one and adds control and the loop. */
 export class Datapath {
@@ -118,13 +126,13 @@ export class Datapath {
   protected flatten(rx: FrameBatch, i: number): boolean {
     const v = rx.vnet;
     if (v === null) return true;
-    const o = i * VNET_HDR_LEN;
-    if (v[o] === 0 && v[o + 1] === 0) return true;
+    const o = i * VNET_HDR_LEN, vh = VH.reset(v, o);
+    if (vh.isPlain) return true;
     if (resolveVnet(v, o, rx.bufs[i], rx.offs[i], rx.lens[i]) === VnetVerdict.Drop) {
       this.counters.drops[DROP.gso]++;
       return false;
     }
-    v.fill(0, o, o + VNET_HDR_LEN);
+    vh.clear();
     return true;
   }
 
@@ -135,15 +143,15 @@ export class Datapath {
     // A client's UDP to port 6081 is its own traffic, never a tunnel for the switch to open.
     if (parseFrame(b, off, len, this.meta, false) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
-    const mcast = (b[off] & 1) !== 0;
-    if (!mcast && !macIs(b, off, this.gatewayMac)) return void c[DROP["l2-dst"]]++;
+    const eth = ETH.reset(b, off), mcast = eth.dstIsGroup;
+    if (!mcast && !eth.dstEquals(this.gatewayMac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
       if (isGso(rx, i)) return this.segmentOut(port, rx, i);
       if (!this.flatten(rx, i)) return;
       return this.overlay(port, rx, i);
     }
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       return this.flatten(rx, i) ? this.ndp.fromPort(port, b) : undefined;
     }
     if (mcast) {
@@ -151,12 +159,15 @@ export class Datapath {
       if (!this.mc.out(port, rx, i, this.meta)) c[DROP.multicast]++;
       return;
     }
-    const srcOwned = port.owns(b, l3 + 8);
-    if (!srcOwned || !inPrefix(b, l3 + 24, this.underlayPrefix, this.underlayPrefixLen)) {
-      if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
-        if (lv.icmpType === 128 && lv.proto === 58 && this.isGateway(b, l3 + 24)) {
+    const srcOwned = port.owns(b, l3 + IPV6_SRC);
+    if (!srcOwned || !inPrefix(b, l3 + IPV6_DST, this.underlayPrefix, this.underlayPrefixLen)) {
+      if (b[l3 + IPV6_DST] === 0xfe && (b[l3 + IPV6_DST + 1] & 0xc0) === 0x80) {
+        if (
+          lv.icmpType === ICMPV6_ECHO_REQUEST && lv.proto === PROTO_ICMPV6 &&
+          this.isGateway(b, l3 + IPV6_DST)
+        ) {
           if (!this.flatten(rx, i)) return;
-          return this.echoReply(port, b, l3, lv.ipEnd);
+          return this.echoReply(port, b, l3, lv.l4, lv.ipEnd);
         }
         return void c[DROP["link-local-dst"]]++;
       }
@@ -164,12 +175,12 @@ export class Datapath {
       if (port.pipeline !== null) return this.flatten(rx, i) ? this.ov.out(port, rx, i) : undefined;
       return void c[srcOwned ? DROP["no-overlay"] : DROP["spoofed-source"]]++;
     }
-    if (b[l3 + 7] <= 1) {
+    if (b[l3 + IPV6_HOP_LIMIT] <= 1) {
       this.icmpError(
         port.tx,
         port.mac,
         this.gatewayMac,
-        ICMP6_TIME_EXCEEDED,
+        ICMPV6_TIME_EXCEEDED,
         0,
         0,
         b,
@@ -178,7 +189,7 @@ export class Datapath {
       );
       return void c[DROP["hop-limit"]]++;
     }
-    const dst = this.byAddr.get(b, l3 + 24, 0);
+    const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst !== undefined) {
       if (dst === port) return void c[DROP["port-loop"]]++;
       if (this.deliver(dst, rx, i, port.tx, port.mac, this.gatewayMac)) {
@@ -191,16 +202,16 @@ export class Datapath {
 
   /** True when 16 bytes at `b[off]` are the gateway's link-local address. */
   private isGateway(b: Uint8Array, off: number): boolean {
-    const g = this.gatewayLinkLocal;
-    for (let i = 0; i < 16; i++) if (b[off + i] !== g[i]) return false;
-    return true;
+    return bytesEqual(b, off, this.gatewayLinkLocal, 0, 16);
   }
 
   /** A zone pinging its router (the gateway link-local) gets its answer. */
-  private echoReply(port: SwitchPort, b: Uint8Array, l3: number, ipEnd: number): void {
+  private echoReply(port: SwitchPort, b: Uint8Array, l3: number, l4: number, end: number): void {
     const out = port.tx.reserve();
-    if (HEADROOM + 14 + ipEnd - l3 > out.length) return void this.counters.drops[DROP["too-big"]]++;
-    port.tx.commit(writeEchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, ipEnd));
+    if (HEADROOM + icmpv6EchoReplyLen(l4, end) > out.length) {
+      return void this.counters.drops[DROP["too-big"]]++;
+    }
+    port.tx.commit(writeIcmpv6EchoReply(out, HEADROOM, port.mac, this.gatewayMac, b, l3, l4, end));
     this.counters.events[EV["echo-reply-sent"]]++;
   }
 
@@ -218,7 +229,7 @@ export class Datapath {
     if (n < 0) return void c[DROP.gso]++;
     this.counters.events[EV["gso-segmented"]]++;
     const sb = this.seg.batch;
-    this.ov.gsoMss = h[ho + 4] | (h[ho + 5] << 8);
+    this.ov.gsoMss = VH.reset(h, ho).gsoSize;
     try {
       for (let j = 0; j < n; j++) {
         if (parseFrame(sb.bufs[j], sb.offs[j], sb.lens[j], this.meta, false) !== null) {
@@ -243,9 +254,9 @@ export class Datapath {
   private toUnderlay(port: SwitchPort, rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
     const c = this.counters.drops;
-    const route = this.routes.lookup(b, l3 + 24);
+    const route = this.routes.lookup(b, l3 + IPV6_DST);
     if (route === null) return void c[DROP["no-route"]]++;
-    this.flow.setV6(lv.proto & 0xff, b, l3 + 8, l3 + 24, lv.srcPort, lv.dstPort);
+    this.flow.setV6(lv.proto & 0xff, b, l3 + IPV6_SRC, l3 + IPV6_DST, lv.srcPort, lv.dstPort);
     const hop = route.pick(ecmpHash(this.flow.w));
     if (hop === null) return void c[DROP["no-next-hop"]]++;
     const link = hop.ul.link;
@@ -253,9 +264,9 @@ export class Datapath {
       this.tooBig(port.tx, port.mac, this.gatewayMac, link.mtu, b, l3, lv.ipEnd);
       return void c[DROP["too-big"]]++;
     }
-    copyBytes(b, off, hop.neighbor.mac, 0, 6);
-    copyBytes(b, off + 6, link.mac, 0, 6);
-    b[l3 + 7]--;
+    copyBytes(hop.neighbor.mac, 0, b, off, 6);
+    copyBytes(link.mac, 0, b, off + ETH_SRC, 6);
+    b[l3 + IPV6_HOP_LIMIT]--;
     hop.ul.tx.push(rx, i, off, rx.lens[i]);
     this.counters.events[EV["forwarded-underlay"]]++;
   }
@@ -282,9 +293,9 @@ export class Datapath {
       this.counters.drops[DROP["too-big"]]++;
       return false;
     }
-    copyBytes(b, off, dst.mac, 0, 6);
-    copyBytes(b, off + 6, this.gatewayMac, 0, 6);
-    b[l3 + 7]--;
+    copyBytes(dst.mac, 0, b, off, 6);
+    copyBytes(this.gatewayMac, 0, b, off + ETH_SRC, 6);
+    b[l3 + IPV6_HOP_LIMIT]--;
     dst.tx.push(rx, i, off, rx.lens[i]);
     return true;
   }
@@ -295,14 +306,14 @@ export class Datapath {
     const c = this.counters.drops;
     if (parseFrame(b, off, len, this.meta) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
-    const mcast = (b[off] & 1) !== 0;
-    if (!mcast && !macIs(b, off, ul.link.mac)) return void c[DROP["l2-dst"]]++;
+    const eth = ETH.reset(b, off), mcast = eth.dstIsGroup;
+    if (!mcast && !eth.dstEquals(ul.link.mac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6) return void c[DROP["non-ip"]]++;
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       return this.flatten(rx, i) ? this.ndp.fromUnderlay(ul, b, off) : undefined;
     }
-    if (b[l3 + 24] === 0xff) {
+    if (b[l3 + IPV6_DST] === 0xff) {
       if (!this.flatten(rx, i)) return;
       if (!this.mc.inbound(rx, i, this.meta)) c[DROP.multicast]++;
       return;
@@ -311,11 +322,11 @@ export class Datapath {
     if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) {
       return this.flatten(rx, i) ? this.ov.inbound(rx, i, false) : undefined;
     }
-    const dst = this.byAddr.get(b, l3 + 24, 0);
+    const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst === undefined) return void c[DROP["no-local-port"]]++;
-    copyBytes(this.sMac2, 0, b, off + 6, 6);
-    if (b[l3 + 7] <= 1) {
-      this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMP6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
+    copyBytes(b, off + ETH_SRC, this.sMac2, 0, 6);
+    if (b[l3 + IPV6_HOP_LIMIT] <= 1) {
+      this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMPV6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
       return void c[DROP["hop-limit"]]++;
     }
     if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
@@ -333,7 +344,7 @@ export class Datapath {
     l3: number,
     ipEnd: number,
   ): void {
-    if (this.icmpError(tx, dstMac, srcMac, ICMP6_PACKET_TOO_BIG, 0, mtu, b, l3, ipEnd)) {
+    if (this.icmpError(tx, dstMac, srcMac, ICMPV6_PACKET_TOO_BIG, 0, mtu, b, l3, ipEnd)) {
       this.counters.events[EV["ptb-sent"]]++;
     }
   }
@@ -354,11 +365,11 @@ export class Datapath {
     ipEnd: number,
   ): boolean {
     const lv = this.meta.outer;
-    if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return false;
-    if (b[l3 + 8] === 0xff || unspecified(b, l3 + 8)) return false;
-    copyBytes(this.sB, 0, b, l3 + 8, 16);
+    if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return false;
+    if (b[l3 + IPV6_SRC] === 0xff || unspecified(b, l3 + IPV6_SRC)) return false;
+    copyBytes(b, l3 + IPV6_SRC, this.sB, 0, 16);
     const out = tx.reserve();
-    tx.commit(writeIcmp6Error(
+    tx.commit(writeIcmpv6Error(
       out,
       HEADROOM,
       dstMac,
@@ -372,7 +383,7 @@ export class Datapath {
       l3,
       ipEnd - l3,
     ));
-    if (type === ICMP6_TIME_EXCEEDED) this.counters.events[EV["time-exceeded-sent"]]++;
+    if (type === ICMPV6_TIME_EXCEEDED) this.counters.events[EV["time-exceeded-sent"]]++;
     return true;
   }
 }

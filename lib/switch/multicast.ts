@@ -4,6 +4,8 @@
 // option with the next hop's replication mode) to the underlay group. Geneve received for an
 // underlay group is delivered to local subscribers only: this sled is a leaf.
 
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
 import { DIR_IN, DIR_OUT } from "../engine/packet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
@@ -12,7 +14,8 @@ import { setU16, setU32 } from "../packet/bytes.ts";
 import { emitGeneve, oxideMulticastOption } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { copyBytes } from "./icmp6.ts";
+import { copyBytes } from "../packet/bytes.ts";
+import { ipv6MulticastMacInto } from "../packet/addr.ts";
 import { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, type RouteTable } from "./routes.ts";
@@ -142,8 +145,7 @@ export class Multicast {
 
   private outer(underlay: Uint8Array, replication: Replication): Uint8Array {
     const t = new Uint8Array(OUTER_LEN);
-    t[0] = t[1] = 0x33;
-    t.set(underlay.subarray(12, 16), 2);
+    ipv6MulticastMacInto(underlay, t);
     t[12] = 0x86;
     t[13] = 0xdd;
     setU32(t, 14, 0x60000000);
@@ -164,13 +166,13 @@ export class Multicast {
   private groupOf(b: Uint8Array, meta: PacketMeta): McastGroup | undefined {
     const lv = meta.outer;
     if (lv.ipVersion === 6) {
-      if (b[lv.l3 + 24] !== 0xff) return undefined;
-      return this.byOverlay.get(b, lv.l3 + 24, 6);
+      if (b[lv.l3 + IPV6_DST] !== 0xff) return undefined;
+      return this.byOverlay.get(b, lv.l3 + IPV6_DST, 6);
     }
-    if (lv.ipVersion !== 4 || (b[lv.l3 + 16] & 0xf0) !== 0xe0) return undefined;
+    if (lv.ipVersion !== 4 || (b[lv.l3 + IPV4_DST] & 0xf0) !== 0xe0) return undefined;
     const k = this.key;
     k.fill(0);
-    copyBytes(k, 0, b, lv.l3 + 16, 4);
+    copyBytes(b, lv.l3 + IPV4_DST, k, 0, 4);
     return this.byOverlay.get(k, 0, 4);
   }
 
@@ -193,9 +195,23 @@ export class Multicast {
     if (hops === undefined) return true;
     const lv = meta.outer;
     if (lv.ipVersion === 6) {
-      this.flow.setV6(lv.proto & 0xff, b, lv.l3 + 8, lv.l3 + 24, lv.srcPort, lv.dstPort);
+      this.flow.setV6(
+        lv.proto & 0xff,
+        b,
+        lv.l3 + IPV6_SRC,
+        lv.l3 + IPV6_DST,
+        lv.srcPort,
+        lv.dstPort,
+      );
     } else {
-      this.flow.setV4(lv.proto & 0xff, b, lv.l3 + 12, lv.l3 + 16, lv.srcPort, lv.dstPort);
+      this.flow.setV4(
+        lv.proto & 0xff,
+        b,
+        lv.l3 + IPV4_SRC,
+        lv.l3 + IPV4_DST,
+        lv.srcPort,
+        lv.dstPort,
+      );
     }
     const hash = this.flow.hash();
     for (let k = 0; k < hops.length; k++) this.sendCopy(hops[k], hash, b, off, len);
@@ -213,12 +229,12 @@ export class Multicast {
     const o = HEADROOM;
     out.set(h.outer, o);
     // The destination MAC is the underlay group's (33:33 + its last 4 bytes, prebuilt).
-    copyBytes(out, o + 6, link.mac, 0, 6);
+    copyBytes(link.mac, 0, out, o + 6, 6);
     setU32(out, o + 14, (0x60000000 | (hash & 0xfffff)) >>> 0);
     setU16(out, o + 18, len + OUTER_LEN - 54);
     setU16(out, o + 54, 0xc000 | ((hash ^ (hash >>> 16)) & 0x3fff));
     setU16(out, o + 58, len + OUTER_LEN - 54);
-    copyBytes(out, o + OUTER_LEN, b, off, len);
+    copyBytes(b, off, out, o + OUTER_LEN, len);
     hop.ul.tx.commit(OUTER_LEN + len);
     c.events[EV["mcast-forwarded"]]++;
   }
@@ -246,8 +262,8 @@ export class Multicast {
       }
       const out = p.tx.reserve();
       if (HEADROOM + len > out.length) continue;
-      copyBytes(out, HEADROOM, b, off, len);
-      copyBytes(out, HEADROOM + 6, this.gatewayMac, 0, 6);
+      copyBytes(b, off, out, HEADROOM, len);
+      copyBytes(this.gatewayMac, 0, out, HEADROOM + 6, 6);
       p.tx.commit(len);
       this.counters.events[EV["mcast-delivered"]]++;
     }
@@ -259,7 +275,7 @@ export class Multicast {
    */
   inbound(rx: FrameBatch, i: number, meta: PacketMeta): boolean {
     const b = rx.bufs[i];
-    const g = this.byUnderlay.get(b, meta.outer.l3 + 24, 0);
+    const g = this.byUnderlay.get(b, meta.outer.l3 + IPV6_DST, 0);
     if (g === undefined || !meta.encap || meta.vni !== FLEET_VNI || meta.inner.ether < 0) {
       return false;
     }

@@ -6,23 +6,33 @@
 import { HEADROOM } from "../link/link.ts";
 import { verifyL4Checksum } from "../packet/checksum.ts";
 import type { PacketMeta } from "../packet/meta.ts";
+import { ipv6MulticastMacInto, solicitedNodeInto } from "../packet/addr.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import {
-  copyBytes,
-  multicastMac,
-  NA_OVERRIDE,
-  NA_ROUTER,
-  NA_SOLICITED,
-  ND_NEIGHBOR_ADVERT,
-  ND_NEIGHBOR_SOLICIT,
-  ND_ROUTER_SOLICIT,
-  OPT_SLLA,
-  OPT_TLLA,
-  solicitedNode,
+  findNdpOption,
+  NDP_NA_FLAGS,
+  NDP_NA_OVERRIDE,
+  NDP_NA_SOLICITED,
+  NDP_OPT_SOURCE_LL,
+  NDP_OPT_TARGET_LL,
+  NDP_TARGET,
+} from "../packet/ndp.ts";
+import {
+  ICMPV6_NEIGHBOR_ADVERT,
+  ICMPV6_NEIGHBOR_SOLICIT,
+  ICMPV6_ROUTER_SOLICIT,
+  icmpv6HeaderLen,
+} from "../packet/icmpv6.ts";
+import { IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
+import { ETH_SRC } from "../packet/ethernet.ts";
+import {
+  NDP_HOP_LIMIT,
+  type RouterAdvertParams,
   writeNeighborAdvert,
   writeNeighborSolicit,
   writeRouterAdvert,
-} from "./icmp6.ts";
+} from "../packet/icmp_reply.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { Neighbor } from "./neighbor.ts";
 import type { SwitchPort } from "./port.ts";
@@ -33,8 +43,7 @@ const ALL_NODES = Uint8Array.of(0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 
 
 /** True when 16 bytes at `b[off]` equal `a`. */
 function addrIs(b: Uint8Array, off: number, a: Uint8Array): boolean {
-  for (let i = 0; i < 16; i++) if (b[off + i] !== a[i]) return false;
-  return true;
+  return bytesEqual(b, off, a, 0, 16);
 }
 
 /** True when 16 bytes at `b[off]` are all zero (the unspecified address). */
@@ -50,6 +59,13 @@ export class Ndp {
   private readonly sB = new Uint8Array(16);
   private readonly sMac = new Uint8Array(6);
   private readonly sMac2 = new Uint8Array(6);
+  /** The RA the zone's router sends (hop limit 64 for the zone's own packets). */
+  private readonly ra: RouterAdvertParams = {
+    lifetime: 0,
+    mtu: 0,
+    curHopLimit: 64,
+    managed: false,
+  };
 
   constructor(
     private readonly meta: PacketMeta,
@@ -66,37 +82,33 @@ export class Ndp {
     private readonly onLiveness: () => void,
   ) {}
 
-  /** Offset of the value of the first NDP option of `type` in [at, end), or -1. */
-  private ndpOption(b: Uint8Array, at: number, end: number, type: number): number {
-    while (at + 8 <= end) {
-      const olen = b[at + 1] * 8;
-      if (olen === 0 || at + olen > end) return -2;
-      if (b[at] === type) return at + 2;
-      at += olen;
-    }
-    return at === end ? -1 : -2;
+  /** Offset of the MAC in the first link-layer address option of `type`, or -1. */
+  private linkAddrOpt(b: Uint8Array, type: number): number {
+    const lv = this.meta.outer;
+    // parseFrame checked the option list of every NDP message (checkNdpOptions).
+    const at = findNdpOption(b, lv.l4 + icmpv6HeaderLen(lv.icmpType), lv.ipEnd, type);
+    return at < 0 ? -1 : at + 2;
   }
 
   /** RFC 4861 validity checks shared by every NDP message; returns the message length or -1. */
   private ndpValid(b: Uint8Array): number {
     const lv = this.meta.outer, l3 = lv.l3;
     const mlen = lv.ipEnd - lv.l4;
-    if (b[l3 + 7] !== 255 || lv.icmpCode !== 0 || !verifyL4Checksum(b, lv)) return -1;
-    const min = lv.icmpType === ND_ROUTER_SOLICIT ? 8 : 24;
-    return mlen < min ? -1 : mlen;
+    if (b[l3 + IPV6_HOP_LIMIT] !== NDP_HOP_LIMIT || lv.icmpCode !== 0) return -1;
+    if (!verifyL4Checksum(b, lv)) return -1;
+    return mlen < icmpv6HeaderLen(lv.icmpType) ? -1 : mlen;
   }
 
   /** The switch as the zone's router: RA for RS, NA for its gateway and local addresses. */
   fromPort(port: SwitchPort, b: Uint8Array): void {
     const lv = this.meta.outer, l3 = lv.l3, l4 = lv.l4, c = this.counters;
     if (this.ndpValid(b) < 0) return void c.drops[DROP["ndp-invalid"]]++;
-    const srcUnspec = unspecified(b, l3 + 8);
-    if (lv.icmpType === ND_ROUTER_SOLICIT) {
-      if (this.ndpOption(b, l4 + 8, lv.ipEnd, OPT_SLLA) === -2) {
-        return void c.drops[DROP["ndp-invalid"]]++;
-      }
-      copyBytes(this.sA, 0, srcUnspec ? ALL_NODES : b, srcUnspec ? 0 : l3 + 8, 16);
+    const srcUnspec = unspecified(b, l3 + IPV6_SRC);
+    if (lv.icmpType === ICMPV6_ROUTER_SOLICIT) {
+      copyBytes(srcUnspec ? ALL_NODES : b, srcUnspec ? 0 : l3 + IPV6_SRC, this.sA, 0, 16);
       const out = port.tx.reserve();
+      this.ra.lifetime = this.raLifetime;
+      this.ra.mtu = port.mtu;
       port.tx.commit(writeRouterAdvert(
         out,
         HEADROOM,
@@ -104,16 +116,13 @@ export class Ndp {
         this.gatewayMac,
         this.gatewayLinkLocal,
         this.sA,
-        this.raLifetime,
-        port.mtu,
+        this.ra,
       ));
       return void c.events[EV["ra-sent"]]++;
     }
-    if (lv.icmpType !== ND_NEIGHBOR_SOLICIT) return void c.drops[DROP["ndp-ignored"]]++;
-    const t = l4 + 8;
-    if (this.ndpOption(b, l4 + 24, lv.ipEnd, OPT_SLLA) === -2 || b[t] === 0xff) {
-      return void c.drops[DROP["ndp-invalid"]]++;
-    }
+    if (lv.icmpType !== ICMPV6_NEIGHBOR_SOLICIT) return void c.drops[DROP["ndp-ignored"]]++;
+    const t = l4 + NDP_TARGET;
+    if (b[t] === 0xff) return void c.drops[DROP["ndp-invalid"]]++;
     const other = this.byAddr.get(b, t, 0);
     // A port never gets an answer for its own address: that would fail its DAD.
     const mine = addrIs(b, t, this.gatewayLinkLocal) || (other !== undefined && other !== port);
@@ -131,11 +140,10 @@ export class Ndp {
     t: number,
     srcUnspec: boolean,
   ): void {
-    copyBytes(this.sA, 0, b, t, 16);
-    copyBytes(this.sB, 0, srcUnspec ? ALL_NODES : b, srcUnspec ? 0 : l3 + 8, 16);
-    if (srcUnspec) multicastMac(ALL_NODES, this.sMac);
-    else copyBytes(this.sMac, 0, dstMac, 0, 6);
-    const flags = NA_ROUTER | NA_OVERRIDE | (srcUnspec ? 0 : NA_SOLICITED);
+    copyBytes(b, t, this.sA, 0, 16);
+    copyBytes(srcUnspec ? ALL_NODES : b, srcUnspec ? 0 : l3 + IPV6_SRC, this.sB, 0, 16);
+    if (srcUnspec) ipv6MulticastMacInto(ALL_NODES, this.sMac);
+    else copyBytes(dstMac, 0, this.sMac, 0, 6);
     const out = tx.reserve();
     tx.commit(
       writeNeighborAdvert(
@@ -146,7 +154,7 @@ export class Ndp {
         this.sA,
         this.sB,
         this.sA,
-        flags,
+        !srcUnspec,
         ourMac,
       ),
     );
@@ -157,32 +165,32 @@ export class Ndp {
   fromUnderlay(ul: UnderlayLink, b: Uint8Array, off: number): void {
     const lv = this.meta.outer, l3 = lv.l3, l4 = lv.l4, c = this.counters;
     if (this.ndpValid(b) < 0) return void c.drops[DROP["ndp-invalid"]]++;
-    const t = l4 + 8;
-    if (lv.icmpType === ND_NEIGHBOR_SOLICIT) {
-      const slla = this.ndpOption(b, l4 + 24, lv.ipEnd, OPT_SLLA);
-      if (slla === -2 || b[t] === 0xff) return void c.drops[DROP["ndp-invalid"]]++;
+    const t = l4 + NDP_TARGET;
+    if (lv.icmpType === ICMPV6_NEIGHBOR_SOLICIT) {
+      const slla = this.linkAddrOpt(b, NDP_OPT_SOURCE_LL);
+      if (b[t] === 0xff) return void c.drops[DROP["ndp-invalid"]]++;
       const ours = addrIs(b, t, ul.linkLocal) || addrIs(b, t, this.sledAddress) ||
         this.byAddr.get(b, t, 0) !== undefined;
       if (!ours) {
         return void c.drops[DROP["ndp-ignored"]]++;
       }
-      const srcUnspec = unspecified(b, l3 + 8);
-      copyBytes(this.sMac2, 0, b, slla >= 0 ? slla : off + 6, 6);
+      const srcUnspec = unspecified(b, l3 + IPV6_SRC);
+      copyBytes(b, slla >= 0 ? slla : off + ETH_SRC, this.sMac2, 0, 6);
       return this.answerNs(ul.tx, this.sMac2, ul.link.mac, b, l3, t, srcUnspec);
     }
-    if (lv.icmpType === ND_NEIGHBOR_ADVERT) {
-      const tlla = this.ndpOption(b, l4 + 24, lv.ipEnd, OPT_TLLA);
-      if (tlla === -2 || b[t] === 0xff) return void c.drops[DROP["ndp-invalid"]]++;
-      const flags = b[l4 + 4];
+    if (lv.icmpType === ICMPV6_NEIGHBOR_ADVERT) {
+      const tlla = this.linkAddrOpt(b, NDP_OPT_TARGET_LL);
+      if (b[t] === 0xff) return void c.drops[DROP["ndp-invalid"]]++;
+      const flags = b[l4 + NDP_NA_FLAGS];
       const wasKnown = ul.neighbors.get(b, t) !== undefined;
       if (!wasKnown) return void c.drops[DROP["ndp-ignored"]]++;
       c.events[EV["na-learned"]]++;
       const changed = ul.neighbors.advert(
         b,
         t,
-        tlla >= 0 ? tlla : off + 6,
-        (flags & NA_SOLICITED) !== 0,
-        (flags & NA_OVERRIDE) !== 0,
+        tlla >= 0 ? tlla : off + ETH_SRC,
+        (flags & NDP_NA_SOLICITED) !== 0,
+        (flags & NDP_NA_OVERRIDE) !== 0,
         this.clock.now,
       );
       if (changed) this.onLiveness();
@@ -194,11 +202,11 @@ export class Ndp {
   /** Writes an NS for next hop `n` on `ul` (unicast probe, or multicast solicitation). */
   solicit(ul: UnderlayLink, n: Neighbor, unicast: boolean): void {
     if (unicast) {
-      copyBytes(this.sMac, 0, n.mac, 0, 6);
-      copyBytes(this.sB, 0, n.addr, 0, 16);
+      copyBytes(n.mac, 0, this.sMac, 0, 6);
+      copyBytes(n.addr, 0, this.sB, 0, 16);
     } else {
-      solicitedNode(n.addr, 0, this.sB);
-      multicastMac(this.sB, this.sMac);
+      solicitedNodeInto(n.addr, 0, this.sB);
+      ipv6MulticastMacInto(this.sB, this.sMac);
     }
     const out = ul.tx.reserve();
     ul.tx.commit(

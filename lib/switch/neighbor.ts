@@ -3,7 +3,7 @@
 // second; unresolved or failed ones are solicited by multicast until they answer again.
 
 import { KeyTable } from "./keytable.ts";
-import { copyBytes } from "./icmp6.ts";
+import { copyBytes } from "../packet/bytes.ts";
 
 /** Not yet resolved (no MAC, or forgotten after expiry). */
 export const NEIGH_INCOMPLETE = 0;
@@ -96,7 +96,7 @@ export class NeighborCache {
     const n = this.table.get(b, tOff, 0);
     if (n === undefined) return false;
     if (macOff >= 0 && (override || !n.hasMac)) {
-      copyBytes(n.mac, 0, b, macOff, 6);
+      copyBytes(b, macOff, n.mac, 0, 6);
       n.hasMac = true;
     }
     // Only a solicited answer proves the path works both ways (RFC 4861 §7.3.1).

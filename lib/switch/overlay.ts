@@ -3,6 +3,9 @@
 // pipeline when the outer destination is this sled; Geneve from the underlay to this sled is
 // handed to the inbound pipeline of the port owning (VNI, inner destination MAC).
 
+import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DF, IPV4_DST, IPV4_FLAGS_FRAG, IPV4_SRC } from "../packet/ipv4.ts";
+import { u16 } from "../packet/bytes.ts";
 import { coalesce, queueGso } from "./coalesce.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM } from "../link/link.ts";
@@ -23,7 +26,11 @@ import { parseFrame } from "../packet/parse.ts";
 import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { copyBytes, ICMP6_PACKET_TOO_BIG, writeFragNeeded, writeIcmp6Error } from "./icmp6.ts";
+import { writeFragNeeded, writeIcmpv6Error } from "../packet/icmp_reply.ts";
+import { ICMPV6_PACKET_TOO_BIG, isIcmpv6Error } from "../packet/icmpv6.ts";
+import { GENEVE_PORT } from "../packet/geneve.ts";
+import { PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
+import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import type { TxQueue } from "./txq.ts";
@@ -55,7 +62,6 @@ export function releasePipeline(p: Pipeline): void {
   else p.port?.reset();
 }
 
-const GENEVE_PORT = 6081;
 /**
  * Bytes encapsulation adds around a guest IP packet: inner Ethernet, outer IPv6, UDP, Geneve
  * and up to 8 bytes of Oxide options.
@@ -123,9 +129,7 @@ export class OverlayPath {
 
   /** True when the 16 bytes at `b[off]` are this sled's underlay address. */
   private isSled(b: Uint8Array, off: number): boolean {
-    const a = this.sledAddress;
-    for (let i = 0; i < 16; i++) if (b[off + i] !== a[i]) return false;
-    return true;
+    return bytesEqual(b, off, this.sledAddress, 0, 16);
   }
 
   /** Outbound through `port`'s pipeline, then out the underlay or looped back locally. */
@@ -145,7 +149,7 @@ export class OverlayPath {
     // when the encapsulation carries no MSS option (boundary services, other switches).
     const large = mss > 0 && f.ipEnd - f.payload > mss;
     const whole = large && setMssOption(pkt.buf, o.l4 + 8, mss);
-    if (this.isSled(pkt.buf, o.l3 + 24)) {
+    if (this.isSled(pkt.buf, o.l3 + IPV6_DST)) {
       if (large && !whole) return void c[DROP.gso]++;
       this.counters.events[EV["overlay-loopback"]]++;
       return this.inbound(rx, i, true);
@@ -154,8 +158,8 @@ export class OverlayPath {
     if (hop === null) return;
     const link = hop.ul.link;
     if (o.ipEnd - o.l3 > link.mtu) return void c[DROP["too-big"]]++;
-    copyBytes(pkt.buf, o.ether, hop.neighbor.mac, 0, 6);
-    copyBytes(pkt.buf, o.ether + 6, link.mac, 0, 6);
+    copyBytes(hop.neighbor.mac, 0, pkt.buf, o.ether, 6);
+    copyBytes(link.mac, 0, pkt.buf, o.ether + 6, 6);
     rx.bufs[i] = pkt.buf;
     if (large && !whole) return this.splitOut(hop.ul.tx, pkt.buf, pkt.off, mss);
     if (whole) this.counters.events[EV["large-segment-out"]]++;
@@ -172,16 +176,30 @@ export class OverlayPath {
     const routes = this.routes;
     if (entry !== null && entry.nextHopGen === routes.gen) return entry.nextHop as NextHop;
     const o = pkt.meta.outer, f = pkt.meta.inner;
-    const route = routes.lookup(pkt.buf, o.l3 + 24);
+    const route = routes.lookup(pkt.buf, o.l3 + IPV6_DST);
     if (route === null) {
       this.counters.drops[DROP["no-route"]]++;
       return null;
     }
     // Hash the inner flow, as the outer UDP source port does: one flow stays on one link.
     if (f.ipVersion === 6) {
-      this.flow.setV6(f.proto & 0xff, pkt.buf, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
+      this.flow.setV6(
+        f.proto & 0xff,
+        pkt.buf,
+        f.l3 + IPV6_SRC,
+        f.l3 + IPV6_DST,
+        f.srcPort,
+        f.dstPort,
+      );
     } else {
-      this.flow.setV4(f.proto & 0xff, pkt.buf, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
+      this.flow.setV4(
+        f.proto & 0xff,
+        pkt.buf,
+        f.l3 + IPV4_SRC,
+        f.l3 + IPV4_DST,
+        f.srcPort,
+        f.dstPort,
+      );
     }
     const hop = route.pick(ecmpHash(this.flow.w));
     if (hop === null) {
@@ -221,20 +239,20 @@ export class OverlayPath {
     const limit = this.underlayMtu() - ENCAP_OVERHEAD;
     if (lv.l3 < 0 || lv.ipEnd - lv.l3 <= limit) return false;
     this.counters.drops[DROP["too-big"]]++;
-    const dfV4 = lv.ipVersion === 4 && (b[lv.l3 + 6] & 0x40) !== 0;
+    const dfV4 = lv.ipVersion === 4 && (u16(b, lv.l3 + IPV4_FLAGS_FRAG) & IPV4_DF) !== 0;
     if (lv.ipVersion === 4 && !dfV4) return true;
     const out = port.tx.reserve();
     if (lv.ipVersion === 6) {
-      if (lv.proto === 58 && lv.icmpType >= 0 && lv.icmpType < 128) return true;
-      copyBytes(this.scratch, 0, b, lv.l3 + 8, 16);
-      port.tx.commit(writeIcmp6Error(
+      if (lv.proto === PROTO_ICMPV6 && lv.icmpType >= 0 && isIcmpv6Error(lv.icmpType)) return true;
+      copyBytes(b, lv.l3 + IPV6_SRC, this.scratch, 0, 16);
+      port.tx.commit(writeIcmpv6Error(
         out,
         HEADROOM,
         port.mac,
         this.gatewayMac,
         this.gatewayLinkLocal,
         this.scratch,
-        ICMP6_PACKET_TOO_BIG,
+        ICMPV6_PACKET_TOO_BIG,
         0,
         limit,
         b,
@@ -244,8 +262,8 @@ export class OverlayPath {
       this.counters.events[EV["ptb-sent"]]++;
     } else {
       // The unreachable destination answers for itself, as a router on the path would.
-      copyBytes(this.scratch, 0, b, lv.l3 + 16, 4);
-      copyBytes(this.scratch, 4, b, lv.l3 + 12, 4);
+      copyBytes(b, lv.l3 + IPV4_DST, this.scratch, 0, 4);
+      copyBytes(b, lv.l3 + IPV4_SRC, this.scratch, 4, 4);
       port.tx.commit(writeFragNeeded(
         out,
         HEADROOM,
@@ -265,7 +283,7 @@ export class OverlayPath {
 
   /** True when the frame `meta` describes is UDP to Geneve at this sled's address. */
   isOurGeneve(b: Uint8Array, l3: number, proto: number, dstPort: number): boolean {
-    return proto === 17 && dstPort === GENEVE_PORT && this.isSled(b, l3 + 24);
+    return proto === PROTO_UDP && dstPort === GENEVE_PORT && this.isSled(b, l3 + IPV6_DST);
   }
 
   /**

@@ -6,9 +6,22 @@
 // same split, told where an outer IPv6/UDP header sits, cuts an encapsulated large segment into
 // encapsulated MSS segments (the fallback towards peers that are not xdeno).
 
-import { VIRTIO_NET_HDR as H, VNET } from "../../ffi/layout.ts";
+import { VirtioNetView, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "../packet/virtio_net.ts";
 import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
+import { copyBytes, setU16, setU32, u16, u32 } from "../packet/bytes.ts";
+import { IPV4_IDENT, IPV4_TOTAL_LEN } from "../packet/ipv4.ts";
+import { IPV6_HEADER_LEN, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
+import { TCP_CHECKSUM, TCP_FLAGS, TCP_SEQ } from "../packet/tcp.ts";
+import { UDP_CHECKSUM, UDP_LENGTH } from "../packet/udp.ts";
+import {
+  fillIpv4HeaderChecksum,
+  finish,
+  PROTO_TCP,
+  pseudoSumV4,
+  pseudoSumV6,
+  sum16,
+} from "../packet/checksum.ts";
 
 const FIN = 0x01, PSH = 0x08, CWR = 0x80;
 
@@ -16,6 +29,7 @@ const FIN = 0x01, PSH = 0x08, CWR = 0x80;
 export class Segmenter {
   /** The segments of the last `split` (buffers may be swapped away by transmit queues). */
   readonly batch: FrameBatch;
+  private readonly vh = new VirtioNetView(new Uint8Array(0), 0);
 
   constructor(capacity: number, frameSize: number) {
     this.batch = new FrameBatch(capacity, frameSize);
@@ -37,11 +51,11 @@ export class Segmenter {
     maxData = 0,
     outerL3 = -1,
   ): number {
-    const type = h[ho + H.gsoType] & ~VNET.VIRTIO_NET_HDR_GSO_ECN;
+    const vh = this.vh.reset(h, ho);
     const v4 = lv.ipVersion === 4;
-    if (type !== (v4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6)) return -1;
-    if (lv.proto !== 6 || lv.payload < 0 || (!v4 && lv.ipVersion !== 6)) return -1;
-    const gso = h[ho + H.gsoSize] | (h[ho + H.gsoSize + 1] << 8);
+    if (vh.gsoKind !== (v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6)) return -1;
+    if (lv.proto !== PROTO_TCP || lv.payload < 0 || (!v4 && lv.ipVersion !== 6)) return -1;
+    const gso = vh.gsoSize;
     const hdr = lv.payload - off, l3 = lv.l3 - off, l4 = lv.l4 - off, end = lv.ipEnd;
     const data = end - lv.payload;
     if (gso === 0 || data <= 0) return -1;
@@ -51,59 +65,41 @@ export class Segmenter {
     const n = Math.ceil(data / mss);
     const b = this.batch;
     if (n > b.capacity || HEADROOM + hdr + mss > b.bufs[0].length) return -1;
-    const seq0 = ((buf[lv.l4 + 4] << 24) | (buf[lv.l4 + 5] << 16) | (buf[lv.l4 + 6] << 8) |
-      buf[lv.l4 + 7]) >>> 0;
-    const id0 = v4 ? (buf[lv.l3 + 4] << 8) | buf[lv.l3 + 5] : 0;
-    const flags = buf[lv.l4 + 13];
+    const seq0 = u32(buf, lv.l4 + TCP_SEQ);
+    const id0 = v4 ? u16(buf, lv.l3 + IPV4_IDENT) : 0;
+    const flags = buf[lv.l4 + TCP_FLAGS];
     for (let k = 0; k < n; k++) {
       const o = b.bufs[k], s = HEADROOM, p = lv.payload + k * mss;
       const len = Math.min(mss, end - p);
-      for (let j = 0; j < hdr; j++) o[s + j] = buf[off + j];
+      copyBytes(buf, off, o, s, hdr);
       const dataSum = copySum(o, s + hdr, buf, p, len);
       const ip = s + l3, tcp = s + l4;
       if (v4) {
-        const tot = hdr - l3 + len, id = (id0 + k * per) & 0xffff;
-        o[ip + 2] = tot >>> 8;
-        o[ip + 3] = tot & 0xff;
-        o[ip + 4] = id >>> 8;
-        o[ip + 5] = id & 0xff;
-        o[ip + 10] = 0;
-        o[ip + 11] = 0;
-        const c = ~sum(o, ip, ip + ((o[ip] & 0xf) << 2), 0) & 0xffff;
-        o[ip + 10] = c >>> 8;
-        o[ip + 11] = c & 0xff;
+        setU16(o, ip + IPV4_TOTAL_LEN, hdr - l3 + len);
+        setU16(o, ip + IPV4_IDENT, (id0 + k * per) & 0xffff);
+        fillIpv4HeaderChecksum(o, ip);
       } else {
-        const pl = hdr - l3 - 40 + len;
-        o[ip + 4] = pl >>> 8;
-        o[ip + 5] = pl & 0xff;
+        setU16(o, ip + IPV6_PAYLOAD_LEN, hdr - l3 - IPV6_HEADER_LEN + len);
       }
       if (ol3 >= 0) {
-        const pl = hdr - ol3 - 40 + len, u = s + ol3 + 40;
-        o[s + ol3 + 4] = pl >>> 8;
-        o[s + ol3 + 5] = pl & 0xff;
-        o[u + 4] = pl >>> 8;
-        o[u + 5] = pl & 0xff;
-        o[u + 6] = 0; // zero UDP checksum over IPv6 for tunnels (RFC 6935), as OPTE sends
-        o[u + 7] = 0;
+        const pl = hdr - ol3 - IPV6_HEADER_LEN + len, u = s + ol3 + IPV6_HEADER_LEN;
+        setU16(o, s + ol3 + IPV6_PAYLOAD_LEN, pl);
+        setU16(o, u + UDP_LENGTH, pl);
+        // Zero UDP checksum over IPv6 for tunnels (RFC 6935), as OPTE sends.
+        setU16(o, u + UDP_CHECKSUM, 0);
       }
-      const seq = (seq0 + k * mss) >>> 0;
-      o[tcp + 4] = seq >>> 24;
-      o[tcp + 5] = (seq >>> 16) & 0xff;
-      o[tcp + 6] = (seq >>> 8) & 0xff;
-      o[tcp + 7] = seq & 0xff;
+      setU32(o, tcp + TCP_SEQ, (seq0 + k * mss) >>> 0);
       let f = flags;
       if (k !== n - 1) f &= ~(FIN | PSH);
       if (k !== 0) f &= ~CWR;
-      o[tcp + 13] = f;
-      o[tcp + 16] = 0;
-      o[tcp + 17] = 0;
+      o[tcp + TCP_FLAGS] = f;
+      setU16(o, tcp + TCP_CHECKSUM, 0);
       const tcpLen = hdr - l4 + len;
-      // Pseudo-header: addresses, protocol and TCP length.
-      let ps = v4 ? sum(o, ip + 12, ip + 20, dataSum) : sum(o, ip + 8, ip + 40, dataSum);
-      ps += 6 + tcpLen;
-      const c = ~sum(o, tcp, s + hdr, ps) & 0xffff;
-      o[tcp + 16] = c >>> 8;
-      o[tcp + 17] = c & 0xff;
+      // Pseudo-header (addresses, protocol, TCP length) plus the payload summed while copying.
+      const ps =
+        (v4 ? pseudoSumV4(o, ip, PROTO_TCP, tcpLen) : pseudoSumV6(o, ip, PROTO_TCP, tcpLen)) +
+        dataSum;
+      setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, s + hdr - tcp, ps)));
       b.offs[k] = s;
       b.lens[k] = hdr + len;
     }
@@ -114,15 +110,14 @@ export class Segmenter {
 
 /** A reused virtio-net header asking for TCP segmentation (what `split` reads). */
 export class GsoHeader {
-  private readonly h = new Uint8Array(VNET_HDR_LEN);
+  private readonly vh = new VirtioNetView(new Uint8Array(VNET_HDR_LEN), 0);
 
   /** The header for TCP over IPv`ipVersion` in segments of `mss` bytes. */
   tcp(ipVersion: number, mss: number): Uint8Array {
-    const h = this.h;
-    h[H.gsoType] = ipVersion === 4 ? VNET.VIRTIO_NET_HDR_GSO_TCPV4 : VNET.VIRTIO_NET_HDR_GSO_TCPV6;
-    h[H.gsoSize] = mss & 0xff;
-    h[H.gsoSize + 1] = mss >> 8;
-    return h;
+    const vh = this.vh;
+    vh.gsoType = ipVersion === 4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
+    vh.gsoSize = mss;
+    return vh.buf;
   }
 }
 
@@ -139,15 +134,6 @@ function copySum(dst: Uint8Array, d: number, src: Uint8Array, from: number, n: n
     dst[d + i] = src[from + i];
     s += src[from + i] << 8;
   }
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
-}
-
-/** One's complement sum of `b[from, to)` (odd tail padded) onto `acc`, folded to 16 bits. */
-function sum(b: Uint8Array, from: number, to: number, acc: number): number {
-  let s = acc, i = from;
-  for (; i + 1 < to; i += 2) s += (b[i] << 8) | b[i + 1];
-  if (i < to) s += b[i] << 8;
   while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
   return s;
 }

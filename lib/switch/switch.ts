@@ -25,7 +25,7 @@ import type { SwitchConfig } from "./switch_config.ts";
 import { releasePipeline } from "./overlay.ts";
 import { DROP, type SwitchCounters } from "./counters.ts";
 import { Datapath } from "./datapath.ts";
-import { eui64LinkLocal } from "./icmp6.ts";
+import { eui64LinkLocal } from "../packet/addr.ts";
 import { DEFAULT_NUD, NeighborCache } from "./neighbor.ts";
 import { mustIpv6, mustMac, mustPrefix, type PortSpec, SwitchPort } from "./port.ts";
 import { releaseHops, Route, type RouteTable, type UnderlayLink } from "./routes.ts";

@@ -2,6 +2,10 @@
 // delivery, a port's pipeline (Port.dryRun: live tables, nothing changed), Geneve loopback to a
 // local port, ECMP out an underlay link — and the answer says where and how it would leave.
 
+import { IPV6_DST, IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
+import { ETH_DST } from "../packet/ethernet.ts";
+import { bytesEqual } from "../packet/bytes.ts";
 import type { DryRun } from "../engine/port.ts";
 import { DIR_IN, DIR_OUT, Packet, RES_DROP, RES_ERROR, RES_HAIRPIN } from "../engine/packet.ts";
 import { HEADROOM } from "../link/link.ts";
@@ -9,6 +13,9 @@ import { ipv6ToString, macToString, toHex } from "../packet/bytes.ts";
 import { FlowId } from "../packet/flow.ts";
 import { PacketMeta } from "../packet/meta.ts";
 import { parseFrame } from "../packet/parse.ts";
+import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
+import { ICMPV6_ECHO_REQUEST, isNdp } from "../packet/icmpv6.ts";
+import { PROTO_ICMPV6 } from "../packet/checksum.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix } from "./routes.ts";
 import type { Switch } from "./switch.ts";
@@ -48,8 +55,6 @@ export interface TraceAnswer {
   hairpin?: string;
   egress?: Egress;
 }
-
-const HOP_LIMIT = 7;
 
 /** A traced frame's copy with room for encapsulation. */
 function packetOf(frame: Uint8Array): Packet {
@@ -95,13 +100,15 @@ class Tracer {
   /** The switch's fromPort: pass-through, NDP, the gateway's echo, or the port's pipeline. */
   fromPort(port: SwitchPort, pkt: Packet): TraceAnswer {
     const sw = this.sw, b = pkt.buf, off = pkt.off, lv = pkt.meta.outer;
-    const mcast = (b[off] & 1) !== 0;
-    if (!mcast && macToString(b.subarray(off, off + 6)) !== macToString(sw.gatewayMac)) {
+    const mcast = (b[off + ETH_DST] & 1) !== 0;
+    if (!mcast && !bytesEqual(b, off + ETH_DST, sw.gatewayMac, 0, 6)) {
       return this.drop(`l2-dst: not addressed to the gateway ${macToString(sw.gatewayMac)}`);
     }
-    if (lv.etherType !== 0x86dd || port.kind === "instance") return this.pipelineOut(port, pkt);
+    if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
+      return this.pipelineOut(port, pkt);
+    }
     const l3 = lv.l3;
-    if (lv.proto === 58 && lv.icmpType >= 133 && lv.icmpType <= 137) {
+    if (lv.proto === PROTO_ICMPV6 && isNdp(lv.icmpType)) {
       this.note("NDP: answered by the switch (router and proxy for local underlay addresses)");
       return { verdict: "hairpin", layers: this.layers, frame: null };
     }
@@ -109,10 +116,10 @@ class Tracer {
       this.note("multicast: replicated by M2P subscriptions and forwarding");
       return { verdict: "forward", layers: this.layers, frame: toHex(pkt.bytes()) };
     }
-    const srcOwned = port.owns(b, l3 + 8);
-    if (!srcOwned || !inPrefix(b, l3 + 24, sw.underlayPrefix, sw.underlayPrefixLen)) {
-      if (b[l3 + 24] === 0xfe && (b[l3 + 25] & 0xc0) === 0x80) {
-        if (lv.proto === 58 && lv.icmpType === 128) {
+    const srcOwned = port.owns(b, l3 + IPV6_SRC);
+    if (!srcOwned || !inPrefix(b, l3 + IPV6_DST, sw.underlayPrefix, sw.underlayPrefixLen)) {
+      if (b[l3 + IPV6_DST] === 0xfe && (b[l3 + IPV6_DST + 1] & 0xc0) === 0x80) {
+        if (lv.proto === PROTO_ICMPV6 && lv.icmpType === ICMPV6_ECHO_REQUEST) {
           this.note("echo to the gateway's link-local address: answered by the switch");
           return { verdict: "hairpin", layers: this.layers, frame: null };
         }
@@ -125,10 +132,10 @@ class Tracer {
       return this.drop(srcOwned ? "no-overlay" : "spoofed-source");
     }
     this.note("pass-through: underlay source and destination");
-    if (b[l3 + HOP_LIMIT] <= 1) return this.drop("hop-limit");
-    b[l3 + HOP_LIMIT]--;
+    if (b[l3 + IPV6_HOP_LIMIT] <= 1) return this.drop("hop-limit");
+    b[l3 + IPV6_HOP_LIMIT]--;
     this.frame = toHex(pkt.bytes());
-    const dst = sw.byAddr.get(b, l3 + 24, 0);
+    const dst = sw.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst !== undefined) {
       if (dst === port) return this.drop("port-loop");
       return this.deliver(dst, pkt, "local delivery");
@@ -144,7 +151,8 @@ class Tracer {
     const m = pkt.meta, o = m.outer;
     if (!m.encap || o.ipVersion !== 6) return this.drop("vpc-not-encap");
     if (
-      ipv6ToString(pkt.buf.subarray(o.l3 + 24, o.l3 + 40)) === ipv6ToString(this.sw.ov.sledAddress)
+      ipv6ToString(pkt.buf.subarray(o.l3 + IPV6_DST, o.l3 + IPV6_DST + 16)) ===
+        ipv6ToString(this.sw.ov.sledAddress)
     ) {
       this.note("Geneve to this sled: looped back to the inbound side");
       if (parseFrame(pkt.buf, pkt.off, pkt.len, m) !== null) return this.drop("parse");
@@ -209,13 +217,13 @@ class Tracer {
   /** Inbound from an underlay link: Geneve for a local pipeline, or IPv6 to a local address. */
   fromUnderlay(port: SwitchPort, pkt: Packet): TraceAnswer {
     const b = pkt.buf, lv = pkt.meta.outer;
-    if (lv.etherType !== 0x86dd) return this.drop("non-ip: the underlay carries IPv6 only");
+    if (lv.etherType !== ETHERTYPE_IPV6) return this.drop("non-ip: the underlay carries IPv6 only");
     if (pkt.meta.encap) return this.overlayIn(pkt, port);
-    const dst = this.sw.byAddr.get(b, lv.l3 + 24, 0);
+    const dst = this.sw.byAddr.get(b, lv.l3 + IPV6_DST, 0);
     if (dst === undefined) return this.drop("no-local-port for that underlay address");
     if (dst !== port) this.note(`the underlay address belongs to ${dst.name}`);
-    if (b[lv.l3 + HOP_LIMIT] <= 1) return this.drop("hop-limit");
-    b[lv.l3 + HOP_LIMIT]--;
+    if (b[lv.l3 + IPV6_HOP_LIMIT] <= 1) return this.drop("hop-limit");
+    b[lv.l3 + IPV6_HOP_LIMIT]--;
     this.frame = toHex(pkt.bytes());
     return this.deliver(dst, pkt, "from the underlay to a local address");
   }
@@ -248,12 +256,13 @@ class Tracer {
   /** Route lookup and the ECMP pick, hashing what the switch hashes (the inner flow for Geneve). */
   underlay(pkt: Packet, encap: boolean): TraceAnswer {
     const sw = this.sw, b = pkt.buf, o = pkt.meta.outer;
-    const route = sw.routes.lookup(b, o.l3 + 24);
+    const route = sw.routes.lookup(b, o.l3 + IPV6_DST);
     if (route === null) return this.drop("no-route to that underlay address");
     const flow = new FlowId();
     const f = encap ? pkt.meta.inner : o;
-    if (f.ipVersion === 6) flow.setV6(f.proto & 0xff, b, f.l3 + 8, f.l3 + 24, f.srcPort, f.dstPort);
-    else flow.setV4(f.proto & 0xff, b, f.l3 + 12, f.l3 + 16, f.srcPort, f.dstPort);
+    if (f.ipVersion === 6) {
+      flow.setV6(f.proto & 0xff, b, f.l3 + IPV6_SRC, f.l3 + IPV6_DST, f.srcPort, f.dstPort);
+    } else flow.setV4(f.proto & 0xff, b, f.l3 + IPV4_SRC, f.l3 + IPV4_DST, f.srcPort, f.dstPort);
     const hop = route.pick(ecmpHash(flow.w));
     if (hop === null) return this.drop("no-next-hop: no live next hop for that route");
     const link = hop.ul.link;

@@ -5,7 +5,7 @@ import { parseIp, parseIpv4, parseIpv6, parseMac } from "../packet/bytes.ts";
 import { type ExternalIpConfig, type ExternalIps, validateExternalIps } from "./external.ts";
 import type { FirewallRule } from "./firewall_rules.ts";
 import { GATEWAY_MAC } from "./hairpin.ts";
-import { type Cidr, parseCidr } from "./ip.ts";
+import { type Cidr, parseCidr } from "../packet/addr.ts";
 import type { Mappings } from "./mappings.ts";
 import type { Route } from "./router.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";

@@ -7,6 +7,7 @@ import {
   ETHERTYPE_IPV4,
   ETHERTYPE_IPV6,
 } from "../packet/ethernet.ts";
+import { setU16 } from "../packet/bytes.ts";
 import { emitIpv4, IPV4_HEADER_LEN } from "../packet/ipv4.ts";
 import { emitIpv6, IPV6_HEADER_LEN } from "../packet/ipv6.ts";
 import {
@@ -31,8 +32,7 @@ export function fillChecksumAt(
 ): void {
   const field = l4ChecksumField(proto);
   if (field < 0) return;
-  buf[l4 + field] = 0;
-  buf[l4 + field + 1] = 0;
+  setU16(buf, l4 + field, 0);
   let s = proto === PROTO_ICMP
     ? 0
     : af === 4
@@ -41,8 +41,7 @@ export function fillChecksumAt(
   s = sum16(buf, l4, len, s);
   let c = finish(s);
   if (c === 0 && proto === PROTO_UDP) c = 0xffff;
-  buf[l4 + field] = c >>> 8;
-  buf[l4 + field + 1] = c;
+  setU16(buf, l4 + field, c);
 }
 
 /** An Ethernet/IPv4 frame around `l4` (its checksum field is filled here). */

@@ -3,7 +3,7 @@
 // Outbound choice: a floating IP by flow hash, else the ephemeral IP, else SNAT, else deny.
 
 import { ipToString, parseIp } from "../packet/bytes.ts";
-import { addrWordsInto, type Cidr, parseCidr } from "./ip.ts";
+import { addrWordsInto, type Cidr, parseCidr } from "../packet/addr.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
 import { InvalidField } from "../contract/field_error.ts";
 

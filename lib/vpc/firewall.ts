@@ -10,7 +10,7 @@ import { bytesEqual } from "../packet/bytes.ts";
 import { checkFirewallRules, type FirewallRule } from "./firewall_rules.ts";
 import { formatFirewallRule } from "./firewall_text.ts";
 import { orThrow } from "./validate.ts";
-import { cidrToString } from "./ip.ts";
+import { cidrToString } from "../packet/addr.ts";
 import { META_VNI } from "./gateway.ts";
 import { findQuoted, isIcmpError, Quoted } from "./icmp_error.ts";
 import type { ResolvedConfig } from "./config.ts";

@@ -2,7 +2,7 @@
 // VPC port to the engine's rules. Its structural checks with errors naming the field, and a
 // pure matcher used by tests. The text form people type and read is in firewall_text.ts.
 
-import { addrWordsInto, type Cidr, cidrContains } from "./ip.ts";
+import { addrWordsInto, type Cidr, cidrContains } from "../packet/addr.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
 
 /** The remote side a rule is about (source when inbound, destination when outbound). */

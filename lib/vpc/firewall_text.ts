@@ -12,7 +12,7 @@ import {
   hostOfAddress,
   type ProtoFilter,
 } from "./firewall_rules.ts";
-import { cidrToString, parseCidr, wordsToBytes } from "./ip.ts";
+import { cidrToString, parseCidr, wordsToBytes } from "../packet/addr.ts";
 import { type FieldError, orThrow, show, type Validated } from "./validate.ts";
 
 /** A rule as text fields; omitted hosts/protocol/ports mean "any". */

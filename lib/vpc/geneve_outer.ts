@@ -13,6 +13,7 @@ import {
   oxideMssOption,
 } from "../packet/geneve.ts";
 import { PROTO_UDP } from "../packet/checksum.ts";
+import { emitUdp, UDP_HEADER_LEN } from "../packet/udp.ts";
 
 /** What the outer headers carry. */
 export interface GeneveOuter {
@@ -45,7 +46,7 @@ export function geneveOuterBytes(o: GeneveOuter): Uint8Array {
   if (o.external) options.push(oxideExternalOption());
   if (o.mss !== undefined && o.mss >= 0) options.push(oxideMssOption(o.mss));
   const grepr = { vni: o.vni, options, critical: false };
-  const ip = ETHERNET_HEADER_LEN, udp = ip + IPV6_HEADER_LEN, gen = udp + 8;
+  const ip = ETHERNET_HEADER_LEN, udp = ip + IPV6_HEADER_LEN, gen = udp + UDP_HEADER_LEN;
   const out = new Uint8Array(gen + geneveBufferLen(grepr));
   emitEthernet(
     { src: o.srcMac ?? ZERO_MAC, dst: o.dstMac ?? ZERO_MAC, etherType: ETHERTYPE_IPV6 },
@@ -64,14 +65,9 @@ export function geneveOuterBytes(o: GeneveOuter): Uint8Array {
     out,
     ip,
   );
-  const sport = geneveSrcPort(o.flowHash);
-  out[udp] = sport >>> 8;
-  out[udp + 1] = sport;
-  out[udp + 2] = GENEVE_PORT >>> 8;
-  out[udp + 3] = GENEVE_PORT & 0xff;
-  out[udp + 4] = (out.length - udp) >>> 8;
-  out[udp + 5] = out.length - udp;
   // Checksum stays 0: RFC 6935/6936 allow it for tunnels over IPv6.
+  const payloadLen = out.length - udp - UDP_HEADER_LEN;
+  emitUdp({ srcPort: geneveSrcPort(o.flowHash), dstPort: GENEVE_PORT, payloadLen }, out, udp);
   emitGeneve(grepr, out, gen);
   return out;
 }

@@ -3,7 +3,15 @@
 // one the gateway answers (the caller drops it). Behaviour follows OPTE's oxide-vpc gateway.
 
 import { bytesEqual } from "../packet/bytes.ts";
-import { ARP_LEN, ARP_REPLY, ARP_REQUEST, emitArp, parseArp } from "../packet/arp.ts";
+import {
+  ARP_LEN,
+  ARP_REPLY,
+  ARP_REQUEST,
+  ARP_SHA,
+  ARP_SPA,
+  emitArp,
+  parseArp,
+} from "../packet/arp.ts";
 import { emitEthernet, ETHERNET_HEADER_LEN, ETHERTYPE_ARP } from "../packet/ethernet.ts";
 import { isParseError } from "../packet/error.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
@@ -12,11 +20,11 @@ import {
   DHCP_CLIENT_PORT,
   DHCP_FLAG_BROADCAST,
   DHCP_SERVER_PORT,
-  dhcpReprParse,
   emitDhcp,
-  encodeDnsNames,
   parseDhcp,
 } from "../packet/dhcp.ts";
+import { encodeDnsNames } from "../packet/dns_names.ts";
+import { dhcpReprParse } from "../packet/dhcp_decode.ts";
 import {
   DHCPV6_CLIENT_PORT,
   DHCPV6_SERVER_PORT,
@@ -26,15 +34,24 @@ import {
   emitDhcpv6,
   parseDhcpv6,
 } from "../packet/dhcpv6.ts";
+import { checkNdp, findNdpOption, NDP_OPT_SOURCE_LL, NDP_TARGET } from "../packet/ndp.ts";
+import { IPV6_DST, IPV6_HEADER_LEN, IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
+import { IPV4_DST, IPV4_SRC } from "../packet/ipv4.ts";
 import {
-  checkNdp,
-  emitNdp,
-  findNdpOption,
-  NDP_OPT_SOURCE_LL,
-  ndpBufferLen,
-} from "../packet/ndp.ts";
+  ICMPV6_ECHO_REQUEST,
+  ICMPV6_NEIGHBOR_SOLICIT,
+  ICMPV6_ROUTER_SOLICIT,
+  icmpv6HeaderLen,
+} from "../packet/icmpv6.ts";
+import {
+  icmpv6EchoReplyLen,
+  NDP_HOP_LIMIT,
+  writeIcmpv6EchoReply,
+  writeNeighborAdvert,
+  writeRouterAdvert,
+} from "../packet/icmp_reply.ts";
 import { frameV4, frameV6, udpSegment } from "./emit.ts";
-import { ipv6MulticastMac, linkLocalFromMac, solicitedNode } from "./ip.ts";
+import { eui64LinkLocal, ipv6MulticastMac, solicitedNode } from "../packet/addr.ts";
 
 /** What the gateway needs to know to answer its guest. */
 export interface GatewayIdentity {
@@ -68,7 +85,7 @@ export function gatewayIdentity(
   o: Omit<GatewayIdentity, "linkLocal" | "mac"> & { mac?: Uint8Array },
 ): GatewayIdentity {
   const mac = o.mac ?? GATEWAY_MAC;
-  return { ...o, mac, linkLocal: linkLocalFromMac(mac) };
+  return { ...o, mac, linkLocal: eui64LinkLocal(mac) };
 }
 
 const BROADCAST_MAC = Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0xff, 0xff);
@@ -91,9 +108,9 @@ export function arpReply(buf: Uint8Array, lv: HeaderLevel, gw: GatewayIdentity):
   if (!gw.v4 || lv.etherType !== ETHERTYPE_ARP || lv.l3 < 0) return null;
   const arp = parseArp(buf, lv.l3, Math.min(buf.length, lv.l3 + ARP_LEN));
   if (isParseError(arp) || arp.operation !== ARP_REQUEST) return null;
-  if (!fromGuestMac(buf, lv, gw) || !eq(buf, arp.off + 24, gw.v4.gatewayIp)) return null;
+  if (!fromGuestMac(buf, lv, gw) || !arp.targetIpEquals(gw.v4.gatewayIp)) return null;
   const out = new Uint8Array(ETHERNET_HEADER_LEN + ARP_LEN);
-  const senderMac = buf.slice(arp.off + 8, arp.off + 14);
+  const senderMac = buf.slice(arp.off + ARP_SHA, arp.off + ARP_SHA + 6);
   emitEthernet({ src: gw.mac, dst: senderMac, etherType: ETHERTYPE_ARP }, out, 0);
   emitArp(
     {
@@ -101,7 +118,7 @@ export function arpReply(buf: Uint8Array, lv: HeaderLevel, gw: GatewayIdentity):
       senderMac: gw.mac,
       senderIp: gw.v4.gatewayIp,
       targetMac: senderMac,
-      targetIp: buf.slice(arp.off + 14, arp.off + 18),
+      targetIp: buf.slice(arp.off + ARP_SPA, arp.off + ARP_SPA + 4),
     },
     out,
     ETHERNET_HEADER_LEN,
@@ -117,7 +134,9 @@ export function icmpEchoReply(
 ): Uint8Array | null {
   if (!gw.v4 || lv.ipVersion !== 4 || lv.proto !== PROTO_ICMP || lv.l4 < 0) return null;
   if (lv.icmpType !== 8 || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) return null;
-  if (!eq(buf, lv.l3 + 16, gw.v4.gatewayIp) || !eq(buf, lv.l3 + 12, gw.v4.guestIp)) return null;
+  if (!eq(buf, lv.l3 + IPV4_DST, gw.v4.gatewayIp) || !eq(buf, lv.l3 + IPV4_SRC, gw.v4.guestIp)) {
+    return null;
+  }
   const l4 = buf.slice(lv.l4, lv.ipEnd);
   l4[0] = 0;
   return frameV4(gw.mac, gw.guestMac, gw.v4.gatewayIp, gw.v4.guestIp, PROTO_ICMP, l4, 64);
@@ -130,14 +149,16 @@ export function icmpv6EchoReply(
   gw: GatewayIdentity,
 ): Uint8Array | null {
   if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.l4 < 0) return null;
-  if (lv.icmpType !== 128 || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) return null;
-  if (!eq(buf, lv.l3 + 24, gw.linkLocal)) return null;
-  const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
-  const guestLl = linkLocalFromMac(gw.guestMac);
+  if (lv.icmpType !== ICMPV6_ECHO_REQUEST || lv.icmpCode !== 0 || !fromGuestMac(buf, lv, gw)) {
+    return null;
+  }
+  if (!eq(buf, lv.l3 + IPV6_DST, gw.linkLocal)) return null;
+  const src = buf.slice(lv.l3 + IPV6_SRC, lv.l3 + IPV6_DST);
+  const guestLl = eui64LinkLocal(gw.guestMac);
   if (!eq(src, 0, guestLl) && !(gw.v6 && eq(src, 0, gw.v6.guestIp))) return null;
-  const l4 = buf.slice(lv.l4, lv.ipEnd);
-  l4[0] = 129;
-  return frameV6(gw.mac, gw.guestMac, gw.linkLocal, src, PROTO_ICMPV6, l4, 64);
+  const out = new Uint8Array(icmpv6EchoReplyLen(lv.l4, lv.ipEnd));
+  writeIcmpv6EchoReply(out, 0, gw.guestMac, gw.mac, buf, lv.l3, lv.l4, lv.ipEnd);
+  return out;
 }
 
 /** DHCPv4 Discover → Offer, Request → Ack (guest /32, routes via option 121, DNS, names). */
@@ -277,7 +298,7 @@ export function dhcpv6Reply(
     const fqdn = d.hostname && asked(OPT6_FQDN) ? fqdnOption(d.hostname, d.domain) : null;
     if (fqdn) (rep.other ??= []).push({ code: OPT6_FQDN, data: fqdn });
   }
-  const dst = buf.slice(lv.l3 + 8, lv.l3 + 24);
+  const dst = buf.slice(lv.l3 + IPV6_SRC, lv.l3 + IPV6_DST);
   const payload = udpSegment(DHCPV6_SERVER_PORT, DHCPV6_CLIENT_PORT, emitDhcpv6(rep));
   return frameV6(gw.mac, gw.guestMac, gw.linkLocal, dst, PROTO_UDP, payload, 64);
 }
@@ -288,27 +309,22 @@ export function routerAdvert(
   lv: HeaderLevel,
   gw: GatewayIdentity,
 ): Uint8Array | null {
-  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== 133) return null;
-  if (lv.icmpCode !== 0 || buf[lv.l3 + 7] !== 255 || !fromGuestMac(buf, lv, gw)) return null;
+  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== ICMPV6_ROUTER_SOLICIT) {
+    return null;
+  }
+  if (
+    lv.icmpCode !== 0 || buf[lv.l3 + IPV6_HOP_LIMIT] !== NDP_HOP_LIMIT || !fromGuestMac(buf, lv, gw)
+  ) return null;
   if (checkNdp(buf, lv.l4, lv.ipEnd) !== null) return null;
-  const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
+  const src = buf.slice(lv.l3 + IPV6_SRC, lv.l3 + IPV6_DST);
   const unspecified = eq(src, 0, UNSPECIFIED);
   if (!unspecified && !(src[0] === 0xfe && (src[1] & 0xc0) === 0x80)) return null;
-  const ra = {
-    kind: "ra" as const,
-    curHopLimit: 255,
-    managed: true,
-    routerLifetime: 9000,
-    options: [
-      { type: "sourceLinkAddr" as const, mac: gw.mac },
-      { type: "mtu" as const, mtu: gw.mtu },
-    ],
-  };
-  const l4 = new Uint8Array(ndpBufferLen(ra));
-  emitNdp(ra, l4, 0);
   const dst = unspecified ? ALL_NODES : src;
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
-  return frameV6(gw.mac, dstMac, gw.linkLocal, dst, PROTO_ICMPV6, l4, 255);
+  const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
+  const ra = { lifetime: 9000, mtu: gw.mtu, curHopLimit: 255, managed: true };
+  writeRouterAdvert(out, 0, dstMac, gw.mac, gw.linkLocal, dst, ra);
+  return out;
 }
 
 /** Neighbor Solicitation for the gateway link-local (unicast or to its solicited-node group)
@@ -319,30 +335,43 @@ export function neighborAdvert(
   lv: HeaderLevel,
   gw: GatewayIdentity,
 ): Uint8Array | null {
-  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== 135) return null;
-  if (lv.icmpCode !== 0 || buf[lv.l3 + 7] !== 255 || !fromGuestMac(buf, lv, gw)) return null;
+  if (lv.ipVersion !== 6 || lv.proto !== PROTO_ICMPV6 || lv.icmpType !== ICMPV6_NEIGHBOR_SOLICIT) {
+    return null;
+  }
+  if (
+    lv.icmpCode !== 0 || buf[lv.l3 + IPV6_HOP_LIMIT] !== NDP_HOP_LIMIT || !fromGuestMac(buf, lv, gw)
+  ) return null;
   if (lv.ipEnd - lv.l4 < 24 || checkNdp(buf, lv.l4, lv.ipEnd) !== null) return null;
-  if (!eq(buf, lv.l4 + 8, gw.linkLocal)) return null;
-  const dstIp = buf.subarray(lv.l3 + 24, lv.l3 + 40);
+  if (!eq(buf, lv.l4 + NDP_TARGET, gw.linkLocal)) return null;
+  const dstIp = buf.subarray(lv.l3 + IPV6_DST, lv.l3 + IPV6_DST + 16);
   if (!eq(dstIp, 0, gw.linkLocal) && !eq(dstIp, 0, solicitedNode(gw.linkLocal))) return null;
-  const src = buf.slice(lv.l3 + 8, lv.l3 + 24);
+  const src = buf.slice(lv.l3 + IPV6_SRC, lv.l3 + IPV6_DST);
   const unspecified = eq(src, 0, UNSPECIFIED);
   if (unspecified) {
     // RFC 4861 §7.1.1: from :: only to a solicited-node group and without a source LL option.
     if (!eq(dstIp, 0, solicitedNode(gw.linkLocal))) return null;
-    if (findNdpOption(buf, lv.l4 + 24, lv.ipEnd, NDP_OPT_SOURCE_LL) >= 0) return null;
+    if (
+      findNdpOption(
+        buf,
+        lv.l4 + icmpv6HeaderLen(ICMPV6_NEIGHBOR_SOLICIT),
+        lv.ipEnd,
+        NDP_OPT_SOURCE_LL,
+      ) >= 0
+    ) return null;
   }
-  const na = {
-    kind: "na" as const,
-    target: gw.linkLocal,
-    router: true,
-    solicited: !unspecified,
-    override: true,
-    options: [{ type: "targetLinkAddr" as const, mac: gw.mac }],
-  };
-  const l4 = new Uint8Array(ndpBufferLen(na));
-  emitNdp(na, l4, 0);
   const dst = unspecified ? ALL_NODES : src;
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
-  return frameV6(gw.mac, dstMac, gw.linkLocal, dst, PROTO_ICMPV6, l4, 255);
+  const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
+  writeNeighborAdvert(
+    out,
+    0,
+    dstMac,
+    gw.mac,
+    gw.linkLocal,
+    dst,
+    gw.linkLocal,
+    !unspecified,
+    gw.mac,
+  );
+  return out;
 }

@@ -4,7 +4,15 @@
 // used change since G?" with one lookup instead of being flushed wholesale.
 
 import { ipToString, macToString, parseIp, parseIpv6, parseMac } from "../packet/bytes.ts";
-import { addrWordsInto, type Cidr, cidrToString, maskWord, parseCidr, wordsToBytes } from "./ip.ts";
+import {
+  addrWordsInto,
+  type Cidr,
+  cidrToString,
+  frameAddrWords,
+  maskWord,
+  parseCidr,
+  wordsToBytes,
+} from "../packet/addr.ts";
 import { SlotAllocator, WordTable } from "./wordtable.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
@@ -148,12 +156,7 @@ export class V2P {
   lookupFrame(vni: number, af: number, buf: Uint8Array, off: number): number {
     const k = this.#key;
     k[0] = ((af << 24) | (vni & 0xffffff)) >>> 0;
-    for (let i = 0; i < 4; i++) {
-      const o = off + 4 * i;
-      k[1 + i] = af === 4 && i > 0
-        ? 0
-        : ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
-    }
+    frameAddrWords(buf, off, af, k, 1);
     return this.#table.get(k, 0);
   }
 
@@ -241,7 +244,7 @@ export class V2B {
 
   /** Sets the endpoints of a prefix (replacing any). Endpoint VNI defaults to 99. */
   set(prefix: string, endpoints: readonly { ip: string; vni?: number }[]): void {
-    const cidr = parseCidr(prefix, true);
+    const cidr = parseCidr(prefix, { loose: true });
     if (!cidr) throw new InvalidField("v2b.prefix", `"${prefix}" is not a CIDR prefix`);
     if (endpoints.length === 0) {
       throw new InvalidField("v2b.endpoints", `empty for ${prefix} (expected at least one)`);
@@ -275,7 +278,7 @@ export class V2B {
 
   /** Removes a prefix (or only the listed endpoints of it); false when nothing matched. */
   clear(prefix: string, endpoints?: readonly { ip: string; vni?: number }[]): boolean {
-    const cidr = parseCidr(prefix, true);
+    const cidr = parseCidr(prefix, { loose: true });
     if (!cidr) throw new InvalidField("v2b.prefix", `"${prefix}" is not a CIDR prefix`);
     const fam = cidr.af === 4 ? 0 : 1;
     const t = this.#byLen[fam][cidr.len];

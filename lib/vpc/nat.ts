@@ -3,7 +3,7 @@
 // when the flow's pair dies), else deny. Inbound: new flows to a floating or ephemeral IP are
 // translated 1:1 to the guest. Attached external subnets are tagged, not translated.
 
-import { ipToString } from "../packet/bytes.ts";
+import { ipToString, u16 } from "../packet/bytes.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import { rewriteIpAddr } from "../packet/checksum.ts";
@@ -27,7 +27,7 @@ import {
   restoreQuoted,
   rewriteQuoted,
 } from "./icmp_error.ts";
-import { type Cidr, cidrToString, wordsToBytes } from "./ip.ts";
+import { type Cidr, cidrToString, wordsToBytes } from "../packet/addr.ts";
 import { META_ROUTE, META_TARGET, TARGET_IG } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
 import { reason } from "../engine/reason.ts";
@@ -193,7 +193,7 @@ export class NatState {
     // The flow the error is about, as the guest would send it: the mirror of the quote.
     const choice = chooseExternal(fam?.ext ?? null, this.#f.mirrorInto(this.#g).hash());
     if (choice.kind === EXT_NONE || choice.kind === EXT_SNAT) return { deny: DROP_ERROR_UNBOUND };
-    const port = q.dstPortAt >= 0 ? (buf[q.dstPortAt] << 8) | buf[q.dstPortAt + 1] : 0;
+    const port = q.dstPortAt >= 0 ? u16(buf, q.dstPortAt) : 0;
     rewriteQuoted(buf, lv, q, true, choice.ip!, port);
     return { name: "nat-error-out", innerIp: { src: choice.ip! } };
   }
@@ -228,7 +228,7 @@ export class NatState {
     const dst = buf.subarray(dstAt, dstAt + n);
     if (!isOneToOne(this.external(af), dst)) return false;
     for (let i = 0; i < n; i++) if (buf[quotedSrc + i] !== buf[dstAt + i]) return false;
-    const port = q.srcPortAt >= 0 ? (buf[q.srcPortAt] << 8) | buf[q.srcPortAt + 1] : 0;
+    const port = q.srcPortAt >= 0 ? u16(buf, q.srcPortAt) : 0;
     rewriteIpAddr(buf, lv, true, guestIp, 0);
     restoreQuoted(buf, lv, q, guestIp, port);
     return true;

@@ -4,7 +4,7 @@
 
 import { A, type RuleSpec } from "../engine/rule.ts";
 import { Layer } from "../engine/layer.ts";
-import { cidrToString } from "./ip.ts";
+import { cidrToString } from "../packet/addr.ts";
 import { type RouteEntry, routePriority, RouterTable, routerTargetText } from "./router.ts";
 import { reason } from "../engine/reason.ts";
 

@@ -3,7 +3,7 @@
 // flow tables), so a sorted list with precomputed masks is enough.
 
 import { ipToString, parseIp } from "../packet/bytes.ts";
-import { addrWordsInto, type Cidr, cidrContains, cidrToString, parseCidr } from "./ip.ts";
+import { addrWordsInto, type Cidr, cidrContains, cidrToString, parseCidr } from "../packet/addr.ts";
 import { InvalidField } from "../contract/field_error.ts";
 import type { FieldError } from "./validate.ts";
 

@@ -3,7 +3,7 @@
 // (both directions); an external one is a block of external addresses that skips NAT and may
 // only talk to internet gateways. A transit IP is an exception per direction (allow-cidr).
 
-import { type Cidr, cidrToString, parseCidr } from "./ip.ts";
+import { type Cidr, cidrToString, parseCidr } from "../packet/addr.ts";
 import { type FieldError, show, type Validated } from "./validate.ts";
 
 /** Attached subnets and transit IPs as the control plane sends them. */

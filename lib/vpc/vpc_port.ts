@@ -18,7 +18,7 @@ import { checkedFirewallTables, firewallLayer } from "./firewall.ts";
 import { FirewallSet } from "./firewall_set.ts";
 import { gatewayLayer, gatewayRules } from "./gateway.ts";
 import { refusal, refusedBy } from "./port_guard.ts";
-import { type Cidr, cidrToString } from "./ip.ts";
+import { type Cidr, cidrToString } from "../packet/addr.ts";
 import {
   type PortSubnets,
   type PortSubnetsInput,

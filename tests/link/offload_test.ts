@@ -7,7 +7,7 @@ import { TapLink } from "../../lib/link/tap.ts";
 import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { FrameBatch, type Link } from "../../lib/link/link.ts";
 import { Poller } from "../../lib/link/poll.ts";
-import { completeChecksum } from "../../lib/link/vnet.ts";
+import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { VNET } from "../../ffi/layout.ts";
 import { withVeth } from "./conformance.ts";
 import { addNetns, delNetns, isRoot, sh, uniq } from "./netns.ts";

@@ -1,6 +1,6 @@
 // xde0 plumbing by rtnetlink, verified with `ip -j addr` / `ip -j route`, and undone by close().
 import assert from "node:assert/strict";
-import { parseCidr, Plumber } from "../../lib/link/plumb.ts";
+import { parseAddrPrefixText, Plumber } from "../../lib/link/plumb.ts";
 import { TapLink } from "../../lib/link/tap.ts";
 import { addNetns, delNetns, isRoot, sh, uniq, waitLinkGone } from "./netns.ts";
 
@@ -30,13 +30,13 @@ function routes(ns: string, dev: string): IpRoute[] {
   return [...v4, ...v6].filter((r) => r.protocol === "static");
 }
 
-Deno.test("plumb: parseCidr reads both families and names bad input", () => {
-  assert.deepEqual(parseCidr("fd00:1::1/64").prefixLen, 64);
-  assert.deepEqual([...parseCidr("10.1.2.3/8").addr], [10, 1, 2, 3]);
-  assert.equal(parseCidr("fe80::1").prefixLen, 128);
-  assert.throws(() => parseCidr("10.0.0.1/33"), /not an address prefix/);
-  assert.throws(() => parseCidr("fd00::1/64/1"), /not an address prefix/);
-  assert.throws(() => parseCidr("zz::1/64"), /not an address prefix/);
+Deno.test("plumb: parseAddrPrefixText reads both families and names bad input", () => {
+  assert.deepEqual(parseAddrPrefixText("fd00:1::1/64").prefixLen, 64);
+  assert.deepEqual([...parseAddrPrefixText("10.1.2.3/8").addr], [10, 1, 2, 3]);
+  assert.equal(parseAddrPrefixText("fe80::1").prefixLen, 128);
+  assert.throws(() => parseAddrPrefixText("10.0.0.1/33"), /not an address prefix/);
+  assert.throws(() => parseAddrPrefixText("fd00::1/64/1"), /not an address prefix/);
+  assert.throws(() => parseAddrPrefixText("zz::1/64"), /not an address prefix/);
 });
 
 Deno.test({

@@ -4,18 +4,17 @@ import {
   BOOTREPLY,
   BOOTREQUEST,
   checkDhcp,
-  decodeDnsNames,
   DHCP_MIN_LEN,
   dhcpBufferLen,
   DhcpMessageType,
   type DhcpRepr,
-  dhcpReprParse,
   DhcpView,
   emitDhcp,
-  encodeDnsNames,
   OPT_ROUTER,
   parseDhcp,
 } from "../../lib/packet/dhcp.ts";
+import { decodeDnsNames, encodeDnsNames } from "../../lib/packet/dns_names.ts";
+import { dhcpReprParse } from "../../lib/packet/dhcp_decode.ts";
 import { fromHex, ipv4ToString, parseIpv4, parseMac, toHex } from "../../lib/packet/bytes.ts";
 import { isParseError } from "../../lib/packet/error.ts";
 import { dhcpReprArb } from "./interop/arbitraries.ts";

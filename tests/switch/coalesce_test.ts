@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { FrameBatch, HEADROOM, type Link } from "../../lib/link/link.ts";
-import { completeChecksum } from "../../lib/link/vnet.ts";
+import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { buildFrame } from "../../lib/packet/build.ts";
 import { coalesce } from "../../lib/switch/coalesce.ts";
 import { TxQueue } from "../../lib/switch/txq.ts";

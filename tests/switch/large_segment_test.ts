@@ -8,7 +8,7 @@ import { memoryPair } from "../../lib/link/memory.ts";
 import { fold, pseudoSumV4 } from "../../lib/packet/checksum.ts";
 import { FlowId } from "../../lib/packet/flow.ts";
 import { ip4, type LayerSpec } from "../../lib/packet/build.ts";
-import { completeChecksum } from "../../lib/link/vnet.ts";
+import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";

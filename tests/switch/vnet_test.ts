@@ -8,7 +8,7 @@ import { type MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import { VnetLink } from "./vnet_link.ts";
 import { Switch } from "../../lib/switch/switch.ts";
 import { fold, pseudoSumV4, pseudoSumV6 } from "../../lib/packet/checksum.ts";
-import { completeChecksum } from "../../lib/link/vnet.ts";
+import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { frame, GW_LL, GW_MAC, hex, routedSled, SLED, udp6, UL, ZA, ZB } from "./harness.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { emitArp } from "../../lib/packet/arp.ts";
-import { type DhcpRepr, dhcpReprParse, emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { type DhcpRepr, emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { dhcpReprParse } from "../../lib/packet/dhcp_decode.ts";
 import {
   type Dhcpv6Repr,
   dhcpv6ReprParse,
@@ -22,13 +23,13 @@ import {
   neighborAdvert,
   routerAdvert,
 } from "../../lib/vpc/hairpin.ts";
-import { ipv6MulticastMac, linkLocalFromMac, solicitedNode } from "../../lib/vpc/ip.ts";
+import { eui64LinkLocal, ipv6MulticastMac, solicitedNode } from "../../lib/packet/addr.ts";
 import { be16, cat, hex, inetChecksum, ip4, ip6, mac, parsed } from "./frames.ts";
 import { assertTsharkClean, tsharkFields, tsharkStep } from "./tshark.ts";
 
 const GUEST_MAC = mac("a8:40:25:fa:00:05");
 const GW_MAC = mac("a8:40:25:ff:77:77");
-const GUEST_LL = linkLocalFromMac(GUEST_MAC);
+const GUEST_LL = eui64LinkLocal(GUEST_MAC);
 const GW_LL = ip6("fe80::aa40:25ff:feff:7777");
 const gw = gatewayIdentity({
   guestMac: GUEST_MAC,

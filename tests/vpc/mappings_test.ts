@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import * as fc from "fast-check";
 import { parseIpv6 } from "../../lib/packet/bytes.ts";
-import { parseAddrWords } from "../../lib/vpc/ip.ts";
+import { parseAddrWords } from "../../lib/packet/addr.ts";
 import { V2B, V2P } from "../../lib/vpc/mappings.ts";
 import { WordTable } from "../../lib/vpc/wordtable.ts";
 

@@ -25,7 +25,7 @@ import {
   validateFirewallRule,
   validateFirewallRules,
 } from "../../lib/vpc/firewall_text.ts";
-import { parseAddrWords } from "../../lib/vpc/ip.ts";
+import { parseAddrWords } from "../../lib/packet/addr.ts";
 import { formatErrors, orThrow } from "../../lib/vpc/validate.ts";
 
 Deno.test("SNAT port pool (upstream order): highest first, released ports reused last in first out, double release refused", () => {

@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { ipToString, parseIp } from "../../lib/packet/bytes.ts";
 import { duidLl, emitDhcpv6 } from "../../lib/packet/dhcpv6.ts";
 import { frameV6, udpSegment } from "../../lib/vpc/emit.ts";
-import { ipv6MulticastMac, linkLocalFromMac } from "../../lib/vpc/ip.ts";
+import { eui64LinkLocal, ipv6MulticastMac } from "../../lib/packet/addr.ts";
 import { vpcConfig } from "../../lib/runtime/translate.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { hex } from "./frames.ts";
@@ -48,7 +48,7 @@ Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite li
     v6: { privateIp: G1.ip6, subnet: "fd00::/64" },
     dhcp: DHCP,
   });
-  const guestLl = linkLocalFromMac(parseMacBytes(G1.mac));
+  const guestLl = eui64LinkLocal(parseMacBytes(G1.mac));
   const allServers = parseIp("ff02::1:2")!;
   const replies: Uint8Array[] = [];
   const cases: [number, boolean][] = [[1, false], [1, true], [3, false], [3, true]];
@@ -81,7 +81,7 @@ Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite li
     );
     assert.equal(
       ipToString(reply.subarray(22, 38)),
-      ipToString(linkLocalFromMac(parseMacBytes(GW_MAC))),
+      ipToString(eui64LinkLocal(parseMacBytes(GW_MAC))),
     );
     assert.equal(ipToString(reply.subarray(38, 54)), ipToString(guestLl));
     assert.notEqual((reply[60] << 8) | reply[61], 0, "UDP checksum is mandatory over IPv6");

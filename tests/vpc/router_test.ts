@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseAddrWords } from "../../lib/vpc/ip.ts";
+import { parseAddrWords } from "../../lib/packet/addr.ts";
 import {
   parseRouterTarget,
   routePriority,

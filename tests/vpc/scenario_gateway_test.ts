@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import type { LayerSpec } from "../../lib/packet/build.ts";
-import { dhcpReprParse, emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { emitDhcp, parseDhcp } from "../../lib/packet/dhcp.ts";
+import { dhcpReprParse } from "../../lib/packet/dhcp_decode.ts";
 import { dhcpv6ReprParse, duidLl, emitDhcpv6, parseDhcpv6 } from "../../lib/packet/dhcpv6.ts";
 import { isParseError } from "../../lib/packet/error.ts";
 import { PacketMeta } from "../../lib/packet/meta.ts";

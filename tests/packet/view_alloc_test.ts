@@ -1,0 +1,31 @@
+import assert from "node:assert/strict";
+
+const probe = new URL("./view_alloc_probe.ts", import.meta.url).pathname;
+
+/** Bytes of heap growth per round, measured in a child with GC held off. */
+async function perRound(...args: string[]): Promise<number> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64",
+      probe,
+      ...args,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!).perRound;
+}
+
+Deno.test("re-pointing views and their compare-at / copy-into accessors allocate nothing", async () => {
+  // One 16-byte object per round would show as >= 16.
+  const r = await perRound();
+  assert.ok(r < 0.5, `${r.toFixed(2)} bytes per round`);
+});
+
+Deno.test("the view allocation check sees a subarray getter per round (planted)", async () => {
+  const r = await perRound("plant");
+  assert.ok(r >= 16, `planted subarray not seen: ${r.toFixed(2)} bytes per round`);
+});
