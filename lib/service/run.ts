@@ -1,6 +1,7 @@
 // `xdeno run`: loads the config, replays persisted API changes, serves the admin API, and
 // handles SIGTERM/SIGINT (clean stop) and SIGHUP (reload, applying only the difference).
 
+import { InvalidField } from "../contract/field_error.ts";
 import { getLogger } from "@logtape/logtape";
 import { adminApp } from "../admin/app.ts";
 import { readTokenFile } from "../admin/auth.ts";
@@ -68,7 +69,7 @@ async function adminToken(path: string): Promise<string> {
     const why = e instanceof Deno.errors.NotFound
       ? `${path}: no such file (make one with: xdeno gen-token ${path})`
       : (e as Error).message;
-    throw new Error(`admin.tokenFile (or --token-file): ${why}`);
+    throw new InvalidField("admin.tokenFile", `${why} (set by admin.tokenFile or --token-file)`);
   }
 }
 

@@ -56,14 +56,14 @@ export function applyCommand(sw: Switch, cmd: SwitchCommand): void {
       return sw.setRoute(cmd.prefix, cmd.nextHops);
     case "removeRoute":
       if (!sw.removeRoute(cmd.prefix) && !cmd.ifPresent) {
-        throw new Error(`route ${cmd.prefix}: no such route`);
+        throw new InvalidField(`routes.${cmd.prefix}`, "no such route");
       }
       return;
     case "setM2p":
       return sw.setM2p(cmd.group, cmd.underlay);
     case "clearM2p":
       if (!sw.clearM2p(cmd.group) && !cmd.ifPresent) {
-        throw new Error(`m2p ${cmd.group}: no such group`);
+        throw new InvalidField(`m2p.${cmd.group}`, "no such group");
       }
       return;
     case "subscribe":

@@ -11,10 +11,10 @@ import { mustIpv6, type SwitchPort } from "./port.ts";
 export function setM2p(mc: Multicast, group: string, underlay: string): void {
   const g = parseIp(group);
   const isGroup = g !== null && (g.length === 4 ? (g[0] & 0xf0) === 0xe0 : g[0] === 0xff);
-  if (!isGroup) throw new Error(`m2p ${group}: not a multicast group address`);
-  const u = mustIpv6(underlay, `m2p ${group}: underlay`);
+  if (!isGroup) throw new InvalidField("m2p.group", `${group} is not a multicast group address`);
+  const u = mustIpv6(underlay, "m2p.underlay");
   if (u[0] !== 0xff || u[1] !== 0x04) {
-    throw new Error(`m2p ${group}: underlay ${underlay} is not in ff04::/16`);
+    throw new InvalidField("m2p.underlay", `${underlay} is not in ff04::/16 (group ${group})`);
   }
   mc.setM2p(g, u);
 }

@@ -197,8 +197,13 @@ export class Switch {
     const p = mustPrefix(prefix, "route.prefix");
     const hops = nextHops.map((h, i) => {
       const ul = this.underlay.find((u) => u.link.name === h.link);
-      if (!ul) throw new Error(`route ${prefix}: nextHops[${i}].link: no underlay link ${h.link}`);
-      return { ul, addr: mustIpv6(h.via, `route ${prefix}: nextHops[${i}].via`) };
+      if (!ul) {
+        throw new InvalidField(
+          `route.nextHops[${i}].link`,
+          `no underlay link ${h.link} (route ${prefix})`,
+        );
+      }
+      return { ul, addr: mustIpv6(h.via, `route.nextHops[${i}].via`) };
     }).map(({ ul, addr }) => ({ ul, neighbor: ul.neighbors.acquire(addr) }));
     const route = new Route(p.prefix, p.len, hops);
     const old = this.routes.set(route);

@@ -87,7 +87,7 @@ underlay: { links: [{ name: ul0 }] }
   try {
     r = await start("127.0.0.1:0", "--token-file", `${state}/nope`);
     assert.equal(r.code, 1);
-    assert.match(r.err, /admin\.tokenFile \(or --token-file\): .*\/nope: no such file/);
+    assert.match(r.err, /admin\.tokenFile: .*\/nope: no such file/);
     assert.match(r.err, /xdeno gen-token/);
 
     const busy = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -115,7 +115,7 @@ Deno.test("submitted commands apply between batches, in order, with errors repor
   assert.equal(s.sw.port(ZC.name), undefined, "not applied before the next pass");
   s.step();
   await added;
-  await assert.rejects(bad, /route fd00:9::\/64: no such route/);
+  await assert.rejects(bad, /routes\.fd00:9::\/64: no such route/);
   assert.equal(s.sw.port(ZC.name)?.name, ZC.name);
   await Promise.all([
     s.sw.submit({ op: "removeRoute", prefix: "fd00:2::/64" }),
