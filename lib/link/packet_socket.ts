@@ -65,6 +65,12 @@ export interface PacketLinkOptions {
   vnetHdr?: boolean;
   /** Bypass the qdisc layer on transmit (faster; no tc shaping). */
   qdiscBypass?: boolean;
+  /**
+   * PACKET_FANOUT group id (16 bits): sockets of one process on the same device that join it
+   * share its received frames by flow hash (one datapath worker each). A fanout socket cannot
+   * be re-bound, so it goes down for good if its device is re-created.
+   */
+  fanout?: number;
 }
 
 /** An AF_PACKET socket as a Link. */
@@ -125,6 +131,10 @@ export class PacketLink implements Link {
     }
     try {
       this.bindAndJoin(o);
+      if (o.fanout !== undefined) {
+        const arg = (o.fanout & 0xffff) | (C.PACKET_FANOUT_HASH << 16);
+        setInt(fd, C.SOL_PACKET, C.PACKET_FANOUT, arg, "PACKET_FANOUT");
+      }
     } catch (e) {
       this.ring?.close();
       throw e;

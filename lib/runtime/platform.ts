@@ -7,6 +7,7 @@ import { MemoryLink, memoryPair } from "../link/memory.ts";
 import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
 import { InvalidField } from "../contract/field_error.ts";
+import type { QueueHandoff } from "./queues.ts";
 
 /** A port's link plus how to undo what was done for it beyond the link (plumbing). */
 export interface PortLink {
@@ -99,6 +100,17 @@ export interface LinuxPlatformOptions {
    * zone); null: this thread's own. Tests use a throwaway one.
    */
   gzNetns?: string | null;
+  /** This worker's share when several datapath workers run (README "Several workers"). */
+  share?: WorkerShare;
+}
+
+/** Which of `count` datapath workers this is, and what the workers share. */
+export interface WorkerShare {
+  index: number;
+  count: number;
+  /** PACKET_FANOUT group id of the first underlay link (the next links count up). */
+  fanout: number;
+  handoff: QueueHandoff;
 }
 
 /** TAP ports and packet-socket underlay links (loaded lazily: FFI needs --allow-ffi). */
@@ -112,6 +124,8 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   const { VNET } = await import("../../ffi/layout.ts");
   const gz = o.gzNetns ?? undefined;
   const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
+  const share = o.share;
+  let underlays = 0;
   return {
     name: "linux",
     underlay(_name: string, device: string): Link {
@@ -122,6 +136,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         allmulti: true,
         rx: o.rx,
         vnetHdr: o.offload === true,
+        fanout: share ? (share.fanout + underlays++) & 0xffff : undefined,
       });
       monitor.watch(link);
       return link;
@@ -129,14 +144,28 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
     port(p: PortSpec, sled: SledInfo): PortLink {
       const netns = p.kind === "host" ? gz : (p.zone ?? gz);
       const mac = parseMacOrThrow(p.mac, p.name);
-      const link = TapLink.open({
-        name: p.name,
-        mac,
-        mtu: p.mtu,
-        netns,
-        offload,
-      });
-      if (p.kind === "instance") return { link, release() {} };
+      if (share && p.overlay) {
+        throw new InvalidField(
+          `ports.${p.name}.overlay`,
+          "VPC ports need datapath.workers: 1 (their flow state is not yet steered across workers)",
+        );
+      }
+      if (share && share.index > 0) {
+        // Worker 0 created and plumbed the device; this worker reads and writes its own queue.
+        const fd = share.handoff.adopt(p.name);
+        return {
+          link: TapLink.adopt(p.name, fd, netns ?? null, offload !== undefined),
+          release() {},
+        };
+      }
+      const queues = TapLink.openQueues(
+        { name: p.name, mac, mtu: p.mtu, netns, offload },
+        share?.count ?? 1,
+      );
+      const link = queues[0];
+      share?.handoff.put(p, queues.slice(1).map((q) => q.fd));
+      const dropQueues = () => share?.handoff.drop(p.name);
+      if (p.kind === "instance") return { link, release: dropQueues };
       const plumb = new Plumber(netns ?? null);
       try {
         // The switch answers NDP on the segment and is its only router.
@@ -151,11 +180,18 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         }
       } catch (e) {
         plumb.close();
+        dropQueues();
         link.close();
         throw e;
       }
       plumb.park(); // a socket left open in the zone would keep its namespace alive
-      return { link, release: () => plumb.close() };
+      return {
+        link,
+        release: () => {
+          dropQueues();
+          plumb.close();
+        },
+      };
     },
     tick() {
       monitor.poll();

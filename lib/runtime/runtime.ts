@@ -304,6 +304,11 @@ export class SwitchDatapath implements AdminDatapath {
     return this.sw.setPaused(name, paused);
   }
 
+  /** The spec a live port was built from (null: no such port). */
+  portSpec(name: string): PortSpec | null {
+    return this.live.get(name)?.spec ?? null;
+  }
+
   /** The VPC pipeline of a port (null: none or no such port). */
   vpc(name: string): VpcPort | null {
     return this.live.get(name)?.vpc ?? null;

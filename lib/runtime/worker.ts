@@ -7,9 +7,18 @@
 import { DatapathRejected } from "../contract/datapath.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
 import { RuntimeInspector } from "./inspect.ts";
+import {
+  adoptNeighbours,
+  type NeighbourRow,
+  QueueHandoff,
+  reachableNeighbours,
+  releasePorts,
+  replayChanges,
+} from "./queues.ts";
 import type {
   ApplyResult,
   CaptureAck,
+  NeighbourRelay,
   Snapshot,
   WireError,
   WorkerInit,
@@ -21,6 +30,7 @@ import { SwitchDatapath } from "./runtime.ts";
 let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
 let ins: RuntimeInspector | null = null;
+let handoff: QueueHandoff | null = null;
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
@@ -36,7 +46,15 @@ function wireError(e: unknown): WireError {
 async function init(m: WorkerInit): Promise<void> {
   let platform: Platform;
   if (m.platform === "memory") platform = mem = new MemoryPlatform();
-  else platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns });
+  else {
+    let share;
+    if (m.share) {
+      const { libc } = await import("../../ffi/libc.ts");
+      handoff = new QueueHandoff((fd) => libc.close(fd));
+      share = { ...m.share, handoff };
+    }
+    platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns, share });
+  }
   // Offloaded links hand over partial checksums and super-frames: the switch carries them.
   const vnet = m.platform === "linux" && m.offload;
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
@@ -47,10 +65,29 @@ async function init(m: WorkerInit): Promise<void> {
       return Atomics.load(flag, 0) !== 0;
     },
   }, m.idleMs).catch((e) => post({ t: "initError", message: `packet loop failed: ${e}` }));
+  if (m.share) relayNeighbours(dp);
   setInterval(() => {
     if (dp) post({ t: "snap", snap: snapshot() });
   }, m.snapshotMs);
   post({ t: "ready" });
+}
+
+/**
+ * Several workers: posts this switch's reachable underlay neighbours whenever the set changes
+ * (checked on the switch's timer tick) and once a second, for the other workers to adopt.
+ */
+function relayNeighbours(d: SwitchDatapath): void {
+  let last = "";
+  let lastAt = 0;
+  d.sw.onTick(() => {
+    const rows = reachableNeighbours(d.sw);
+    const sig = rows.map((r) => `${r.link}/${r.addr}/${r.mac}`).join(" ");
+    const now = d.sw.now;
+    if (sig === last && now - lastAt < 1000) return;
+    last = sig;
+    lastAt = now;
+    if (rows.length > 0) post({ t: "neigh", rows });
+  });
 }
 
 async function handle(r: WorkerRequest): Promise<unknown> {
@@ -107,6 +144,13 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       });
     case "tapStop":
       return ins!.tapStop(r.tap);
+    case "release":
+      return releasePorts(d, r.changes);
+    case "takeQueues":
+      return handoff?.take() ?? {};
+    case "replay":
+      handoff?.give(r.fds);
+      return replayChanges(d, r.changes, r.results, r.created);
     case "close":
       ins!.close();
       await d.close();
@@ -114,9 +158,12 @@ async function handle(r: WorkerRequest): Promise<unknown> {
   }
 }
 
-self.onmessage = async (ev: MessageEvent<WorkerInit | WorkerRequest | CaptureAck>) => {
+type Incoming = WorkerInit | WorkerRequest | CaptureAck | NeighbourRelay;
+
+self.onmessage = async (ev: MessageEvent<Incoming>) => {
   const m = ev.data;
   if (m.t === "capAck") return ins?.tapAck(m.tap);
+  if (m.t === "neigh") return dp && adoptNeighbours(dp.sw, m.rows as NeighbourRow[]);
   if (m.t === "init") {
     try {
       await init(m);
