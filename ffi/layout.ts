@@ -43,6 +43,9 @@ export const C = {
   PACKET_FANOUT: 18,
   /** Fanout by the symmetric flow hash: both directions of a flow reach the same socket. */
   PACKET_FANOUT_HASH: 0,
+  /** Fanout chosen by a classic BPF program (PACKET_FANOUT_DATA): its result modulo members. */
+  PACKET_FANOUT_CBPF: 6,
+  PACKET_FANOUT_DATA: 22,
   PACKET_MR_MULTICAST: 0,
   PACKET_MR_PROMISC: 1,
   PACKET_MR_ALLMULTI: 2,

@@ -4,6 +4,7 @@
 // batched through sendmmsg.
 import { C, IF, PACKET_MREQ, SOCKADDR_LL } from "../../ffi/layout.ts";
 import { check, errno, libc, SysError } from "../../ffi/libc.ts";
+import { joinFanout } from "./fanout.ts";
 import { IfCtl } from "../../ffi/ifctl.ts";
 import { withNetns } from "../../ffi/netns.ts";
 import {
@@ -67,10 +68,12 @@ export interface PacketLinkOptions {
   qdiscBypass?: boolean;
   /**
    * PACKET_FANOUT group id (16 bits): sockets of one process on the same device that join it
-   * share its received frames by flow hash (one datapath worker each). A fanout socket cannot
-   * be re-bound, so it goes down for good if its device is re-created.
+   * share its received frames (one datapath worker each; join order is member order): by the
+   * kernel's symmetric flow hash, or by `fanoutProgram` (classic BPF, lib/link/fanout.ts). A
+   * fanout socket cannot be re-bound, so it goes down for good if its device is re-created.
    */
   fanout?: number;
+  fanoutProgram?: Uint8Array;
 }
 
 /** An AF_PACKET socket as a Link. */
@@ -131,10 +134,7 @@ export class PacketLink implements Link {
     }
     try {
       this.bindAndJoin(o);
-      if (o.fanout !== undefined) {
-        const arg = (o.fanout & 0xffff) | (C.PACKET_FANOUT_HASH << 16);
-        setInt(fd, C.SOL_PACKET, C.PACKET_FANOUT, arg, "PACKET_FANOUT");
-      }
+      if (o.fanout !== undefined) joinFanout(fd, o.fanout, o.fanoutProgram);
     } catch (e) {
       this.ring?.close();
       throw e;

@@ -7,7 +7,7 @@ import { MemoryLink, memoryPair } from "../link/memory.ts";
 import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
 import { InvalidField } from "../contract/field_error.ts";
-import type { QueueHandoff } from "./queues.ts";
+import { type QueueHandoff, SendOnlyLink } from "./queues.ts";
 
 /** A port's link plus how to undo what was done for it beyond the link (plumbing). */
 export interface PortLink {
@@ -122,6 +122,8 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   // Carrier changes of underlay links reach Link.isUp() (and ECMP) within one timer pass.
   const monitor = new LinkMonitor(o.gzNetns ?? null);
   const { VNET } = await import("../../ffi/layout.ts");
+  const { check, libc } = await import("../../ffi/libc.ts");
+  const { fanoutProgram } = await import("../link/fanout.ts");
   const gz = o.gzNetns ?? undefined;
   const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
   const share = o.share;
@@ -137,6 +139,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         rx: o.rx,
         vnetHdr: o.offload === true,
         fanout: share ? (share.fanout + underlays++) & 0xffff : undefined,
+        fanoutProgram: share ? fanoutProgram() : undefined,
       });
       monitor.watch(link);
       return link;
@@ -144,26 +147,28 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
     port(p: PortSpec, sled: SledInfo): PortLink {
       const netns = p.kind === "host" ? gz : (p.zone ?? gz);
       const mac = parseMacOrThrow(p.mac, p.name);
-      if (share && p.overlay) {
-        throw new InvalidField(
-          `ports.${p.name}.overlay`,
-          "VPC ports need datapath.workers: 1 (their flow state is not yet steered across workers)",
-        );
-      }
       if (share && share.index > 0) {
-        // Worker 0 created and plumbed the device; this worker reads and writes its own queue.
-        const fd = share.handoff.adopt(p.name);
-        return {
-          link: TapLink.adopt(p.name, fd, netns ?? null, offload !== undefined),
-          release() {},
-        };
+        // Worker 0 created and plumbed the device; this worker reads and writes its own queue,
+        // or only writes into worker 0's (a VPC port).
+        const q = share.handoff.adopt(p.name);
+        const tap = TapLink.adopt(p.name, q.fd, netns ?? null, offload !== undefined);
+        return { link: q.pinned ? new SendOnlyLink(tap) : tap, release() {} };
       }
+      // A VPC port has one queue, read by worker 0 alone (README "Several workers").
+      const pinned = share !== undefined && p.overlay !== undefined;
       const queues = TapLink.openQueues(
         { name: p.name, mac, mtu: p.mtu, netns, offload },
-        share?.count ?? 1,
+        pinned ? 1 : share?.count ?? 1,
       );
       const link = queues[0];
-      share?.handoff.put(p, queues.slice(1).map((q) => q.fd));
+      if (share) {
+        const extra = !pinned
+          ? queues.slice(1).map((q) => q.fd)
+          : p.kind === "system"
+          ? Array.from({ length: share.count - 1 }, () => check(libc.dup(link.fd), "dup", p.name))
+          : [];
+        share.handoff.put(p, extra, pinned);
+      }
       const dropQueues = () => share?.handoff.drop(p.name);
       if (p.kind === "instance") return { link, release: dropQueues };
       const plumb = new Plumber(netns ?? null);

@@ -6,7 +6,7 @@ import type { CounterSample, PortStatus } from "../contract/datapath.ts";
 import type { Change, PortSpec } from "../config/resources.ts";
 import type { CaptureChunk } from "../switch/inspect.ts";
 import type { TapSpec } from "./inspect.ts";
-import type { NeighbourRow } from "./queues.ts";
+import type { HandedQueue, NeighbourRow } from "./queues.ts";
 import type { RuntimeConfig, SwitchTuning } from "./runtime.ts";
 
 /** How the worker builds its datapath. */
@@ -52,7 +52,7 @@ export type WorkerRequest =
       changes: Change[];
       results: ApplyResult[];
       created: Record<string, PortSpec>;
-      fds: Record<string, number>;
+      fds: Record<string, HandedQueue>;
     }
   );
 

@@ -7,14 +7,7 @@
 import { DatapathRejected } from "../contract/datapath.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
 import { RuntimeInspector } from "./inspect.ts";
-import {
-  adoptNeighbours,
-  type NeighbourRow,
-  QueueHandoff,
-  reachableNeighbours,
-  releasePorts,
-  replayChanges,
-} from "./queues.ts";
+import { type NeighbourRow, NeighbourShare, QueueHandoff, Replica } from "./queues.ts";
 import type {
   ApplyResult,
   CaptureAck,
@@ -31,6 +24,8 @@ let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
 let ins: RuntimeInspector | null = null;
 let handoff: QueueHandoff | null = null;
+let replica: Replica | null = null;
+let neighbours: NeighbourShare | null = null;
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
@@ -59,6 +54,7 @@ async function init(m: WorkerInit): Promise<void> {
   const vnet = m.platform === "linux" && m.offload;
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
   ins = new RuntimeInspector(dp);
+  if (m.share && m.share.index > 0) replica = new Replica(dp);
   const flag = new Int32Array(m.stop);
   dp.start({
     get stopped() {
@@ -73,17 +69,19 @@ async function init(m: WorkerInit): Promise<void> {
 }
 
 /**
- * Several workers: posts this switch's reachable underlay neighbours whenever the set changes
- * (checked on the switch's timer tick) and once a second, for the other workers to adopt.
+ * Several workers: posts the underlay neighbours this switch confirmed whenever that set changes
+ * (checked on the switch's timer tick) and every 200 ms, well within a neighbour's 900 ms
+ * lifetime without confirmation (lib/switch/neighbor.ts), for the other workers to adopt.
  */
 function relayNeighbours(d: SwitchDatapath): void {
+  const share = neighbours = new NeighbourShare(d.sw);
   let last = "";
   let lastAt = 0;
   d.sw.onTick(() => {
-    const rows = reachableNeighbours(d.sw);
+    const rows = share.own();
     const sig = rows.map((r) => `${r.link}/${r.addr}/${r.mac}`).join(" ");
     const now = d.sw.now;
-    if (sig === last && now - lastAt < 1000) return;
+    if (sig === last && now - lastAt < 200) return;
     last = sig;
     lastAt = now;
     if (rows.length > 0) post({ t: "neigh", rows });
@@ -145,12 +143,12 @@ async function handle(r: WorkerRequest): Promise<unknown> {
     case "tapStop":
       return ins!.tapStop(r.tap);
     case "release":
-      return releasePorts(d, r.changes);
+      return replica!.release(r.changes);
     case "takeQueues":
       return handoff?.take() ?? {};
     case "replay":
       handoff?.give(r.fds);
-      return replayChanges(d, r.changes, r.results, r.created);
+      return replica!.replay(r.changes, r.results, r.created);
     case "close":
       ins!.close();
       await d.close();
@@ -163,7 +161,7 @@ type Incoming = WorkerInit | WorkerRequest | CaptureAck | NeighbourRelay;
 self.onmessage = async (ev: MessageEvent<Incoming>) => {
   const m = ev.data;
   if (m.t === "capAck") return ins?.tapAck(m.tap);
-  if (m.t === "neigh") return dp && adoptNeighbours(dp.sw, m.rows as NeighbourRow[]);
+  if (m.t === "neigh") return neighbours?.adopt(m.rows as NeighbourRow[]);
   if (m.t === "init") {
     try {
       await init(m);

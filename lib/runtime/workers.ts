@@ -16,7 +16,7 @@ import type { Change, PortSpec } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import type { TraceAnswer } from "../switch/trace.ts";
 import type { ApplyResult, WorkerInit } from "./protocol.ts";
-import type { CreatedPort } from "./queues.ts";
+import type { CreatedPort, HandedQueue } from "./queues.ts";
 import { WorkerDatapath } from "./remote.ts";
 
 /** N WorkerDatapaths acting as one datapath. */
@@ -95,8 +95,10 @@ export class MultiWorkerDatapath implements AdminDatapath {
     const specs: Record<string, PortSpec> = {};
     for (const [name, c] of Object.entries(created)) specs[name] = c.spec;
     const replies = await Promise.all(rest.map((w, k) => {
-      const fds: Record<string, number> = {};
-      for (const [name, c] of Object.entries(created)) fds[name] = c.fds[k];
+      const fds: Record<string, HandedQueue> = {};
+      for (const [name, c] of Object.entries(created)) {
+        if (c.fds.length > 0) fds[name] = { fd: c.fds[k], pinned: c.pinned };
+      }
       return w.request<ApplyResult[]>({ op: "replay", changes, results, created: specs, fds });
     }));
     return results.map((r, i) => {

@@ -9,12 +9,13 @@ import { startRuntime } from "../../lib/runtime/mod.ts";
 import type { MultiWorkerDatapath } from "../../lib/runtime/workers.ts";
 import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import type { PortSpec } from "../../lib/config/resources.ts";
-import { isRoot, linkNames, sh } from "../link/netns.ts";
-import { type Bed, dropBed, makeBed, pingOk } from "./bed.ts";
+import { delNetns, isRoot, linkNames, sh, uniq } from "../link/netns.ts";
+import { type Bed, dropBed, makeBed, ping, pingOk, plumbGuest } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";
+import { twoSleds } from "./sleds.ts";
 
 /** One iperf3 run with `streams` parallel TCP flows: Gbit/s and the sender's retransmits. */
-async function iperfP(b: Bed, dst: string, serverNs: string, streams: number) {
+async function iperfP(clientNs: string, dst: string, serverNs: string, streams: number) {
   const server = new Deno.Command("ip", {
     args: ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-B", dst],
     stdout: "null",
@@ -22,7 +23,7 @@ async function iperfP(b: Bed, dst: string, serverNs: string, streams: number) {
   }).spawn();
   await new Promise((r) => setTimeout(r, 300));
   const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", b.ns.za, "iperf3", "-J", "-t", "2", "-P", String(streams), "-c", dst],
+    args: ["netns", "exec", clientNs, "iperf3", "-J", "-t", "2", "-P", String(streams), "-c", dst],
     stdout: "piped",
     signal: AbortSignal.timeout(15_000),
   }).output();
@@ -44,12 +45,24 @@ function tcpCounter(ns: string, name: string): number {
 /** Runs iperf3 -P `streams` zone-a → zone-b; segments zone-b's kernel queued out of order. */
 async function parallelTcp(b: Bed, streams: number) {
   const before = tcpCounter(b.ns.zb, "TcpExtTCPOFOQueue");
-  const r = await iperfP(b, "fd00:1::11", b.ns.zb, streams);
+  const r = await iperfP(b.ns.za, "fd00:1::11", b.ns.zb, streams);
   return { ...r, ofo: tcpCounter(b.ns.zb, "TcpExtTCPOFOQueue") - before };
 }
 
-async function withBed<T>(workers: number, f: (b: Bed, dp: AdminDatapath) => Promise<T>) {
-  const b = makeBed();
+/** Frames each worker read from the underlay. */
+async function underlayRx(multi: MultiWorkerDatapath): Promise<number[]> {
+  await multi.refresh();
+  return multi.workers.map((w) =>
+    w.counters().find((c) => c.name === "xdeno_underlay_rx_frames_total")?.value ?? 0
+  );
+}
+
+async function withBed<T>(
+  workers: number,
+  f: (b: Bed, dp: AdminDatapath) => Promise<T>,
+  instances = false,
+) {
+  const b = makeBed({ instances });
   let dp: AdminDatapath | null = null;
   try {
     dp = await startRuntime(b.config, { gzNetns: b.ns.gz, offload: true, workers });
@@ -84,15 +97,19 @@ Deno.test({
       assert.ok(two.ofo <= one.ofo + 10, `out-of-order segments ${two.ofo} vs ${one.ofo}`);
       assert.ok(two.gbps > 0);
       // Eight more flows: each worker's queue of zone-a carried some of them.
-      await iperfP(b, "fd00:1::11", b.ns.zb, 8);
+      await iperfP(b.ns.za, "fd00:1::11", b.ns.zb, 8);
       await multi.refresh();
       const rx = multi.workers.map((w) => w.portStatus(`${b.u}a`)!.counters.rx_frames);
       assert.ok(rx.every((n) => n > 100), `zone-a frames per worker: ${rx}`);
       const total = multi.portStatus(`${b.u}a`)!.counters.rx_frames;
       assert.equal(total, rx[0] + rx[1], "port counters are summed over workers");
       // Routed flows to the rack cross the underlay fanout and both workers' neighbour caches.
-      const rack = await iperfP(b, "fd00:2::10", b.ns.rack, 8);
+      const ul0 = await underlayRx(multi);
+      const rack = await iperfP(b.ns.za, "fd00:2::10", b.ns.rack, 8);
       assert.ok(rack.gbps > 0);
+      // The rack's ACKs of eight flows are spread over both workers by the fanout program.
+      const ul = (await underlayRx(multi)).map((n, k) => n - ul0[k]);
+      assert.ok(ul.every((n) => n > 100), `underlay frames per worker: ${ul}`);
 
       // A route added through the API reaches both switches.
       await dp.apply({
@@ -111,30 +128,81 @@ Deno.test({
       await dp.apply({ kind: "port", key: spec.name, value: { ...spec, mtu: 1400 } as PortSpec });
       assert.ok(sh(["ip", "-n", b.ns.zb, "link", "show", spec.name]).includes("mtu 1400"));
       assert.ok(await pingOk(b.ns.za, "fd00:1::11"), "zone-a → zone-b after re-creation");
-      assert.ok((await iperfP(b, "fd00:1::11", b.ns.zb, 8)).gbps > 0, "8 flows after re-creation");
+      assert.ok(
+        (await iperfP(b.ns.za, "fd00:1::11", b.ns.zb, 8)).gbps > 0,
+        "8 flows after re-creation",
+      );
       await multi.refresh();
       const rxB = multi.workers.map((w) => w.portStatus(spec.name)!.counters.tx_frames);
       assert.ok(rxB.every((n) => n > 100), `zone-b frames per worker after re-creation: ${rxB}`);
 
-      // VPC ports are refused while several workers run (their flow state is per worker).
-      await assert.rejects(
-        dp.apply({
-          kind: "port",
-          key: `${b.u}v`,
-          value: {
-            name: `${b.u}v`,
-            kind: "instance",
-            zone: b.ns.za,
-            mac: "a8:40:25:fa:00:0c",
-            addresses: [],
-            overlay: { vni: 10, ipv4: "172.30.0.12/22" },
-          } as unknown as PortSpec,
-        }),
-        /overlay/,
-      );
+      // VPC ports live on worker 0 (one TAP queue, one pipeline): instances reach each other,
+      // parallel flows included, and a firewall change reaches their pipelines.
+      const { u, ns } = b;
+      plumbGuest(ns.va!, `${u}va`, "172.30.0.10");
+      plumbGuest(ns.vb!, `${u}vb`, "172.30.0.11");
+      assert.ok(await pingOk(ns.va!, "172.30.0.11"), "vm-a → vm-b");
+      assert.ok((await iperfP(ns.va!, "172.30.0.11", ns.vb!, 4)).gbps > 0, "vm-a → vm-b TCP");
+      await dp.apply({
+        kind: "firewall",
+        key: `${u}va`,
+        value: [{
+          id: 0,
+          direction: "in",
+          priority: 10,
+          action: "deny",
+          protocol: "icmp",
+          host: "any",
+        }],
+      });
+      assert.ok(!await ping(ns.vb!, "172.30.0.10"), "vm-b → vm-a is denied now");
+      assert.ok(await pingOk(ns.va!, "172.30.0.11"), "vm-a → vm-b still works (stateful)");
       await dp.close();
       assert.ok(!linkNames(b.ns.za).includes(`${b.u}a`), "zone-a's port is gone");
       assert.ok(!linkNames(b.ns.gz).includes(`${b.u}x`), "the host port is gone");
-    });
+    }, true);
+  },
+});
+
+Deno.test({
+  name: "two datapath workers on two sleds: Geneve reaches the worker holding the VPC pipelines",
+  ignore: !isRoot("datapath workers geneve"),
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const u = uniq();
+    const ns = [`${u}-g1`, `${u}-g2`, `${u}-v1`, `${u}-v2`];
+    const dps: AdminDatapath[] = [];
+    try {
+      const { configs } = twoSleds(u);
+      for (const i of [0, 1]) {
+        const dp = await startRuntime(configs[i], { gzNetns: ns[i], offload: true, workers: 2 });
+        dps.push(dp);
+        for (const c of initialChanges(configs[i])) await dp.apply(c);
+      }
+      plumbGuest(ns[2], `${u}v1`, "172.30.0.10");
+      plumbGuest(ns[3], `${u}v2`, "172.30.0.11");
+      assert.ok(await pingOk(ns[2], "172.30.0.11"), "vm-1 → vm-2 across the underlay");
+      // Four flows: their outer UDP source ports differ, so a hash would spread them; the
+      // fanout program hands every Geneve frame to worker 0, the only one with the pipelines.
+      const r = await iperfP(ns[2], "172.30.0.11", ns[3], 4);
+      assert.ok(r.gbps > 0);
+      const multi = dps[1] as MultiWorkerDatapath;
+      await multi.refresh();
+      const geneve = await underlayRx(multi);
+      assert.ok(geneve[0] > 1000, `sled 2's underlay frames per worker: ${geneve}`);
+      // Worker 1 has no pipeline for vm-2: a Geneve frame reaching it would be dropped so.
+      const lost = multi.workers.map((w) =>
+        w.counters().find((c) =>
+          c.name === "xdeno_switch_drops_total" && c.labels.reason === "no-overlay-port"
+        )?.value
+      );
+      assert.deepEqual(lost, [0, 0], "Geneve frames dropped for want of a pipeline, per worker");
+      const vm = multi.workers.map((w) => w.portStatus(`${u}v2`)?.counters.tx_frames ?? 0);
+      assert.ok(vm[0] > 1000 && vm[1] === 0, `frames to vm-2 per worker: ${vm}`);
+    } finally {
+      for (const dp of dps) await dp.close().catch(() => {});
+      for (const n of ns) delNetns(n);
+    }
   },
 });
