@@ -40,12 +40,6 @@ export const C = {
   PACKET_LOSS: 14,
   PACKET_QDISC_BYPASS: 20,
   PACKET_IGNORE_OUTGOING: 23,
-  PACKET_FANOUT: 18,
-  /** Fanout by the symmetric flow hash: both directions of a flow reach the same socket. */
-  PACKET_FANOUT_HASH: 0,
-  /** Fanout chosen by a classic BPF program (PACKET_FANOUT_DATA): its result modulo members. */
-  PACKET_FANOUT_CBPF: 6,
-  PACKET_FANOUT_DATA: 22,
   PACKET_MR_MULTICAST: 0,
   PACKET_MR_PROMISC: 1,
   PACKET_MR_ALLMULTI: 2,

@@ -4,7 +4,7 @@
 // batched through sendmmsg.
 import { C, IF, PACKET_MREQ, SOCKADDR_LL } from "../../ffi/layout.ts";
 import { check, errno, libc, SysError } from "../../ffi/libc.ts";
-import { joinFanout } from "./fanout.ts";
+import { attachFilter } from "./share_filter.ts";
 import { IfCtl } from "../../ffi/ifctl.ts";
 import { withNetns } from "../../ffi/netns.ts";
 import {
@@ -67,13 +67,10 @@ export interface PacketLinkOptions {
   /** Bypass the qdisc layer on transmit (faster; no tc shaping). */
   qdiscBypass?: boolean;
   /**
-   * PACKET_FANOUT group id (16 bits): sockets of one process on the same device that join it
-   * share its received frames (one datapath worker each; join order is member order): by the
-   * kernel's symmetric flow hash, or by `fanoutProgram` (classic BPF, lib/link/fanout.ts). A
-   * fanout socket cannot be re-bound, so it goes down for good if its device is re-created.
+   * Classic BPF socket filter (struct sock_filter[] bytes), attached before bind: e.g. one
+   * worker's share of the link's frames (l../link/share_filter.ts).
    */
-  fanout?: number;
-  fanoutProgram?: Uint8Array;
+  filter?: Uint8Array;
 }
 
 /** An AF_PACKET socket as a Link. */
@@ -113,6 +110,7 @@ export class PacketLink implements Link {
     this.vnet = o.vnetHdr === true;
     this.tx = new MmsgVec(o.txBatch ?? 64, this.vnet ? 2 : 1);
     setInt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+    if (o.filter) attachFilter(fd, o.filter);
     if (this.vnet) setInt(fd, C.SOL_PACKET, C.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
     if (o.qdiscBypass) setInt(fd, C.SOL_PACKET, C.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
     const rx = o.rx ?? DEFAULT_RX;
@@ -134,7 +132,6 @@ export class PacketLink implements Link {
     }
     try {
       this.bindAndJoin(o);
-      if (o.fanout !== undefined) joinFanout(fd, o.fanout, o.fanoutProgram);
     } catch (e) {
       this.ring?.close();
       throw e;

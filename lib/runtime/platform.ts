@@ -108,8 +108,6 @@ export interface LinuxPlatformOptions {
 export interface WorkerShare {
   index: number;
   count: number;
-  /** PACKET_FANOUT group id of the first underlay link (the next links count up). */
-  fanout: number;
   handoff: QueueHandoff;
 }
 
@@ -123,11 +121,10 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   const monitor = new LinkMonitor(o.gzNetns ?? null);
   const { VNET } = await import("../../ffi/layout.ts");
   const { check, libc } = await import("../../ffi/libc.ts");
-  const { fanoutProgram } = await import("../link/fanout.ts");
+  const { shareFilter } = await import("../link/share_filter.ts");
   const gz = o.gzNetns ?? undefined;
   const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
   const share = o.share;
-  let underlays = 0;
   return {
     name: "linux",
     underlay(_name: string, device: string): Link {
@@ -138,8 +135,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         allmulti: true,
         rx: o.rx,
         vnetHdr: o.offload === true,
-        fanout: share ? (share.fanout + underlays++) & 0xffff : undefined,
-        fanoutProgram: share ? fanoutProgram() : undefined,
+        filter: share ? shareFilter(share.index, share.count) : undefined,
       });
       monitor.watch(link);
       return link;

@@ -22,8 +22,8 @@ export interface WorkerInit {
   stop: SharedArrayBuffer;
   snapshotMs: number;
   idleMs: number;
-  /** Several workers: this one's index, their count, the underlay fanout group id. */
-  share?: { index: number; count: number; fanout: number };
+  /** Several workers: this one's index and their count. */
+  share?: { index: number; count: number };
 }
 
 /** A request the worker answers with a `WorkerReply` of the same id. */

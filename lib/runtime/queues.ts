@@ -180,9 +180,9 @@ export interface NeighbourRow {
 }
 
 /**
- * Shares underlay neighbours between workers: the fanout hands each neighbour advertisement to
- * one worker only, so the others would never see an answer to their own solicitations. Only
- * what this worker's own NAs confirmed is relayed: an entry confirmed by a relay alone is not
+ * Shares underlay neighbours between workers: the underlay filter hands every neighbour
+ * advertisement to worker 0, so the others never see an answer to their own solicitations.
+ * Only what a worker's own NAs confirmed is relayed: an entry confirmed by a relay alone is not
  * passed back, so a dead neighbour cannot be kept alive by workers echoing each other.
  */
 export class NeighbourShare {

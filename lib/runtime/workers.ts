@@ -1,5 +1,5 @@
 // Several datapath workers (`datapath.workers` > 1), one per TAP queue: each runs a full switch
-// over its own queue of every multi-queue TAP and its own fanout socket on every underlay link,
+// over its own queue of every multi-queue TAP and its own filtered socket on every underlay link,
 // so the kernel spreads flows across them by flow hash. This is the admin thread's side: every
 // change reaches every worker (worker 0 first: it creates the devices and hands the other queues
 // over), and status and counters are summed. README "Several workers" has the design.
@@ -27,7 +27,7 @@ export class MultiWorkerDatapath implements AdminDatapath {
 
   private constructor(readonly workers: WorkerDatapath[]) {
     this.platform = workers[0].platform;
-    // The fanout hands each neighbour advertisement to one worker: it relays what it learned.
+    // Each neighbour advertisement reaches one worker (lib/link/share_filter.ts): it relays it.
     for (const w of workers) {
       w.onNeighbours = (rows) => {
         for (const o of workers) if (o !== w) o.relayNeighbours(rows);
@@ -35,16 +35,15 @@ export class MultiWorkerDatapath implements AdminDatapath {
     }
   }
 
-  /** Starts `count` workers sharing the TAP queues and underlay fanout groups. */
+  /** Starts `count` workers sharing the TAP queues and the underlay links' frames. */
   static async start(
     init: Omit<WorkerInit, "t" | "stop">,
     count: number,
   ): Promise<MultiWorkerDatapath> {
-    const fanout = 1 + Math.floor(Math.random() * 0xfff0);
     const started = await Promise.allSettled(
       Array.from(
         { length: count },
-        (_, index) => WorkerDatapath.start({ ...init, share: { index, count, fanout } }),
+        (_, index) => WorkerDatapath.start({ ...init, share: { index, count } }),
       ),
     );
     const ok = started.flatMap((s) => s.status === "fulfilled" ? [s.value] : []);
