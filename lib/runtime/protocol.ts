@@ -46,7 +46,7 @@ export type WorkerRequest =
     | { op: "close" }
     // several workers (lib/runtime/queues.ts)
     | { op: "release"; changes: Change[] }
-    | { op: "takeQueues" }
+    | { op: "applyShare"; changes: Change[] }
     | {
       op: "replay";
       changes: Change[];

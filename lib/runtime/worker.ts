@@ -5,6 +5,7 @@
 /// <reference lib="deno.worker" />
 
 import { DatapathRejected } from "../contract/datapath.ts";
+import type { Change } from "../config/resources.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
 import { RuntimeInspector } from "./inspect.ts";
 import { type NeighbourRow, NeighbourShare, QueueHandoff, Replica } from "./queues.ts";
@@ -88,21 +89,23 @@ function relayNeighbours(d: SwitchDatapath): void {
   });
 }
 
+/** Applies each change; one result per change (null: applied). */
+function applyAll(d: SwitchDatapath, changes: Change[]): ApplyResult[] {
+  return changes.map((c) => {
+    try {
+      d.applyNow(c);
+      return null;
+    } catch (e) {
+      return wireError(e);
+    }
+  });
+}
+
 async function handle(r: WorkerRequest): Promise<unknown> {
   const d = dp!;
   switch (r.op) {
-    case "apply": {
-      const out: ApplyResult[] = [];
-      for (const c of r.changes) {
-        try {
-          d.applyNow(c);
-          out.push(null);
-        } catch (e) {
-          out.push(wireError(e));
-        }
-      }
-      return out;
-    }
+    case "apply":
+      return applyAll(d, r.changes);
     case "dumpFlows":
       return await d.dumpFlows(r.port, r.table);
     case "clearFlows":
@@ -144,8 +147,9 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       return ins!.tapStop(r.tap);
     case "release":
       return replica!.release(r.changes);
-    case "takeQueues":
-      return handoff?.take() ?? {};
+    case "applyShare":
+      // Worker 0 of several: the devices it made travel back with the results.
+      return { results: applyAll(d, r.changes), created: handoff?.take() ?? {} };
     case "replay":
       handoff?.give(r.fds);
       return replica!.replay(r.changes, r.results, r.created);

@@ -89,8 +89,9 @@ export class MultiWorkerDatapath implements AdminDatapath {
     const [first, ...rest] = this.workers;
     // A redefined port's old device must lose every queue before worker 0 makes the new one.
     await Promise.all(rest.map((w) => w.request({ op: "release", changes })));
-    const results = await first.applyAll(changes);
-    const created = await first.request<Record<string, CreatedPort>>({ op: "takeQueues" });
+    const { results, created } = await first.request<
+      { results: ApplyResult[]; created: Record<string, CreatedPort> }
+    >({ op: "applyShare", changes });
     const specs: Record<string, PortSpec> = {};
     for (const [name, c] of Object.entries(created)) specs[name] = c.spec;
     const replies = await Promise.all(rest.map((w, k) => {
