@@ -7,6 +7,7 @@
 const SYMBOLS = {
   open: { parameters: ["buffer", "i32", "i32"], result: "i32" },
   close: { parameters: ["i32"], result: "i32" },
+  dup: { parameters: ["i32"], result: "i32" },
   dup3: { parameters: ["i32", "i32", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "i32" },
   write: { parameters: ["i32", "buffer", "usize"], result: "i32" },

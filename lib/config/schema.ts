@@ -284,6 +284,8 @@ export const Config = z.strictObject({
     routes: z.array(UnderlayRoute).default([]),
   }).prefault({}),
   boundaryServices: z.array(z.strictObject({ vni: vni.default(99), endpoint: ipv6 })).default([]),
+  /** Packet loop: `workers` > 1 runs one per TAP queue (lib/runtime README "Several workers"). */
+  datapath: z.strictObject({ workers: z.number().int().min(1).max(16).default(1) }).prefault({}),
   ports: z.array(Port).default([]),
   mappings: z.strictObject({
     v2p: z.array(V2p).default([]),

@@ -20,6 +20,11 @@ export type LinkSpec =
     queues?: number;
     /** TUN_F_* offloads (virtio-net headers on the fd). */
     offload?: number;
+    /**
+     * fd of one queue of this existing multi-queue TAP that another owner created (e.g. handed
+     * to a second datapath worker): wrapped as is, nothing is created.
+     */
+    adopt?: number;
   }
   | {
     kind: "packet";
@@ -30,6 +35,8 @@ export type LinkSpec =
     vnetHdr?: boolean;
     /** Receive mode (PacketLinkOptions.rx). */
     rx?: "ring" | "mmsg";
+    /** Classic BPF socket filter bytes (PacketLinkOptions.filter). */
+    filter?: Uint8Array;
   }
   | { kind: "dlpi"; linkname: string; library?: string; promisc?: boolean };
 
@@ -37,6 +44,10 @@ export type LinkSpec =
 export function openLink(spec: LinkSpec): Link[] {
   switch (spec.kind) {
     case "tap": {
+      if (spec.adopt !== undefined) {
+        const vnet = spec.offload !== undefined;
+        return [TapLink.adopt(spec.name, spec.adopt, spec.netns ?? null, vnet)];
+      }
       const mac = spec.mac === undefined ? undefined : parseMac(spec.mac);
       if (mac === null) throw new Error(`tap ${spec.name}: mac "${spec.mac}" is not a MAC address`);
       return TapLink.openQueues(

@@ -4,6 +4,7 @@
 // batched through sendmmsg.
 import { C, IF, PACKET_MREQ, SOCKADDR_LL } from "../../ffi/layout.ts";
 import { check, errno, libc, SysError } from "../../ffi/libc.ts";
+import { attachFilter } from "./share_filter.ts";
 import { IfCtl } from "../../ffi/ifctl.ts";
 import { withNetns } from "../../ffi/netns.ts";
 import {
@@ -65,6 +66,11 @@ export interface PacketLinkOptions {
   vnetHdr?: boolean;
   /** Bypass the qdisc layer on transmit (faster; no tc shaping). */
   qdiscBypass?: boolean;
+  /**
+   * Classic BPF socket filter (struct sock_filter[] bytes), attached before bind: e.g. one
+   * worker's share of the link's frames (l../link/share_filter.ts).
+   */
+  filter?: Uint8Array;
 }
 
 /** An AF_PACKET socket as a Link. */
@@ -104,6 +110,7 @@ export class PacketLink implements Link {
     this.vnet = o.vnetHdr === true;
     this.tx = new MmsgVec(o.txBatch ?? 64, this.vnet ? 2 : 1);
     setInt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
+    if (o.filter) attachFilter(fd, o.filter);
     if (this.vnet) setInt(fd, C.SOL_PACKET, C.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
     if (o.qdiscBypass) setInt(fd, C.SOL_PACKET, C.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
     const rx = o.rx ?? DEFAULT_RX;

@@ -132,6 +132,21 @@ export class TapLink implements Link {
   }
 
   /**
+   * Wraps queue `fd` of an existing multi-queue TAP `name` (in `netns`) that another owner
+   * created with `openQueues`, e.g. a queue handed to a second datapath worker of this process.
+   */
+  static adopt(name: string, fd: number, netns: string | null, vnetHdr: boolean): TapLink {
+    const ctl = new IfCtl(netns);
+    try {
+      const link = new TapLink(name, fd, netns, ctl, vnetHdr);
+      link.refresh();
+      return link;
+    } finally {
+      ctl.close();
+    }
+  }
+
+  /**
    * The device is gone (EBADFD/ENODEV on read): marks the link down for good and swaps a quiet
    * socket in under the fd number, since the dead tun fd polls POLLERR forever and the
    * datapath's poll set still holds that number.

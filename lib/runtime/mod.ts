@@ -5,10 +5,11 @@ import type { AdminDatapath } from "../contract/datapath.ts";
 import type { Config } from "../config/schema.ts";
 import { linuxPlatform, MemoryPlatform } from "./platform.ts";
 import { WorkerDatapath } from "./remote.ts";
+import { MultiWorkerDatapath } from "./workers.ts";
 import { type RuntimeConfig, SwitchDatapath, type SwitchTuning } from "./runtime.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
-export { SwitchDatapath, WorkerDatapath };
+export { MultiWorkerDatapath, SwitchDatapath, WorkerDatapath };
 export type { RuntimeConfig, SwitchTuning };
 
 /** How to run the datapath. */
@@ -26,6 +27,8 @@ export interface StartOptions {
   snapshotMs?: number;
   /** Longest blocking wait of the packet loop when idle, ms (10). */
   idleMs?: number;
+  /** Datapath workers, one per TAP queue (default 1; more need `worker` and Linux). */
+  workers?: number;
 }
 
 /**
@@ -46,8 +49,15 @@ export async function startRuntime(
   };
   const offload = opts.offload ?? true;
   const tuning = opts.tuning ?? {};
+  const workers = opts.workers ?? 1;
+  if (workers > 1 && (config.platform !== "linux" || opts.worker === false)) {
+    throw new InvalidField(
+      "datapath.workers",
+      "several workers need platform linux and the Worker mode (set workers: 1)",
+    );
+  }
   if (opts.worker ?? true) {
-    return await WorkerDatapath.start({
+    const init = {
       config: rc,
       platform: config.platform,
       offload,
@@ -56,7 +66,9 @@ export async function startRuntime(
       tuning,
       snapshotMs: opts.snapshotMs ?? 250,
       idleMs: opts.idleMs ?? 10,
-    });
+    };
+    if (workers > 1) return await MultiWorkerDatapath.start(init, workers);
+    return await WorkerDatapath.start(init);
   }
   const platform = config.platform === "memory"
     ? new MemoryPlatform()

@@ -8,6 +8,7 @@ import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
 import { InvalidField } from "../contract/field_error.ts";
 import type { PacketLink } from "../link/packet_socket.ts";
+import { type QueueHandoff, SendOnlyLink } from "./queues.ts";
 
 /** A port's link plus how to undo what was done for it beyond the link (plumbing). */
 export interface PortLink {
@@ -105,13 +106,27 @@ export interface LinuxPlatformOptions {
    * sockets: nothing is created or plumbed for them.
    */
   portDevices?: boolean;
+  /** This worker's share when several datapath workers run (README "Several workers"). */
+  share?: WorkerShare;
+}
+
+/** Which of `count` datapath workers this is, and what the workers share. */
+export interface WorkerShare {
+  index: number;
+  count: number;
+  handoff: QueueHandoff;
 }
 
 /** TAP ports and packet-socket underlay links (loaded lazily: FFI needs --allow-ffi). */
 export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platform> {
   // Every backend is opened through link/open.ts, the one place that turns a spec into a link.
   const { openLink } = await import("../link/open.ts");
-  const packet = (ifname: string, netns: string | undefined, vnetHdr: boolean): Link => {
+  const packet = (
+    ifname: string,
+    netns: string | undefined,
+    vnetHdr: boolean,
+    filter?: Uint8Array,
+  ): Link => {
     const [link] = openLink({
       kind: "packet",
       ifname,
@@ -120,6 +135,7 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
       allmulti: true,
       rx: o.rx,
       vnetHdr,
+      filter,
     }) as PacketLink[];
     monitor.watch(link);
     return link;
@@ -129,12 +145,17 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   // Carrier changes of underlay links reach Link.isUp() (and ECMP) within one timer pass.
   const monitor = new LinkMonitor(o.gzNetns ?? null);
   const { VNET } = await import("../../ffi/layout.ts");
+  const { check, libc } = await import("../../ffi/libc.ts");
+  const { shareFilter } = await import("../link/share_filter.ts");
   const gz = o.gzNetns ?? undefined;
   const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
+  const share = o.share;
   return {
     name: "linux",
     underlay(_name: string, device: string): Link {
-      return packet(device, gz, o.offload === true);
+      // Each worker keeps its share of the underlay's frames (link/share_filter.ts).
+      const filter = share ? shareFilter(share.index, share.count) : undefined;
+      return packet(device, gz, o.offload === true, filter);
     },
     port(p: PortSpec, sled: SledInfo): PortLink {
       const netns = p.kind === "host" ? gz : (p.zone ?? gz);
@@ -142,15 +163,33 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         return { link: packet(p.name, netns, false), release() {} };
       }
       checkMac(p.mac, p.name);
-      const [link] = openLink({
-        kind: "tap",
-        name: p.name,
+      const tap = { kind: "tap" as const, name: p.name, netns, offload };
+      if (share && share.index > 0) {
+        // Worker 0 created and plumbed the device; this worker reads and writes its own queue,
+        // or only writes into worker 0's (a VPC port).
+        const q = share.handoff.adopt(p.name);
+        const [link] = openLink({ ...tap, adopt: q.fd });
+        return { link: q.pinned ? new SendOnlyLink(link) : link, release() {} };
+      }
+      // A VPC port has one queue, read by worker 0 alone (README "Several workers").
+      const pinned = share !== undefined && p.overlay !== undefined;
+      const queues = openLink({
+        ...tap,
         mac: p.mac,
         mtu: p.mtu,
-        netns,
-        offload,
+        queues: pinned ? 1 : share?.count ?? 1,
       });
-      if (p.kind === "instance") return { link, release() {} };
+      const link = queues[0];
+      if (share) {
+        const extra = !pinned
+          ? queues.slice(1).map((q) => q.fd)
+          : p.kind === "system"
+          ? Array.from({ length: share.count - 1 }, () => check(libc.dup(link.fd), "dup", p.name))
+          : [];
+        share.handoff.put(p, extra, pinned);
+      }
+      const dropQueues = () => share?.handoff.drop(p.name);
+      if (p.kind === "instance") return { link, release: dropQueues };
       const plumb = new Plumber(netns ?? null);
       try {
         // The switch answers NDP on the segment and is its only router.
@@ -165,11 +204,18 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         }
       } catch (e) {
         plumb.close();
+        dropQueues();
         link.close();
         throw e;
       }
       plumb.park(); // a socket left open in the zone would keep its namespace alive
-      return { link, release: () => plumb.close() };
+      return {
+        link,
+        release: () => {
+          dropQueues();
+          plumb.close();
+        },
+      };
     },
     tick() {
       monitor.poll();

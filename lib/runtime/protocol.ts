@@ -3,9 +3,10 @@
 // status/counters come back as periodic snapshots so the admin API reads them synchronously.
 
 import type { CounterSample, PortStatus } from "../contract/datapath.ts";
-import type { Change } from "../config/resources.ts";
+import type { Change, PortSpec } from "../config/resources.ts";
 import type { CaptureChunk } from "../switch/inspect.ts";
 import type { TapSpec } from "./inspect.ts";
+import type { HandedQueue, NeighbourRow } from "./queues.ts";
 import type { RuntimeConfig, SwitchTuning } from "./runtime.ts";
 
 /** How the worker builds its datapath. */
@@ -21,6 +22,8 @@ export interface WorkerInit {
   stop: SharedArrayBuffer;
   snapshotMs: number;
   idleMs: number;
+  /** Several workers: this one's index and their count. */
+  share?: { index: number; count: number };
 }
 
 /** A request the worker answers with a `WorkerReply` of the same id. */
@@ -41,7 +44,23 @@ export type WorkerRequest =
     | { op: "tapStart"; tap: number; spec: TapSpec }
     | { op: "tapStop"; tap: number }
     | { op: "close" }
+    // several workers (lib/runtime/queues.ts)
+    | { op: "release"; changes: Change[] }
+    | { op: "applyShare"; changes: Change[] }
+    | {
+      op: "replay";
+      changes: Change[];
+      results: ApplyResult[];
+      created: Record<string, PortSpec>;
+      fds: Record<string, HandedQueue>;
+    }
   );
+
+/** Underlay neighbours another worker confirmed (both directions; no reply). */
+export interface NeighbourRelay {
+  t: "neigh";
+  rows: NeighbourRow[];
+}
 
 /** The admin thread consumed a capture chunk (flow control; no reply). */
 export interface CaptureAck {
@@ -67,6 +86,7 @@ export type WorkerMessage =
   | { t: "initError"; message: string }
   | { t: "snap"; snap: Snapshot }
   | { t: "cap"; tap: number; chunk: CaptureChunk }
+  | NeighbourRelay
   | { t: "res"; id: number; ok: true; value: unknown; snap?: Snapshot }
   | { t: "res"; id: number; ok: false; error: WireError };
 

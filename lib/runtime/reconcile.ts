@@ -234,6 +234,11 @@ export class Reconciler {
     return (this.sw.port(name)?.pipeline ?? null) as VpcPort | null;
   }
 
+  /** The spec a live port was built from (null: no such port). */
+  portSpec(name: string): PortSpec | null {
+    return this.live.get(name)?.spec ?? null;
+  }
+
   /** Names of the ports the reconciler created, oldest first. */
   portNames(): string[] {
     return [...this.live.keys()];

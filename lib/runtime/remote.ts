@@ -14,9 +14,11 @@ import type { Change } from "../config/resources.ts";
 import type { FrameWriter, TapOptions } from "../link/capture.ts";
 import type { CaptureChunk } from "../switch/inspect.ts";
 import type { TraceAnswer } from "../switch/trace.ts";
+import type { NeighbourRow } from "./queues.ts";
 import type {
   ApplyResult,
   CaptureAck,
+  NeighbourRelay,
   Snapshot,
   WorkerInit,
   WorkerMessage,
@@ -43,6 +45,8 @@ export class WorkerDatapath implements AdminDatapath {
   captureDropped = 0;
   /** Set when the worker reported a fatal error (its packet loop died). */
   failure: string | null = null;
+  /** Several workers: receives the underlay neighbours this worker confirmed. */
+  onNeighbours: ((rows: NeighbourRow[]) => void) | null = null;
 
   private constructor(init: Omit<WorkerInit, "t" | "stop">, ready: Pending) {
     this.platform = init.platform;
@@ -80,6 +84,9 @@ export class WorkerDatapath implements AdminDatapath {
       case "snap":
         this.snap = m.snap;
         return;
+      case "neigh":
+        this.onNeighbours?.(m.rows);
+        return;
       case "cap":
         this.taps.get(m.tap)?.(m.chunk);
         this.worker.postMessage({ t: "capAck", tap: m.tap } satisfies CaptureAck);
@@ -110,6 +117,11 @@ export class WorkerDatapath implements AdminDatapath {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
       this.worker.postMessage({ ...body, t: "req", id } as WorkerRequest);
     });
+  }
+
+  /** Several workers: hands neighbours another worker confirmed to this one. */
+  relayNeighbours(rows: NeighbourRow[]): void {
+    if (!this.closed) this.worker.postMessage({ t: "neigh", rows } satisfies NeighbourRelay);
   }
 
   /** Queues a change; every change queued in this tick travels in one message. */

@@ -9,7 +9,7 @@ import {
   DatapathRejected,
   type PortStatus,
 } from "../contract/datapath.ts";
-import type { Change } from "../config/resources.ts";
+import type { Change, PortSpec } from "../config/resources.ts";
 import type { Config } from "../config/schema.ts";
 import { DIR_IN, DIR_OUT, PortStateError } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
@@ -123,6 +123,11 @@ export class SwitchDatapath implements AdminDatapath {
   /** Pauses the switch port and its VPC pipeline (which then refuses rule and flow changes). */
   private setPaused(name: string, paused: boolean): boolean {
     return this.rec.setPaused(name, paused);
+  }
+
+  /** The spec a live port was built from (null: no such port). */
+  portSpec(name: string): PortSpec | null {
+    return this.rec.portSpec(name);
   }
 
   /** The VPC pipeline of a port (null: none or no such port). */

@@ -5,11 +5,14 @@
 /// <reference lib="deno.worker" />
 
 import { DatapathRejected } from "../contract/datapath.ts";
+import type { Change } from "../config/resources.ts";
 import { linuxPlatform, MemoryPlatform, type Platform } from "./platform.ts";
 import { RuntimeInspector } from "./inspect.ts";
+import { type NeighbourRow, NeighbourShare, QueueHandoff, Replica } from "./queues.ts";
 import type {
   ApplyResult,
   CaptureAck,
+  NeighbourRelay,
   Snapshot,
   WireError,
   WorkerInit,
@@ -21,6 +24,9 @@ import { SwitchDatapath } from "./runtime.ts";
 let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
 let ins: RuntimeInspector | null = null;
+let handoff: QueueHandoff | null = null;
+let replica: Replica | null = null;
+let neighbours: NeighbourShare | null = null;
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
@@ -36,38 +42,70 @@ function wireError(e: unknown): WireError {
 async function init(m: WorkerInit): Promise<void> {
   let platform: Platform;
   if (m.platform === "memory") platform = mem = new MemoryPlatform();
-  else platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns });
+  else {
+    let share;
+    if (m.share) {
+      const { libc } = await import("../../ffi/libc.ts");
+      handoff = new QueueHandoff((fd) => libc.close(fd));
+      share = { ...m.share, handoff };
+    }
+    platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns, share });
+  }
   // Offloaded links hand over partial checksums and super-frames: the switch carries them.
   const vnet = m.platform === "linux" && m.offload;
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
   ins = new RuntimeInspector(dp);
+  if (m.share && m.share.index > 0) replica = new Replica(dp);
   const flag = new Int32Array(m.stop);
   dp.start({
     get stopped() {
       return Atomics.load(flag, 0) !== 0;
     },
   }, m.idleMs).catch((e) => post({ t: "initError", message: `packet loop failed: ${e}` }));
+  if (m.share) relayNeighbours(dp);
   setInterval(() => {
     if (dp) post({ t: "snap", snap: snapshot() });
   }, m.snapshotMs);
   post({ t: "ready" });
 }
 
+/**
+ * Several workers: posts the underlay neighbours this switch confirmed whenever that set changes
+ * (checked on the switch's timer tick) and every 200 ms, well within a neighbour's 900 ms
+ * lifetime without confirmation (lib/switch/neighbor.ts), for the other workers to adopt.
+ */
+function relayNeighbours(d: SwitchDatapath): void {
+  const share = neighbours = new NeighbourShare(d.sw);
+  let last = "";
+  let lastAt = 0;
+  d.sw.onTick(() => {
+    const rows = share.own();
+    const sig = rows.map((r) => `${r.link}/${r.addr}/${r.mac}`).join(" ");
+    const now = d.sw.now;
+    if (sig === last && now - lastAt < 200) return;
+    last = sig;
+    lastAt = now;
+    if (rows.length > 0) post({ t: "neigh", rows });
+  });
+}
+
+/** Applies each change; one result per change (null: applied). */
+function applyAll(d: SwitchDatapath, changes: Change[]): ApplyResult[] {
+  return changes.map((c) => {
+    try {
+      d.applyNow(c);
+      return null;
+    } catch (e) {
+      return wireError(e);
+    }
+  });
+}
+
 async function handle(r: WorkerRequest): Promise<unknown> {
   const d = dp!;
   switch (r.op) {
-    case "apply": {
-      const out: ApplyResult[] = [];
-      for (const c of r.changes) {
-        try {
-          d.applyNow(c);
-          out.push(null);
-        } catch (e) {
-          out.push(wireError(e));
-        }
-      }
-      return out;
-    }
+    case "apply":
+      return applyAll(d, r.changes);
     case "dumpFlows":
       return await d.dumpFlows(r.port, r.table);
     case "clearFlows":
@@ -107,6 +145,14 @@ async function handle(r: WorkerRequest): Promise<unknown> {
       });
     case "tapStop":
       return ins!.tapStop(r.tap);
+    case "release":
+      return replica!.release(r.changes);
+    case "applyShare":
+      // Worker 0 of several: the devices it made travel back with the results.
+      return { results: applyAll(d, r.changes), created: handoff?.take() ?? {} };
+    case "replay":
+      handoff?.give(r.fds);
+      return replica!.replay(r.changes, r.results, r.created);
     case "close":
       ins!.close();
       await d.close();
@@ -114,9 +160,12 @@ async function handle(r: WorkerRequest): Promise<unknown> {
   }
 }
 
-self.onmessage = async (ev: MessageEvent<WorkerInit | WorkerRequest | CaptureAck>) => {
+type Incoming = WorkerInit | WorkerRequest | CaptureAck | NeighbourRelay;
+
+self.onmessage = async (ev: MessageEvent<Incoming>) => {
   const m = ev.data;
   if (m.t === "capAck") return ins?.tapAck(m.tap);
+  if (m.t === "neigh") return neighbours?.adopt(m.rows as NeighbourRow[]);
   if (m.t === "init") {
     try {
       await init(m);

@@ -36,6 +36,9 @@ export async function createDatapath(
   }
   const worker = opts.worker ?? workerAvailable();
   const { startRuntime } = await import("../runtime/mod.ts");
-  const inner = await startRuntime(cfg, { worker }) as RuntimeDatapath;
+  const inner = await startRuntime(cfg, {
+    worker,
+    workers: cfg.datapath.workers,
+  }) as RuntimeDatapath;
   return new ServiceDatapath(inner, worker ? "worker" : "in-process");
 }

@@ -36,8 +36,13 @@ const OPEN_FIREWALL = [{ direction: "in" as const, priority: 100, action: "allow
 /**
  * The configuration of sled `s` of plan `p`. `zones`: each zone/VM port names its namespace
  * (`xdeno run` creates the TAP there); without it the ports are existing links in the sled's.
+ * `workers`: datapath workers (lib/runtime README "Several workers").
  */
-export function sledConfig(p: Plan, s: SledPlan, o: { zones?: boolean } = {}): SledConfig {
+export function sledConfig(
+  p: Plan,
+  s: SledPlan,
+  o: { zones?: boolean; workers?: number } = {},
+): SledConfig {
   const zone = (ns: string) => (o.zones ? { zone: ns } : {});
   const zonePorts = s.zones.map((z, i) => ({
     name: z.port,
@@ -78,6 +83,7 @@ export function sledConfig(p: Plan, s: SledPlan, o: { zones?: boolean } = {}): S
       }],
     },
     boundaryServices: [{ vni: BOUNDARY_VNI, endpoint: BOUNDARY_UL }],
+    ...(o.workers ? { datapath: { workers: o.workers } } : {}),
     ports: [
       { name: "xde0", kind: "host", mac: s.hostMac, addresses: [`${s.host}/64`] },
       ...zonePorts,

@@ -18,6 +18,9 @@ const MAIN = new URL("../../main.ts", import.meta.url).pathname;
 /** True unless XDENO_TESTBED_RUNNER=1 asks for the library runner. */
 export const SERVICE = !Deno.env.get("XDENO_TESTBED_RUNNER");
 
+/** XDENO_BENCH_WORKERS=n: the services run n datapath workers (default: the config's 1). */
+const WORKERS = Number(Deno.env.get("XDENO_BENCH_WORKERS") ?? 0) || undefined;
+
 /** Admin API address of sled `n`'s service (loopback inside the sled's namespace). */
 export function adminUrl(n: number): string {
   return `http://127.0.0.1:${7070 + n}`;
@@ -46,7 +49,8 @@ export const sut: SwitchUnderTest = {
       const rx = Deno.env.get("XDENO_RUNNER_RX") === "mmsg" ? "mmsg" : "ring";
       for (const s of t.plan.sleds) {
         const file = `${dir}/xdeno-s${s.n}.yaml`;
-        await Deno.writeTextFile(file, toYaml(sledConfig(t.plan, s, { zones: SERVICE })));
+        const cfg = sledConfig(t.plan, s, { zones: SERVICE, workers: WORKERS });
+        await Deno.writeTextFile(file, toYaml(cfg));
         const state = `${dir}/state-s${s.n}`;
         const argv = SERVICE
           ? ["run", "-A", MAIN, "run", "--config", file, "--platform", "linux"]

@@ -136,6 +136,7 @@ export async function iperf(
   clientNs: string,
   dst: string,
   secs = 1,
+  streams = 1,
 ): Promise<number> {
   const server = new Deno.Command("ip", {
     args: ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-B", dst],
@@ -149,6 +150,8 @@ export async function iperf(
       clientNs,
       ..."iperf3 --connect-timeout 3000 -J -t".split(" "),
       String(secs),
+      "-P",
+      String(streams),
       "-c",
       dst,
     ],

@@ -4,7 +4,8 @@
 // sled ("l2": zone → switch → zone) and two instances on two sleds ("geneve": both VPC pipelines
 // and Geneve over one veth). Usage:
 //   npx deno run -A tests/runtime/pps_tool.ts [path=l2|geneve|both] [seconds=2] [steps=6]
-// BATCH=n sets the switch's batch size; OFFLOAD=off drops the virtio-net headers; PROFILE=1 runs
+// WORKERS=n runs n datapath workers (l2 only) and FLOWS=n sends n UDP flows (source ports 9…)
+// so that the kernel spreads them over the TAP queues. BATCH=n sets the switch's batch size; OFFLOAD=off drops the virtio-net headers; PROFILE=1 runs
 // the (first) sled on the main thread so `--cpu-prof` sees its loop:
 //   PROFILE=1 npx deno run -A --cpu-prof --cpu-prof-dir=/tmp/prof tests/runtime/pps_tool.ts l2
 // The sending TAP pushes back on trafgen (a refused frame is sent again), so a switch that cannot
@@ -24,6 +25,8 @@ const profile = Deno.env.get("PROFILE") === "1";
 const offload = Deno.env.get("OFFLOAD") !== "off";
 // BATCH=n sets the switch's frames per receive/transmit batch (default: the switch's own).
 const tuning = Deno.env.get("BATCH") ? { batch: Number(Deno.env.get("BATCH")) } : {};
+const workers = Number(Deno.env.get("WORKERS") ?? 1);
+const flows = Number(Deno.env.get("FLOWS") ?? 1);
 
 /** One end of the measured path: namespace and interface. */
 interface End {
@@ -119,17 +122,28 @@ async function l2(): Promise<void> {
   const b = makeBed();
   let dp: AdminDatapath | null = null;
   try {
-    dp = await startRuntime(b.config, { gzNetns: b.ns.gz, worker: !profile, offload, tuning });
+    dp = await startRuntime(b.config, {
+      gzNetns: b.ns.gz,
+      worker: !profile,
+      offload,
+      tuning,
+      workers,
+    });
     for (const c of initialChanges(b.config)) await dp.apply(c);
     if (!await pingOk(b.ns.za, "fd00:1::11")) throw new Error("no connectivity");
     const tx = { ns: b.ns.za, dev: `${b.u}a` }, rx = { ns: b.ns.zb, dev: `${b.u}b` };
     const da = neighMac(b.ns.za, "fd00:1::11");
     await measure({
-      name: "l2 zone→zone",
+      name: `l2 zone→zone (workers ${workers}, flows ${flows})`,
       tx,
       rx,
-      packet: `{ eth(da=${da}, sa=${devMac(tx)}), ` +
-        `ipv6(sa=fd00:1::10, da=fd00:1::11, hl=64), udp(sp=9, dp=9), fill(0x41, 2) }`,
+      // One packet per flow: trafgen sends them in turn.
+      packet: Array.from(
+        { length: flows },
+        (_, i) =>
+          `{ eth(da=${da}, sa=${devMac(tx)}), ` +
+          `ipv6(sa=fd00:1::10, da=fd00:1::11, hl=64), udp(sp=${9 + i}, dp=9), fill(0x41, 2) }`,
+      ).join("\n"),
     });
     printCounters([dp]);
   } finally {
