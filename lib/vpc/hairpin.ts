@@ -323,7 +323,7 @@ export function routerAdvert(
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
   const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
   const ra = { lifetime: 9000, mtu: gw.mtu, curHopLimit: 255, managed: true };
-  writeRouterAdvert(out, 0, dstMac, gw.mac, gw.linkLocal, dst, ra);
+  writeRouterAdvert(out, 0, { dstMac, srcMac: gw.mac, srcIp: gw.linkLocal, dstIp: dst }, ra);
   return out;
 }
 
@@ -365,10 +365,7 @@ export function neighborAdvert(
   writeNeighborAdvert(
     out,
     0,
-    dstMac,
-    gw.mac,
-    gw.linkLocal,
-    dst,
+    { dstMac, srcMac: gw.mac, srcIp: gw.linkLocal, dstIp: dst },
     gw.linkLocal,
     !unspecified,
     gw.mac,
