@@ -3,7 +3,7 @@
 // read in either byte order with micro- or nanosecond stamps. pcapng is not read.
 
 import { type ParseError, parseError } from "./error.ts";
-import { concatChunks } from "./pcapng.ts";
+import { concatBytes } from "./bytes.ts";
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
@@ -120,5 +120,5 @@ export function pcapFile(frames: Uint8Array[], linkType = LINKTYPE_ETHERNET): Ui
   const chunks: Uint8Array[] = [];
   const w = new PcapWriter((c) => chunks.push(c), 65535, linkType);
   frames.forEach((f, k) => w.writeFrame(f, 0, f.length, 1e6 + k));
-  return concatChunks(chunks);
+  return concatBytes(chunks);
 }
