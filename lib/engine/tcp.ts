@@ -136,6 +136,18 @@ export class TcpFlow {
   idx = -1;
 }
 
+/** Records a FIN sent (`out`) or received at sequence `finAck` and moves `f` to `next`. */
+function sawFin(f: TcpFlow, out: boolean, finAck: number, next: number): void {
+  if (out) {
+    f.finOut = finAck;
+    f.finOutSeen = true;
+  } else {
+    f.finIn = finAck;
+    f.finInSeen = true;
+  }
+  f.state = next;
+}
+
 /**
  * Advances `f` with the TCP segment at `lv` travelling `dir`; returns TCP_OK, TCP_NOW_CLOSED or
  * TCP_REUSE (the caller tears the flow down and processes the segment as a new flow).
@@ -159,15 +171,7 @@ export function tcpStep(f: TcpFlow, dir: Direction, buf: Uint8Array, lv: HeaderL
       if (syn && !ack) f.state = out ? TCP_SYN_SENT : TCP_LISTEN;
       else if (fin) {
         // Picked up mid-close (entries were reclaimed): track the close from here.
-        if (out) {
-          f.finOut = finAck;
-          f.finOutSeen = true;
-          f.state = TCP_FIN_WAIT_1;
-        } else {
-          f.finIn = finAck;
-          f.finInSeen = true;
-          f.state = TCP_CLOSE_WAIT;
-        }
+        sawFin(f, out, finAck, out ? TCP_FIN_WAIT_1 : TCP_CLOSE_WAIT);
       } else f.state = TCP_ESTABLISHED;
       break;
     case TCP_LISTEN:
@@ -181,42 +185,21 @@ export function tcpStep(f: TcpFlow, dir: Direction, buf: Uint8Array, lv: HeaderL
       if (f.state === TCP_SYN_RCVD && ((ack && !syn) || (inb && syn && ack))) {
         f.state = TCP_ESTABLISHED;
       }
-      if (fin) {
-        if (out) {
-          f.finOut = finAck;
-          f.finOutSeen = true;
-          f.state = TCP_FIN_WAIT_1;
-        } else {
-          f.finIn = finAck;
-          f.finInSeen = true;
-          f.state = TCP_CLOSE_WAIT;
-        }
-      }
+      if (fin) sawFin(f, out, finAck, out ? TCP_FIN_WAIT_1 : TCP_CLOSE_WAIT);
       break;
     case TCP_FIN_WAIT_1:
       if (inb) {
-        if (fin) {
-          f.finIn = finAck;
-          f.finInSeen = true;
-          f.state = TCP_TIME_WAIT;
-        } else if (ack && f.finOutSeen && ((ackNo - f.finOut) | 0) >= 0) {
+        if (fin) sawFin(f, false, finAck, TCP_TIME_WAIT);
+        else if (ack && f.finOutSeen && ((ackNo - f.finOut) | 0) >= 0) {
           f.state = TCP_FIN_WAIT_2;
         }
       }
       break;
     case TCP_FIN_WAIT_2:
-      if (inb && fin) {
-        f.finIn = finAck;
-        f.finInSeen = true;
-        f.state = TCP_TIME_WAIT;
-      }
+      if (inb && fin) sawFin(f, false, finAck, TCP_TIME_WAIT);
       break;
     case TCP_CLOSE_WAIT:
-      if (out && fin) {
-        f.finOut = finAck;
-        f.finOutSeen = true;
-        f.state = TCP_LAST_ACK;
-      }
+      if (out && fin) sawFin(f, true, finAck, TCP_LAST_ACK);
       break;
     case TCP_LAST_ACK:
       if (inb && ack && f.finOutSeen && ((ackNo - f.finOut) | 0) >= 0) {

@@ -3,7 +3,7 @@
 // checksum deltas. The engine knows Ethernet/IP/L4 only; what the pushed outer bytes mean
 // (Geneve, VXLAN, …) is the caller's business.
 
-import { FRAG_LATER, FRAG_NONE, HeaderLevel, type PacketMeta } from "../packet/meta.ts";
+import { FRAG_LATER, FRAG_NONE, HeaderLevel } from "../packet/meta.ts";
 import {
   csumAdjustBytes,
   fillIpv4HeaderChecksum,
@@ -223,24 +223,12 @@ export function popOuter(pkt: Packet): Reason | null {
   const n = meta.inner.ether - meta.start;
   meta.outer.copyFrom(meta.inner);
   meta.inner.reset();
-  clearEncapMeta(meta);
+  meta.clearEncap();
   meta.start += n;
   meta.len -= n;
   pkt.off += n;
   pkt.len -= n;
   return null;
-}
-
-function clearEncapMeta(meta: PacketMeta): void {
-  meta.encap = false;
-  meta.geneve = -1;
-  meta.vni = -1;
-  meta.geneveOptLen = 0;
-  meta.oxideOpts = 0;
-  meta.oxideMss = 0;
-  meta.oxideReplication = -1;
-  meta.geneveUnknownCritical = false;
-  meta.geneveOam = false;
 }
 
 /** Applies one transform on the slow path (modify, then pop, then push); an error string or null. */

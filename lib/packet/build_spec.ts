@@ -4,6 +4,7 @@
 
 import { parseIpv4, parseIpv6, parseMac } from "./bytes.ts";
 import type { GeneveOptionRepr } from "./geneve.ts";
+import type { NdpOptionRepr } from "./ndp.ts";
 
 /** An address as text or as raw bytes. */
 export type Addr = string | Uint8Array;
@@ -132,20 +133,7 @@ export interface Icmpv6Spec {
   checksum?: number;
 }
 /** An NDP option with text addresses. */
-export type NdpOptionSpec =
-  | { type: "sourceLinkAddr" | "targetLinkAddr"; mac: Addr }
-  | {
-    type: "prefixInfo";
-    prefix: Addr;
-    prefixLen: number;
-    onLink?: boolean;
-    autonomous?: boolean;
-    validLifetime?: number;
-    preferredLifetime?: number;
-  }
-  | { type: "mtu"; mtu: number }
-  | { type: "rdnss"; lifetime: number; servers: Addr[] }
-  | { type: "raw"; optType: number; data: Uint8Array; lengthUnits?: number };
+export type NdpOptionSpec = NdpOptionRepr<Addr>;
 /** An NDP message (ICMPv6 133-137). */
 export interface NdpSpec {
   type: "ndp";

@@ -188,3 +188,14 @@ export function fromHex(s: string): Uint8Array | null {
   for (let i = 0; i < out.length; i++) out[i] = parseInt(t.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
+
+/** Joins `list` into one fresh buffer (a whole file or option body from its parts). */
+export function concatBytes(list: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(list.reduce((n, a) => n + a.length, 0));
+  let k = 0;
+  for (const a of list) {
+    out.set(a, k);
+    k += a.length;
+  }
+  return out;
+}

@@ -3,7 +3,7 @@
 // read: xdeno's server never sets it and its clients do not need it.
 
 import { BoundedView } from "./view.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { concatBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import { type ParseError, parseError } from "./error.ts";
 import { encodeDnsNames } from "./dns_names.ts";
 
@@ -214,16 +214,6 @@ function u32Bytes(v: number): Uint8Array {
   return d;
 }
 
-function concat(list: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(list.reduce((n, a) => n + a.length, 0));
-  let k = 0;
-  for (const a of list) {
-    out.set(a, k);
-    k += a.length;
-  }
-  return out;
-}
-
 const ascii = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0) & 0xff);
 
 /** The options of `r` as (code, body) pairs in emit order: message type and server id first. */
@@ -236,8 +226,8 @@ function optionList(r: DhcpRepr): [number, Uint8Array][] {
   if (r.renewalTime !== undefined) o.push([OPT_T1, u32Bytes(r.renewalTime)]);
   if (r.rebindingTime !== undefined) o.push([OPT_T2, u32Bytes(r.rebindingTime)]);
   if (r.subnetMask) o.push([OPT_SUBNET_MASK, r.subnetMask]);
-  if (r.routers) o.push([OPT_ROUTER, concat(r.routers)]);
-  if (r.dnsServers) o.push([OPT_DNS, concat(r.dnsServers)]);
+  if (r.routers) o.push([OPT_ROUTER, concatBytes(r.routers)]);
+  if (r.dnsServers) o.push([OPT_DNS, concatBytes(r.dnsServers)]);
   if (r.hostname !== undefined) o.push([OPT_HOSTNAME, ascii(r.hostname)]);
   if (r.domainName !== undefined) o.push([OPT_DOMAIN_NAME, ascii(r.domainName)]);
   if (r.mtu !== undefined) o.push([OPT_MTU, Uint8Array.of(r.mtu >> 8, r.mtu & 0xff)]);

@@ -3,7 +3,7 @@
 // Relay messages (12, 13) have another header and are reported as unsupported.
 
 import { BoundedView } from "./view.ts";
-import { setU16, setU32, u16, u32 } from "./bytes.ts";
+import { concatBytes, setU16, setU32, u16, u32 } from "./bytes.ts";
 import { isParseError, type ParseError, parseError } from "./error.ts";
 import { decodeDnsNames, encodeDnsNames } from "./dns_names.ts";
 
@@ -293,16 +293,6 @@ function opt(code: number, body: Uint8Array): Uint8Array {
   return o;
 }
 
-function concat(list: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(list.reduce((n, a) => n + a.length, 0));
-  let k = 0;
-  for (const a of list) {
-    out.set(a, k);
-    k += a.length;
-  }
-  return out;
-}
-
 function statusBody(s: Dhcpv6Status): Uint8Array {
   const m = utf8enc.encode(s.message);
   const b = new Uint8Array(2 + m.length);
@@ -323,10 +313,10 @@ function iaNaBody(ia: Dhcpv6IaNa): Uint8Array {
     setU32(h, 16, a.preferredLifetime);
     setU32(h, 20, a.validLifetime);
     const inner = a.status ? [h, opt(OPT6_STATUS_CODE, statusBody(a.status))] : [h];
-    parts.push(opt(OPT6_IAADDR, concat(inner)));
+    parts.push(opt(OPT6_IAADDR, concatBytes(inner)));
   }
   if (ia.status) parts.push(opt(OPT6_STATUS_CODE, statusBody(ia.status)));
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 function optionList(r: Dhcpv6Repr): Opt[] {
@@ -345,7 +335,7 @@ function optionList(r: Dhcpv6Repr): Opt[] {
     r.oro.forEach((c, k) => setU16(b, 2 * k, c));
     o.push([OPT6_ORO, b]);
   }
-  if (r.dnsServers) o.push([OPT6_DNS_SERVERS, concat(r.dnsServers)]);
+  if (r.dnsServers) o.push([OPT6_DNS_SERVERS, concatBytes(r.dnsServers)]);
   if (r.domainList) o.push([OPT6_DOMAIN_LIST, encodeDnsNames(r.domainList)]);
   for (const x of r.other ?? []) o.push([x.code, x.data]);
   return o;
@@ -357,7 +347,7 @@ export function emitDhcpv6(r: Dhcpv6Repr): Uint8Array {
   head[0] = r.msgType;
   head[1] = r.transactionId >>> 16;
   setU16(head, 2, r.transactionId);
-  return concat([head, ...optionList(r).map(([c, b]) => opt(c, b))]);
+  return concatBytes([head, ...optionList(r).map(([c, b]) => opt(c, b))]);
 }
 
 /** Length of `emitDhcpv6(r)`. */

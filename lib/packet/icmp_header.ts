@@ -2,7 +2,7 @@
 // four bytes of rest-of-header (echo identifier + sequence, an MTU, a pointer, ...).
 
 import { HeaderView } from "./view.ts";
-import { setU16, u16, u32 } from "./bytes.ts";
+import { setU16, setU32, u16, u32 } from "./bytes.ts";
 
 /** Field offsets from the start of the ICMP header. */
 export const ICMP_TYPE = 0, ICMP_CODE = 1, ICMP_CHECKSUM = 2, ICMP_IDENT = 4, ICMP_SEQ = 6;
@@ -50,4 +50,40 @@ export class IcmpHeaderView extends HeaderView {
   get dataOff(): number {
     return this.off + ICMP_COMMON_HEADER_LEN;
   }
+}
+
+/** The Repr fields both ICMP versions share. */
+export interface IcmpCommonRepr {
+  type: number;
+  code?: number;
+  ident?: number;
+  seq?: number;
+  restOfHeader?: number;
+}
+
+/** Reads a view into a Repr: identifier and sequence for an echo, else the raw rest. */
+export function icmpCommonRepr(v: IcmpHeaderView, echo: boolean): IcmpCommonRepr {
+  if (echo) return { type: v.type, code: v.code, ident: v.ident, seq: v.seq };
+  return { type: v.type, code: v.code, restOfHeader: v.restOfHeader };
+}
+
+/**
+ * Writes type, code, a zero checksum and, for a raw rest or an echo, the rest of the header;
+ * returns false when the rest is the caller's (a version-specific MTU or pointer).
+ */
+export function emitIcmpCommon(
+  r: IcmpCommonRepr,
+  buf: Uint8Array,
+  off: number,
+  echo: boolean,
+): boolean {
+  buf[off + TYPE] = r.type;
+  buf[off + CODE] = r.code ?? 0;
+  setU16(buf, off + CHECKSUM, 0);
+  if (r.restOfHeader !== undefined) setU32(buf, off + IDENT, r.restOfHeader);
+  else if (echo) {
+    setU16(buf, off + IDENT, r.ident ?? 0);
+    setU16(buf, off + SEQ, r.seq ?? 0);
+  } else return false;
+  return true;
 }

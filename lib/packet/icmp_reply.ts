@@ -47,29 +47,64 @@ const LL: NdpOptionRepr & { type: "sourceLinkAddr" | "targetLinkAddr" } = {
   mac: NONE,
 };
 const MTU: NdpOptionRepr & { type: "mtu" } = { type: "mtu", mtu: 0 };
-const ECHO_SRC = new Uint8Array(16), ECHO_DST = new Uint8Array(16);
+const ECHO: FrameAddrs = {
+  dstMac: NONE,
+  srcMac: NONE,
+  srcIp: new Uint8Array(16),
+  dstIp: new Uint8Array(16),
+};
 const NA_OPTS = [LL], RA_OPTS: NdpOptionRepr[] = [LL, MTU];
 const NA: NdpRepr & { kind: "na" } = { kind: "na", target: NONE, options: NA_OPTS };
 const NS: NdpRepr & { kind: "ns" } = { kind: "ns", target: NONE, options: NA_OPTS };
 const RA: NdpRepr & { kind: "ra" } = { kind: "ra", options: RA_OPTS };
 
-/** Writes Ethernet + IPv6 headers at `o`; returns the offset of the upper-layer header. */
-export function writeIpv6Headers(
-  b: Uint8Array,
-  o: number,
+/** The two ends of an answer: link-layer and IP addresses (callers reuse one object). */
+export interface FrameAddrs {
+  dstMac: Uint8Array;
+  srcMac: Uint8Array;
+  srcIp: Uint8Array;
+  dstIp: Uint8Array;
+}
+
+/** A reusable FrameAddrs (fill it per answer with frameAddrs). */
+export function newFrameAddrs(): FrameAddrs {
+  return { dstMac: NONE, srcMac: NONE, srcIp: NONE, dstIp: NONE };
+}
+
+/** Fills the reusable `a` with an answer's addresses and returns it. */
+export function frameAddrs(
+  a: FrameAddrs,
   dstMac: Uint8Array,
   srcMac: Uint8Array,
   srcIp: Uint8Array,
   dstIp: Uint8Array,
+): FrameAddrs {
+  a.dstMac = dstMac;
+  a.srcMac = srcMac;
+  a.srcIp = srcIp;
+  a.dstIp = dstIp;
+  return a;
+}
+
+/** Writes the Ethernet header of `a` at `o`; returns its length. */
+function writeEthernet(b: Uint8Array, o: number, a: FrameAddrs, etherType: number): number {
+  ETH.dst = a.dstMac;
+  ETH.src = a.srcMac;
+  ETH.etherType = etherType;
+  return emitEthernet(ETH, b, o);
+}
+
+/** Writes Ethernet + IPv6 headers at `o`; returns the offset of the upper-layer header. */
+export function writeIpv6Headers(
+  b: Uint8Array,
+  o: number,
+  a: FrameAddrs,
   payloadLen: number,
   hopLimit: number,
 ): number {
-  ETH.dst = dstMac;
-  ETH.src = srcMac;
-  ETH.etherType = ETHERTYPE_IPV6;
-  const l3 = o + emitEthernet(ETH, b, o);
-  IP6.src = srcIp;
-  IP6.dst = dstIp;
+  const l3 = o + writeEthernet(b, o, a, ETHERTYPE_IPV6);
+  IP6.src = a.srcIp;
+  IP6.dst = a.dstIp;
   IP6.payloadLen = payloadLen;
   IP6.hopLimit = hopLimit;
   return l3 + emitIpv6(IP6, b, l3);
@@ -81,21 +116,23 @@ export function fillIcmpv6Checksum(b: Uint8Array, l3: number, l4: number, len: n
   setU16(b, l4 + ICMP_CHECKSUM, finish(sum16(b, l4, len, pseudoSumV6(b, l3, PROTO_ICMPV6, len))));
 }
 
+/** Fills the ICMPv6 checksum of the message at `l4` in the frame at `o`; returns the frame length. */
+function finishIcmpv6(b: Uint8Array, o: number, l4: number, len: number): number {
+  fillIcmpv6Checksum(b, o + ETHERNET_HEADER_LEN, l4, len);
+  return ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + len;
+}
+
 /** Writes an NDP message `r` in an IPv6 frame at `o`; returns the frame length. */
 function writeNdpFrame(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   r: NdpRepr,
   len: number,
 ): number {
-  const l4 = writeIpv6Headers(b, o, dstMac, srcMac, srcIp, dstIp, len, NDP_HOP_LIMIT);
+  const l4 = writeIpv6Headers(b, o, a, len, NDP_HOP_LIMIT);
   emitNdp(r, b, l4);
-  fillIcmpv6Checksum(b, o + ETHERNET_HEADER_LEN, l4, len);
-  return ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + len;
+  return finishIcmpv6(b, o, l4, len);
 }
 
 /**
@@ -105,10 +142,7 @@ function writeNdpFrame(
 export function writeNeighborAdvert(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   target: Uint8Array,
   solicited: boolean,
   tlla: Uint8Array,
@@ -119,24 +153,21 @@ export function writeNeighborAdvert(
   NA.solicited = solicited;
   LL.type = "targetLinkAddr";
   LL.mac = tlla;
-  return writeNdpFrame(b, o, dstMac, srcMac, srcIp, dstIp, NA, 24 + 8);
+  return writeNdpFrame(b, o, a, NA, 24 + 8);
 }
 
 /** A neighbour solicitation for `target` with a source link-layer option; returns its length. */
 export function writeNeighborSolicit(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   target: Uint8Array,
   slla: Uint8Array,
 ): number {
   NS.target = target;
   LL.type = "sourceLinkAddr";
   LL.mac = slla;
-  return writeNdpFrame(b, o, dstMac, srcMac, srcIp, dstIp, NS, 24 + 8);
+  return writeNdpFrame(b, o, a, NS, 24 + 8);
 }
 
 /** What a router advertisement says besides the sender's link-layer address. */
@@ -155,19 +186,16 @@ export interface RouterAdvertParams {
 export function writeRouterAdvert(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   p: RouterAdvertParams,
 ): number {
   RA.routerLifetime = p.lifetime;
   RA.curHopLimit = p.curHopLimit;
   RA.managed = p.managed;
   LL.type = "sourceLinkAddr";
-  LL.mac = srcMac;
+  LL.mac = a.srcMac;
   MTU.mtu = p.mtu;
-  return writeNdpFrame(b, o, dstMac, srcMac, srcIp, dstIp, RA, 16 + 8 + 8);
+  return writeNdpFrame(b, o, a, RA, 16 + 8 + 8);
 }
 
 /** Bytes of the IPv6 frame answering the echo request whose ICMPv6 message is [reqL4, reqEnd). */
@@ -190,13 +218,18 @@ export function writeIcmpv6EchoReply(
   reqEnd: number,
 ): number {
   const len = reqEnd - reqL4, l3 = o + ETHERNET_HEADER_LEN;
-  copyBytes(req, reqL3 + IPV6_DST, ECHO_SRC, 0, 16); // the address asked becomes the source
-  copyBytes(req, reqL3 + IPV6_SRC, ECHO_DST, 0, 16);
+  copyBytes(req, reqL3 + IPV6_DST, ECHO.srcIp, 0, 16); // the address asked becomes the source
+  copyBytes(req, reqL3 + IPV6_SRC, ECHO.dstIp, 0, 16);
   copyBytes(req, reqL4, b, l3 + IPV6_HEADER_LEN, len);
-  const l4 = writeIpv6Headers(b, o, dstMac, srcMac, ECHO_SRC, ECHO_DST, len, 64);
+  const l4 = writeIpv6Headers(
+    b,
+    o,
+    frameAddrs(ECHO, dstMac, srcMac, ECHO.srcIp, ECHO.dstIp),
+    len,
+    64,
+  );
   b[l4 + ICMP_TYPE] = ICMPV6_ECHO_REPLY;
-  fillIcmpv6Checksum(b, l3, l4, len);
-  return ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + len;
+  return finishIcmpv6(b, o, l4, len);
 }
 
 /**
@@ -207,10 +240,7 @@ export function writeIcmpv6EchoReply(
 export function writeIcmpv6Error(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   type: number,
   code: number,
   param: number,
@@ -222,12 +252,11 @@ export function writeIcmpv6Error(
   const len = ICMP_ERROR_HEADER_LEN + quote;
   // The quoted bytes may sit in the same buffer region we write to: copy them first.
   copyBytes(orig, origL3, b, o + ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 8, quote);
-  const l4 = writeIpv6Headers(b, o, dstMac, srcMac, srcIp, dstIp, len, 64);
+  const l4 = writeIpv6Headers(b, o, a, len, 64);
   b[l4 + ICMP_TYPE] = type;
   b[l4 + ICMP_CODE] = code;
   setU32(b, l4 + 4, param);
-  fillIcmpv6Checksum(b, o + ETHERNET_HEADER_LEN, l4, len);
-  return ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + len;
+  return finishIcmpv6(b, o, l4, len);
 }
 
 /**
@@ -237,10 +266,7 @@ export function writeIcmpv6Error(
 export function writeFragNeeded(
   b: Uint8Array,
   o: number,
-  dstMac: Uint8Array,
-  srcMac: Uint8Array,
-  srcIp: Uint8Array,
-  dstIp: Uint8Array,
+  a: FrameAddrs,
   mtu: number,
   orig: Uint8Array,
   origL3: number,
@@ -249,12 +275,9 @@ export function writeFragNeeded(
   const quote = Math.min(origLen, (orig[origL3] & 0x0f) * 4 + 8);
   const l3 = o + ETHERNET_HEADER_LEN, l4 = l3 + IPV4_HEADER_LEN;
   copyBytes(orig, origL3, b, l4 + ICMP_ERROR_HEADER_LEN, quote);
-  ETH.dst = dstMac;
-  ETH.src = srcMac;
-  ETH.etherType = ETHERTYPE_IPV4;
-  emitEthernet(ETH, b, o);
-  IP4.src = srcIp;
-  IP4.dst = dstIp;
+  writeEthernet(b, o, a, ETHERTYPE_IPV4);
+  IP4.src = a.srcIp;
+  IP4.dst = a.dstIp;
   IP4.payloadLen = ICMP_ERROR_HEADER_LEN + quote;
   emitIpv4(IP4, b, l3);
   b.fill(0, l4, l4 + ICMP_ERROR_HEADER_LEN);

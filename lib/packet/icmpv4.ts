@@ -2,10 +2,10 @@
 // offending datagram after the 8-byte header).
 
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u16 } from "./bytes.ts";
-import { IcmpHeaderView } from "./icmp_header.ts";
+import { setU16, u16 } from "./bytes.ts";
+import { emitIcmpCommon, icmpCommonRepr, IcmpHeaderView } from "./icmp_header.ts";
 
-const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6, NEXT_HOP_MTU = 6;
+const IDENT = 4, NEXT_HOP_MTU = 6;
 /** Length of the ICMP header (type, code, checksum, 4 bytes of rest-of-header). */
 export const ICMP_HEADER_LEN = 8;
 
@@ -62,8 +62,7 @@ export function parseIcmpv4(buf: Uint8Array, off: number, end: number): Icmpv4Vi
 
 /** Reads a view into a Repr. */
 export function icmpv4Repr(v: Icmpv4View): Icmpv4Repr {
-  if (isIcmpv4Echo(v.type)) return { type: v.type, code: v.code, ident: v.ident, seq: v.seq };
-  return { type: v.type, code: v.code, restOfHeader: v.restOfHeader };
+  return icmpCommonRepr(v, isIcmpv4Echo(v.type));
 }
 
 /** Bytes `emitIcmpv4` writes. */
@@ -73,14 +72,7 @@ export function icmpv4BufferLen(_r: Icmpv4Repr): number {
 
 /** Writes the header with a zero checksum at `off`; returns its length. */
 export function emitIcmpv4(r: Icmpv4Repr, buf: Uint8Array, off: number): number {
-  buf[off + TYPE] = r.type;
-  buf[off + CODE] = r.code ?? 0;
-  setU16(buf, off + CHECKSUM, 0);
-  if (r.restOfHeader !== undefined) setU32(buf, off + IDENT, r.restOfHeader);
-  else if (isIcmpv4Echo(r.type)) {
-    setU16(buf, off + IDENT, r.ident ?? 0);
-    setU16(buf, off + SEQ, r.seq ?? 0);
-  } else {
+  if (!emitIcmpCommon(r, buf, off, isIcmpv4Echo(r.type))) {
     setU16(buf, off + IDENT, 0);
     setU16(buf, off + NEXT_HOP_MTU, r.mtu ?? 0);
   }

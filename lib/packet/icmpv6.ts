@@ -2,10 +2,10 @@
 // parameter problem) with the embedded packet. NDP messages live in ndp.ts.
 
 import { type ParseError, parseError } from "./error.ts";
-import { setU16, setU32, u32 } from "./bytes.ts";
-import { IcmpHeaderView } from "./icmp_header.ts";
+import { setU32, u32 } from "./bytes.ts";
+import { emitIcmpCommon, icmpCommonRepr, IcmpHeaderView } from "./icmp_header.ts";
 
-const TYPE = 0, CODE = 1, CHECKSUM = 2, IDENT = 4, SEQ = 6, MTU = 4, POINTER = 4;
+const MTU = 4, POINTER = 4;
 /** Length of the ICMPv6 header common to echo and error messages. */
 export const ICMPV6_HEADER_LEN = 8;
 
@@ -93,8 +93,7 @@ export function parseIcmpv6(buf: Uint8Array, off: number, end: number): Icmpv6Vi
 
 /** Reads a view into a Repr. */
 export function icmpv6Repr(v: Icmpv6View): Icmpv6Repr {
-  if (isIcmpv6Echo(v.type)) return { type: v.type, code: v.code, ident: v.ident, seq: v.seq };
-  return { type: v.type, code: v.code, restOfHeader: v.restOfHeader };
+  return icmpCommonRepr(v, isIcmpv6Echo(v.type));
 }
 
 /** Bytes `emitIcmpv6` writes. */
@@ -104,14 +103,8 @@ export function icmpv6BufferLen(_r: Icmpv6Repr): number {
 
 /** Writes the header with a zero checksum at `off`; returns its length. */
 export function emitIcmpv6(r: Icmpv6Repr, buf: Uint8Array, off: number): number {
-  buf[off + TYPE] = r.type;
-  buf[off + CODE] = r.code ?? 0;
-  setU16(buf, off + CHECKSUM, 0);
-  if (r.restOfHeader !== undefined) setU32(buf, off + IDENT, r.restOfHeader);
-  else if (isIcmpv6Echo(r.type)) {
-    setU16(buf, off + IDENT, r.ident ?? 0);
-    setU16(buf, off + SEQ, r.seq ?? 0);
-  } else if (r.type === ICMPV6_PACKET_TOO_BIG) setU32(buf, off + MTU, r.mtu ?? 1280);
+  if (emitIcmpCommon(r, buf, off, isIcmpv6Echo(r.type))) return ICMPV6_HEADER_LEN;
+  if (r.type === ICMPV6_PACKET_TOO_BIG) setU32(buf, off + MTU, r.mtu ?? 1280);
   else setU32(buf, off + POINTER, r.pointer ?? 0);
   return ICMPV6_HEADER_LEN;
 }

@@ -124,6 +124,11 @@ export class PacketMeta {
     this.len = 0;
     this.outer.reset();
     this.inner.reset();
+    this.clearEncap();
+  }
+
+  /** Forgets the Geneve encapsulation (after a decap, or on reset). */
+  clearEncap(): void {
     this.encap = false;
     this.geneve = -1;
     this.vni = -1;

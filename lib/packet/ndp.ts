@@ -152,13 +152,13 @@ export function parseNdp(buf: Uint8Array, off: number, end: number): NdpView | P
   return checkNdp(buf, off, end) ?? new NdpView(buf, off, end);
 }
 
-/** One NDP option, plain values. */
-export type NdpOptionRepr =
-  | { type: "sourceLinkAddr"; mac: Uint8Array }
-  | { type: "targetLinkAddr"; mac: Uint8Array }
+/** One NDP option, plain values; addresses are `A` (bytes here, text or bytes in a test spec). */
+export type NdpOptionRepr<A = Uint8Array> =
+  | { type: "sourceLinkAddr"; mac: A }
+  | { type: "targetLinkAddr"; mac: A }
   | {
     type: "prefixInfo";
-    prefix: Uint8Array;
+    prefix: A;
     prefixLen: number;
     onLink?: boolean;
     autonomous?: boolean;
@@ -166,7 +166,7 @@ export type NdpOptionRepr =
     preferredLifetime?: number;
   }
   | { type: "mtu"; mtu: number }
-  | { type: "rdnss"; lifetime: number; servers: Uint8Array[] }
+  | { type: "rdnss"; lifetime: number; servers: A[] }
   /** Any other option: `data` follows the type and length bytes, zero-padded to 8n − 2. */
   | { type: "raw"; optType: number; data: Uint8Array; lengthUnits?: number };
 

@@ -3,6 +3,7 @@
 // read in either byte order with micro- or nanosecond stamps. pcapng is not read.
 
 import { type ParseError, parseError } from "./error.ts";
+import { concatBytes } from "./bytes.ts";
 
 const MAGIC_US = 0xa1b2c3d4;
 const MAGIC_NS = 0xa1b23c4d;
@@ -119,11 +120,5 @@ export function pcapFile(frames: Uint8Array[], linkType = LINKTYPE_ETHERNET): Ui
   const chunks: Uint8Array[] = [];
   const w = new PcapWriter((c) => chunks.push(c), 65535, linkType);
   frames.forEach((f, k) => w.writeFrame(f, 0, f.length, 1e6 + k));
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let k = 0;
-  for (const c of chunks) {
-    out.set(c, k);
-    k += c.length;
-  }
-  return out;
+  return concatBytes(chunks);
 }

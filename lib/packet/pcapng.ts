@@ -277,14 +277,3 @@ export class PcapngWriter {
     this.write(blk);
   }
 }
-
-/** Joins chunks into one buffer (a whole file from a writer's output). */
-export function concatChunks(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let k = 0;
-  for (const c of chunks) {
-    out.set(c, k);
-    k += c.length;
-  }
-  return out;
-}

@@ -4,7 +4,8 @@
 
 import { parseArgs } from "node:util";
 import { formatProblems, loadConfig } from "../config/load.ts";
-import { concatChunks, PcapngWriter } from "../packet/pcapng.ts";
+import { PcapngWriter } from "../packet/pcapng.ts";
+import { concatBytes } from "../packet/bytes.ts";
 import {
   type Ingress,
   type InputSource,
@@ -145,7 +146,7 @@ export async function replayMain(args: string[], version: string): Promise<numbe
     const chunks: Uint8Array[] = [];
     const w = new PcapngWriter((c) => chunks.push(c));
     for (const e of replay.emitted) w.writePacket(e.egress, input.epochNs + e.t, e.data);
-    await Deno.writeFile(v.o, concatChunks(chunks));
+    await Deno.writeFile(v.o, concatBytes(chunks));
   }
   if (v.json) {
     await Deno.stdout.write(new TextEncoder().encode(lines.map((l) => l + "\n").join("")));

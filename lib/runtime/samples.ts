@@ -42,24 +42,30 @@ export function counterSamples(
     if (v) pipelineSamples(out, name, v);
   }
   for (const u of sw.underlay) link("underlay", { link: u.link.name }, u.link.stats);
-  DROP_REASONS.forEach((r, i) => {
-    out.push({
-      name: "xdeno_switch_drops_total",
-      help: "frames the switch dropped, by reason",
-      type: "counter",
-      labels: { reason: r },
-      value: sw.counters.drops[i],
-    });
-  });
-  EVENTS.forEach((r, i) => {
-    out.push({
-      name: "xdeno_switch_events_total",
-      help: "switch events, by kind",
-      type: "counter",
-      labels: { event: r },
-      value: sw.counters.events[i],
-    });
-  });
+  const byIndex = (
+    name: string,
+    help: string,
+    label: string,
+    keys: readonly string[],
+    v: ArrayLike<number>,
+  ) =>
+    keys.forEach((k, i) =>
+      out.push({ name, help, type: "counter", labels: { [label]: k }, value: v[i] })
+    );
+  byIndex(
+    "xdeno_switch_drops_total",
+    "frames the switch dropped, by reason",
+    "reason",
+    DROP_REASONS,
+    sw.counters.drops,
+  );
+  byIndex(
+    "xdeno_switch_events_total",
+    "switch events, by kind",
+    "event",
+    EVENTS,
+    sw.counters.events,
+  );
   for (const [reason, n] of sw.ov.reasons) {
     out.push({
       name: "xdeno_pipeline_drops_total",

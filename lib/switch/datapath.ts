@@ -15,7 +15,10 @@ import { parseFrame } from "../packet/parse.ts";
 import { Packet } from "../engine/packet.ts";
 import { DROP, EV, SwitchCounters } from "./counters.ts";
 import {
+  type FrameAddrs,
+  frameAddrs,
   icmpv6EchoReplyLen,
+  newFrameAddrs,
   writeIcmpv6EchoReply,
   writeIcmpv6Error,
 } from "../packet/icmp_reply.ts";
@@ -71,6 +74,7 @@ export class Datapath {
   protected readonly flow = new FlowId();
   // Scratch for generated frames: the ingress frame's buffer may be swapped away meanwhile.
   private readonly sB = new Uint8Array(16);
+  private readonly answerTo: FrameAddrs = newFrameAddrs();
   private readonly sMac2 = new Uint8Array(6);
   /** Monotonic ms of the current pass. */
   now = 0;
@@ -372,10 +376,7 @@ export class Datapath {
     tx.commit(writeIcmpv6Error(
       out,
       HEADROOM,
-      dstMac,
-      srcMac,
-      this.icmpSource,
-      this.sB,
+      frameAddrs(this.answerTo, dstMac, srcMac, this.icmpSource, this.sB),
       type,
       code,
       param,

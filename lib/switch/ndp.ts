@@ -27,7 +27,10 @@ import {
 import { IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
 import { ETH_SRC } from "../packet/ethernet.ts";
 import {
+  type FrameAddrs,
+  frameAddrs,
   NDP_HOP_LIMIT,
+  newFrameAddrs,
   type RouterAdvertParams,
   writeNeighborAdvert,
   writeNeighborSolicit,
@@ -58,6 +61,7 @@ export class Ndp {
   private readonly sA = new Uint8Array(16);
   private readonly sB = new Uint8Array(16);
   private readonly sMac = new Uint8Array(6);
+  private readonly to: FrameAddrs = newFrameAddrs();
   private readonly sMac2 = new Uint8Array(6);
   /** The RA the zone's router sends (hop limit 64 for the zone's own packets). */
   private readonly ra: RouterAdvertParams = {
@@ -112,10 +116,7 @@ export class Ndp {
       port.tx.commit(writeRouterAdvert(
         out,
         HEADROOM,
-        port.mac,
-        this.gatewayMac,
-        this.gatewayLinkLocal,
-        this.sA,
+        frameAddrs(this.to, port.mac, this.gatewayMac, this.gatewayLinkLocal, this.sA),
         this.ra,
       ));
       return void c.events[EV["ra-sent"]]++;
@@ -149,10 +150,7 @@ export class Ndp {
       writeNeighborAdvert(
         out,
         HEADROOM,
-        this.sMac,
-        ourMac,
-        this.sA,
-        this.sB,
+        frameAddrs(this.to, this.sMac, ourMac, this.sA, this.sB),
         this.sA,
         !srcUnspec,
         ourMac,
@@ -213,10 +211,7 @@ export class Ndp {
       writeNeighborSolicit(
         out,
         HEADROOM,
-        this.sMac,
-        ul.link.mac,
-        ul.linkLocal,
-        this.sB,
+        frameAddrs(this.to, this.sMac, ul.link.mac, ul.linkLocal, this.sB),
         n.addr,
         ul.link.mac,
       ),

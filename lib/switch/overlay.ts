@@ -26,7 +26,13 @@ import { parseFrame } from "../packet/parse.ts";
 import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
-import { writeFragNeeded, writeIcmpv6Error } from "../packet/icmp_reply.ts";
+import {
+  type FrameAddrs,
+  frameAddrs,
+  newFrameAddrs,
+  writeFragNeeded,
+  writeIcmpv6Error,
+} from "../packet/icmp_reply.ts";
 import { ICMPV6_PACKET_TOO_BIG, isIcmpv6Error } from "../packet/icmpv6.ts";
 import { GENEVE_PORT } from "../packet/geneve.ts";
 import { PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
@@ -94,6 +100,8 @@ export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
 /** Overlay forwarding state shared by every port of one switch. */
 export class OverlayPath {
   private readonly scratch = new Uint8Array(16);
+  private readonly scratchHi = this.scratch.subarray(4, 8);
+  private readonly answerTo: FrameAddrs = newFrameAddrs();
   /** Pipeline drops and errors by "layer: reason" (reads like a Map of name → count). */
   readonly reasons = new ReasonCounts();
   /**
@@ -248,10 +256,7 @@ export class OverlayPath {
       port.tx.commit(writeIcmpv6Error(
         out,
         HEADROOM,
-        port.mac,
-        this.gatewayMac,
-        this.gatewayLinkLocal,
-        this.scratch,
+        frameAddrs(this.answerTo, port.mac, this.gatewayMac, this.gatewayLinkLocal, this.scratch),
         ICMPV6_PACKET_TOO_BIG,
         0,
         limit,
@@ -267,10 +272,7 @@ export class OverlayPath {
       port.tx.commit(writeFragNeeded(
         out,
         HEADROOM,
-        port.mac,
-        this.gatewayMac,
-        this.scratch,
-        this.scratch.subarray(4, 8),
+        frameAddrs(this.answerTo, port.mac, this.gatewayMac, this.scratch, this.scratchHi),
         limit,
         b,
         lv.l3,

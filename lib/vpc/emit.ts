@@ -44,46 +44,37 @@ export function fillChecksumAt(
   setU16(buf, l4 + field, c);
 }
 
-/** An Ethernet/IPv4 frame around `l4` (its checksum field is filled here). */
-export function frameV4(
+/**
+ * An Ethernet/IP frame around `l4` (its checksum field is filled here): IPv4 when `src` has 4
+ * bytes, IPv6 when 16; `hops` is the TTL or hop limit.
+ */
+export function ipFrame(
   srcMac: Uint8Array,
   dstMac: Uint8Array,
   src: Uint8Array,
   dst: Uint8Array,
   proto: number,
   l4: Uint8Array,
-  ttl = 64,
+  hops = 64,
 ): Uint8Array {
-  const l3 = ETHERNET_HEADER_LEN, at = l3 + IPV4_HEADER_LEN;
-  const out = new Uint8Array(at + l4.length);
-  emitEthernet({ src: srcMac, dst: dstMac, etherType: ETHERTYPE_IPV4 }, out, 0);
-  emitIpv4({ src, dst, proto, payloadLen: l4.length, ttl }, out, l3);
-  fillIpv4HeaderChecksum(out, l3);
+  const v4 = src.length === 4, l3 = ETHERNET_HEADER_LEN;
+  const at = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN), payloadLen = l4.length;
+  const out = new Uint8Array(at + payloadLen);
+  emitEthernet(
+    { src: srcMac, dst: dstMac, etherType: v4 ? ETHERTYPE_IPV4 : ETHERTYPE_IPV6 },
+    out,
+    0,
+  );
+  if (v4) {
+    emitIpv4({ src, dst, proto, payloadLen, ttl: hops }, out, l3);
+    fillIpv4HeaderChecksum(out, l3);
+  } else emitIpv6({ src, dst, nextHeader: proto, payloadLen, hopLimit: hops }, out, l3);
   out.set(l4, at);
-  fillChecksumAt(out, 4, l3, at, l4.length, proto);
+  fillChecksumAt(out, v4 ? 4 : 6, l3, at, payloadLen, proto);
   return out;
 }
 
-/** An Ethernet/IPv6 frame around `l4` (its checksum field is filled here). */
-export function frameV6(
-  srcMac: Uint8Array,
-  dstMac: Uint8Array,
-  src: Uint8Array,
-  dst: Uint8Array,
-  proto: number,
-  l4: Uint8Array,
-  hopLimit = 255,
-): Uint8Array {
-  const l3 = ETHERNET_HEADER_LEN, at = l3 + IPV6_HEADER_LEN;
-  const out = new Uint8Array(at + l4.length);
-  emitEthernet({ src: srcMac, dst: dstMac, etherType: ETHERTYPE_IPV6 }, out, 0);
-  emitIpv6({ src, dst, nextHeader: proto, payloadLen: l4.length, hopLimit }, out, l3);
-  out.set(l4, at);
-  fillChecksumAt(out, 6, l3, at, l4.length, proto);
-  return out;
-}
-
-/** A UDP header (checksum left for frameV4/frameV6) followed by `payload`. */
+/** A UDP header (checksum left for ipFrame) followed by `payload`. */
 export function udpSegment(srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
   const out = new Uint8Array(8 + payload.length);
   out[0] = srcPort >>> 8;

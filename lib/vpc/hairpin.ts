@@ -50,7 +50,7 @@ import {
   writeNeighborAdvert,
   writeRouterAdvert,
 } from "../packet/icmp_reply.ts";
-import { frameV4, frameV6, udpSegment } from "./emit.ts";
+import { ipFrame, udpSegment } from "./emit.ts";
 import { eui64LinkLocal, ipv6MulticastMac, solicitedNode } from "../packet/addr.ts";
 
 /** What the gateway needs to know to answer its guest. */
@@ -139,7 +139,7 @@ export function icmpEchoReply(
   }
   const l4 = buf.slice(lv.l4, lv.ipEnd);
   l4[0] = 0;
-  return frameV4(gw.mac, gw.guestMac, gw.v4.gatewayIp, gw.v4.guestIp, PROTO_ICMP, l4, 64);
+  return ipFrame(gw.mac, gw.guestMac, gw.v4.gatewayIp, gw.v4.guestIp, PROTO_ICMP, l4, 64);
 }
 
 /** ICMPv6 echo request from the guest (VPC address or its link-local) to the gateway LL. */
@@ -205,7 +205,7 @@ export function dhcpReply(
     serverId: gwIp,
   });
   const broadcast = ((req.flags ?? 0) & DHCP_FLAG_BROADCAST) !== 0;
-  return frameV4(
+  return ipFrame(
     gw.mac,
     broadcast ? BROADCAST_MAC : gw.guestMac,
     gwIp,
@@ -300,7 +300,7 @@ export function dhcpv6Reply(
   }
   const dst = buf.slice(lv.l3 + IPV6_SRC, lv.l3 + IPV6_DST);
   const payload = udpSegment(DHCPV6_SERVER_PORT, DHCPV6_CLIENT_PORT, emitDhcpv6(rep));
-  return frameV6(gw.mac, gw.guestMac, gw.linkLocal, dst, PROTO_UDP, payload, 64);
+  return ipFrame(gw.mac, gw.guestMac, gw.linkLocal, dst, PROTO_UDP, payload, 64);
 }
 
 /** Router Solicitation from the guest → Router Advertisement (managed, MTU, source LL). */
@@ -323,7 +323,7 @@ export function routerAdvert(
   const dstMac = unspecified ? ipv6MulticastMac(ALL_NODES) : gw.guestMac;
   const out = new Uint8Array(ETHERNET_HEADER_LEN + IPV6_HEADER_LEN + 32);
   const ra = { lifetime: 9000, mtu: gw.mtu, curHopLimit: 255, managed: true };
-  writeRouterAdvert(out, 0, dstMac, gw.mac, gw.linkLocal, dst, ra);
+  writeRouterAdvert(out, 0, { dstMac, srcMac: gw.mac, srcIp: gw.linkLocal, dstIp: dst }, ra);
   return out;
 }
 
@@ -365,10 +365,7 @@ export function neighborAdvert(
   writeNeighborAdvert(
     out,
     0,
-    dstMac,
-    gw.mac,
-    gw.linkLocal,
-    dst,
+    { dstMac, srcMac: gw.mac, srcIp: gw.linkLocal, dstIp: dst },
     gw.linkLocal,
     !unspecified,
     gw.mac,

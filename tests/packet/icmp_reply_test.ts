@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  type FrameAddrs,
   writeFragNeeded,
   writeIcmpv6EchoReply,
   writeIcmpv6Error,
@@ -12,6 +13,7 @@ import { haveTshark, tsharkFields, tsharkProblems } from "../vpc/tshark.ts";
 
 const GW = parseMac("a8:40:25:ff:00:01")!, GUEST = parseMac("a8:40:25:00:00:05")!;
 const GW_LL = parseIpv6("fe80::aa40:25ff:feff:1")!, GUEST_LL = parseIpv6("fe80::1")!;
+const TO_GUEST: FrameAddrs = { dstMac: GUEST, srcMac: GW, srcIp: GW_LL, dstIp: GUEST_LL };
 
 /** A frame written at offset 10 of a larger (dirty) slot, cut out. */
 function written(fn: (b: Uint8Array, o: number) => number): Uint8Array {
@@ -39,10 +41,10 @@ Deno.test({
   fn: async () => {
     const req = echoRequest();
     const frames = [
-      written((b, o) => writeNeighborAdvert(b, o, GUEST, GW, GW_LL, GUEST_LL, GW_LL, true, GW)),
-      written((b, o) => writeNeighborSolicit(b, o, GUEST, GW, GW_LL, GUEST_LL, GUEST_LL, GW)),
+      written((b, o) => writeNeighborAdvert(b, o, TO_GUEST, GW_LL, true, GW)),
+      written((b, o) => writeNeighborSolicit(b, o, TO_GUEST, GUEST_LL, GW)),
       written((b, o) =>
-        writeRouterAdvert(b, o, GUEST, GW, GW_LL, GUEST_LL, {
+        writeRouterAdvert(b, o, TO_GUEST, {
           lifetime: 9000,
           mtu: 1500,
           curHopLimit: 64,
@@ -50,9 +52,7 @@ Deno.test({
         })
       ),
       written((b, o) => writeIcmpv6EchoReply(b, o, GUEST, GW, req, 14, 54, req.length)),
-      written((b, o) =>
-        writeIcmpv6Error(b, o, GUEST, GW, GW_LL, GUEST_LL, 2, 0, 1400, req, 14, req.length - 14)
-      ),
+      written((b, o) => writeIcmpv6Error(b, o, TO_GUEST, 2, 0, 1400, req, 14, req.length - 14)),
       written((b, o) => {
         const v4 = new Uint8Array(28); // IPv4 + UDP 12345 → 53, length 8
         v4.set([0x45, 0, 0, 28, 0, 1, 0x40, 0, 64, 17, 0x26, 0xc3, 10, 0, 0, 5, 10, 0, 0, 9]);
@@ -60,10 +60,12 @@ Deno.test({
         return writeFragNeeded(
           b,
           o,
-          GUEST,
-          GW,
-          parseIpv4("10.0.0.1")!,
-          parseIpv4("10.0.0.5")!,
+          {
+            dstMac: GUEST,
+            srcMac: GW,
+            srcIp: parseIpv4("10.0.0.1")!,
+            dstIp: parseIpv4("10.0.0.5")!,
+          },
           1400,
           v4,
           0,

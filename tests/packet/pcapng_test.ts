@@ -4,7 +4,8 @@
 
 import assert from "node:assert/strict";
 import { lacks } from "../tools.ts";
-import { concatChunks, PcapngWriter, readPcapngFile } from "../../lib/packet/pcapng.ts";
+import { PcapngWriter, readPcapngFile } from "../../lib/packet/pcapng.ts";
+import { concatBytes } from "../../lib/packet/bytes.ts";
 import { isParseError, type ParseError } from "../../lib/packet/error.ts";
 import { pcapFile } from "../../lib/packet/pcap.ts";
 import { toHex } from "../../lib/packet/bytes.ts";
@@ -117,7 +118,7 @@ Deno.test({
     w.writePacket("vm-a", 1_700_000_002_000_000_000n, a.subarray(0, 14));
     const file = await Deno.makeTempFile({ suffix: ".pcapng" });
     try {
-      await Deno.writeFile(file, concatChunks(chunks));
+      await Deno.writeFile(file, concatBytes(chunks));
       const out = await run("tshark", [
         "-r",
         file,
@@ -152,7 +153,7 @@ function sample(): Uint8Array {
   const chunks: Uint8Array[] = [];
   const w = new PcapngWriter((c) => chunks.push(c));
   w.writePacket("p0", 5n, new Uint8Array(14));
-  return concatChunks(chunks);
+  return concatBytes(chunks);
 }
 
 Deno.test("pcapng: malformed files are errors naming the block, never exceptions", () => {

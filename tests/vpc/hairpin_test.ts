@@ -12,7 +12,7 @@ import {
 import { isParseError } from "../../lib/packet/error.ts";
 import { emitEthernet } from "../../lib/packet/ethernet.ts";
 import { emitNdp, ndpBufferLen, type NdpRepr } from "../../lib/packet/ndp.ts";
-import { frameV4, frameV6, udpSegment } from "../../lib/vpc/emit.ts";
+import { ipFrame, udpSegment } from "../../lib/vpc/emit.ts";
 import {
   arpReply,
   dhcpReply,
@@ -51,7 +51,7 @@ const lv = (frame: Uint8Array) => parsed(frame).outer;
 function ndpFrame(src: Uint8Array, dst: Uint8Array, dstMac: Uint8Array, r: NdpRepr): Uint8Array {
   const l4 = new Uint8Array(ndpBufferLen(r));
   emitNdp(r, l4, 0);
-  return frameV6(GUEST_MAC, dstMac, src, dst, 58, l4, 255);
+  return ipFrame(GUEST_MAC, dstMac, src, dst, 58, l4, 255);
 }
 
 Deno.test("gateway LL is the EUI-64 of A8:40:25:FF:77:77", () => {
@@ -92,7 +92,7 @@ Deno.test("hairpin: ARP for the gateway IPv4 → reply with the gateway MAC (exa
 
 Deno.test("hairpin: ICMP echo to the gateway → echo reply (exact bytes)", async (t) => {
   const icmp = hex("0800 0000 1234 0001 6162636465666768");
-  const req = frameV4(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("172.30.0.1"), 1, icmp);
+  const req = ipFrame(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("172.30.0.1"), 1, icmp);
   const reply = icmpEchoReply(req, lv(req), gw)!;
   const ipHdr = hex("4500 0024 0000 0000 4001 0000 ac1e0001 ac1e0005");
   ipHdr.set(be16(inetChecksum([ipHdr])), 10);
@@ -100,7 +100,7 @@ Deno.test("hairpin: ICMP echo to the gateway → echo reply (exact bytes)", asyn
   body.set(be16(inetChecksum([body])), 2);
   assert.deepEqual(reply, cat(hex("a84025fa0005 a84025ff7777 0800"), ipHdr, body));
   // Echo to another address is not the gateway's to answer.
-  const elsewhere = frameV4(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("8.8.8.8"), 1, icmp);
+  const elsewhere = ipFrame(GUEST_MAC, GW_MAC, ip4("172.30.0.5"), ip4("8.8.8.8"), 1, icmp);
   assert.equal(icmpEchoReply(elsewhere, lv(elsewhere), gw), null);
   await assertTsharkClean(t, [req, reply], "ICMP echo");
 });
@@ -109,7 +109,7 @@ Deno.test("hairpin: ICMPv6 echo to the gateway link-local from guest LL and VPC 
   const icmp = hex("8000 0000 abcd 0007 00112233");
   const frames: Uint8Array[] = [];
   for (const src of [GUEST_LL, ip6("fd00:a::5")]) {
-    const req = frameV6(GUEST_MAC, GW_MAC, src, GW_LL, 58, icmp, 64);
+    const req = ipFrame(GUEST_MAC, GW_MAC, src, GW_LL, 58, icmp, 64);
     const reply = icmpv6EchoReply(req, lv(req), gw)!;
     const ipHdr = cat(hex("6000 0000 000c 3a40"), GW_LL, src);
     const body = hex("8100 0000 abcd 0007 00112233");
@@ -117,14 +117,14 @@ Deno.test("hairpin: ICMPv6 echo to the gateway link-local from guest LL and VPC 
     assert.deepEqual(reply, cat(hex("a84025fa0005 a84025ff7777 86dd"), ipHdr, body));
     frames.push(req, reply);
   }
-  const stranger = frameV6(GUEST_MAC, GW_MAC, ip6("fe80::1"), GW_LL, 58, icmp, 64);
+  const stranger = ipFrame(GUEST_MAC, GW_MAC, ip6("fe80::1"), GW_LL, 58, icmp, 64);
   assert.equal(icmpv6EchoReply(stranger, lv(stranger), gw), null);
   await assertTsharkClean(t, frames, "ICMPv6 echo");
 });
 
 function dhcpRequestFrame(r: Partial<DhcpRepr>): Uint8Array {
   const payload = emitDhcp({ op: 1, xid: 0x3903f326, chaddr: GUEST_MAC, ...r });
-  return frameV4(
+  return ipFrame(
     GUEST_MAC,
     mac("ff:ff:ff:ff:ff:ff"),
     ip4("0.0.0.0"),
@@ -197,7 +197,7 @@ Deno.test("hairpin: DHCPv4 Discover → Offer, Request → Ack with routes, DNS,
 function dhcpv6Frame(r: Dhcpv6Repr): Uint8Array {
   const dst = ip6("ff02::1:2");
   const payload = udpSegment(546, 547, emitDhcpv6(r));
-  return frameV6(GUEST_MAC, ipv6MulticastMac(dst), GUEST_LL, dst, 17, payload, 1);
+  return ipFrame(GUEST_MAC, ipv6MulticastMac(dst), GUEST_LL, dst, 17, payload, 1);
 }
 
 Deno.test("hairpin: DHCPv6 Solicit with rapid commit → Reply; without → Advertise; others", async (t) => {

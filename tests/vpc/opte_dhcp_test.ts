@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { ipToString, parseIp } from "../../lib/packet/bytes.ts";
 import { duidLl, emitDhcpv6 } from "../../lib/packet/dhcpv6.ts";
-import { frameV6, udpSegment } from "../../lib/vpc/emit.ts";
+import { ipFrame, udpSegment } from "../../lib/vpc/emit.ts";
 import { eui64LinkLocal, ipv6MulticastMac } from "../../lib/packet/addr.ts";
 import { vpcConfig } from "../../lib/runtime/translate.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
@@ -63,7 +63,7 @@ Deno.test("test_reply_to_dhcpv6_solicit_or_request: Advertise/Reply, infinite li
       rapidCommit: rapid || undefined,
       serverId: msgType === 3 ? duidLl(parseMacBytes(GW_MAC)) : undefined,
     });
-    const frame = frameV6(
+    const frame = ipFrame(
       parseMacBytes(G1.mac),
       ipv6MulticastMac(allServers),
       guestLl,
