@@ -20,9 +20,11 @@ async function perRound(...args: string[]): Promise<number> {
 }
 
 Deno.test("re-pointing views and their compare-at / copy-into accessors allocate nothing", async () => {
-  // One 16-byte object per round would show as >= 16.
+  // One 16-byte object per round would show as >= 16 (and one every fourth round as >= 4). What
+  // is left below that is the JIT's own heap use (feedback, optimised code), which a loaded
+  // machine spreads over the measured rounds: 0.05–0.6 B here.
   const r = await perRound();
-  assert.ok(r < 0.5, `${r.toFixed(2)} bytes per round`);
+  assert.ok(r < 4, `${r.toFixed(2)} bytes per round`);
 });
 
 Deno.test("the view allocation check sees a subarray getter per round (planted)", async () => {
