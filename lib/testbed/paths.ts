@@ -278,8 +278,20 @@ export async function buildBeds(
   wantOvs: boolean,
 ): Promise<{ paths: BenchPath[]; down(): Promise<void> }> {
   const downs: (() => Promise<void>)[] = [];
+  // Every step runs even when one fails (e.g. an xdeno that never started cannot be stopped):
+  // a failed step must not leave the other topologies' namespaces behind.
   const down = async () => {
-    for (const d of downs.reverse()) await d();
+    const failed: unknown[] = [];
+    for (const d of [...downs].reverse()) {
+      try {
+        await d();
+      } catch (e) {
+        failed.push(e);
+      }
+    }
+    if (failed.length > 0) {
+      throw new AggregateError(failed, `teardown: ${failed.length} step(s) failed`);
+    }
   };
   try {
     const veth = await vethPair(`tbv${Math.floor(Math.random() * 36 ** 3).toString(36)}`);
