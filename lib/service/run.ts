@@ -203,7 +203,6 @@ async function serve(
 
   const running: Running = { started: cfg, log: cfg.log };
   const notify = await serviceNotifier();
-  notify.ready(`serving on ${a.hostname}:${a.port}`);
   const onStop = (sig: string) => () => stopped.resolve(sig);
   const onHup = () => {
     notify.reloading();
@@ -217,6 +216,9 @@ async function serve(
   ]];
   if (Deno.build.os !== "windows") handlers.push(["SIGHUP", onHup]);
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  // READY only once the signals are ours: a supervisor may stop us the moment it reads READY,
+  // and a SIGTERM before the listeners would kill the process without its clean teardown.
+  notify.ready(`serving on ${a.hostname}:${a.port}`);
 
   const sig = await stopped.promise;
   log.info("{signal}: stopping", { signal: sig });
