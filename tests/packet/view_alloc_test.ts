@@ -1,22 +1,11 @@
 import assert from "node:assert/strict";
+import { runAllocProbe } from "../alloc_probe.ts";
 
 const probe = new URL("./view_alloc_probe.ts", import.meta.url).pathname;
 
 /** Bytes of heap growth per round, measured in a child with GC held off. */
 async function perRound(...args: string[]): Promise<number> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64",
-      probe,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!).perRound;
+  return (await runAllocProbe<{ perRound: number }>(probe, ...args)).perRound;
 }
 
 Deno.test("re-pointing views and their compare-at / copy-into accessors allocate nothing", async () => {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { runAllocProbe } from "../alloc_probe.ts";
 import { PROD_PATHS } from "./prodsled.ts";
 
 const PATHS = [
@@ -20,20 +21,8 @@ interface Probe {
 }
 
 /** Runs the probe in a child with 64 MiB semi-spaces: no scavenge, so heap growth = bytes. */
-async function measure(...args: string[]): Promise<Probe> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64",
-      probe,
-      ...args,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
-  return JSON.parse(new TextDecoder().decode(out.stdout).trim().split("\n").at(-1)!);
+function measure(...args: string[]): Promise<Probe> {
+  return runAllocProbe<Probe>(probe, ...args);
 }
 
 /** Bytes per batch of 32. The clock read per poll costs a boxed number (~20-35 bytes); one
