@@ -138,6 +138,17 @@ export async function iperf(
   secs = 1,
   streams = 1,
 ): Promise<number> {
+  return (await iperfRun(serverNs, clientNs, dst, secs, streams)).gbps;
+}
+
+/** The same run: Gbit/s received and the sender's retransmits. */
+export async function iperfRun(
+  serverNs: string,
+  clientNs: string,
+  dst: string,
+  secs = 1,
+  streams = 1,
+): Promise<{ gbps: number; retransmits: number }> {
   const server = new Deno.Command("ip", {
     args: ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-B", dst],
     stdout: "null",
@@ -177,5 +188,8 @@ export async function iperf(
       }%, receiver cpu ${j.end.cpu_utilization_percent?.remote_total?.toFixed(0)}%`,
     );
   }
-  return j.end.sum_received.bits_per_second / 1e9;
+  return {
+    gbps: j.end.sum_received.bits_per_second / 1e9,
+    retransmits: j.end.sum_sent.retransmits as number,
+  };
 }

@@ -10,30 +10,13 @@ import type { MultiWorkerDatapath } from "../../lib/runtime/workers.ts";
 import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import type { PortSpec } from "../../lib/config/resources.ts";
 import { delNetns, isRoot, linkNames, sh, uniq } from "../link/netns.ts";
-import { type Bed, dropBed, makeBed, ping, pingOk, plumbGuest } from "./bed.ts";
+import { type Bed, dropBed, iperfRun, makeBed, ping, pingOk, plumbGuest } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";
 import { twoSleds } from "./sleds.ts";
 
-/** One iperf3 run with `streams` parallel TCP flows: Gbit/s and the sender's retransmits. */
-async function iperfP(clientNs: string, dst: string, serverNs: string, streams: number) {
-  const server = new Deno.Command("ip", {
-    args: ["netns", "exec", serverNs, "iperf3", "-s", "-1", "-B", dst],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  await new Promise((r) => setTimeout(r, 300));
-  const out = await new Deno.Command("ip", {
-    args: ["netns", "exec", clientNs, "iperf3", "-J", "-t", "2", "-P", String(streams), "-c", dst],
-    stdout: "piped",
-    signal: AbortSignal.timeout(15_000),
-  }).output();
-  await server.status;
-  const j = JSON.parse(new TextDecoder().decode(out.stdout));
-  if (j.error) throw new Error(`iperf3: ${j.error}`);
-  return {
-    gbps: j.end.sum_received.bits_per_second / 1e9,
-    retransmits: j.end.sum_sent.retransmits as number,
-  };
+/** One 2 s iperf3 run with `streams` parallel TCP flows: Gbit/s and the sender's retransmits. */
+function iperfP(clientNs: string, dst: string, serverNs: string, streams: number) {
+  return iperfRun(serverNs, clientNs, dst, 2, streams);
 }
 
 /** A kernel TCP counter of namespace `ns` (nstat, absolute value). */
