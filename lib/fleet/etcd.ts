@@ -292,7 +292,7 @@ function tlsHint(msg: string, tls: EtcdOptions["tls"]): string {
     return `TLS: the member refused ${what} ` +
       `(${msg.replace(/^.*alert: /, "")}): tls.cert and tls.key must be signed by a CA it trusts`;
   }
-  if (tls && !tls.cert && /connection closed|reset/i.test(msg)) {
+  if (tls && !tls.cert && /connection closed|reset|broken pipe|stream closed/i.test(msg)) {
     return `${msg} (a member with client-cert-auth closes TLS without tls.cert and tls.key)`;
   }
   return msg;
