@@ -25,11 +25,15 @@ function measure(...args: string[]): Promise<Probe> {
   return runAllocProbe<Probe>(probe, ...args);
 }
 
-/** Bytes per batch of 32. The clock read per poll costs a boxed number (~20-35 bytes); one
- * 8-byte allocation per frame would be 256 bytes per batch. */
+/** Bytes per batch of 32. The clock read per poll costs a boxed number (~20-35 bytes) and the
+ * JIT's own heap use adds some under load (≈40 quiet, 69 seen with the machine busy); one 8-byte
+ * allocation per frame would be 256 bytes per batch, so the bound sits between the two. */
 function perPoll(r: Probe): number {
   return r.grew / (r.frames / 32);
 }
+
+/** Below one allocation per frame (256 B a batch), above the JIT's noise. */
+const BOUND = 128;
 
 const CASES = [
   ...PATHS.map((p) => [p, ""]),
@@ -44,7 +48,10 @@ for (const [path, mode] of CASES) {
   Deno.test(`the ${path}${mode ? ` (${mode})` : ""} path allocates nothing per frame (160,000 frames)`, async () => {
     const r = await measure(path, mode);
     assert.deepEqual(r.drops, {});
-    assert.ok(perPoll(r) < 64, `${path}: ${perPoll(r).toFixed(1)} bytes allocated per batch of 32`);
+    assert.ok(
+      perPoll(r) < BOUND,
+      `${path}: ${perPoll(r).toFixed(1)} bytes allocated per batch of 32`,
+    );
   });
 }
 
@@ -58,7 +65,7 @@ for (const path of PROD_PATHS) {
     // The work was done: every frame forwarded, or every frame dropped and counted.
     assert.equal(drops ? r.dropped : r.sent, r.frames, JSON.stringify(r));
     assert.equal(drops ? r.sent : r.dropped, 0, JSON.stringify(r));
-    assert.ok(perPoll(r) < 64, `${path}: ${perPoll(r).toFixed(1)} bytes per batch of 32`);
+    assert.ok(perPoll(r) < BOUND, `${path}: ${perPoll(r).toFixed(1)} bytes per batch of 32`);
   });
 }
 
