@@ -47,6 +47,11 @@ function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulVnet?: bo
   const s = routedSled({ cfg: { vnet: true, sledAddress: addr }, ulVnet: o.ulVnet });
   const maps = new Mappings();
   for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, v.sled);
+  return { s, ...addGuest(s, maps, g, addr, o.offload) };
+}
+
+/** Adds guest `g` (offloading unless `offload` is false) with the real VPC pipeline. */
+function addGuest(s: Sled, maps: Mappings, g: typeof VA, addr: string, offload?: boolean) {
   const [mine, far] = memoryPair({ name: g.name, mtu: 65535 }, {
     name: `${g.name}-guest`,
     mac: g.mac,
@@ -65,13 +70,13 @@ function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulVnet?: bo
   s.sw.addPort({
     name: g.name,
     kind: "instance",
-    link: o.offload === false ? mine : link,
+    link: offload === false ? mine : link,
     mac: g.mac,
     vni: 10,
     pipeline,
     mtu: 1500,
   });
-  return { s, far, link };
+  return { far, link };
 }
 
 /** Geneve frames the sled sent to the rack (both links, in order per link). */
@@ -385,6 +390,34 @@ Deno.test("partial checksums: towards a peer without the MSS option every checks
     }
   }
   assert.equal(s.sw.counters.toJSON().events["csum-partial-out"], undefined);
+});
+
+Deno.test("partial checksums: TSO between two guests of one sled (Geneve looped back) reaches an offloading guest as GSO, another as complete segments", () => {
+  for (const offload of [true, false]) {
+    const s = routedSled({ cfg: { vnet: true, sledAddress: SLED }, ulVnet: true });
+    const maps = new Mappings();
+    for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, SLED);
+    const a = addGuest(s, maps, VA, SLED), b = addGuest(s, maps, VB, SLED, offload);
+    a.far.inject(frame(tcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0), 0xff)));
+    s.step();
+    assert.equal(b.far.take().length, 1, "SYN delivered");
+    b.link.sent.length = 0;
+    a.link.inbound.push(TSO);
+    a.far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, DATA, 0x100)));
+    s.step();
+    const out = b.far.take(), ev = s.sw.counters.toJSON();
+    assert.deepEqual(ev.drops, {});
+    assert.equal(ev.events["overlay-loopback"], 3, "SYN and two large segments looped back");
+    if (offload) {
+      assert.equal(out.length, 1, JSON.stringify(ev));
+      assert.equal(b.link.sent[0][0], 1, "NEEDS_CSUM");
+      const want = frame(tcp(GW_MAC, VB.mac, 100, 0x18, DATA, 0x100));
+      assert.equal(hex(kernelComplete(out[0], 34, 16)), hex(want));
+    } else {
+      assert.equal(out.length, 11, JSON.stringify(ev));
+      out.forEach((f, k) => assert.ok(tcpValid(f, 14), `segment ${k}: checksum`));
+    }
+  }
 });
 
 if (!haveTshark) console.warn("SKIP large-segment tshark check: tshark not installed");
