@@ -2,6 +2,7 @@
 // (TAP, packet socket, DLPI, memory). Backends live beside this file.
 
 import { VIRTIO_NET_HDR_LEN } from "../packet/virtio_net.ts";
+import { frameBuffer } from "../packet/slab.ts";
 
 /** Bytes of space kept in front of each received frame so encapsulation can prepend in place. */
 export const HEADROOM = 128;
@@ -29,7 +30,8 @@ export class FrameBatch {
     frameSize = MAX_FRAME + HEADROOM,
     opts: { vnet?: boolean } = {},
   ) {
-    this.bufs = Array.from({ length: capacity }, () => new Uint8Array(frameSize));
+    // From shared slabs: a copy between two frames is then one memmove (lib/packet/slab.ts).
+    this.bufs = Array.from({ length: capacity }, () => frameBuffer(frameSize));
     this.offs = new Int32Array(capacity).fill(HEADROOM);
     this.lens = new Int32Array(capacity);
     this.vnet = opts.vnet ? new Uint8Array(capacity * VNET_HDR_LEN) : null;

@@ -101,7 +101,12 @@ export function coalesce(
   if (n > mss && (segMss !== mss || !merged)) return false;
   const f = buf[off + l4 + TCP_FLAGS];
   if (f !== ACK && f !== (ACK | PSH)) return false;
-  if (vh.flags !== 0 && !merged) return false;
+  // A lone frame may be plain or have its TCP checksum partial (markGso redoes that).
+  if (!merged && vh.flags !== 0) {
+    if (vh.flags !== VNET_F_NEEDS_CSUM || vh.csumStart !== l4 || vh.csumOffset !== TCP_CHECKSUM) {
+      return false;
+    }
+  }
   if (pEnd + n > p.length || pEnd - po - l3 + n > 65535) return false;
   // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
   if (!bytesEqual(p, po, buf, off, ETH_ETHERTYPE)) return false;

@@ -64,6 +64,8 @@ export const EVENTS = [
   "tunnel-segmented",
   "gso-delivered",
   "large-segment-split",
+  "csum-partial-out",
+  "csum-completed",
 ] as const;
 
 /** Counter index of each event. */

@@ -8,7 +8,7 @@ import { IPV4_DF, IPV4_DST, IPV4_FLAGS_FRAG, IPV4_SRC } from "../packet/ipv4.ts"
 import { u16 } from "../packet/bytes.ts";
 import { coalesce, queueGso } from "./coalesce.ts";
 import type { FrameBatch } from "../link/link.ts";
-import { HEADROOM } from "../link/link.ts";
+import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import { OXIDE_OPT_MSS } from "../packet/meta.ts";
 import { GsoHeader, type Segmenter } from "./segment.ts";
 import {
@@ -35,7 +35,8 @@ import {
 } from "../packet/icmp_reply.ts";
 import { ICMPV6_PACKET_TOO_BIG, isIcmpv6Error } from "../packet/icmpv6.ts";
 import { GENEVE_PORT } from "../packet/geneve.ts";
-import { PROTO_ICMPV6, PROTO_UDP } from "../packet/checksum.ts";
+import { PROTO_ICMPV6, PROTO_TCP, PROTO_UDP } from "../packet/checksum.ts";
+import { finishPartial, isPartial, markPartial, setPseudoSum } from "./partial_csum.ts";
 import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
@@ -79,6 +80,17 @@ export const ENCAP_OVERHEAD = 14 + 40 + 8 + 8 + 8;
  * carries none (the encapsulation is not towards an xdeno/OPTE peer that would honour it).
  */
 export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
+  const at = mssOptionAt(b, g);
+  if (at < 0) return false;
+  b[at + 4] = 0;
+  b[at + 5] = 0;
+  b[at + 6] = mss >>> 8;
+  b[at + 7] = mss & 0xff;
+  return true;
+}
+
+/** Offset of the Oxide MSS option in the Geneve header at `b[g]`, or -1 (a peer not xdeno). */
+function mssOptionAt(b: Uint8Array, g: number): number {
   const end = g + GENEVE_HEADER_LEN + (b[g] & 0x3f) * 4;
   for (let at = g + GENEVE_HEADER_LEN; at + 4 <= end;) {
     const body = (b[at + 3] & 0x1f) * 4;
@@ -86,15 +98,11 @@ export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
       b[at] === (OXIDE_OPT_CLASS >> 8) && b[at + 1] === (OXIDE_OPT_CLASS & 0xff) &&
       (b[at + 2] & 0x7f) === OXIDE_TYPE_MSS && body >= 4 && at + 8 <= end
     ) {
-      b[at + 4] = 0;
-      b[at + 5] = 0;
-      b[at + 6] = mss >>> 8;
-      b[at + 7] = mss & 0xff;
-      return true;
+      return at;
     }
     at += 4 + body;
   }
-  return false;
+  return -1;
 }
 
 /** Overlay forwarding state shared by every port of one switch. */
@@ -146,6 +154,8 @@ export class OverlayPath {
     const pipe = port.pipeline;
     if (pipe === null) return void c[DROP["no-overlay"]]++;
     const pkt = this.pkt.set(rx.bufs[i], rx.offs[i], rx.lens[i]);
+    // A segment cut here from a TSO frame: its TCP checksum is still partial.
+    const partial = pkt.csumPartial = isPartial(rx.vnet, i);
     if (this.tooBigForUnderlay(port, pkt)) return;
     const code = pipe.process(DIR_OUT, pkt);
     if (code === RES_HAIRPIN) return this.hairpin(port, pipe.result);
@@ -171,6 +181,19 @@ export class OverlayPath {
     rx.bufs[i] = pkt.buf;
     if (large && !whole) return this.splitOut(hop.ul.tx, pkt.buf, pkt.off, mss);
     if (whole) this.counters.events[EV["large-segment-out"]]++;
+    if (partial) {
+      // An xdeno peer completes it (or hands it on partial); the kernel carries it there.
+      if (
+        link.vnet === true && hop.ul.tx.batch.vnet !== null && mssOptionAt(pkt.buf, o.l4 + 8) >= 0
+      ) {
+        setPseudoSum(pkt.buf, f);
+        markPartial(rx.vnet, i, f.l4 - pkt.off, f.payload - pkt.off);
+        this.counters.events[EV["csum-partial-out"]]++;
+      } else {
+        finishPartial(pkt.buf, f);
+        rx.vnet!.fill(0, i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN);
+      }
+    }
     hop.ul.tx.push(rx, i, pkt.off, pkt.len);
     this.counters.events[EV["overlay-out"]]++;
   }
@@ -293,9 +316,12 @@ export class OverlayPath {
    * `reparse` (a frame our own pipeline just encapsulated: the engine leaves the Geneve fields
    * of meta unfilled). Goes to the pipeline of the port owning (VNI, inner destination MAC).
    */
-  inbound(rx: FrameBatch, i: number, reparse: boolean): void {
+  inbound(rx: FrameBatch, i: number, reparse: boolean, partial = false): void {
     const c = this.counters.drops;
     const pkt = reparse ? this.pkt : this.pkt.set(rx.bufs[i], rx.offs[i], rx.lens[i]);
+    if (!reparse) pkt.csumPartial = partial;
+    // The header (if any) described the encapsulated frame: the inner one gets its own.
+    if (pkt.csumPartial) rx.vnet?.fill(0, i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN);
     const m = pkt.meta;
     if (reparse && parseFrame(pkt.buf, pkt.off, pkt.len, m) !== null) return void c[DROP.parse]++;
     if (!m.encap || m.inner.ether < 0) return void c[DROP.parse]++;
@@ -319,7 +345,21 @@ export class OverlayPath {
       return void this.counters.events[EV["gro-merged"]]++;
     }
     rx.bufs[i] = pkt.buf;
+    if (pkt.csumPartial) this.partialIn(port, rx, i);
     port.tx.push(rx, i, pkt.off, pkt.len);
+  }
+
+  /** A partial inner checksum stays partial for an offloading port, else is completed here. */
+  private partialIn(port: SwitchPort, rx: FrameBatch, i: number): void {
+    const pkt = this.pkt, lv = pkt.meta.outer;
+    if (lv.proto !== PROTO_TCP || lv.l4 < 0) return;
+    if (port.link.vnet === true && rx.vnet !== null) {
+      setPseudoSum(pkt.buf, lv);
+      markPartial(rx.vnet, i, lv.l4 - pkt.off, lv.payload - pkt.off);
+    } else {
+      finishPartial(pkt.buf, lv);
+      this.counters.events[EV["csum-completed"]]++;
+    }
   }
 
   /**

@@ -7,6 +7,7 @@
 // encapsulated MSS segments (the fallback towards peers that are not xdeno).
 
 import { VirtioNetView, VNET_GSO_TCPV4, VNET_GSO_TCPV6 } from "../packet/virtio_net.ts";
+import { markPartial } from "./partial_csum.ts";
 import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import { copyBytes, setU16, setU32, u16, u32 } from "../packet/bytes.ts";
@@ -17,6 +18,7 @@ import { UDP_CHECKSUM, UDP_LENGTH } from "../packet/udp.ts";
 import {
   fillIpv4HeaderChecksum,
   finish,
+  fold,
   PROTO_TCP,
   pseudoSumV4,
   pseudoSumV6,
@@ -32,7 +34,7 @@ export class Segmenter {
   private readonly vh = new VirtioNetView(new Uint8Array(0), 0);
 
   constructor(capacity: number, frameSize: number) {
-    this.batch = new FrameBatch(capacity, frameSize);
+    this.batch = new FrameBatch(capacity, frameSize, { vnet: true });
   }
 
   /**
@@ -41,6 +43,8 @@ export class Segmenter {
    * segment but the last carries the largest multiple of gso_size not above `maxData` bytes
    * (gso_size when `maxData` is smaller). `outerL3` ≥ 0: the frame is encapsulated, `lv` is the
    * inner level, and the outer IPv6 payload and UDP lengths there are set per segment.
+   * `partial`: the TCP checksums are left for the device (the field holds the pseudo-header
+   * sum, each segment's virtio-net header says NEEDS_CSUM), so the payload is only moved.
    */
   split(
     h: Uint8Array,
@@ -50,6 +54,7 @@ export class Segmenter {
     lv: HeaderLevel,
     maxData = 0,
     outerL3 = -1,
+    partial = false,
   ): number {
     const vh = this.vh.reset(h, ho);
     const v4 = lv.ipVersion === 4;
@@ -72,7 +77,7 @@ export class Segmenter {
       const o = b.bufs[k], s = HEADROOM, p = lv.payload + k * mss;
       const len = Math.min(mss, end - p);
       copyBytes(buf, off, o, s, hdr);
-      const dataSum = copySum(o, s + hdr, buf, p, len);
+      copyBytes(buf, p, o, s + hdr, len);
       const ip = s + l3, tcp = s + l4;
       if (v4) {
         setU16(o, ip + IPV4_TOTAL_LEN, hdr - l3 + len);
@@ -93,13 +98,16 @@ export class Segmenter {
       if (k !== n - 1) f &= ~(FIN | PSH);
       if (k !== 0) f &= ~CWR;
       o[tcp + TCP_FLAGS] = f;
-      setU16(o, tcp + TCP_CHECKSUM, 0);
       const tcpLen = hdr - l4 + len;
-      // Pseudo-header (addresses, protocol, TCP length) plus the payload summed while copying.
-      const ps =
-        (v4 ? pseudoSumV4(o, ip, PROTO_TCP, tcpLen) : pseudoSumV6(o, ip, PROTO_TCP, tcpLen)) +
-        dataSum;
-      setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, s + hdr - tcp, ps)));
+      const ps = v4 ? pseudoSumV4(o, ip, PROTO_TCP, tcpLen) : pseudoSumV6(o, ip, PROTO_TCP, tcpLen);
+      if (partial) {
+        setU16(o, tcp + TCP_CHECKSUM, fold(ps));
+        markPartial(b.vnet, k, l4);
+      } else {
+        setU16(o, tcp + TCP_CHECKSUM, 0);
+        setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, tcpLen, ps)));
+        b.vnet?.fill(0, k * VNET_HDR_LEN, (k + 1) * VNET_HDR_LEN);
+      }
       b.offs[k] = s;
       b.lens[k] = hdr + len;
     }
@@ -119,21 +127,4 @@ export class GsoHeader {
     vh.gsoSize = mss;
     return vh.buf;
   }
-}
-
-/** Copies `n` bytes and returns their one's complement sum (one pass: the payload is cold). */
-function copySum(dst: Uint8Array, d: number, src: Uint8Array, from: number, n: number): number {
-  let s = 0, i = 0;
-  for (; i + 1 < n; i += 2) {
-    const hi = src[from + i], lo = src[from + i + 1];
-    dst[d + i] = hi;
-    dst[d + i + 1] = lo;
-    s += (hi << 8) | lo;
-  }
-  if (i < n) {
-    dst[d + i] = src[from + i];
-    s += src[from + i] << 8;
-  }
-  while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
-  return s;
 }

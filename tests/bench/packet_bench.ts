@@ -6,6 +6,8 @@ import { flowOf, parseFrame } from "../../lib/packet/parse.ts";
 import { FlowId } from "../../lib/packet/flow.ts";
 import { rewriteIpAddr, rewriteSrcPort } from "../../lib/packet/checksum.ts";
 import { oxideExternalOption, oxideMssOption } from "../../lib/packet/geneve.ts";
+import { copyBytes } from "../../lib/packet/bytes.ts";
+import { FrameBatch } from "../../lib/link/link.ts";
 
 const E = { type: "ethernet", src: "a8:40:25:00:00:01", dst: "a8:40:25:ff:77:77" } as const;
 const TCP = {
@@ -66,3 +68,12 @@ Deno.bench("incremental checksum rewrite", () => {
 Deno.bench("parse sink", { ignore: true }, () => {
   if (sink === -1) console.error(sink);
 });
+
+// Frame-to-frame copies: a merged segment's payload (GRO), a large-segment piece (segmentation).
+const src = new FrameBatch(1, 65536 + 256).bufs[0], dst = new FrameBatch(1, 65536 + 256).bufs[0];
+for (const n of [64, 1448, 8192, 65000]) {
+  Deno.bench(`copyBytes ${n} B between frame buffers`, { group: "copy" }, () => {
+    copyBytes(src, 7, dst, 3, n);
+    sink += dst[3];
+  });
+}

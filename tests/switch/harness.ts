@@ -4,6 +4,7 @@
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
 import { MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import { Switch, type SwitchConfig } from "../../lib/switch/switch.ts";
+import { VnetLink } from "./vnet_link.ts";
 
 export const GW_MAC = "a8:40:25:ff:77:77";
 export const GW_LL = "fe80::aa40:25ff:feff:7777";
@@ -26,12 +27,16 @@ export interface Sled {
   rack: MemoryLink[];
   /** Switch-side ends of the underlay links. */
   uplinks: MemoryLink[];
+  /** With `ulVnet`: the underlay links as the switch sees them (virtio-net headers both ways). */
+  ulVnet: VnetLink[];
   /** Advances the fake clock by `ms` and runs one pass. */
   step(ms?: number): number;
 }
 
 /** Builds the sled; `portMtu`/`ulMtu` size the links. */
-export function sled(opts: { portMtu?: number; ulMtu?: number; cfg?: Partial<SwitchConfig> } = {}) {
+export function sled(
+  opts: { portMtu?: number; ulMtu?: number; ulVnet?: boolean; cfg?: Partial<SwitchConfig> } = {},
+) {
   const clock = { t: 1000 };
   const now = () => clock.t;
   const uplinks: MemoryLink[] = [], rack: MemoryLink[] = [];
@@ -43,10 +48,12 @@ export function sled(opts: { portMtu?: number; ulMtu?: number; cfg?: Partial<Swi
     uplinks.push(mine);
     rack.push(far);
   }
+  // A packet socket with PACKET_VNET_HDR, as the runtime opens the underlay.
+  const ulVnet = opts.ulVnet ? uplinks.map((l) => new VnetLink(l)) : [];
   const sw = new Switch({
     underlayPrefix: "fd00::/16",
     sledAddress: SLED,
-    underlay: uplinks.map((l, i) => ({ link: l, linkLocal: UL[i].ll })),
+    underlay: uplinks.map((l, i) => ({ link: ulVnet[i] ?? l, linkLocal: UL[i].ll })),
     clock: now,
     batch: 8,
     ...opts.cfg,
@@ -58,6 +65,7 @@ export function sled(opts: { portMtu?: number; ulMtu?: number; cfg?: Partial<Swi
     zones,
     rack,
     uplinks,
+    ulVnet,
     step(ms = 0) {
       clock.t += ms;
       return sw.poll();

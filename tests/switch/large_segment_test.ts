@@ -39,11 +39,19 @@ function tcp(src: string, dst: string, seq: number, flags: number, data: Uint8Ar
   ] as LayerSpec[];
 }
 
-/** A sled with guest `g` on an offloading link and the real VPC pipeline. */
-function vpcSled(addr: string, g: typeof VA) {
-  const s = routedSled({ cfg: { vnet: true, sledAddress: addr } });
+/**
+ * A sled with guest `g` and the real VPC pipeline; the guest's link offloads unless `offload`
+ * is false, the underlay carries virtio-net headers with `ulVnet` (as the runtime opens it).
+ */
+function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulVnet?: boolean } = {}) {
+  const s = routedSled({ cfg: { vnet: true, sledAddress: addr }, ulVnet: o.ulVnet });
   const maps = new Mappings();
   for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, v.sled);
+  return { s, ...addGuest(s, maps, g, addr, o.offload) };
+}
+
+/** Adds guest `g` (offloading unless `offload` is false) with the real VPC pipeline. */
+function addGuest(s: Sled, maps: Mappings, g: typeof VA, addr: string, offload?: boolean) {
   const [mine, far] = memoryPair({ name: g.name, mtu: 65535 }, {
     name: `${g.name}-guest`,
     mac: g.mac,
@@ -59,8 +67,16 @@ function vpcSled(addr: string, g: typeof VA) {
     mappings: maps,
     clock: () => s.clock.t,
   });
-  s.sw.addPort({ name: g.name, kind: "instance", link, mac: g.mac, vni: 10, pipeline, mtu: 1500 });
-  return { s, far, link };
+  s.sw.addPort({
+    name: g.name,
+    kind: "instance",
+    link: offload === false ? mine : link,
+    mac: g.mac,
+    vni: 10,
+    pipeline,
+    mtu: 1500,
+  });
+  return { far, link };
 }
 
 /** Geneve frames the sled sent to the rack (both links, in order per link). */
@@ -192,6 +208,216 @@ Deno.test("large segments: an encapsulation without the MSS option leaves as MSS
   const ev = s.sw.counters.toJSON().events;
   assert.equal(ev["tunnel-segmented"], 2, "both large segments were cut after encapsulation");
   assert.equal(ev["large-segment-out"], undefined);
+});
+
+/** RFC 1071 sum over `b[from, to)`, written out here so the checks do not trust lib's. */
+function onesSum(b: Uint8Array, from: number, to: number, acc = 0): number {
+  for (let i = from; i < to; i += 2) acc += b[i] * 256 + (i + 1 < to ? b[i + 1] : 0);
+  while (acc > 0xffff) acc = (acc % 0x10000) + Math.floor(acc / 0x10000);
+  return acc;
+}
+
+/** Completes a partial checksum as the kernel's skb_checksum_help does: ~sum(start..end). */
+function kernelComplete(f: Uint8Array, start: number, offset: number): Uint8Array {
+  const g = f.slice();
+  const c = 0xffff - onesSum(g, start, g.length);
+  g[start + offset] = c >> 8;
+  g[start + offset + 1] = c & 0xff;
+  return g;
+}
+
+/** The pseudo-header sum of the IPv4 TCP packet at `l3` (what a partial field holds), folded. */
+function pseudoV4(f: Uint8Array, l3: number): number {
+  const tcpLen = f[l3 + 2] * 256 + f[l3 + 3] - 20;
+  return onesSum(f, l3 + 12, l3 + 20, 6 + tcpLen);
+}
+
+/** True when the IPv4 TCP packet at `l3` carries a complete, correct checksum. */
+function tcpValid(f: Uint8Array, l3: number): boolean {
+  const end = l3 + f[l3 + 2] * 256 + f[l3 + 3];
+  return onesSum(f, l3 + 20, end, pseudoV4(f, l3)) === 0xffff;
+}
+
+/** Geneve frames a sled sent, with the virtio-net header each left with. */
+function wireWithHeaders(s: Sled): { f: Uint8Array; h: Uint8Array; link: number }[] {
+  return s.rack.flatMap((r, link) => {
+    const hs = s.ulVnet[link].sent.splice(0);
+    return r.take().map((f, k) => ({ f, h: hs[k], link }));
+  }).filter(({ f }) => f[20] === 17 && f[56] === 0x17);
+}
+
+/** Large segments (inner TCP at 112: Geneve with the 8-byte MSS option) sent partial. */
+const INNER_L4 = 14 + 40 + 8 + 16 + 14 + 20;
+
+/** A TSO frame of `data` from vm-a over a vnet underlay; what sled a put on the wire. */
+function partialSend(a: ReturnType<typeof vpcSled>, data: Uint8Array) {
+  a.far.inject(frame(tcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0), 0xff)));
+  a.s.step();
+  const syn = wireWithHeaders(a.s);
+  a.link.inbound.push(TSO);
+  a.far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, data, 0x100)));
+  a.s.step();
+  return { syn, got: wireWithHeaders(a.s) };
+}
+
+/** Hands sled `to` the frames (with their headers) as its underlay packet socket would. */
+function deliver(to: Sled, frames: { f: Uint8Array; h: Uint8Array; link: number }[]) {
+  for (const { f, h, link } of frames) {
+    to.ulVnet[link].inbound.push(h);
+    forward(to, f);
+  }
+  to.step();
+}
+
+Deno.test("partial checksums: large segments to an xdeno peer leave with NEEDS_CSUM; the kernel's completion gives TSO's segments", async (t) => {
+  const a = vpcSled(SLED, VA, { ulVnet: true });
+  const { syn, got } = partialSend(a, DATA);
+  assert.deepEqual(syn.map(({ h }) => hex(h)), ["00000000000000000000"], "a SYN stays plain");
+  assert.equal(got.length, 2, JSON.stringify(a.s.sw.counters.toJSON()));
+  const completed = got.map(({ f, h }, k) => {
+    // NEEDS_CSUM, no GSO, headers up to the inner payload, checksum at inner TCP + 16.
+    const hl = INNER_L4 + 20;
+    assert.equal(hex(h), hex(Uint8Array.of(1, 0, hl, 0, 0, 0, INNER_L4, 0, 16, 0)), `header ${k}`);
+    // The field holds the pseudo-header sum: exactly what the device must start from.
+    assert.equal(f[INNER_L4 + 16] * 256 + f[INNER_L4 + 17], pseudoV4(f, 92), `field ${k}`);
+    const g = kernelComplete(f, INNER_L4, 16);
+    const from = k * 6 * MSS, to = Math.min(DATA.length, from + 6 * MSS);
+    const want = frame(
+      tcp(VA.mac, VB.mac, 100 + from, k ? 0x18 : 0x10, DATA.subarray(from, to), 0x100 + k * 6),
+    );
+    assert.equal(hex(g.subarray(92)), hex(want.subarray(14)), `large segment ${k} once completed`);
+    return g;
+  });
+  assert.equal(a.s.sw.counters.toJSON().events["csum-partial-out"], 2);
+  await t.step({
+    name: "tshark verifies the completed frames' checksums",
+    ignore: !haveTshark && !Deno.env.get("CI"),
+    async fn() {
+      const rows = await tsharkFields(completed, ["tcp.len", "tcp.checksum.status"]);
+      assert.deepEqual(rows, [["8688", "1"], ["5892", "1"]]);
+    },
+  });
+});
+
+Deno.test("partial checksums: the far sled hands an offloading guest one GSO frame, a guest without offload complete segments", () => {
+  for (const offload of [true, false]) {
+    const a = vpcSled(SLED, VA, { ulVnet: true });
+    const b = vpcSled(SLED2, VB, { ulVnet: true, offload });
+    const { syn, got } = partialSend(a, DATA);
+    deliver(b.s, syn);
+    assert.equal(b.far.take().length, 1, "SYN delivered");
+    b.link.sent.length = 0;
+    deliver(b.s, got);
+    const out = b.far.take();
+    const ev = b.s.sw.counters.toJSON();
+    assert.deepEqual(ev.drops, {});
+    if (offload) {
+      assert.equal(out.length, 1, JSON.stringify(ev));
+      assert.deepEqual(b.link.sent.map(hex), [
+        hex(Uint8Array.of(1, 1, 54, 0, MSS & 0xff, MSS >> 8, 34, 0, 16, 0)),
+      ]);
+      assert.equal(out[0][50] * 256 + out[0][51], pseudoV4(out[0], 14), "partial for the guest");
+      const want = frame(tcp(GW_MAC, VB.mac, 100, 0x18, DATA, 0x100));
+      assert.equal(hex(kernelComplete(out[0], 34, 16)), hex(want));
+    } else {
+      // Cut for the guest (11 segments), every checksum complete and right.
+      assert.equal(out.length, 11, JSON.stringify(ev));
+      out.forEach((f, k) => {
+        assert.ok(tcpValid(f, 14), `segment ${k}: checksum`);
+        const d = DATA.subarray(k * MSS, (k + 1) * MSS);
+        assert.equal(hex(f.subarray(54)), hex(d), `segment ${k}: payload`);
+      });
+      assert.equal(ev.events["large-segment-split"], 2);
+    }
+  }
+});
+
+Deno.test("partial checksums: a segment within the guest MTU stays partial for an offloading guest and is completed for one without", () => {
+  const small = DATA.subarray(0, 1000);
+  for (const offload of [true, false]) {
+    const a = vpcSled(SLED, VA, { ulVnet: true });
+    const b = vpcSled(SLED2, VB, { ulVnet: true, offload });
+    const { syn, got } = partialSend(a, small);
+    assert.equal(got.length, 1);
+    assert.equal(got[0].h[0], 1, "NEEDS_CSUM to the xdeno peer");
+    deliver(b.s, syn);
+    b.far.take();
+    b.link.sent.length = 0;
+    deliver(b.s, got);
+    const out = b.far.take();
+    assert.equal(out.length, 1, JSON.stringify(b.s.sw.counters.toJSON()));
+    const want = frame(tcp(GW_MAC, VB.mac, 100, 0x18, small, 0x100));
+    if (offload) {
+      assert.deepEqual(b.link.sent.map(hex), [hex(Uint8Array.of(1, 0, 54, 0, 0, 0, 34, 0, 16, 0))]);
+      assert.equal(hex(kernelComplete(out[0], 34, 16)), hex(want));
+    } else {
+      assert.ok(tcpValid(out[0], 14));
+      assert.equal(hex(out[0]), hex(want));
+      assert.equal(b.s.sw.counters.toJSON().events["csum-completed"], 1);
+    }
+  }
+});
+
+Deno.test("partial checksums: towards a peer without the MSS option every checksum is complete", () => {
+  const s = routedSled({ cfg: { vnet: true }, ulVnet: true });
+  const [mine, far] = memoryPair({ name: VA.name, mtu: 65535 }, {
+    name: "guest",
+    mac: VA.mac,
+    mtu: 65535,
+  });
+  const link = new VnetLink(mine);
+  const v2p = new Map([[VB.ip, { mac: VB.mac, sled: SLED2 }]]);
+  const pipeline = miniVpc({ name: VA.name, mac: VA.mac, vni: 10, sled: SLED, v2p });
+  s.sw.addPort({
+    name: VA.name,
+    kind: "instance",
+    link,
+    mac: VA.mac,
+    vni: 10,
+    pipeline,
+    mtu: 1500,
+  });
+  for (const data of [DATA, DATA.subarray(0, 1000)]) {
+    link.inbound.push(TSO);
+    far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, data, 0x100)));
+    s.step();
+    const got = wireWithHeaders(s);
+    assert.equal(got.length, Math.ceil(data.length / MSS));
+    for (const { f, h } of got) {
+      assert.equal(hex(h), "00000000000000000000", "a plain frame");
+      // Inner IPv4 at 14 + 40 + 8 + 8 (no options) + 14.
+      assert.ok(tcpValid(f, 84), "complete inner checksum");
+    }
+  }
+  assert.equal(s.sw.counters.toJSON().events["csum-partial-out"], undefined);
+});
+
+Deno.test("partial checksums: TSO between two guests of one sled (Geneve looped back) reaches an offloading guest as GSO, another as complete segments", () => {
+  for (const offload of [true, false]) {
+    const s = routedSled({ cfg: { vnet: true, sledAddress: SLED }, ulVnet: true });
+    const maps = new Mappings();
+    for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, SLED);
+    const a = addGuest(s, maps, VA, SLED), b = addGuest(s, maps, VB, SLED, offload);
+    a.far.inject(frame(tcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0), 0xff)));
+    s.step();
+    assert.equal(b.far.take().length, 1, "SYN delivered");
+    b.link.sent.length = 0;
+    a.link.inbound.push(TSO);
+    a.far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, DATA, 0x100)));
+    s.step();
+    const out = b.far.take(), ev = s.sw.counters.toJSON();
+    assert.deepEqual(ev.drops, {});
+    assert.equal(ev.events["overlay-loopback"], 3, "SYN and two large segments looped back");
+    if (offload) {
+      assert.equal(out.length, 1, JSON.stringify(ev));
+      assert.equal(b.link.sent[0][0], 1, "NEEDS_CSUM");
+      const want = frame(tcp(GW_MAC, VB.mac, 100, 0x18, DATA, 0x100));
+      assert.equal(hex(kernelComplete(out[0], 34, 16)), hex(want));
+    } else {
+      assert.equal(out.length, 11, JSON.stringify(ev));
+      out.forEach((f, k) => assert.ok(tcpValid(f, 14), `segment ${k}: checksum`));
+    }
+  }
 });
 
 if (!haveTshark) console.warn("SKIP large-segment tshark check: tshark not installed");

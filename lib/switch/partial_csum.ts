@@ -1,0 +1,50 @@
+// The one partial checksum the overlay path carries: the inner TCP checksum of a segment cut
+// from a guest's TSO frame. Between xdeno sleds it stays partial (the field holds the
+// pseudo-header sum, the virtio-net header says NEEDS_CSUM) and the underlay packet socket hands
+// it to the kernel as CHECKSUM_PARTIAL: veth and forwarding keep it so, a NIC or the kernel's
+// software fallback completes it, and the receiving sled hands it on to an offloading guest
+// still partial. Wherever it leaves for a consumer that cannot finish it, it is completed here.
+
+import { VirtioNetView, VNET_F_NEEDS_CSUM } from "../packet/virtio_net.ts";
+import { VNET_HDR_LEN } from "../link/link.ts";
+import type { HeaderLevel } from "../packet/meta.ts";
+import { setU16 } from "../packet/bytes.ts";
+import { fillL4Checksum, fold, PROTO_TCP, pseudoSumV4, pseudoSumV6 } from "../packet/checksum.ts";
+import { TCP_CHECKSUM } from "../packet/tcp.ts";
+
+/** One reused view for the header being read or written (the datapath is single-threaded). */
+const VH = new VirtioNetView(new Uint8Array(0), 0);
+
+/**
+ * Says in header `k` of `v` (null: the batch carries none) that the frame's TCP checksum, with
+ * the TCP header `l4` bytes and its payload `hdrLen` bytes from the frame start, holds only the
+ * pseudo-header sum.
+ */
+export function markPartial(v: Uint8Array | null, k: number, l4: number, hdrLen = 0): void {
+  if (v === null) return;
+  const vh = VH.reset(v, k * VNET_HDR_LEN);
+  vh.clear();
+  vh.flags = VNET_F_NEEDS_CSUM;
+  vh.hdrLen = hdrLen;
+  vh.csumStart = l4;
+  vh.csumOffset = TCP_CHECKSUM;
+}
+
+/** True when header `k` of `v` says the frame's checksum is partial. */
+export function isPartial(v: Uint8Array | null, k: number): boolean {
+  return v !== null && (v[k * VNET_HDR_LEN] & VNET_F_NEEDS_CSUM) !== 0;
+}
+
+/** Writes the pseudo-header sum of TCP level `lv` into its checksum field (partial form). */
+export function setPseudoSum(buf: Uint8Array, lv: HeaderLevel): void {
+  const len = lv.ipEnd - lv.l4;
+  const ps = lv.ipVersion === 4
+    ? pseudoSumV4(buf, lv.l3, PROTO_TCP, len)
+    : pseudoSumV6(buf, lv.l3, PROTO_TCP, len);
+  setU16(buf, lv.l4 + TCP_CHECKSUM, fold(ps));
+}
+
+/** Completes TCP level `lv`'s checksum from scratch (what the device would have done). */
+export function finishPartial(buf: Uint8Array, lv: HeaderLevel): void {
+  fillL4Checksum(buf, lv);
+}
