@@ -35,6 +35,7 @@ import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
+import { isGso, queueMerged } from "./gro.ts";
 import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
@@ -42,12 +43,6 @@ import type { TxQueue } from "./txq.ts";
 
 /** One reused view of the frame's Ethernet header (the datapath is single-threaded). */
 const ETH = new EthernetView(new Uint8Array(0), 0);
-
-/** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
-function isGso(rx: FrameBatch, i: number): boolean {
-  const v = rx.vnet;
-  return v !== null && VH.reset(v, i * VNET_HDR_LEN).isGso;
-}
 
 /** What the datapath asks of the switch that drives it. */
 export interface DatapathHooks {
@@ -271,8 +266,8 @@ export class Datapath {
     copyBytes(hop.neighbor.mac, 0, b, off, 6);
     copyBytes(link.mac, 0, b, off + ETH_SRC, 6);
     b[l3 + IPV6_HOP_LIMIT]--;
-    hop.ul.tx.push(rx, i, off, rx.lens[i]);
     this.counters.events[EV["forwarded-underlay"]]++;
+    queueMerged(hop.ul.tx, rx, i, this.counters.events);
   }
 
   /**
@@ -300,7 +295,7 @@ export class Datapath {
     copyBytes(dst.mac, 0, b, off, 6);
     copyBytes(this.gatewayMac, 0, b, off + ETH_SRC, 6);
     b[l3 + IPV6_HOP_LIMIT]--;
-    dst.tx.push(rx, i, off, rx.lens[i]);
+    queueMerged(dst.tx, rx, i, this.counters.events);
     return true;
   }
 
