@@ -272,7 +272,8 @@ export class Datapath {
 
   /**
    * Rewrites frame `i` for `dst` (gateway MAC → port MAC, hop limit - 1) and queues it. Errors
-   * go back through `replyTx` to `replyMac` from `fromMac`. False when dropped.
+   * go back through `replyTx` to `replyMac` from `fromMac`; `fromWire`: from an underlay link
+   * (gro.ts merges only checked segments from there). False when dropped.
    */
   protected deliver(
     dst: SwitchPort,
@@ -281,6 +282,7 @@ export class Datapath {
     replyTx: TxQueue,
     replyMac: Uint8Array,
     fromMac: Uint8Array,
+    fromWire = false,
   ): boolean {
     const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
     if (!dst.link.isUp() || dst.paused) {
@@ -295,7 +297,7 @@ export class Datapath {
     copyBytes(dst.mac, 0, b, off, 6);
     copyBytes(this.gatewayMac, 0, b, off + ETH_SRC, 6);
     b[l3 + IPV6_HOP_LIMIT]--;
-    queueMerged(dst.tx, rx, i, this.counters.events);
+    queueMerged(dst.tx, rx, i, this.counters.events, fromWire);
     return true;
   }
 
@@ -328,7 +330,7 @@ export class Datapath {
       this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMPV6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
       return void c[DROP["hop-limit"]]++;
     }
-    if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
+    if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac, true)) {
       this.counters.events[EV["delivered-from-underlay"]]++;
     }
   }

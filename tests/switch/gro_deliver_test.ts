@@ -115,13 +115,28 @@ Deno.test("gro: a zone's in-order TCP segments reach another zone as one GSO fra
   assert.equal(ev["delivered-local"], 3);
 });
 
-Deno.test("gro: segments from the underlay reach a zone as one GSO frame", async () => {
-  const { sw, far, links, rack } = bed();
-  for (const f of train(UL[0].rackMac, UL[0].mac, REMOTE, ZA.ip)) rack.inject(f);
+/** A receive header with DATA_VALID: the kernel checked the segment's checksum. */
+const DATA_VALID = Uint8Array.of(2, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+
+Deno.test("gro: checked segments from the underlay reach a zone as one GSO frame", async () => {
+  const { sw, far, links, rack, ul } = bed();
+  for (const f of train(UL[0].rackMac, UL[0].mac, REMOTE, ZA.ip)) {
+    ul.inbound.push(DATA_VALID);
+    rack.inject(f);
+  }
   sw.poll();
   const whole = seg(GW_MAC, ZA.mac, REMOTE, ZA.ip, 1000, 3400, { hop: 63, flags: PSH_ACK });
   await assertOneGsoFrame(far[ZA.name].take(), links[ZA.name].sent, whole);
   assert.equal(sw.counters.toJSON().events["gro-merged"], 2);
+});
+
+Deno.test("gro: unchecked segments from the underlay stay apart (their checksums count)", () => {
+  const { sw, far, links, rack } = bed();
+  for (const f of train(UL[0].rackMac, UL[0].mac, REMOTE, ZA.ip)) rack.inject(f);
+  sw.poll();
+  const want = train(GW_MAC, ZA.mac, REMOTE, ZA.ip, 63);
+  assert.deepEqual(far[ZA.name].take().map(hex), want.map(hex));
+  assert.deepEqual(links[ZA.name].sent.map((h) => h[1]), [0, 0, 0], "no GSO header");
 });
 
 Deno.test("gro: a zone's segments leave on an offloading underlay link as one GSO frame", async () => {
