@@ -38,6 +38,7 @@ const CASES = [
   ["overlay out", "vnet"],
   ["overlay tso", "vnet"],
   ["overlay gro", "vnet"],
+  ["zone gro", "vnet"],
 ];
 
 for (const [path, mode] of CASES) {
