@@ -41,6 +41,7 @@ import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
+import { isGso, queueMerged } from "./gro.ts";
 import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
@@ -48,12 +49,6 @@ import type { TxQueue } from "./txq.ts";
 
 /** One reused view of the frame's Ethernet header (the datapath is single-threaded). */
 const ETH = new EthernetView(new Uint8Array(0), 0);
-
-/** True when frame `i` of `rx` is a GSO super-frame (segmented later by the kernel). */
-function isGso(rx: FrameBatch, i: number): boolean {
-  const v = rx.vnet;
-  return v !== null && VH.reset(v, i * VNET_HDR_LEN).isGso;
-}
 
 /** What the datapath asks of the switch that drives it. */
 export interface DatapathHooks {
@@ -292,13 +287,14 @@ export class Datapath {
     copyBytes(hop.neighbor.mac, 0, b, off, 6);
     copyBytes(link.mac, 0, b, off + ETH_SRC, 6);
     b[l3 + IPV6_HOP_LIMIT]--;
-    hop.ul.tx.push(rx, i, off, rx.lens[i]);
     this.counters.events[EV["forwarded-underlay"]]++;
+    queueMerged(hop.ul.tx, rx, i, this.counters.events);
   }
 
   /**
    * Rewrites frame `i` for `dst` (gateway MAC → port MAC, hop limit - 1) and queues it. Errors
-   * go back through `replyTx` to `replyMac` from `fromMac`. False when dropped.
+   * go back through `replyTx` to `replyMac` from `fromMac`; `fromWire`: from an underlay link
+   * (gro.ts merges only checked segments from there). False when dropped.
    */
   protected deliver(
     dst: SwitchPort,
@@ -307,6 +303,7 @@ export class Datapath {
     replyTx: TxQueue,
     replyMac: Uint8Array,
     fromMac: Uint8Array,
+    fromWire = false,
   ): boolean {
     const b = rx.bufs[i], off = rx.offs[i], lv = this.meta.outer, l3 = lv.l3;
     if (!dst.link.isUp() || dst.paused) {
@@ -321,7 +318,7 @@ export class Datapath {
     copyBytes(dst.mac, 0, b, off, 6);
     copyBytes(this.gatewayMac, 0, b, off + ETH_SRC, 6);
     b[l3 + IPV6_HOP_LIMIT]--;
-    dst.tx.push(rx, i, off, rx.lens[i]);
+    queueMerged(dst.tx, rx, i, this.counters.events, fromWire);
     return true;
   }
 
@@ -356,7 +353,7 @@ export class Datapath {
       this.icmpError(ul.tx, this.sMac2, ul.link.mac, ICMPV6_TIME_EXCEEDED, 0, 0, b, l3, lv.ipEnd);
       return void c[DROP["hop-limit"]]++;
     }
-    if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac)) {
+    if (this.deliver(dst, rx, i, ul.tx, this.sMac2, ul.link.mac, true)) {
       this.counters.events[EV["delivered-from-underlay"]]++;
     }
   }

@@ -19,9 +19,17 @@ for (const p of paths) {
 }
 // With virtio-net headers carried (offload): the cost of moving/zeroing them.
 // "overlay tso": 4 super-frames of 8 segments per poll, split in the switch (32 segments out).
-// "overlay gro": 32 in-order segments of one flow coalesced into one frame for the instance.
+// "overlay gro": 32 in-order segments of one flow coalesced into one frame for the instance;
+// "zone gro" the same zone→zone (pass-through GRO).
 for (
-  const p of ["zone→zone", "zone→underlay", "overlay out", "overlay tso", "overlay gro"] as Path[]
+  const p of [
+    "zone→zone",
+    "zone→underlay",
+    "overlay out",
+    "overlay tso",
+    "overlay gro",
+    "zone gro",
+  ] as Path[]
 ) {
   const b = benchSwitch(p, 10, { vnet: true });
   pollChecked(b, `${p} vnet`);

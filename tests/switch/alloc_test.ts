@@ -42,6 +42,7 @@ const CASES = [
   ["overlay out", "vnet"],
   ["overlay tso", "vnet"],
   ["overlay gro", "vnet"],
+  ["zone gro", "vnet"],
 ];
 
 for (const [path, mode] of CASES) {

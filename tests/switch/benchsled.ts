@@ -19,7 +19,9 @@ export type Path =
   /** TSO super-frames of 8 TCP segments from an instance (4 per poll = 32 segments), out. */
   | "overlay tso"
   /** 32 in-order TCP segments of one flow from the underlay, coalesced towards an instance. */
-  | "overlay gro";
+  | "overlay gro"
+  /** 32 in-order TCP segments of one flow zone→zone, coalesced towards an offloading zone. */
+  | "zone gro";
 
 /** A switch ready to poll, and how to tell each poll did its work. */
 export interface BenchSled {
@@ -118,8 +120,8 @@ export function benchSwitch(
   payload = 10,
   opts: { vnet?: boolean } = {},
 ): BenchSled {
-  const big = path === "overlay tso" || path === "overlay gro";
-  const { sw, ul, za, all } = nullSled(
+  const big = path === "overlay tso" || path === "overlay gro" || path === "zone gro";
+  const { sw, ul, za, zb, all } = nullSled(
     (big ? 65536 : 2048) + HEADROOM,
     opts.vnet || big,
   );
@@ -128,6 +130,17 @@ export function benchSwitch(
   switch (path) {
     case "zone→zone":
       za.frames = sports.map((p) => udp6(ZA.mac, GW_MAC, ZA.ip, ZB.ip, { ...size, sport: p }));
+      break;
+    case "zone gro":
+      za.vnetHeader = zb.vnetHeader = new Uint8Array(10); // offloading TAPs
+      za.frames = sports.map((_, k) =>
+        frame([
+          { type: "ethernet", src: ZA.mac, dst: GW_MAC },
+          { type: "ipv6", src: ZA.ip, dst: ZB.ip },
+          { type: "tcp", srcPort: 5201, dstPort: 40000, seq: 1 + k * 1000, ack: 1, flags: "A" },
+          { type: "payload", data: new Uint8Array(1000) },
+        ])
+      );
       break;
     case "zone→underlay":
       za.frames = sports.map((p) => udp6(ZA.mac, GW_MAC, ZA.ip, REMOTE, { ...size, sport: p }));
@@ -199,6 +212,7 @@ export function benchSwitch(
     }
   }
   sw.poll(); // first packets of each flow take the slow path
-  // GRO hands the instance one coalesced frame per poll; every other path sends all 32.
-  return { sw, frames: 32, out: path === "overlay gro" ? 1 : 32, ...sledHooks(sw, all) };
+  // GRO hands the instance (zone) one coalesced frame per poll; every other path sends all 32.
+  const gro = path === "overlay gro" || path === "zone gro";
+  return { sw, frames: 32, out: gro ? 1 : 32, ...sledHooks(sw, all) };
 }
