@@ -91,7 +91,7 @@ export function coalesce(
   const gather = q.joins !== null && rx !== null && rx.bufs[i] === buf;
   // Bytes can only be appended in place to a frame no slot continues yet.
   if (!gather && q.joins !== null && q.joins[k] !== 0) return false;
-  const p = q.bufs[k], po = q.offs[k], plen = tx.frameLen(k);
+  const p = q.bufs[k], po = q.offs[k], plen = tx.lastLen;
   const hdr = pay - off;
   if (tcpHeaders(p, po, plen) !== po + hdr) return false;
   const l3 = ETHERNET_HEADER_LEN, v4 = u16(buf, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;

@@ -14,6 +14,8 @@ export class TxQueue {
   refused = 0;
   /** Slot of the frame queued last (a train's first slot), -1 when empty. */
   private head = -1;
+  /** Bytes in the slots that continue the frame queued last. */
+  private joined = 0;
 
   constructor(
     readonly link: Link,
@@ -31,12 +33,9 @@ export class TxQueue {
     return this.head;
   }
 
-  /** Bytes of the frame at slot `k`, the slots that continue it included. */
-  frameLen(k: number): number {
-    const b = this.batch, j = b.joins === null ? 0 : b.joins[k];
-    let n = b.lens[k];
-    for (let s = 1; s <= j; s++) n += b.lens[k + s];
-    return n;
+  /** Bytes of the frame queued last, the slots that continue it included. */
+  get lastLen(): number {
+    return this.batch.lens[this.head] + this.joined;
   }
 
   /**
@@ -50,6 +49,7 @@ export class TxQueue {
     }
     j[this.take(rx, i, off, len)] = 0;
     j[this.head]++;
+    this.joined += len;
     return true;
   }
 
@@ -69,6 +69,7 @@ export class TxQueue {
     const b = this.batch;
     if (b.count === b.capacity) this.flush();
     const k = this.head = this.take(rx, i, off, len);
+    this.joined = 0;
     if (b.joins !== null) b.joins[k] = 0;
     // The virtio-net header (checksum/GSO state) travels with a forwarded frame.
     const hv = b.vnet;
@@ -95,6 +96,7 @@ export class TxQueue {
     b.vnet?.fill(0, b.count * VNET_HDR_LEN, (b.count + 1) * VNET_HDR_LEN);
     if (b.joins !== null) b.joins[b.count] = 0;
     this.head = b.count++;
+    this.joined = 0;
   }
 
   /** Sends what is queued; returns how many slots the link refused. */
