@@ -2,7 +2,7 @@
 // the inner link and, while taps are attached, shows them the frames received and sent. The
 // switch wraps each link once when the link joins it, so captures attach and detach without
 // touching the links or the loop's call sites; idle, the wrapper costs one null check per call.
-import type { FrameBatch, Link, LinkStats, Readiness } from "./link.ts";
+import { type FrameBatch, type Link, type LinkStats, MAX_FRAME, type Readiness } from "./link.ts";
 
 /**
  * Sees one tapped frame: `rx` true when received, false when sent; `timeMicros` is the capture
@@ -43,6 +43,9 @@ export class CaptureLink implements Link {
   /** Null while nothing is attached: the one branch the datapath pays when idle. */
   private sink: TapSink | null = null;
   private readonly closers = new Map<TapSink, () => void>();
+  /** Where a train is put together for the taps (made on the first tapped train). */
+  private train: Uint8Array | null = null;
+  private trainLen = 0;
 
   // Fixed when a link opens: copied so the datapath's per-frame reads stay plain field loads.
   readonly name: string;
@@ -68,6 +71,9 @@ export class CaptureLink implements Link {
   }
   get readiness(): Readiness | undefined {
     return this.inner.readiness;
+  }
+  get gather(): boolean | undefined {
+    return this.inner.gather;
   }
 
   /** Number of attached taps. */
@@ -126,10 +132,28 @@ export class CaptureLink implements Link {
   send(batch: FrameBatch, count: number): number {
     const sink = this.sink;
     if (sink !== null) {
-      const t = nowMicros();
-      for (let i = 0; i < count; i++) sink(false, batch.bufs[i], batch.offs[i], batch.lens[i], t);
+      const t = nowMicros(), joins = batch.joins;
+      for (let i = 0; i < count; i++) {
+        const j = joins === null ? 0 : joins[i];
+        if (j === 0) sink(false, batch.bufs[i], batch.offs[i], batch.lens[i], t);
+        else sink(false, this.assemble(batch, i, j), 0, this.trainLen, t);
+        i += j;
+      }
     }
     return this.inner.send(batch, count);
+  }
+
+  /** A train's frame (slot `i` and the `j` continuing it) copied together, for the taps. */
+  private assemble(batch: FrameBatch, i: number, j: number): Uint8Array {
+    const out = this.train ??= new Uint8Array(MAX_FRAME);
+    let n = 0;
+    for (let s = i; s <= i + j; s++) {
+      const o = batch.offs[s], l = Math.min(batch.lens[s], out.length - n);
+      out.set(batch.bufs[s].subarray(o, o + l), n);
+      n += l;
+    }
+    this.trainLen = n;
+    return out;
   }
 
   /** Sends one frame, tapped. */

@@ -11,6 +11,8 @@ export const MAX_FRAME = 65536 + 256;
 
 /** Size of the virtio-net header (struct virtio_net_hdr) that offload-capable links exchange. */
 export const VNET_HDR_LEN = VIRTIO_NET_HDR_LEN;
+/** Most slots that may continue one frame of a train (see `FrameBatch.joins`). */
+export const MAX_JOINS = 63;
 
 /** A reusable vector of frames: frame i is `bufs[i].subarray(offs[i], offs[i] + lens[i])`. */
 export class FrameBatch {
@@ -24,17 +26,24 @@ export class FrameBatch {
    * send them along. Null: such links complete checksums themselves and drop GSO frames.
    */
   readonly vnet: Uint8Array | null;
+  /**
+   * Trains, on batches built for a link that gathers (`Link.gather`): `joins[i]` slots after
+   * frame `i` continue it (their bytes follow its own on the wire: one frame written from
+   * several buffers, no copy); those slots are no frames of their own. Null: every slot is one.
+   */
+  readonly joins: Uint8Array | null;
 
   constructor(
     readonly capacity: number,
     frameSize = MAX_FRAME + HEADROOM,
-    opts: { vnet?: boolean } = {},
+    opts: { vnet?: boolean; joins?: boolean } = {},
   ) {
     // From shared slabs: a copy between two frames is then one memmove (lib/packet/slab.ts).
     this.bufs = Array.from({ length: capacity }, () => frameBuffer(frameSize));
     this.offs = new Int32Array(capacity).fill(HEADROOM);
     this.lens = new Int32Array(capacity);
     this.vnet = opts.vnet ? new Uint8Array(capacity * VNET_HDR_LEN) : null;
+    this.joins = opts.joins ? new Uint8Array(capacity) : null;
   }
 }
 
@@ -82,6 +91,11 @@ export interface Link {
   readonly vnet?: boolean;
   /** Set by links without an fd (memory wires): what the waiter waits on instead of poll(2). */
   readonly readiness?: Readiness;
+  /**
+   * True when `send` takes trains (`FrameBatch.joins`): it writes a frame and the slots that
+   * continue it as one frame, and counts them all as accepted or not.
+   */
+  readonly gather?: boolean;
   /** Receives up to `batch.capacity` frames into `batch` (from index 0); returns the count. */
   recv(batch: FrameBatch): number;
   /** Sends frames [0, count) of `batch`; returns how many were accepted. */

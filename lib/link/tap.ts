@@ -13,6 +13,7 @@ import {
   HEADROOM,
   type Link,
   type LinkStats,
+  MAX_JOINS,
   newLinkStats,
   VNET_HDR_LEN,
 } from "./link.ts";
@@ -44,8 +45,10 @@ export class TapLink implements Link {
   readonly mtu: number;
   /** True when frames carry a virtio-net header on the fd. */
   readonly vnet: boolean;
-  // iovec 0: virtio-net header (vnet only), iovec 1: the frame
-  private readonly iovMem = new Uint8Array(2 * IOVEC.size);
+  /** Trains (`FrameBatch.joins`) are written with one writev: GSO frames need the header. */
+  readonly gather: boolean;
+  // iovec 0: virtio-net header (vnet only), iovec 1: the frame, then the slots continuing it
+  private readonly iovMem = new Uint8Array((2 + MAX_JOINS) * IOVEC.size);
   private readonly iovWords = new Uint32Array(this.iovMem.buffer);
   private readonly iovAll: Deno.PointerValue = Deno.UnsafePointer.of(this.iovMem);
   private readonly iovFrame: Deno.PointerValue = Deno.UnsafePointer.of(
@@ -66,6 +69,7 @@ export class TapLink implements Link {
     vnet: boolean,
   ) {
     this.vnet = vnet;
+    this.gather = vnet;
     this.mac = ctl.mac(name);
     this.mtu = ctl.mtu(name);
   }
@@ -214,13 +218,28 @@ export class TapLink implements Link {
     return n;
   }
 
-  /** Writes frames [0, count), each with its virtio-net header when the batch has them. */
+  /**
+   * Writes frames [0, count), each with its virtio-net header when the batch has them; a train
+   * (frame and the slots continuing it) goes out as one frame. Returns the slots written.
+   */
   send(batch: FrameBatch, count: number): number {
     let ok = 0;
-    const vh = this.vnet ? batch.vnet : null;
+    const vh = this.vnet ? batch.vnet : null, joins = this.gather ? batch.joins : null;
     for (let i = 0; i < count; i++) {
       if (vh) this.aim(0, addressOf(vh) + i * VNET_HDR_LEN, VNET_HDR_LEN);
-      if (this.write(batch.bufs[i], batch.offs[i], batch.lens[i], vh !== null)) ok++;
+      const j = joins === null ? 0 : joins[i];
+      if (j === 0) {
+        if (this.write(batch.bufs[i], batch.offs[i], batch.lens[i], vh !== null)) ok++;
+        continue;
+      }
+      let len = 0;
+      for (let s = 0; s <= j; s++) {
+        const b = batch.bufs[i + s], l = batch.lens[i + s];
+        this.aim(1 + s, addressOf(b) + batch.offs[i + s], l);
+        len += l;
+      }
+      if (this.writeIov(1 + j, len, vh !== null)) ok += 1 + j;
+      i += j;
     }
     return ok;
   }
@@ -231,19 +250,24 @@ export class TapLink implements Link {
   }
 
   private write(buf: Uint8Array, off: number, len: number, haveHdr: boolean): boolean {
+    this.aim(1, addressOf(buf) + off, len);
+    return this.writeIov(1, len, haveHdr);
+  }
+
+  // Writes the `parts` iovecs from 1 on (`len` bytes in all) as one frame.
+  private writeIov(parts: number, len: number, haveHdr: boolean): boolean {
     if (this.closed || this.gone) {
       this.stats.txDropped++;
       return false;
     }
-    this.aim(1, addressOf(buf) + off, len);
     let r: number;
     if (this.vnet) {
       if (!haveHdr) {
         this.hdr.fill(0);
         this.aim(0, this.hdrAddr, VNET_HDR_LEN);
       }
-      r = libc.writev(this.fd, this.iovAll, 2);
-    } else r = libc.writev(this.fd, this.iovFrame, 1);
+      r = libc.writev(this.fd, this.iovAll, 1 + parts);
+    } else r = libc.writev(this.fd, this.iovFrame, parts);
     if (r < 0) {
       const e = errno();
       if (e === C.EAGAIN || e === C.EIO || e === C.ENOBUFS) this.stats.txDropped++;

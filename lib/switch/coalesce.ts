@@ -72,7 +72,8 @@ function ipEnd(b: Uint8Array, l3: number): number {
  * Appends the TCP segment at `buf[off]` to the last frame queued in `tx` when both belong to
  * one flow, in order, with identical headers but for length, sequence and id; true when merged
  * (the caller then drops its copy). `segMss` > 0: the segment is itself a large segment of
- * that MSS, which may join a train of the same MSS.
+ * that MSS, which may join a train of the same MSS. Given `rx` with `rx.bufs[i] === buf` and a
+ * link that gathers, the payload is not copied: its buffer joins the queue behind the frame.
  */
 export function coalesce(
   tx: TxQueue,
@@ -80,12 +81,17 @@ export function coalesce(
   off: number,
   len: number,
   segMss = 0,
+  rx: FrameBatch | null = null,
+  i = 0,
 ): boolean {
-  const q = tx.batch, v = q.vnet;
-  if (v === null || q.count === 0 || tx.link.vnet !== true) return false;
+  const q = tx.batch, v = q.vnet, k = tx.last;
+  if (v === null || k < 0 || tx.link.vnet !== true) return false;
   const pay = tcpHeaders(buf, off, len);
   if (pay < 0) return false;
-  const k = q.count - 1, p = q.bufs[k], po = q.offs[k], plen = q.lens[k];
+  const gather = q.joins !== null && rx !== null && rx.bufs[i] === buf;
+  // Bytes can only be appended in place to a frame no slot continues yet.
+  if (!gather && q.joins !== null && q.joins[k] !== 0) return false;
+  const p = q.bufs[k], po = q.offs[k], plen = tx.lastLen;
   const hdr = pay - off;
   if (tcpHeaders(p, po, plen) !== po + hdr) return false;
   const l3 = ETHERNET_HEADER_LEN, v4 = u16(buf, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
@@ -107,7 +113,9 @@ export function coalesce(
       return false;
     }
   }
-  if (pEnd + n > p.length || pEnd - po - l3 + n > 65535) return false;
+  if ((!gather && pEnd + n > p.length) || pEnd - po - l3 + n > 65535) return false;
+  // The train's IP datagram ends where the frame does (no padding to write the payload past).
+  if (gather && pEnd !== po + plen) return false;
   // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
   if (!bytesEqual(p, po, buf, off, ETH_ETHERTYPE)) return false;
   const a = po + l3, b = off + l3;
@@ -140,7 +148,9 @@ export function coalesce(
   const pseq = u32(p, po + l4 + TCP_SEQ), seq = u32(buf, off + l4 + TCP_SEQ);
   if (((pseq + pn) >>> 0) !== seq) return false;
   // Merge: payload, lengths, flags; the checksum is left partial for the receiver.
-  copyBytes(buf, pay, p, pEnd, n);
+  if (gather) {
+    if (!tx.join(rx, i, pay, n)) return false;
+  } else copyBytes(buf, pay, p, pEnd, n);
   const ipLen = pEnd + n - po - l3;
   if (v4) {
     setU16(p, a + IPV4_TOTAL_LEN, ipLen);
@@ -149,7 +159,7 @@ export function coalesce(
     setU16(p, a + IPV6_PAYLOAD_LEN, ipLen - IPV6_HEADER_LEN);
   }
   p[po + l4 + TCP_FLAGS] = f;
-  q.lens[k] = pEnd + n - po;
+  if (!gather) q.lens[k] = pEnd + n - po;
   markGso(p, po, v, vo, hdr, mss);
   return true;
 }
@@ -189,9 +199,9 @@ export function queueGso(
 ): boolean {
   const buf = rx.bufs[i], pay = tcpHeaders(buf, off, len);
   if (pay < 0 || tx.batch.vnet === null) return false;
-  if (coalesce(tx, buf, off, len, mss)) return true;
+  if (coalesce(tx, buf, off, len, mss, rx, i)) return true;
   tx.push(rx, i, off, len);
-  const q = tx.batch, k = q.count - 1;
+  const q = tx.batch, k = tx.last;
   markGso(q.bufs[k], off, q.vnet!, k * VNET_HDR_LEN, pay - off, mss);
   return true;
 }

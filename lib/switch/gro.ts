@@ -40,7 +40,7 @@ export function queueMerged(
 ): void {
   const off = rx.offs[i], len = rx.lens[i];
   if (!mergeable(rx, i, fromWire)) return tx.push(rx, i, off, len);
-  if (coalesce(tx, rx.bufs[i], off, len)) return void events[EV["gro-merged"]]++;
+  if (coalesce(tx, rx.bufs[i], off, len, 0, rx, i)) return void events[EV["gro-merged"]]++;
   tx.push(rx, i, off, len);
   // A checked segment may head a train (a head must carry no flags); its checksum is complete,
   // so the receiver simply checks it again when nothing joins.

@@ -340,11 +340,11 @@ export class OverlayPath {
       return this.largeIn(port, rx, i, optMss);
     }
     this.counters.events[EV["overlay-in"]]++;
+    rx.bufs[i] = pkt.buf;
     // An offloading port takes a train of TCP segments as one super-frame.
-    if (coalesce(port.tx, pkt.buf, pkt.off, pkt.len)) {
+    if (coalesce(port.tx, pkt.buf, pkt.off, pkt.len, 0, rx, i)) {
       return void this.counters.events[EV["gro-merged"]]++;
     }
-    rx.bufs[i] = pkt.buf;
     if (pkt.csumPartial) this.partialIn(port, rx, i);
     port.tx.push(rx, i, pkt.off, pkt.len);
   }

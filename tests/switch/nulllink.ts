@@ -24,6 +24,11 @@ export class NullLink implements Link {
     return this.vnetHeader !== null;
   }
 
+  /** An offloading link takes trains (`FrameBatch.joins`), as a TAP does. */
+  get gather(): boolean {
+    return this.vnetHeader !== null;
+  }
+
   constructor(
     readonly name: string,
     mac: string,
@@ -50,8 +55,12 @@ export class NullLink implements Link {
     return (batch.count = n);
   }
 
-  send(_batch: FrameBatch, count: number): number {
-    this.stats.txFrames += count;
+  send(batch: FrameBatch, count: number): number {
+    // Slots continuing a train are no frames of their own.
+    let frames = count;
+    const j = batch.joins;
+    if (j !== null) { for (let i = 0; i < count; i++) frames -= j[i]; }
+    this.stats.txFrames += frames;
     return count;
   }
 
