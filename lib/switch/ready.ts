@@ -34,6 +34,15 @@ export function afterRead(flags: Uint8Array, i: number, fd: number, n: number, c
 }
 
 /**
+ * Whether the loop should give the event loop a turn now, after a pass that read `frames`,
+ * `sinceMs` after the last turn: on an idle pass once `yieldMs` passed (the frame that ends a
+ * wait is read before any turn), under load only after `2 * yieldMs`.
+ */
+export function turnDue(frames: number, sinceMs: number, yieldMs: number): boolean {
+  return sinceMs >= (frames === 0 ? yieldMs : 2 * yieldMs);
+}
+
+/**
  * The loop's yield to the event loop, as a macrotask through a message port: setTimeout(0) from
  * a timer callback is clamped to 4 ms (HTML nesting rule, which Deno follows), so the loop slept
  * ~4 ms every 5 ms.

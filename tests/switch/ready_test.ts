@@ -7,6 +7,7 @@ import { type MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import type { LinkWait } from "../../lib/link/link.ts";
 import { GW_MAC, HOST, type Sled, sled, udp6 } from "./harness.ts";
 import { WrappedLink } from "./wrapped_link.ts";
+import { turnDue } from "../../lib/switch/ready.ts";
 
 /** A memory link that claims an fd (as a TAP would), counting reads. */
 class PolledLink extends WrappedLink {
@@ -101,4 +102,41 @@ Deno.test("run: a link that fills every batch does not starve a quiet one", asyn
   const got = host.take().filter((f) => f[54] === 0 && f[55] === 7); // UDP source port 7
   assert.equal(got.length, 1, "zone-d's frame was read while zone-c kept every batch full");
   assert.ok(d.link.reads >= 2);
+});
+
+Deno.test("run: the frame that ends a wait is forwarded before the event loop gets a turn", async () => {
+  const s = sled();
+  const host = s.zones[HOST.name];
+  const stop = { stopped: false };
+  const t = { ms: 0 };
+  let seenAtTurn = -1;
+  let waits = 0;
+  // The wait a frame ends: it arrives while the loop sleeps, and by then a turn is due (6 ms
+  // since the last one, over yieldMs 5). A message queued now is delivered at the next turn.
+  const wait: LinkWait = (_: number) => {
+    if (waits++ > 0) return;
+    s.zones["zone-a"].inject(udp6("a8:40:25:00:01:0a", GW_MAC, "fd00:1::10", HOST.ip));
+    t.ms += 6;
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => {
+      seenAtTurn = host.take().length;
+      stop.stopped = true;
+      ch.port1.close();
+    };
+    ch.port2.postMessage(0);
+    ch.port2.close();
+  };
+  s.sw.poll(); // drain start-up traffic (router advertisements), so the loop starts idle
+  host.take();
+  const guard = setTimeout(() => stop.stopped = true, 5000); // a bug must not hang the suite
+  await s.sw.run(stop, wait, 10, 5, () => t.ms);
+  clearTimeout(guard);
+  assert.equal(seenAtTurn, 1, "the frame reached the host zone before the turn");
+});
+
+Deno.test("turnDue: idle passes yield after yieldMs, busy ones only after twice that", () => {
+  assert.deepEqual(
+    [turnDue(0, 4, 5), turnDue(0, 5, 5), turnDue(1, 5, 5), turnDue(32, 9, 5), turnDue(1, 10, 5)],
+    [false, true, false, false, true],
+  );
 });
