@@ -69,6 +69,9 @@ export class CaptureLink implements Link {
   get readiness(): Readiness | undefined {
     return this.inner.readiness;
   }
+  get boundedRecv(): boolean | undefined {
+    return this.inner.boundedRecv;
+  }
 
   /** Number of attached taps. */
   get tapCount(): number {
@@ -113,8 +116,8 @@ export class CaptureLink implements Link {
   }
 
   /** Receives through the inner link, then shows the frames to the taps. */
-  recv(batch: FrameBatch): number {
-    const n = this.inner.recv(batch);
+  recv(batch: FrameBatch, max?: number): number {
+    const n = this.inner.recv(batch, max);
     const sink = this.sink;
     if (sink === null || n === 0) return n;
     const t = nowMicros();

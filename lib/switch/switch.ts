@@ -36,7 +36,7 @@ import type { Ndp } from "./ndp.ts";
 import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
-import { afterRead, MacrotaskTurn, ReadySet, turnDue } from "./ready.ts";
+import { MacrotaskTurn, ReadySet, turnDue } from "./ready.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** The sled's switch. */
@@ -276,15 +276,16 @@ export class Switch {
     const now = this.dp.now = this.clock();
     this.nowMs = Math.floor(now);
     this.house.due(now);
-    const rx = this.rx;
+    const rx = this.rx, rs = this.ready, cap = rx.capacity;
     const ready = onlyReady ? this.readyFlags() : null;
     let total = 0, kept = 0;
     const ports = this.ports;
     for (let k = 0; k < ports.length; k++) {
       const port = ports[k];
       if (port.paused || (ready !== null && ready[k] === 0)) continue;
-      const n = port.link.recv(rx);
-      if (ready !== null) kept += afterRead(ready, k, port.link.fd, n, rx.capacity);
+      const max = ready === null ? cap : rs.max(k, port.link.boundedRecv, cap);
+      const n = port.link.recv(rx, max);
+      if (ready !== null) kept += rs.after(k, port.link.fd, n, max, cap);
       if (rx.vnet !== null && n > 0 && port.link.vnet !== true) {
         rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       }
@@ -301,8 +302,9 @@ export class Switch {
     for (let k = 0; k < uls.length; k++) {
       const ul = uls[k];
       if (ready !== null && ready[base + k] === 0) continue;
-      const n = ul.link.recv(rx);
-      if (ready !== null) kept += afterRead(ready, base + k, ul.link.fd, n, rx.capacity);
+      const max = ready === null ? cap : rs.max(base + k, ul.link.boundedRecv, cap);
+      const n = ul.link.recv(rx, max);
+      if (ready !== null) kept += rs.after(base + k, ul.link.fd, n, max, cap);
       if (rx.vnet !== null && n > 0 && ul.link.vnet !== true) rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       for (let i = 0; i < n; i++) {
         try {

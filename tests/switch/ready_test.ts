@@ -21,10 +21,25 @@ class PolledLink extends WrappedLink {
   override get fd() {
     return this.polledFd;
   }
-  override recv(b: FrameBatch): number {
+  override recv(b: FrameBatch, max?: number): number {
     this.reads++;
     this.beforeRead();
-    return this.inner.recv(b);
+    return this.inner.recv(b, max);
+  }
+}
+
+/** A PolledLink that reads like a TAP: one syscall per frame, `max` honoured. */
+class BoundedLink extends PolledLink {
+  readonly boundedRecv = true;
+  /** The `max` of every read. */
+  maxes: (number | undefined)[] = [];
+  /** Reads a TAP would have ended with EAGAIN: fewer frames than asked for. */
+  emptyReads = 0;
+  override recv(b: FrameBatch, max?: number): number {
+    this.maxes.push(max);
+    const n = super.recv(b, max);
+    if (n < (max ?? b.capacity)) this.emptyReads++;
+    return n;
   }
 }
 
@@ -74,6 +89,43 @@ Deno.test("poll(true) reads only flagged links, memory links always, full batche
   d.zone.inject(toHost(ZD, 7));
   s.sw.poll();
   assert.equal(host.take().length, 1, "poll() without the ready set reads every link");
+});
+
+Deno.test("poll(true): a lone frame on a TAP-like link leaves before the read that finds it empty", () => {
+  const s = sled(); // batch 8; zone-c is link 3
+  const [mine, far] = memoryPair(
+    { name: ZC.name, mtu: 1500, clock: () => s.clock.t },
+    { name: `${ZC.name}-zone`, mac: ZC.mac, mtu: 1500, clock: () => s.clock.t },
+  );
+  const c = new BoundedLink(mine, 1000);
+  s.sw.addPort({ name: ZC.name, kind: "system", link: c, mac: ZC.mac, underlay: [ZC.ip] });
+  const host = s.zones[HOST.name];
+  s.sw.poll(true);
+  host.take();
+  c.maxes = [], c.emptyReads = 0;
+
+  far.inject(toHost(ZC, 1));
+  s.sw.readyFlags()[3] = 1; // poll(2) found it readable
+  s.sw.poll(true);
+  assert.deepEqual(c.maxes, [1], "asked for one frame");
+  assert.equal(c.emptyReads, 0, "no empty read yet");
+  assert.equal(host.take().length, 1, "the frame left in the pass that read it");
+  assert.equal(s.sw.readyFlags()[3], 1, "read again next pass: more may wait");
+  s.sw.poll(true);
+  assert.deepEqual([c.maxes.length, c.emptyReads], [2, 1], "the empty read came a pass later");
+  assert.equal(s.sw.readyFlags()[3], 0, "found empty: left to poll(2)");
+
+  for (let i = 0; i < 20; i++) far.inject(toHost(ZC, 100 + i));
+  s.sw.readyFlags()[3] = 1;
+  c.maxes = [];
+  for (let i = 0; i < 10 && s.sw.readyFlags()[3] === 1; i++) s.sw.poll(true);
+  assert.deepEqual(c.maxes, [1, 2, 4, 8, 8], "a backlog doubles the ask up to the batch");
+  assert.equal(host.take().length, 20);
+
+  s.zones["zone-a"].inject(udp6("a8:40:25:00:01:0a", GW_MAC, "fd00:1::10", HOST.ip));
+  c.maxes = [];
+  s.sw.poll(false);
+  assert.deepEqual(c.maxes, [8], "poll() without the ready set asks for the whole batch");
 });
 
 Deno.test("run: a link that fills every batch does not starve a quiet one", async () => {
