@@ -343,10 +343,7 @@ export class Switch {
     for (let k = 0; k < this.underlay.length; k++) this.underlay[k].tx.flush();
   }
 
-  /**
-   * Runs `fn` on every timer pass, between batches (e.g. `() => linkMonitor.poll()` so carrier
-   * changes reach `Link.isUp()` within one pass).
-   */
+  /** Runs `fn` on every timer pass, between batches (fds to watch go to the waiter instead). */
   onTick(fn: () => void): void {
     this.house.onTick(fn);
   }
