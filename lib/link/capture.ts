@@ -75,6 +75,9 @@ export class CaptureLink implements Link {
   get gather(): boolean | undefined {
     return this.inner.gather;
   }
+  get boundedRecv(): boolean | undefined {
+    return this.inner.boundedRecv;
+  }
 
   /** Number of attached taps. */
   get tapCount(): number {
@@ -119,8 +122,8 @@ export class CaptureLink implements Link {
   }
 
   /** Receives through the inner link, then shows the frames to the taps. */
-  recv(batch: FrameBatch): number {
-    const n = this.inner.recv(batch);
+  recv(batch: FrameBatch, max?: number): number {
+    const n = this.inner.recv(batch, max);
     const sink = this.sink;
     if (sink === null || n === 0) return n;
     const t = nowMicros();

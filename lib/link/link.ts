@@ -96,8 +96,17 @@ export interface Link {
    * continue it as one frame, and counts them all as accepted or not.
    */
   readonly gather?: boolean;
-  /** Receives up to `batch.capacity` frames into `batch` (from index 0); returns the count. */
-  recv(batch: FrameBatch): number;
+  /**
+   * True when `recv` honours `max` and looks no further: one syscall per frame, so only a read
+   * that finds nothing tells the device is empty (TAP). The loop then reads a lone frame, sends
+   * it on, and leaves that empty read for its next pass.
+   */
+  readonly boundedRecv?: boolean;
+  /**
+   * Receives up to `max` (default and at most `batch.capacity`) frames into `batch` (from index
+   * 0); returns the count. Links without `boundedRecv` may read the whole batch regardless.
+   */
+  recv(batch: FrameBatch, max?: number): number;
   /** Sends frames [0, count) of `batch`; returns how many were accepted. */
   send(batch: FrameBatch, count: number): number;
   /** Sends one frame. Returns false when it was dropped. */

@@ -73,10 +73,11 @@ export class MemoryLink implements Link, Readiness {
   }
 
   /** Receives the frames that are due into `batch`, each at HEADROOM of its buffer. */
-  recv(batch: FrameBatch): number {
+  recv(batch: FrameBatch, max = batch.capacity): number {
     const now = this.clock();
+    const want = Math.min(max, batch.capacity);
     let n = 0;
-    while (n < batch.capacity && this.head < this.queue.length) {
+    while (n < want && this.head < this.queue.length) {
       const f = this.queue[this.head];
       if (f.due > now) break;
       this.head++;

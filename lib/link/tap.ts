@@ -1,6 +1,7 @@
 // TAP port: a /dev/net/tun device the switch owns by fd, optionally moved into a zone's network
 // namespace so the zone sees an ordinary Ethernet interface. One readv/writev per frame through
-// a pinned iovec (no pointer objects, no bigint per frame); batches end at EAGAIN. With
+// a pinned iovec (no pointer objects, no bigint per frame); batches end at EAGAIN or at the
+// caller's `max` (`boundedRecv`). With
 // `vnetHdr` every frame travels behind a virtio-net header (iovec 0), which is what lets the
 // zone hand over partial checksums and TSO super-frames (`offload`).
 import { C, IF, IOVEC } from "../../ffi/layout.ts";
@@ -47,6 +48,8 @@ export class TapLink implements Link {
   readonly vnet: boolean;
   /** Trains (`FrameBatch.joins`) are written with one writev: GSO frames need the header. */
   readonly gather: boolean;
+  /** One readv per frame: a read asked for `max` frames stops there without an EAGAIN. */
+  readonly boundedRecv = true;
   // iovec 0: virtio-net header (vnet only), iovec 1: the frame, then the slots continuing it
   private readonly iovMem = new Uint8Array((2 + MAX_JOINS) * IOVEC.size);
   private readonly iovWords = new Uint32Array(this.iovMem.buffer);
@@ -177,12 +180,13 @@ export class TapLink implements Link {
     this.iovWords[w + (IOVEC.len >> 2) + 1] = 0;
   }
 
-  /** Reads frames until the device is empty or the batch is full. */
-  recv(batch: FrameBatch): number {
+  /** Reads frames until the device is empty, `max` frames were read or the batch is full. */
+  recv(batch: FrameBatch, max = batch.capacity): number {
     if (this.closed || this.gone) return (batch.count = 0);
     const vh = batch.vnet;
+    const want = Math.min(max, batch.capacity);
     let n = 0;
-    while (n < batch.capacity) {
+    while (n < want) {
       const buf = batch.bufs[n];
       const cap = buf.length - HEADROOM;
       this.aim(1, addressOf(buf) + HEADROOM, cap);

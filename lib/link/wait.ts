@@ -15,8 +15,21 @@ export interface LinkSource {
   readyFlags?(): Uint8Array;
 }
 
-/** A wait function over the source's current links, rebuilt when ports come and go. */
-export function linkWaiter(sw: LinkSource): LinkWait {
+/**
+ * An fd that is not a link but belongs in the same poll(2) set, such as a netlink monitor:
+ * `onReadable` runs (between passes) whenever a wait finds it readable, so the loop needs no
+ * timer tick to look at it.
+ */
+export interface FdWatch {
+  readonly fd: number;
+  onReadable(): void;
+}
+
+/**
+ * A wait function over the source's current links (rebuilt when ports come and go) and the
+ * `watches` fds.
+ */
+export function linkWaiter(sw: LinkSource, watches: readonly FdWatch[] = []): LinkWait {
   let version = -1;
   let mem: Readiness[] = [];
   let fds: number[] = [];
@@ -30,7 +43,7 @@ export function linkWaiter(sw: LinkSource): LinkWait {
     const links: Link[] = sw.links();
     mem = links.flatMap((l) => l.readiness ? [l.readiness] : []);
     at = links.flatMap((l, i) => !l.readiness && l.fd >= 0 ? [i] : []);
-    fds = at.map((i) => links[i].fd);
+    fds = [...at.map((i) => links[i].fd), ...watches.map((w) => w.fd)];
     fdReady = new Uint8Array(fds.length);
     version = sw.linkVersion;
   };
@@ -49,6 +62,9 @@ export function linkWaiter(sw: LinkSource): LinkWait {
     if (sw.readyFlags) {
       const flags = sw.readyFlags();
       for (let i = 0; i < at.length; i++) flags[at[i]] = fdReady[i];
+    }
+    for (let j = 0; j < watches.length; j++) {
+      if (fdReady[at.length + j] !== 0) watches[j].onReadable();
     }
     return undefined;
   };

@@ -3,6 +3,7 @@
 // moved into their namespaces and plumbed there) and packet sockets on existing underlay links.
 
 import type { Link } from "../link/link.ts";
+import type { FdWatch } from "../link/wait.ts";
 import { MemoryLink, memoryPair } from "../link/memory.ts";
 import type { PortSpec } from "../config/resources.ts";
 import { addressOf } from "./translate.ts";
@@ -33,8 +34,8 @@ export interface Platform {
   underlay(name: string, device: string): Link;
   /** Creates (and plumbs) the link of a port. */
   port(p: PortSpec, sled: SledInfo): PortLink;
-  /** Housekeeping between batches (link-state notifications); the switch's tick runs it. */
-  tick?(): void;
+  /** Fds the datapath loop polls beside its links (link-state notifications). */
+  watches?: readonly FdWatch[];
   /** Releases anything the platform still holds. */
   close(): void;
 }
@@ -219,9 +220,9 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
         },
       };
     },
-    tick() {
-      monitor.poll();
-    },
+    // Polled with the links: a carrier change is applied as soon as it is announced, and an
+    // idle loop makes no recvfrom every timer tick to look for one.
+    watches: [{ fd: monitor.fd, onReadable: () => void monitor.poll() }],
     close() {
       monitor.close();
     },

@@ -68,7 +68,6 @@ export class SwitchDatapath implements AdminDatapath {
       throw e;
     }
     this.rec = new Reconciler(this.sw, config, links, linkNames);
-    if (links.tick) this.sw.onTick(() => links.tick!());
   }
 
   /** The sled-wide V2P/V2B tables every VPC pipeline reads. */
@@ -84,7 +83,7 @@ export class SwitchDatapath implements AdminDatapath {
         return own.stopped || (extra?.stopped ?? false);
       },
     };
-    this.loop ??= this.sw.run(stop, linkWaiter(this.sw), idleMs);
+    this.loop ??= this.sw.run(stop, linkWaiter(this.sw, this.links.watches), idleMs);
     return this.loop;
   }
 

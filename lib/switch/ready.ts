@@ -1,12 +1,20 @@
-// The loop's pacing: which links a pass of Switch.poll reads, and how Switch.run yields. poll(2)
-// already says which fds are readable; reading the others costs one recv that returns EAGAIN
-// each (about a third of the datapath's syscalls under load before this set existed). Links
-// without an fd (memory) cannot be polled: always read.
+// The loop's pacing: which links a pass of Switch.poll reads, how much of a bounded link it
+// reads, and how Switch.run yields. poll(2) already says which fds are readable; reading the
+// others costs one recv that returns EAGAIN each (about a third of the datapath's syscalls under
+// load before this set existed). Links without an fd (memory) cannot be polled: always read.
 
-/** Per-link read flags in `Switch.links()` order, rebuilt (all set) when the links change. */
+/** Per-link read flags and read limits in `Switch.links()` order, rebuilt on a link change. */
 export class ReadySet {
   /** 1: read this link on the next pass. */
   flags: Uint8Array = new Uint8Array(0);
+  /**
+   * Most frames the next pass reads from a link with `boundedRecv` (a TAP: one syscall per
+   * frame, and only a read that finds nothing says it is empty). It starts at 1: a frame that
+   * arrives alone is handed on before the read that returns EAGAIN, which then happens in the
+   * next pass, after the frame left. Doubles (up to the batch) while reads stop at it, falls
+   * back to what a read found once one finds the device empty.
+   */
+  limit: Uint16Array = new Uint16Array(0);
   /** Polled links whose last read filled the batch (more may wait): others need a fresh poll. */
   kept = 0;
   private gen = -1;
@@ -16,21 +24,38 @@ export class ReadySet {
     if (gen !== this.gen || this.flags.length !== count) {
       this.gen = gen;
       this.flags = new Uint8Array(count).fill(1);
+      this.limit = new Uint16Array(count).fill(1);
     }
     return this.flags;
+  }
+
+  /** How many frames to ask link `i` for: its limit when `bounded`, else the whole batch. */
+  max(i: number, bounded: boolean | undefined, capacity: number): number {
+    return bounded === true ? Math.min(this.limit[i], capacity) : capacity;
+  }
+
+  /**
+   * After reading `n` frames, asked for `max`, from link `i` (fd `fd`): it stays flagged for the
+   * next pass when the read stopped at `max` (more may wait), else the next poll(2) says when it
+   * has frames again. Returns 1 when the batch was full (the loop then polls the other links
+   * before the next pass, so a busy link starves none).
+   */
+  after(i: number, fd: number, n: number, max: number, capacity: number): number {
+    if (fd < 0) return 0;
+    const more = n >= max;
+    this.flags[i] = more ? 1 : 0;
+    this.limit[i] = more ? Math.min(capacity, 2 * max) : Math.max(1, n);
+    return n >= capacity ? 1 : 0;
   }
 }
 
 /**
- * After reading `n` frames of a batch of `capacity` from polled link `i`: keep it for the next
- * pass only when the batch was full; otherwise the next poll(2) says when it has frames again.
- * Returns 1 when kept.
+ * Whether the loop should give the event loop a turn now, after a pass that read `frames`,
+ * `sinceMs` after the last turn: on an idle pass once `yieldMs` passed (the frame that ends a
+ * wait is read before any turn), under load only after `2 * yieldMs`.
  */
-export function afterRead(flags: Uint8Array, i: number, fd: number, n: number, capacity: number) {
-  if (fd < 0) return 0;
-  const full = n >= capacity ? 1 : 0;
-  flags[i] = full;
-  return full;
+export function turnDue(frames: number, sinceMs: number, yieldMs: number): boolean {
+  return sinceMs >= (frames === 0 ? yieldMs : 2 * yieldMs);
 }
 
 /**

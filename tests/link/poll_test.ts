@@ -4,6 +4,7 @@ import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { FrameBatch } from "../../lib/link/link.ts";
 import { Poller, pollLinks, setPeek } from "../../lib/link/poll.ts";
 import { LinkMonitor } from "../../lib/link/monitor.ts";
+import { linkWaiter } from "../../lib/link/wait.ts";
 import { fill, withVeth } from "./conformance.ts";
 import { addNetns, delNetns, isRoot, sh, uniq } from "./netns.ts";
 
@@ -101,4 +102,37 @@ Deno.test("poll: a spin asks about fds without a peek on its first turn, not eve
     setPeek(mon.fd, null);
     mon.close();
   }
+});
+
+Deno.test({
+  name:
+    "wait: a watched netlink monitor fd is polled with the links; its handler runs when it has news",
+  ignore: !isRoot("netns for the monitor"),
+  async fn() {
+    const ns = addNetns(`${uniq()}pw`);
+    const mon = new LinkMonitor(ns);
+    const seen: string[] = [];
+    let calls = 0;
+    const watch = {
+      fd: mon.fd,
+      onReadable: () => (calls++, seen.push(...mon.poll().map((e) => e.name))),
+    };
+    // No links at all: the waiter's poll set is the watched fd alone.
+    const wait = linkWaiter({ links: () => [], linkVersion: 0 }, [watch]);
+    try {
+      await wait(0); // the first call loads the FFI poller
+      await wait(0);
+      assert.equal(calls, 0, "nothing announced yet: the handler does not run");
+      sh(["ip", "-n", ns, "link", "add", "wv0", "type", "veth", "peer", "name", "wv1"]);
+      for (let i = 0; i < 50 && calls === 0; i++) await wait(100);
+      assert.ok(calls >= 1, "the announcement woke the wait and ran the handler");
+      assert.ok(seen.includes("wv0"), `the handler read the event (saw ${seen})`);
+      const before = calls;
+      await wait(0);
+      assert.equal(calls, before, "drained: no further call");
+    } finally {
+      mon.close();
+      delNetns(ns);
+    }
+  },
 });

@@ -213,3 +213,56 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "tap: recv stops after `max` frames and leaves the rest queued (boundedRecv)",
+  ignore: !isRoot("tap bounded read"),
+  async fn() {
+    const u = uniq();
+    const zone = addNetns(`${u}-bd`);
+    try {
+      const link = TapLink.open({ name: `${u}b`, netns: zone });
+      try {
+        assert.equal(link.boundedRecv, true);
+        sh([
+          "ip",
+          "netns",
+          "exec",
+          zone,
+          "sysctl",
+          "-qw",
+          `net.ipv6.conf.${link.name}.disable_ipv6=1`,
+        ]);
+        const rt = new Rtnl(zone);
+        rt.addAddress(rt.indexOf(link.name), parseIpv4("10.82.0.2")!, 24);
+        rt.close();
+        sh([
+          "ip",
+          "-n",
+          zone,
+          "neigh",
+          "add",
+          "10.82.0.1",
+          "lladdr",
+          "a8:40:25:ff:77:77",
+          "dev",
+          link.name,
+        ]);
+        // Three echo requests nobody answers: three frames wait on the TAP.
+        await new Deno.Command("ip", {
+          args: ["netns", "exec", zone, "ping", "-c", "3", "-i", "0.01", "-W", "0.1", "10.82.0.1"],
+        }).output();
+        const batch = new FrameBatch(8, 2048);
+        const poller = new Poller([link.fd]);
+        assert.equal(link.recv(batch, 1), 1, "one frame asked, one read");
+        assert.equal(poller.wait(0), 1, "the others are still queued");
+        assert.equal(link.recv(batch), 2, "without max: the rest, up to EAGAIN");
+        assert.equal(poller.wait(0), 0);
+      } finally {
+        link.close();
+      }
+    } finally {
+      delNetns(zone);
+    }
+  },
+});

@@ -22,8 +22,8 @@ export class WrappedLink implements Link {
   get stats() {
     return this.inner.stats;
   }
-  recv(batch: FrameBatch): number {
-    return this.inner.recv(batch);
+  recv(batch: FrameBatch, max?: number): number {
+    return this.inner.recv(batch, max);
   }
   send(batch: FrameBatch, count: number): number {
     return this.inner.send(batch, count);
