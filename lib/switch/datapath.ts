@@ -7,13 +7,8 @@ import { IPV6_DST, IPV6_HOP_LIMIT, IPV6_SRC } from "../packet/ipv6.ts";
 import { ETH_SRC, EthernetView } from "../packet/ethernet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
-import {
-  resolveVnet,
-  VirtioNetView,
-  VNET_F_NEEDS_CSUM,
-  VnetVerdict,
-} from "../packet/virtio_net.ts";
-import { TCP_CHECKSUM } from "../packet/tcp.ts";
+import { resolveVnet, VirtioNetView, VnetVerdict } from "../packet/virtio_net.ts";
+import { innerPartialOnly } from "./partial_csum.ts";
 import { Ndp, unspecified } from "./ndp.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -36,7 +31,7 @@ import {
   isNdp,
 } from "../packet/icmpv6.ts";
 import { ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
-import { PROTO_ICMPV6, PROTO_TCP } from "../packet/checksum.ts";
+import { PROTO_ICMPV6 } from "../packet/checksum.ts";
 import { bytesEqual, copyBytes } from "../packet/bytes.ts";
 import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
@@ -137,20 +132,6 @@ export class Datapath {
       this.counters.drops[DROP.gso]++;
       return false;
     }
-    vh.clear();
-    return true;
-  }
-
-  /**
-   * True (and the header cleared) when frame `i`, Geneve parsed into meta, needs only its inner
-   * TCP checksum completed: the one partial checksum the overlay path carries through.
-   */
-  private innerPartial(rx: FrameBatch, i: number): boolean {
-    const v = rx.vnet, f = this.meta.inner;
-    if (v === null || f.proto !== PROTO_TCP || f.l4 < 0) return false;
-    const vh = VH.reset(v, i * VNET_HDR_LEN);
-    if (vh.flags !== VNET_F_NEEDS_CSUM || vh.gsoType !== 0) return false;
-    if (vh.csumStart !== f.l4 - rx.offs[i] || vh.csumOffset !== TCP_CHECKSUM) return false;
     vh.clear();
     return true;
   }
@@ -343,7 +324,9 @@ export class Datapath {
     if (mcast) return void c[DROP.multicast]++;
     if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) {
       // An xdeno peer's inner TCP checksum left partial stays so until delivery.
-      if (this.innerPartial(rx, i)) return this.ov.inbound(rx, i, false, true);
+      if (innerPartialOnly(rx.vnet, i, this.meta.inner, rx.offs[i])) {
+        return this.ov.inbound(rx, i, false, true);
+      }
       return this.flatten(rx, i) ? this.ov.inbound(rx, i, false) : undefined;
     }
     const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);

@@ -48,3 +48,22 @@ export function setPseudoSum(buf: Uint8Array, lv: HeaderLevel): void {
 export function finishPartial(buf: Uint8Array, lv: HeaderLevel): void {
   fillL4Checksum(buf, lv);
 }
+
+/**
+ * True (and the header cleared) when header `k` of `v` asks only that the inner TCP checksum of
+ * level `inner` (a Geneve frame starting at `off`) be completed: the one partial checksum the
+ * overlay path carries through.
+ */
+export function innerPartialOnly(
+  v: Uint8Array | null,
+  k: number,
+  inner: HeaderLevel,
+  off: number,
+): boolean {
+  if (v === null || inner.proto !== PROTO_TCP || inner.l4 < 0) return false;
+  const vh = VH.reset(v, k * VNET_HDR_LEN);
+  if (vh.flags !== VNET_F_NEEDS_CSUM || vh.gsoType !== 0) return false;
+  if (vh.csumStart !== inner.l4 - off || vh.csumOffset !== TCP_CHECKSUM) return false;
+  vh.clear();
+  return true;
+}
