@@ -42,6 +42,18 @@ async function serve(link: TapLink, done: Promise<unknown>): Promise<number> {
   return answered;
 }
 
+/**
+ * Gives the zone's TAP `name` the IPv4 address `net`.2/24 and a static neighbour for `net`.1,
+ * IPv6 off, so the only frames on it are the ones the test sends.
+ */
+function quietV4(zone: string, name: string, net: string): void {
+  sh(["ip", "netns", "exec", zone, "sysctl", "-qw", `net.ipv6.conf.${name}.disable_ipv6=1`]);
+  const rt = new Rtnl(zone);
+  rt.addAddress(rt.indexOf(name), parseIpv4(`${net}.2`)!, 24);
+  rt.close();
+  sh(["ip", "-n", zone, "neigh", "add", `${net}.1`, "lladdr", "a8:40:25:ff:77:77", "dev", name]);
+}
+
 Deno.test({
   name: "tap: a TAP port in a zone namespace carries ping (v4 and v6) to a sink in xdeno and back",
   ignore: !isRoot("tap ping"),
@@ -171,30 +183,7 @@ Deno.test({
     try {
       const link = TapLink.open({ name: `${u}r`, netns: zone });
       try {
-        sh([
-          "ip",
-          "netns",
-          "exec",
-          zone,
-          "sysctl",
-          "-qw",
-          `net.ipv6.conf.${link.name}.disable_ipv6=1`,
-        ]);
-        const rt = new Rtnl(zone);
-        rt.addAddress(rt.indexOf(link.name), parseIpv4("10.81.0.2")!, 24);
-        rt.close();
-        sh([
-          "ip",
-          "-n",
-          zone,
-          "neigh",
-          "add",
-          "10.81.0.1",
-          "lladdr",
-          "a8:40:25:ff:77:77",
-          "dev",
-          link.name,
-        ]);
+        quietV4(zone, link.name, "10.81.0");
         await new Deno.Command("ip", {
           args: ["netns", "exec", zone, "ping", "-c", "1", "-s", "600", "-W", "0.2", "10.81.0.1"],
         }).output();
@@ -224,30 +213,7 @@ Deno.test({
       const link = TapLink.open({ name: `${u}b`, netns: zone });
       try {
         assert.equal(link.boundedRecv, true);
-        sh([
-          "ip",
-          "netns",
-          "exec",
-          zone,
-          "sysctl",
-          "-qw",
-          `net.ipv6.conf.${link.name}.disable_ipv6=1`,
-        ]);
-        const rt = new Rtnl(zone);
-        rt.addAddress(rt.indexOf(link.name), parseIpv4("10.82.0.2")!, 24);
-        rt.close();
-        sh([
-          "ip",
-          "-n",
-          zone,
-          "neigh",
-          "add",
-          "10.82.0.1",
-          "lladdr",
-          "a8:40:25:ff:77:77",
-          "dev",
-          link.name,
-        ]);
+        quietV4(zone, link.name, "10.82.0");
         // Three echo requests nobody answers: three frames wait on the TAP.
         await new Deno.Command("ip", {
           args: ["netns", "exec", zone, "ping", "-c", "3", "-i", "0.01", "-W", "0.1", "10.82.0.1"],

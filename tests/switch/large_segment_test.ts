@@ -80,6 +80,28 @@ function addGuest(s: Sled, maps: Mappings, g: typeof VA, addr: string, offload?:
 }
 
 /** Geneve frames the sled sent to the rack (both links, in order per link). */
+/** Guest VA on `s` behind the mini VPC (VB mapped to the second sled, no MSS option). */
+function miniGuest(s: Sled) {
+  const [mine, far] = memoryPair({ name: VA.name, mtu: 65535 }, {
+    name: "guest",
+    mac: VA.mac,
+    mtu: 65535,
+  });
+  const link = new VnetLink(mine);
+  const v2p = new Map([[VB.ip, { mac: VB.mac, sled: SLED2 }]]);
+  const pipeline = miniVpc({ name: VA.name, mac: VA.mac, vni: 10, sled: SLED, v2p });
+  s.sw.addPort({
+    name: VA.name,
+    kind: "instance",
+    link,
+    mac: VA.mac,
+    vni: 10,
+    pipeline,
+    mtu: 1500,
+  });
+  return { link, far };
+}
+
 function wire(s: Sled): Uint8Array[] {
   return s.rack.flatMap((r) => r.take()).filter((f) => f[20] === 17 && f[56] === 0x17);
 }
@@ -162,23 +184,7 @@ Deno.test("large segments: Geneve carries 6-MSS segments with the MSS option; th
 
 Deno.test("large segments: an encapsulation without the MSS option leaves as MSS-sized Geneve packets", () => {
   const s = routedSled({ cfg: { vnet: true } });
-  const [mine, far] = memoryPair({ name: VA.name, mtu: 65535 }, {
-    name: "guest",
-    mac: VA.mac,
-    mtu: 65535,
-  });
-  const link = new VnetLink(mine);
-  const v2p = new Map([[VB.ip, { mac: VB.mac, sled: SLED2 }]]);
-  const pipeline = miniVpc({ name: VA.name, mac: VA.mac, vni: 10, sled: SLED, v2p });
-  s.sw.addPort({
-    name: VA.name,
-    kind: "instance",
-    link,
-    mac: VA.mac,
-    vni: 10,
-    pipeline,
-    mtu: 1500,
-  });
+  const { link, far } = miniGuest(s);
   link.inbound.push(TSO);
   far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, DATA, 0x100)));
   s.step();
@@ -360,23 +366,7 @@ Deno.test("partial checksums: a segment within the guest MTU stays partial for a
 
 Deno.test("partial checksums: towards a peer without the MSS option every checksum is complete", () => {
   const s = routedSled({ cfg: { vnet: true }, ulVnet: true });
-  const [mine, far] = memoryPair({ name: VA.name, mtu: 65535 }, {
-    name: "guest",
-    mac: VA.mac,
-    mtu: 65535,
-  });
-  const link = new VnetLink(mine);
-  const v2p = new Map([[VB.ip, { mac: VB.mac, sled: SLED2 }]]);
-  const pipeline = miniVpc({ name: VA.name, mac: VA.mac, vni: 10, sled: SLED, v2p });
-  s.sw.addPort({
-    name: VA.name,
-    kind: "instance",
-    link,
-    mac: VA.mac,
-    vni: 10,
-    pipeline,
-    mtu: 1500,
-  });
+  const { link, far } = miniGuest(s);
   for (const data of [DATA, DATA.subarray(0, 1000)]) {
     link.inbound.push(TSO);
     far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, data, 0x100)));
