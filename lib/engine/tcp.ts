@@ -77,7 +77,9 @@ export function tcpTtl(state: number, t: TcpTtls): number {
 
 /** Eviction priority: 0 = protected, else 1..65535 (higher goes first). */
 export const EVICT_PROTECTED = 0;
-const EVICT_MIN = 1, EVICT_MAX = 65535;
+const EVICT_MIN = 1;
+/** Eviction priority of a dead (closed or removed) flow: reclaimed before anything else. */
+export const EVICT_MAX = 65535;
 
 /**
  * How eligible a flow is for eviction from a full table, after upstream's TcpExpiry: closed or

@@ -4,7 +4,14 @@
 
 import { A, DIR_IN, DIR_OUT, RES_DROP, RES_MODIFIED } from "../../lib/engine/mod.ts";
 import type { RuleSpec } from "../../lib/engine/rule.ts";
-import { guestUdp, Replay, underlayReply, vpcLikePort } from "../engine/fixtures.ts";
+import {
+  guestTcpSyn,
+  guestUdp,
+  nthFlow,
+  Replay,
+  underlayReply,
+  vpcLikePort,
+} from "../engine/fixtures.ts";
 
 function check(ok: boolean, what: string): void {
   if (!ok) throw new Error(`bench setup: ${what}`);
@@ -118,3 +125,20 @@ Deno.bench("flow setup", () => {
   must(setupPort.process(DIR_OUT, p), RES_MODIFIED, "flow setup");
   if (setupPort.result.fastPath) throw new Error("flow setup: hit an existing flow");
 });
+
+// A connection storm: each iteration opens a TCP flow (SYN) from a new source and resets it (RST).
+// After 8,192 the firewall's LFT is full of reset flows' pairs, so flow setup includes making room.
+const stormPort = vpcLikePort();
+const syn = new Replay(guestTcpSyn());
+const rst = new Replay(
+  guestTcpSyn().map((l) => l.type === "tcp" ? { ...l, flags: "R", seq: 1001 } : l),
+);
+let stormN = 0;
+function connect(): void {
+  stormN = (stormN + 1) & 0xfffff;
+  must(stormPort.process(DIR_OUT, nthFlow(syn, stormN)), RES_MODIFIED, "storm SYN");
+  must(stormPort.process(DIR_OUT, nthFlow(rst, stormN)), RES_MODIFIED, "storm RST");
+}
+for (let i = 0; i < 9000; i++) connect();
+check(stormPort.stats.evictScans > 0, "storm fills the LFT");
+Deno.bench("flow setup storm, LFT full of reset flows (SYN+RST)", connect);

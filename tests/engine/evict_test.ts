@@ -155,3 +155,36 @@ Deno.test("a fruitless victim scan is not repeated for every new flow (1 s backo
   assert.equal(port.process(DIR_OUT, udp("10.0.0.5:16", "1.1.1.1:53")), RES_DROP);
   assert.equal(port.stats.evictScans, 4);
 });
+
+Deno.test("full LFT after a connection storm: one scan reclaims every reset flow's pair, live ones stay", () => {
+  const small = new Layer({
+    name: "fwsmall",
+    lftLimit: 5,
+    defaults: { in: "deny", out: "statefulAllow" },
+  });
+  const { port } = mkPort([small]);
+  established(port, 100); // a live connection: protected
+  for (let n = 1; n <= 4; n++) {
+    established(port, n);
+    assert.equal(
+      port.process(DIR_OUT, tcp(`10.0.0.5:${n}`, "1.2.3.4:80", "R", { seq: 2 })),
+      RES_MODIFIED,
+    );
+  }
+  assert.equal(small.pairCount, 5);
+  // Four new connections fill the room of the four reset ones: one victim scan, not four.
+  for (let n = 5; n <= 8; n++) {
+    assert.equal(port.process(DIR_OUT, tcp(`10.0.0.5:${n}`, "1.2.3.4:80", "S")), RES_MODIFIED);
+  }
+  assert.equal(port.stats.evictScans, 1);
+  assert.equal(small.stats.lftEvictions, 4);
+  assert.equal(small.pairCount, 5);
+  // The live connection kept its pair: its reply still passes the default-deny inbound.
+  assert.equal(
+    port.process(DIR_IN, tcp("1.2.3.4:80", "10.0.0.5:100", "A", { seq: 10, ack: 2 })),
+    RES_MODIFIED,
+  );
+  // With only live flows left, a new one is refused.
+  assert.equal(port.process(DIR_OUT, tcp("10.0.0.5:9", "1.2.3.4:80", "S")), RES_DROP);
+  assert.equal(port.result.reason, "lft full");
+});
