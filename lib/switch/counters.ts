@@ -60,6 +60,7 @@ export const EVENTS = [
   "echo-reply-sent",
   "gso-segmented",
   "gro-merged",
+  "gro-out",
   "large-segment-out",
   "tunnel-segmented",
   "gso-delivered",
