@@ -26,6 +26,7 @@ export const DROP_REASONS = [
   "no-overlay-port",
   "internal",
   "gso",
+  "bad-checksum",
   "geneve-critical",
 ] as const;
 

@@ -172,7 +172,7 @@ export function benchSwitch(
         return l;
       };
       const ia = mk("inst-a", "a8:40:25:fa:00:05");
-      const ib = mk("inst-b", "a8:40:25:fa:00:06");
+      mk("inst-b", "a8:40:25:fa:00:06");
       const inner = (p: number, dst: string) =>
         [
           { type: "ethernet", src: "a8:40:25:fa:00:05", dst },

@@ -10,7 +10,7 @@ import type { LayerSpec } from "../../lib/packet/build.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 import { frame, GW_MAC, routedSled, SLED } from "./harness.ts";
-import { assertTsharkClean, haveTshark, tsharkFields } from "../vpc/tshark.ts";
+import { assertTsharkClean, haveTshark, tsharkFields, tsharkStep } from "../vpc/tshark.ts";
 
 const SLED2 = "fd00:2::1";
 const VA = { mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10" };
@@ -28,32 +28,33 @@ function seg(seq: number, flags: number, n: number, id: number): Uint8Array {
   ] as LayerSpec[]);
 }
 
-/** A raw-mode sled (no virtio-net headers) with guest vm-a behind the real VPC pipeline. */
-function rawSled() {
-  const s = routedSled({ cfg: { batch: 32 } });
+/** A raw-mode sled (no virtio-net headers) with guest `g` behind the real VPC pipeline. */
+function rawSled(g = VA, addr = SLED) {
+  const s = routedSled({ cfg: { batch: 32, sledAddress: addr } });
   const maps = new Mappings();
   maps.v2p.set(10, VA.ip, VA.mac, SLED);
   maps.v2p.set(10, VB.ip, VB.mac, SLED2);
-  const [mine, far] = memoryPair({ name: "vm-a", mtu: 1500 }, {
-    name: "vm-a-guest",
-    mac: VA.mac,
+  const name = g === VA ? "vm-a" : "vm-b";
+  const [mine, far] = memoryPair({ name, mtu: 1500 }, {
+    name: `${name}-guest`,
+    mac: g.mac,
     mtu: 1500,
   });
   const pipeline = vpcPort({
-    name: "vm-a",
+    name,
     vni: 10,
-    guestMac: VA.mac,
-    underlay: SLED,
-    v4: { privateIp: VA.ip, subnet: "172.30.0.0/22" },
+    guestMac: g.mac,
+    underlay: addr,
+    v4: { privateIp: g.ip, subnet: "172.30.0.0/22" },
     mappings: maps,
     clock: () => s.clock.t,
   });
-  s.sw.addPort({ name: "vm-a", kind: "instance", link: mine, mac: VA.mac, vni: 10, pipeline });
+  s.sw.addPort({ name, kind: "instance", link: mine, mac: g.mac, vni: 10, pipeline });
+  if (g !== VA) return { s, far, syn: [] };
   // The handshake opens the flow in the stateful pipeline.
   far.inject(seg(99, 0x02, 0, 1));
   s.step();
-  wire(s.rack);
-  return { s, far };
+  return { s, far, syn: wire(s.rack) };
 }
 
 /** Geneve frames the sled sent to the rack since the last call. */
@@ -130,4 +131,38 @@ Deno.test("gro before the pipeline: a gap in the sequence ends the train", () =>
     40 + MSS,
     40 + 2 * MSS,
   ]);
+});
+
+/** Hands underlay frame `f` to sled `to` as the rack would (source and destination MAC swap). */
+function forward(to: ReturnType<typeof rawSled>["s"], f: Uint8Array): void {
+  const g = f.slice();
+  g.set(f.subarray(6, 12), 0);
+  g.set(f.subarray(0, 6), 6);
+  const k = f[11] === to.uplinks[0].mac[5] ? 0 : 1;
+  to.rack[k].inject(g);
+}
+
+Deno.test("gro before the pipeline: the far raw sled cuts a large segment into checked MSS segments, and drops a corrupted one", async (t) => {
+  const a = rawSled(), b = rawSled(VB, SLED2);
+  for (const f of a.syn) forward(b.s, f);
+  b.s.step();
+  assert.equal(b.far.take().length, 1, "the SYN reaches vm-b");
+  for (let k = 0; k < 6; k++) a.far.inject(seg(100 + k * MSS, 0x10, MSS, 2 + k));
+  for (let k = 0; k < 6; k++) a.far.inject(seg(100 + (6 + k) * MSS, 0x10, MSS, 8 + k));
+  a.s.step();
+  const [good, bad] = wire(a.s.rack);
+  bad[bad.length - 7] ^= 0x01; // one payload bit of the second large segment, as if on the wire
+  forward(b.s, good);
+  forward(b.s, bad);
+  b.s.step();
+  const got = b.far.take();
+  assert.equal(got.length, 6, JSON.stringify(b.s.sw.counters.toJSON()));
+  assert.equal(b.s.sw.counters.toJSON().drops["bad-checksum"], 1);
+  await tsharkStep(t, "vm-b's segments", async () => {
+    const rows = await tsharkFields(got, ["tcp.seq_raw", "tcp.len", "tcp.checksum.status"]);
+    assert.deepEqual(
+      rows,
+      [0, 1, 2, 3, 4, 5].map((k) => [String(100 + k * MSS), String(MSS), "1"]),
+    );
+  });
 });
