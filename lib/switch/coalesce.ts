@@ -44,7 +44,7 @@ const ACK = 0x10, PSH = 0x08;
 const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** Offsets of a plain Ethernet + IPv4/IPv6 (no options/extensions) + TCP frame, or -1. */
-function tcpHeaders(b: Uint8Array, off: number, len: number): number {
+export function tcpHeaders(b: Uint8Array, off: number, len: number): number {
   if (len < ETHERNET_HEADER_LEN + IPV4_HEADER_LEN + TCP_HEADER_LEN) return -1;
   const et = u16(b, off + ETH_ETHERTYPE), l3 = off + ETHERNET_HEADER_LEN;
   let l4: number;
@@ -61,8 +61,8 @@ function tcpHeaders(b: Uint8Array, off: number, len: number): number {
   return thl < TCP_HEADER_LEN || l4 + thl > off + len ? -1 : l4 + thl;
 }
 
-/** Length of the IP datagram at `l3` per its header (frames may carry padding). */
-function ipEnd(b: Uint8Array, l3: number): number {
+/** End of the IP datagram at `l3` per its header (frames may carry padding). */
+export function ipEnd(b: Uint8Array, l3: number): number {
   return b[l3] >> 4 === 4
     ? l3 + u16(b, l3 + IPV4_TOTAL_LEN)
     : l3 + IPV6_HEADER_LEN + u16(b, l3 + IPV6_PAYLOAD_LEN);
@@ -116,35 +116,8 @@ export function coalesce(
   if ((!gather && pEnd + n > p.length) || pEnd - po - l3 + n > 65535) return false;
   // The train's IP datagram ends where the frame does (no padding to write the payload past).
   if (gather && pEnd !== po + plen) return false;
-  // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
-  if (!bytesEqual(p, po, buf, off, ETH_ETHERTYPE)) return false;
-  const a = po + l3, b = off + l3;
-  if (v4) {
-    if (p[a + IPV4_TOS] !== buf[b + IPV4_TOS]) return false;
-    if (p[a + IPV4_FLAGS_FRAG] !== buf[b + IPV4_FLAGS_FRAG]) return false;
-    // TTL and protocol, then the addresses (the header checksum between them differs).
-    if (!bytesEqual(p, a + IPV4_TTL, buf, b + IPV4_TTL, IPV4_CHECKSUM - IPV4_TTL)) return false;
-    if (!bytesEqual(p, a + IPV4_SRC, buf, b + IPV4_SRC, IPV4_HEADER_LEN - IPV4_SRC)) return false;
-  } else {
-    // Version, class and label; then next header, hop limit and the addresses.
-    if (!bytesEqual(p, a, buf, b, IPV6_PAYLOAD_LEN)) return false;
-    if (
-      !bytesEqual(
-        p,
-        a + IPV6_NEXT_HEADER,
-        buf,
-        b + IPV6_NEXT_HEADER,
-        IPV6_HEADER_LEN - IPV6_NEXT_HEADER,
-      )
-    ) {
-      return false;
-    }
-  }
-  for (let j = 0; j < hdr - l4; j++) {
-    if (j >= TCP_SEQ && j < TCP_ACK_NO) continue; // sequence
-    if (j === TCP_FLAGS || j === TCP_CHECKSUM || j === TCP_CHECKSUM + 1) continue;
-    if (p[po + l4 + j] !== buf[off + l4 + j]) return false;
-  }
+  if (!sameHeaders(p, po, buf, off, hdr, v4)) return false;
+  const a = po + l3;
   const pseq = u32(p, po + l4 + TCP_SEQ), seq = u32(buf, off + l4 + TCP_SEQ);
   if (((pseq + pn) >>> 0) !== seq) return false;
   // Merge: payload, lengths, flags; the checksum is left partial for the receiver.
@@ -203,5 +176,50 @@ export function queueGso(
   tx.push(rx, i, off, len);
   const q = tx.batch, k = tx.last;
   markGso(q.bufs[k], off, q.vnet!, k * VNET_HDR_LEN, pay - off, mss);
+  return true;
+}
+
+/**
+ * True when the TCP frames at `p[po]` and `buf[off]` (headers `hdr` bytes) differ only in
+ * length, sequence, flags, checksums and IPv4 id: one flow, one train.
+ */
+export function sameHeaders(
+  p: Uint8Array,
+  po: number,
+  buf: Uint8Array,
+  off: number,
+  hdr: number,
+  v4: boolean,
+): boolean {
+  const l3 = ETHERNET_HEADER_LEN, l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
+  // Same addresses, ports, ack, window, options; IPv4 TOS/flags/TTL; IPv6 class/label/hops.
+  if (!bytesEqual(p, po, buf, off, ETH_ETHERTYPE)) return false;
+  const a = po + l3, b = off + l3;
+  if (v4) {
+    if (p[a + IPV4_TOS] !== buf[b + IPV4_TOS]) return false;
+    if (p[a + IPV4_FLAGS_FRAG] !== buf[b + IPV4_FLAGS_FRAG]) return false;
+    // TTL and protocol, then the addresses (the header checksum between them differs).
+    if (!bytesEqual(p, a + IPV4_TTL, buf, b + IPV4_TTL, IPV4_CHECKSUM - IPV4_TTL)) return false;
+    if (!bytesEqual(p, a + IPV4_SRC, buf, b + IPV4_SRC, IPV4_HEADER_LEN - IPV4_SRC)) return false;
+  } else {
+    // Version, class and label; then next header, hop limit and the addresses.
+    if (!bytesEqual(p, a, buf, b, IPV6_PAYLOAD_LEN)) return false;
+    if (
+      !bytesEqual(
+        p,
+        a + IPV6_NEXT_HEADER,
+        buf,
+        b + IPV6_NEXT_HEADER,
+        IPV6_HEADER_LEN - IPV6_NEXT_HEADER,
+      )
+    ) {
+      return false;
+    }
+  }
+  for (let j = 0; j < hdr - l4; j++) {
+    if (j >= TCP_SEQ && j < TCP_ACK_NO) continue; // sequence
+    if (j === TCP_FLAGS || j === TCP_CHECKSUM || j === TCP_CHECKSUM + 1) continue;
+    if (p[po + l4 + j] !== buf[off + l4 + j]) return false;
+  }
   return true;
 }

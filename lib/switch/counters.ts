@@ -26,6 +26,7 @@ export const DROP_REASONS = [
   "no-overlay-port",
   "internal",
   "gso",
+  "bad-checksum",
   "geneve-critical",
 ] as const;
 
@@ -60,6 +61,7 @@ export const EVENTS = [
   "echo-reply-sent",
   "gso-segmented",
   "gro-merged",
+  "gro-out",
   "large-segment-out",
   "tunnel-segmented",
   "gso-delivered",

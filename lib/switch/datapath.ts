@@ -37,6 +37,7 @@ import { KeyTable } from "./keytable.ts";
 import { ENCAP_OVERHEAD, OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { isGso, queueMerged } from "./gro.ts";
+import { OutTrain } from "./gro_out.ts";
 import { Multicast } from "./multicast.ts";
 import type { SwitchPort } from "./port.ts";
 import { ecmpHash, inPrefix, RouteTable, type UnderlayLink } from "./routes.ts";
@@ -82,6 +83,8 @@ export class Datapath {
   readonly ndp: Ndp;
   /** Splits TSO super-frames bound for a pipeline (set by `Switch` when frames carry headers). */
   seg: Segmenter | null = null;
+  /** In-order TCP segments from a port merged before its pipeline (`gro_out.ts`). */
+  readonly train: OutTrain;
 
   constructor(
     readonly gatewayMac: Uint8Array,
@@ -104,6 +107,7 @@ export class Datapath {
       gatewayLinkLocal,
       () => hooks.minUnderlayMtu(),
     );
+    this.train = new OutTrain(this.ov, this.meta, this.counters, () => hooks.minUnderlayMtu());
     this.mc = new Multicast(this.counters, this.routes, this.flow, icmpSource, gatewayMac);
     this.ndp = new Ndp(
       this.meta,
@@ -140,6 +144,7 @@ export class Datapath {
   fromPort(port: SwitchPort, rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
     const c = this.counters.drops;
+    if (this.train.slot >= 0 && this.train.offer(port, rx, i)) return;
     // A client's UDP to port 6081 is its own traffic, never a tunnel for the switch to open.
     if (parseFrame(b, off, len, this.meta, false) !== null) return void c[DROP.parse]++;
     const lv = this.meta.outer;
@@ -147,7 +152,7 @@ export class Datapath {
     if (!mcast && !eth.dstEquals(this.gatewayMac)) return void c[DROP["l2-dst"]]++;
     if (lv.etherType !== ETHERTYPE_IPV6 || port.kind === "instance") {
       if (isGso(rx, i)) return this.segmentOut(port, rx, i);
-      if (!this.flatten(rx, i)) return;
+      if (!this.flatten(rx, i) || this.train.hold(port, rx, i)) return;
       return this.overlay(port, rx, i);
     }
     const l3 = lv.l3;

@@ -377,11 +377,10 @@ export class OverlayPath {
         return void this.counters.events[EV["gso-delivered"]]++;
       }
     }
-    const seg = this.seg;
-    const n = seg === null
-      ? -1
-      : seg.split(this.gsoHdr.tcp(lv.ipVersion, mss), 0, pkt.buf, pkt.off, lv);
-    if (n < 0) return void this.counters.drops[DROP.gso]++;
+    const seg = this.seg, h = this.gsoHdr.tcp(lv.ipVersion, mss), check = !pkt.csumPartial;
+    // A complete checksum is checked on the way (a partial one has nothing to check yet).
+    const n = seg === null ? -1 : seg.split(h, 0, pkt.buf, pkt.off, lv, 0, -1, false, check);
+    if (n < 0) return void this.counters.drops[n === -2 ? DROP["bad-checksum"] : DROP.gso]++;
     this.counters.events[EV["large-segment-split"]]++;
     const sb = seg!.batch;
     for (let k = 0; k < n; k++) port.tx.push(sb, k, sb.offs[k], sb.lens[k]);

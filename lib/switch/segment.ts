@@ -45,6 +45,9 @@ export class Segmenter {
    * inner level, and the outer IPv6 payload and UDP lengths there are set per segment.
    * `partial`: the TCP checksums are left for the device (the field holds the pseudo-header
    * sum, each segment's virtio-net header says NEEDS_CSUM), so the payload is only moved.
+   * `verify` (complete checksums only): -2 when the frame's own TCP checksum is wrong, found
+   * from the payload sums the segments' checksums need anyway, so corruption is never hidden
+   * behind fresh checksums.
    */
   split(
     h: Uint8Array,
@@ -55,6 +58,7 @@ export class Segmenter {
     maxData = 0,
     outerL3 = -1,
     partial = false,
+    verify = false,
   ): number {
     const vh = this.vh.reset(h, ho);
     const v4 = lv.ipVersion === 4;
@@ -73,6 +77,8 @@ export class Segmenter {
     const seq0 = u32(buf, lv.l4 + TCP_SEQ);
     const id0 = v4 ? u16(buf, lv.l3 + IPV4_IDENT) : 0;
     const flags = buf[lv.l4 + TCP_FLAGS];
+    // Payload sums add up only from even offsets: an odd MSS sums the payload once instead.
+    let paySum = verify && (mss & 1) !== 0 ? sum16(buf, lv.payload, data) : 0;
     for (let k = 0; k < n; k++) {
       const o = b.bufs[k], s = HEADROOM, p = lv.payload + k * mss;
       const len = Math.min(mss, end - p);
@@ -105,13 +111,22 @@ export class Segmenter {
         markPartial(b.vnet, k, l4);
       } else {
         setU16(o, tcp + TCP_CHECKSUM, 0);
-        setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, tcpLen, ps)));
+        const ds = sum16(o, s + hdr, len);
+        if (verify && (mss & 1) === 0) paySum += ds;
+        setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, hdr - l4, ps) + ds));
         b.vnet?.fill(0, k * VNET_HDR_LEN, (k + 1) * VNET_HDR_LEN);
       }
       b.offs[k] = s;
       b.lens[k] = hdr + len;
     }
     b.count = n;
+    if (verify && !partial) {
+      const tl = end - lv.l4;
+      const ps = v4
+        ? pseudoSumV4(buf, lv.l3, PROTO_TCP, tl)
+        : pseudoSumV6(buf, lv.l3, PROTO_TCP, tl);
+      if (fold(sum16(buf, lv.l4, lv.payload - lv.l4, ps) + paySum) !== 0xffff) return -2;
+    }
     return n;
   }
 }

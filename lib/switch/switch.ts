@@ -289,9 +289,11 @@ export class Switch {
       if (rx.vnet !== null && n > 0 && port.link.vnet !== true) {
         rx.vnet.fill(0, 0, n * VNET_HDR_LEN);
       }
-      for (let i = 0; i < n; i++) {
+      // i === n: the end of the port's batch sends the train held back from it (gro_out.ts).
+      for (let i = 0; i <= n; i++) {
         try {
-          this.dp.fromPort(port, rx, i);
+          if (i < n) this.dp.fromPort(port, rx, i);
+          else this.dp.train.flush(rx);
         } catch (e) {
           this.internalError(e);
         }

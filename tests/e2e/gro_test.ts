@@ -57,12 +57,12 @@ async function assertSameBytes(ep: Endpoints): Promise<void> {
   }
 }
 
-/** Sum of xdeno's gro-merged events on sled `n` (Prometheus text of its admin API). */
-async function groMerged(t: Topology, n: number): Promise<number> {
+/** Sum of xdeno's `event` events on sled `n` (Prometheus text of its admin API). */
+async function events(t: Topology, n: number, event = "gro-merged"): Promise<number> {
   const s = t.plan.sleds[n - 1];
   const r = await run(["curl", "-sf", `${adminUrl(s.n)}/metrics`], { ns: s.ns });
-  const m = r.stdout.match(/^xdeno_switch_events_total\{[^}]*gro-merged[^}]*\} (\d+)/m);
-  return Number(m?.[1] ?? 0);
+  const re = new RegExp(`^xdeno_switch_events_total\\{[^}]*${event}[^}]*\\} (\\d+)`, "m");
+  return Number(r.stdout.match(re)?.[1] ?? 0);
 }
 
 Deno.test({
@@ -71,14 +71,32 @@ Deno.test({
   async fn() {
     await withSwitch(async (t) => {
       const sh = shapes(t);
-      const before = await groMerged(t, 1);
+      const before = await events(t, 1);
       await assertSameBytes(sh.l2);
-      const afterL2 = await groMerged(t, 1);
+      const afterL2 = await events(t, 1);
       await assertSameBytes(sh.routed);
       if (sut.name === "xdeno") {
         assert.ok(afterL2 > before, `sled1 merged nothing zone→zone (${before} → ${afterL2})`);
-        const afterRouted = await groMerged(t, 1);
+        const afterRouted = await events(t, 1);
         assert.ok(afterRouted > afterL2, `sled1 merged nothing towards the underlay`);
+      }
+    });
+  },
+});
+
+Deno.test({
+  name: `e2e (${sut.name}): vms without TSO, vm→sled2 vm over the overlay, every byte arrives`,
+  ignore: !!why || !carries(sut, "overlay"),
+  async fn() {
+    await withSwitch(async (t) => {
+      const before = sut.name === "xdeno" ? await events(t, 1, "gro-out") : 0;
+      await assertSameBytes(shapes(t).overlay);
+      if (sut.name === "xdeno") {
+        const after = await events(t, 1, "gro-out");
+        assert.ok(
+          after > before,
+          `sled1 merged nothing before the pipeline (${before} → ${after})`,
+        );
       }
     });
   },

@@ -43,6 +43,7 @@ const CASES = [
   ["overlay tso", "vnet"],
   ["overlay gro", "vnet"],
   ["zone gro", "vnet"],
+  ["overlay out gro", ""],
 ];
 
 for (const [path, mode] of CASES) {
