@@ -53,6 +53,33 @@ export function pseudoSumV6(buf: Uint8Array, l3: number, proto: number, l4len: n
   return sum16(buf, l3 + 8, 32, proto + (l4len >>> 16) + (l4len & 0xffff));
 }
 
+/** Sum of the IPv4 (`v4`) or IPv6 pseudo-header of the header at `l3`. */
+export function pseudoSum(
+  buf: Uint8Array,
+  l3: number,
+  v4: boolean,
+  proto: number,
+  l4len: number,
+): number {
+  return v4 ? pseudoSumV4(buf, l3, proto, l4len) : pseudoSumV6(buf, l3, proto, l4len);
+}
+
+/**
+ * Sum of the TCP header at `l4` (up to its payload at `payload`, checksum field as it stands)
+ * with the pseudo-header of the IP header at `l3` for `tcpLen` bytes: add the payload's sum to
+ * check or fill the checksum.
+ */
+export function tcpHeaderSum(
+  buf: Uint8Array,
+  l3: number,
+  l4: number,
+  payload: number,
+  tcpLen: number,
+  v4: boolean,
+): number {
+  return sum16(buf, l4, payload - l4, pseudoSum(buf, l3, v4, PROTO_TCP, tcpLen));
+}
+
 /** Computes the IPv4 header checksum (field treated as zero) of the header at `l3`. */
 export function ipv4HeaderChecksum(buf: Uint8Array, l3: number): number {
   const hlen = (buf[l3] & 0x0f) * 4;
@@ -89,9 +116,7 @@ export function l4ChecksumField(proto: number): number {
 /** Running sum of `level`'s pseudo-header (0 for ICMPv4, which has none). */
 function levelPseudoSum(buf: Uint8Array, level: HeaderLevel, l4len: number): number {
   if (level.proto === PROTO_ICMP) return 0;
-  return level.ipVersion === 4
-    ? pseudoSumV4(buf, level.l3, level.proto, l4len)
-    : pseudoSumV6(buf, level.l3, level.proto, l4len);
+  return pseudoSum(buf, level.l3, level.ipVersion === 4, level.proto, l4len);
 }
 
 /**

@@ -30,13 +30,7 @@ import {
 } from "../packet/ipv4.ts";
 import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
 import { bytesEqual, copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
-import {
-  fillIpv4HeaderChecksum,
-  fold,
-  PROTO_TCP,
-  pseudoSumV4,
-  pseudoSumV6,
-} from "../packet/checksum.ts";
+import { fillIpv4HeaderChecksum, fold, PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
 import type { TxQueue } from "./txq.ts";
 
 const ACK = 0x10, PSH = 0x08;
@@ -146,8 +140,7 @@ function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: num
   const l3 = off + ETHERNET_HEADER_LEN, v4 = u16(b, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
   const l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   const tcpLen = ipEnd(b, l3) - l4;
-  const ps = v4 ? pseudoSumV4(b, l3, PROTO_TCP, tcpLen) : pseudoSumV6(b, l3, PROTO_TCP, tcpLen);
-  setU16(b, l4 + TCP_CHECKSUM, fold(ps));
+  setU16(b, l4 + TCP_CHECKSUM, fold(pseudoSum(b, l3, v4, PROTO_TCP, tcpLen)));
   const vh = VH.reset(v, vo);
   vh.flags = VNET_F_NEEDS_CSUM;
   vh.gsoType = v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;

@@ -9,15 +9,7 @@
 
 import type { FrameBatch } from "../link/link.ts";
 import { copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
-import {
-  fillIpv4HeaderChecksum,
-  finish,
-  fold,
-  PROTO_TCP,
-  pseudoSumV4,
-  pseudoSumV6,
-  sum16,
-} from "../packet/checksum.ts";
+import { fillIpv4HeaderChecksum, finish, fold, sum16, tcpHeaderSum } from "../packet/checksum.ts";
 import { ETH_ETHERTYPE, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from "../packet/ethernet.ts";
 import { IPV4_HEADER_LEN, IPV4_TOTAL_LEN } from "../packet/ipv4.ts";
 import { IPV6_HEADER_LEN, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
@@ -170,10 +162,8 @@ export class OutTrain {
       fillIpv4HeaderChecksum(p, l3);
     } else setU16(p, l3 + IPV6_PAYLOAD_LEN, ipLen - IPV6_HEADER_LEN);
     setU16(p, l4 + TCP_CHECKSUM, 0);
-    const ps = this.v4
-      ? pseudoSumV4(p, l3, PROTO_TCP, tcpLen)
-      : pseudoSumV6(p, l3, PROTO_TCP, tcpLen);
-    setU16(p, l4 + TCP_CHECKSUM, finish(sum16(p, l4, po + this.hdr - l4, ps) + this.paySum));
+    const hs = tcpHeaderSum(p, l3, l4, po + this.hdr, tcpLen, this.v4);
+    setU16(p, l4 + TCP_CHECKSUM, finish(hs + this.paySum));
     return k;
   }
 }
@@ -182,7 +172,6 @@ export class OutTrain {
 function checkedPayloadSum(b: Uint8Array, off: number, hdr: number, n: number, v4: boolean) {
   const l3 = off + ETHERNET_HEADER_LEN, l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   const tcpLen = off + hdr - l4 + n;
-  const ps = v4 ? pseudoSumV4(b, l3, PROTO_TCP, tcpLen) : pseudoSumV6(b, l3, PROTO_TCP, tcpLen);
   const s = sum16(b, off + hdr, n);
-  return fold(sum16(b, l4, off + hdr - l4, ps) + s) === 0xffff ? s : -1;
+  return fold(tcpHeaderSum(b, l3, l4, off + hdr, tcpLen, v4) + s) === 0xffff ? s : -1;
 }

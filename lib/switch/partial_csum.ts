@@ -9,7 +9,7 @@ import { VirtioNetView, VNET_F_NEEDS_CSUM } from "../packet/virtio_net.ts";
 import { VNET_HDR_LEN } from "../link/link.ts";
 import type { HeaderLevel } from "../packet/meta.ts";
 import { setU16 } from "../packet/bytes.ts";
-import { fillL4Checksum, fold, PROTO_TCP, pseudoSumV4, pseudoSumV6 } from "../packet/checksum.ts";
+import { fillL4Checksum, fold, PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
 import { TCP_CHECKSUM } from "../packet/tcp.ts";
 
 /** One reused view for the header being read or written (the datapath is single-threaded). */
@@ -38,10 +38,11 @@ export function isPartial(v: Uint8Array | null, k: number): boolean {
 /** Writes the pseudo-header sum of TCP level `lv` into its checksum field (partial form). */
 export function setPseudoSum(buf: Uint8Array, lv: HeaderLevel): void {
   const len = lv.ipEnd - lv.l4;
-  const ps = lv.ipVersion === 4
-    ? pseudoSumV4(buf, lv.l3, PROTO_TCP, len)
-    : pseudoSumV6(buf, lv.l3, PROTO_TCP, len);
-  setU16(buf, lv.l4 + TCP_CHECKSUM, fold(ps));
+  setU16(
+    buf,
+    lv.l4 + TCP_CHECKSUM,
+    fold(pseudoSum(buf, lv.l3, lv.ipVersion === 4, PROTO_TCP, len)),
+  );
 }
 
 /** Completes TCP level `lv`'s checksum from scratch (what the device would have done). */

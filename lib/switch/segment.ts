@@ -20,9 +20,9 @@ import {
   finish,
   fold,
   PROTO_TCP,
-  pseudoSumV4,
-  pseudoSumV6,
+  pseudoSum,
   sum16,
+  tcpHeaderSum,
 } from "../packet/checksum.ts";
 
 const FIN = 0x01, PSH = 0x08, CWR = 0x80;
@@ -105,15 +105,14 @@ export class Segmenter {
       if (k !== 0) f &= ~CWR;
       o[tcp + TCP_FLAGS] = f;
       const tcpLen = hdr - l4 + len;
-      const ps = v4 ? pseudoSumV4(o, ip, PROTO_TCP, tcpLen) : pseudoSumV6(o, ip, PROTO_TCP, tcpLen);
       if (partial) {
-        setU16(o, tcp + TCP_CHECKSUM, fold(ps));
+        setU16(o, tcp + TCP_CHECKSUM, fold(pseudoSum(o, ip, v4, PROTO_TCP, tcpLen)));
         markPartial(b.vnet, k, l4);
       } else {
         setU16(o, tcp + TCP_CHECKSUM, 0);
         const ds = sum16(o, s + hdr, len);
         if (verify && (mss & 1) === 0) paySum += ds;
-        setU16(o, tcp + TCP_CHECKSUM, finish(sum16(o, tcp, hdr - l4, ps) + ds));
+        setU16(o, tcp + TCP_CHECKSUM, finish(tcpHeaderSum(o, ip, tcp, s + hdr, tcpLen, v4) + ds));
         b.vnet?.fill(0, k * VNET_HDR_LEN, (k + 1) * VNET_HDR_LEN);
       }
       b.offs[k] = s;
@@ -121,11 +120,8 @@ export class Segmenter {
     }
     b.count = n;
     if (verify && !partial) {
-      const tl = end - lv.l4;
-      const ps = v4
-        ? pseudoSumV4(buf, lv.l3, PROTO_TCP, tl)
-        : pseudoSumV6(buf, lv.l3, PROTO_TCP, tl);
-      if (fold(sum16(buf, lv.l4, lv.payload - lv.l4, ps) + paySum) !== 0xffff) return -2;
+      const hs = tcpHeaderSum(buf, lv.l3, lv.l4, lv.payload, end - lv.l4, v4);
+      if (fold(hs + paySum) !== 0xffff) return -2;
     }
     return n;
   }
