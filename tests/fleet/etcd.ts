@@ -132,8 +132,12 @@ export class EtcdCluster {
     return dec.decode(r.stdout);
   }
 
-  /** Waits until every running member answers (endpoint health). */
-  async waitHealthy(ms = 20000): Promise<void> {
+  /**
+   * Waits until every running member answers (endpoint health). A readiness wait, not a bound:
+   * with the whole suite on two cores, three members' first election and WAL fsyncs took more
+   * than 20 s once in CI.
+   */
+  async waitHealthy(ms = 60000): Promise<void> {
     const t0 = Date.now();
     let last = "";
     while (Date.now() - t0 < ms) {
