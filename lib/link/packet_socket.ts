@@ -12,6 +12,7 @@ import {
   HEADROOM,
   type Link,
   type LinkStats,
+  MAX_JOINS,
   newLinkStats,
   VNET_HDR_LEN,
 } from "./link.ts";
@@ -86,6 +87,11 @@ export class PacketLink implements Link {
   private readonly opts: PacketLinkOptions;
   /** True when frames carry a virtio-net header on the socket. */
   readonly vnet: boolean;
+  /**
+   * Trains (`FrameBatch.joins`) leave as one message from several buffers: with virtio-net
+   * headers, so the frame can be a GSO frame (a UDP_L4 train of Geneve packets, a TCP train).
+   */
+  readonly gather: boolean;
   // zero headers for plain sends, and landing space for received headers nobody keeps
   private readonly hdrs = new Uint8Array(256 * VNET_HDR_LEN);
   private readonly zero = new Uint8Array(VNET_HDR_LEN);
@@ -108,7 +114,8 @@ export class PacketLink implements Link {
     this.mac = ctl.mac(name);
     this.mtu = ctl.mtu(name);
     this.vnet = o.vnetHdr === true;
-    this.tx = new MmsgVec(o.txBatch ?? 64, this.vnet ? 2 : 1);
+    this.gather = this.vnet;
+    this.tx = new MmsgVec(o.txBatch ?? 64, this.vnet ? 2 : 1, this.gather ? MAX_JOINS : 0);
     setInt(fd, C.SOL_PACKET, C.PACKET_IGNORE_OUTGOING, 1, "PACKET_IGNORE_OUTGOING");
     if (o.filter) attachFilter(fd, o.filter);
     if (this.vnet) setInt(fd, C.SOL_PACKET, C.PACKET_VNET_HDR, 1, "PACKET_VNET_HDR");
@@ -248,29 +255,28 @@ export class PacketLink implements Link {
     return n;
   }
 
-  /** Sends frames [0, count) in sendmmsg batches; frames the kernel refuses are dropped. */
+  /**
+   * Sends frames [0, count) in sendmmsg batches, a train as one message; frames the kernel
+   * refuses are dropped. Returns the slots accepted.
+   */
   send(batch: FrameBatch, count: number): number {
     if (this.closed) return 0;
-    const t = this.tx;
+    const t = this.tx, joins = this.gather ? batch.joins : null;
+    const hdrs = this.vnet ? batch.vnet ?? this.zero : null;
+    const hdrLen = batch.vnet !== null ? VNET_HDR_LEN : 0;
     let sent = 0;
     for (let i = 0; i < count;) {
-      const k = Math.min(t.n, count - i);
-      for (let j = 0; j < k; j++) {
-        t.set(j, batch.bufs[i + j], batch.offs[i + j], batch.lens[i + j]);
-        if (this.vnet) {
-          const vh = batch.vnet;
-          if (vh) t.setHeader(j, vh, (i + j) * VNET_HDR_LEN, VNET_HDR_LEN);
-          else t.setHeader(j, this.zero, 0, VNET_HDR_LEN);
-        }
-      }
+      const k = t.load(batch, i, count, joins, hdrs, hdrLen, VNET_HDR_LEN);
       const r = this.flush(k);
-      for (let j = 0; j < r; j++) this.stats.txBytes += batch.lens[i + j];
-      sent += r;
+      for (let j = 0; j < r; j++) {
+        this.stats.txBytes += t.bytes[j];
+        sent += t.slots[j];
+      }
+      for (let j = 0; j < k; j++) i += t.slots[j];
       if (r < k) {
-        this.stats.txDropped += count - i - r;
+        this.stats.txDropped += count - sent;
         break; // the queue is full: the rest would fail too
       }
-      i += k;
     }
     return sent;
   }

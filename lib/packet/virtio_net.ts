@@ -22,6 +22,8 @@ export const VNET_F_NEEDS_CSUM = 1;
 export const VNET_F_DATA_VALID = 2;
 /** `gso_type` values. */
 export const VNET_GSO_NONE = 0, VNET_GSO_TCPV4 = 1, VNET_GSO_UDP = 3, VNET_GSO_TCPV6 = 4;
+/** `gso_type`: UDP segmentation (UDP_SEGMENT): the UDP payload cut every gso_size bytes. */
+export const VNET_GSO_UDP_L4 = 5;
 /** `gso_type` flag: the TCP stream uses ECN (CWR set on the first segment only). */
 export const VNET_GSO_ECN = 0x80;
 

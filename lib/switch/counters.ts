@@ -28,6 +28,7 @@ export const DROP_REASONS = [
   "gso",
   "bad-checksum",
   "geneve-critical",
+  "uso-malformed",
 ] as const;
 
 /** A drop reason's name. */
@@ -68,6 +69,9 @@ export const EVENTS = [
   "large-segment-split",
   "csum-partial-out",
   "csum-completed",
+  "uso-out",
+  "uso-pieces",
+  "uso-in",
 ] as const;
 
 /** Counter index of each event. */

@@ -8,7 +8,7 @@ import { ETH_SRC, EthernetView } from "../packet/ethernet.ts";
 import type { FrameBatch } from "../link/link.ts";
 import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
 import { resolveVnet, VirtioNetView, VnetVerdict } from "../packet/virtio_net.ts";
-import { innerPartialOnly } from "./partial_csum.ts";
+import { GeneveIn } from "./uso_in.ts";
 import { Ndp, unspecified } from "./ndp.ts";
 import { FlowId } from "../packet/flow.ts";
 import type { PacketMeta } from "../packet/meta.ts";
@@ -85,6 +85,8 @@ export class Datapath {
   seg: Segmenter | null = null;
   /** In-order TCP segments from a port merged before its pipeline (`gro_out.ts`). */
   readonly train: OutTrain;
+  /** Geneve for this sled, UDP_L4 frames cut into their packets (`uso_in.ts`). */
+  private readonly geneveIn: GeneveIn;
 
   constructor(
     readonly gatewayMac: Uint8Array,
@@ -107,6 +109,7 @@ export class Datapath {
       gatewayLinkLocal,
       () => hooks.minUnderlayMtu(),
     );
+    this.geneveIn = new GeneveIn(this.ov, this.counters);
     this.train = new OutTrain(this.ov, this.meta, this.counters, () => hooks.minUnderlayMtu());
     this.mc = new Multicast(this.counters, this.routes, this.flow, icmpSource, gatewayMac);
     this.ndp = new Ndp(
@@ -327,13 +330,7 @@ export class Datapath {
       return;
     }
     if (mcast) return void c[DROP.multicast]++;
-    if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) {
-      // An xdeno peer's inner TCP checksum left partial stays so until delivery.
-      if (innerPartialOnly(rx.vnet, i, this.meta.inner, rx.offs[i])) {
-        return this.ov.inbound(rx, i, false, true);
-      }
-      return this.flatten(rx, i) ? this.ov.inbound(rx, i, false) : undefined;
-    }
+    if (this.ov.isOurGeneve(b, l3, lv.proto, lv.dstPort)) return this.geneveIn.frame(rx, i);
     const dst = this.byAddr.get(b, l3 + IPV6_DST, 0);
     if (dst === undefined) return void c[DROP["no-local-port"]]++;
     copyBytes(b, off + ETH_SRC, this.sMac2, 0, 6);

@@ -23,7 +23,6 @@ import type { ProcessResult } from "../engine/packet.ts";
 import { type Reason, ReasonCounts } from "../engine/reason.ts";
 import type { DryRun } from "../engine/port.ts";
 import { parseFrame } from "../packet/parse.ts";
-import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
 import type { FlowId } from "../packet/flow.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
 import {
@@ -42,6 +41,7 @@ import type { KeyTable } from "./keytable.ts";
 import type { SwitchPort } from "./port.ts";
 import type { TxQueue } from "./txq.ts";
 import { ecmpHash, type NextHop, type RouteTable } from "./routes.ts";
+import { mssOptionAt, usoJoin } from "./uso.ts";
 import type { UftEntry } from "../engine/uft.ts";
 
 /** The part of an engine Port the switch drives: a VPC port from lib/vpc. */
@@ -87,22 +87,6 @@ export function setMssOption(b: Uint8Array, g: number, mss: number): boolean {
   b[at + 6] = mss >>> 8;
   b[at + 7] = mss & 0xff;
   return true;
-}
-
-/** Offset of the Oxide MSS option in the Geneve header at `b[g]`, or -1 (a peer not xdeno). */
-function mssOptionAt(b: Uint8Array, g: number): number {
-  const end = g + GENEVE_HEADER_LEN + (b[g] & 0x3f) * 4;
-  for (let at = g + GENEVE_HEADER_LEN; at + 4 <= end;) {
-    const body = (b[at + 3] & 0x1f) * 4;
-    if (
-      b[at] === (OXIDE_OPT_CLASS >> 8) && b[at + 1] === (OXIDE_OPT_CLASS & 0xff) &&
-      (b[at + 2] & 0x7f) === OXIDE_TYPE_MSS && body >= 4 && at + 8 <= end
-    ) {
-      return at;
-    }
-    at += 4 + body;
-  }
-  return -1;
 }
 
 /** Overlay forwarding state shared by every port of one switch. */
@@ -181,11 +165,13 @@ export class OverlayPath {
     rx.bufs[i] = pkt.buf;
     if (large && !whole) return this.splitOut(hop.ul.tx, pkt.buf, pkt.off, mss);
     if (whole) this.counters.events[EV["large-segment-out"]]++;
+    const tx = hop.ul.tx, ev = this.counters.events;
+    // An xdeno peer (MSS option) over virtio-net headers: partial checksums and UDP_L4 frames.
+    const toXdeno = link.vnet === true && tx.batch.vnet !== null &&
+      mssOptionAt(pkt.buf, o.l4 + 8) >= 0;
     if (partial) {
       // An xdeno peer completes it (or hands it on partial); the kernel carries it there.
-      if (
-        link.vnet === true && hop.ul.tx.batch.vnet !== null && mssOptionAt(pkt.buf, o.l4 + 8) >= 0
-      ) {
+      if (toXdeno) {
         setPseudoSum(pkt.buf, f);
         markPartial(rx.vnet, i, f.l4 - pkt.off, f.payload - pkt.off);
         this.counters.events[EV["csum-partial-out"]]++;
@@ -194,8 +180,8 @@ export class OverlayPath {
         rx.vnet!.fill(0, i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN);
       }
     }
-    hop.ul.tx.push(rx, i, pkt.off, pkt.len);
-    this.counters.events[EV["overlay-out"]]++;
+    if (!toXdeno || !usoJoin(tx, rx, i, pkt.off, pkt.len, ev)) tx.push(rx, i, pkt.off, pkt.len);
+    ev[EV["overlay-out"]]++;
   }
 
   /**

@@ -51,20 +51,26 @@ export function finishPartial(buf: Uint8Array, lv: HeaderLevel): void {
 }
 
 /**
- * True (and the header cleared) when header `k` of `v` asks only that the inner TCP checksum of
- * level `inner` (a Geneve frame starting at `off`) be completed: the one partial checksum the
- * overlay path carries through.
+ * True (and the header cleared) when header `k` of `v` asks only that a checksum of a Geneve
+ * frame starting at `off` be completed and its inner TCP checksum (level `inner`) is to be taken
+ * as partial: NEEDS_CSUM at the inner TCP (the one partial checksum the overlay path carries
+ * through), or at the outer UDP (level `outer`) of a frame built in this machine, such as a
+ * datagram the kernel cut from a UDP_L4 frame (see uso_in.ts for why that is sound).
  */
 export function innerPartialOnly(
   v: Uint8Array | null,
   k: number,
+  outer: HeaderLevel,
   inner: HeaderLevel,
   off: number,
 ): boolean {
   if (v === null || inner.proto !== PROTO_TCP || inner.l4 < 0) return false;
   const vh = VH.reset(v, k * VNET_HDR_LEN);
   if (vh.flags !== VNET_F_NEEDS_CSUM || vh.gsoType !== 0) return false;
-  if (vh.csumStart !== inner.l4 - off || vh.csumOffset !== TCP_CHECKSUM) return false;
+  const at = vh.csumStart, field = vh.csumOffset;
+  if (at === inner.l4 - off ? field !== TCP_CHECKSUM : at !== outer.l4 - off || field !== 6) {
+    return false;
+  }
   vh.clear();
   return true;
 }

@@ -4,7 +4,7 @@
 import { buildFrame, type LayerSpec } from "../../lib/packet/build.ts";
 import { MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import { Switch, type SwitchConfig } from "../../lib/switch/switch.ts";
-import { VnetLink } from "./vnet_link.ts";
+import { GatherVnetLink, VnetLink } from "./vnet_link.ts";
 
 export const GW_MAC = "a8:40:25:ff:77:77";
 export const GW_LL = "fe80::aa40:25ff:feff:7777";
@@ -35,7 +35,13 @@ export interface Sled {
 
 /** Builds the sled; `portMtu`/`ulMtu` size the links. */
 export function sled(
-  opts: { portMtu?: number; ulMtu?: number; ulVnet?: boolean; cfg?: Partial<SwitchConfig> } = {},
+  opts: {
+    portMtu?: number;
+    ulMtu?: number;
+    /** "gather": underlay links that also gather trains (`GatherVnetLink`). */
+    ulVnet?: boolean | "gather";
+    cfg?: Partial<SwitchConfig>;
+  } = {},
 ) {
   const clock = { t: 1000 };
   const now = () => clock.t;
@@ -49,7 +55,9 @@ export function sled(
     rack.push(far);
   }
   // A packet socket with PACKET_VNET_HDR, as the runtime opens the underlay.
-  const ulVnet = opts.ulVnet ? uplinks.map((l) => new VnetLink(l)) : [];
+  const ulVnet = opts.ulVnet
+    ? uplinks.map((l) => opts.ulVnet === "gather" ? new GatherVnetLink(l) : new VnetLink(l))
+    : [];
   const sw = new Switch({
     underlayPrefix: "fd00::/16",
     sledAddress: SLED,

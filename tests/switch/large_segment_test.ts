@@ -4,18 +4,15 @@
 // Encapsulations without the MSS option (peers that are not xdeno) get MSS-sized packets.
 
 import assert from "node:assert/strict";
-import { memoryPair } from "../../lib/link/memory.ts";
 import { fold, pseudoSumV4 } from "../../lib/packet/checksum.ts";
 import { FlowId } from "../../lib/packet/flow.ts";
 import { ip4, type LayerSpec } from "../../lib/packet/build.ts";
 import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
-import { vpcPort } from "../../lib/vpc/vpc_port.ts";
+import { miniGuest, offloadVm } from "./vpcsled.ts";
 import { frame, GW_MAC, hex, routedSled, SLED, type Sled, UL } from "./harness.ts";
-import { miniVpc } from "./minivpc.ts";
 import { assertTsharkClean, haveTshark, tsharkFields } from "../vpc/tshark.ts";
-import { VnetLink } from "./vnet_link.ts";
 
 const SLED2 = "fd00:2::1";
 const VA = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10", sled: SLED };
@@ -52,56 +49,10 @@ function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulVnet?: bo
 
 /** Adds guest `g` (offloading unless `offload` is false) with the real VPC pipeline. */
 function addGuest(s: Sled, maps: Mappings, g: typeof VA, addr: string, offload?: boolean) {
-  const [mine, far] = memoryPair({ name: g.name, mtu: 65535 }, {
-    name: `${g.name}-guest`,
-    mac: g.mac,
-    mtu: 65535,
-  });
-  const link = new VnetLink(mine);
-  const pipeline = vpcPort({
-    name: g.name,
-    vni: 10,
-    guestMac: g.mac,
-    underlay: addr,
-    v4: { privateIp: g.ip, subnet: "172.30.0.0/22" },
-    mappings: maps,
-    clock: () => s.clock.t,
-  });
-  s.sw.addPort({
-    name: g.name,
-    kind: "instance",
-    link: offload === false ? mine : link,
-    mac: g.mac,
-    vni: 10,
-    pipeline,
-    mtu: 1500,
-  });
-  return { far, link };
+  return offloadVm(s, g, addr, maps, offload !== false);
 }
 
 /** Geneve frames the sled sent to the rack (both links, in order per link). */
-/** Guest VA on `s` behind the mini VPC (VB mapped to the second sled, no MSS option). */
-function miniGuest(s: Sled) {
-  const [mine, far] = memoryPair({ name: VA.name, mtu: 65535 }, {
-    name: "guest",
-    mac: VA.mac,
-    mtu: 65535,
-  });
-  const link = new VnetLink(mine);
-  const v2p = new Map([[VB.ip, { mac: VB.mac, sled: SLED2 }]]);
-  const pipeline = miniVpc({ name: VA.name, mac: VA.mac, vni: 10, sled: SLED, v2p });
-  s.sw.addPort({
-    name: VA.name,
-    kind: "instance",
-    link,
-    mac: VA.mac,
-    vni: 10,
-    pipeline,
-    mtu: 1500,
-  });
-  return { link, far };
-}
-
 function wire(s: Sled): Uint8Array[] {
   return s.rack.flatMap((r) => r.take()).filter((f) => f[20] === 17 && f[56] === 0x17);
 }

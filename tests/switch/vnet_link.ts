@@ -28,3 +28,28 @@ export class VnetLink extends WrappedLink {
     return this.inner.sendFrame(buf, off, len);
   }
 }
+
+/**
+ * A VnetLink that gathers, as the runtime's underlay packet socket does: a train (a frame and
+ * the slots continuing it, `FrameBatch.joins`) is one frame with the first slot's header. Every
+ * frame sent is kept whole in `frames`; frames of one slot also go on to the far end (a train
+ * may be larger than the memory link's MTU).
+ */
+export class GatherVnetLink extends VnetLink {
+  readonly gather = true;
+  readonly frames: { f: Uint8Array; h: Uint8Array }[] = [];
+  override send(batch: FrameBatch, count: number): number {
+    for (let i = 0; i < count; i++) {
+      const j = batch.joins?.[i] ?? 0, parts: Uint8Array[] = [];
+      for (let s = i; s <= i + j; s++) {
+        parts.push(batch.bufs[s].slice(batch.offs[s], batch.offs[s] + batch.lens[s]));
+      }
+      const f = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+      parts.reduce((n, p) => (f.set(p, n), n + p.length), 0);
+      this.frames.push({ f, h: batch.vnet!.slice(i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN) });
+      if (j === 0) this.inner.sendFrame(f, 0, f.length);
+      i += j;
+    }
+    return count;
+  }
+}
