@@ -9,6 +9,7 @@ import { errno, libc, SysError } from "../../ffi/libc.ts";
 import { FrameBatch, HEADROOM, type LinkStats, VNET_HDR_LEN } from "./link.ts";
 import { MmsgVec } from "./mmsg.ts";
 import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
+import { UdpL4Pieces } from "./uso_rx.ts";
 
 const MAP_FAILED = 0xffffffffffffffffn;
 const PAGE = 4096;
@@ -57,6 +58,8 @@ export class FrameRing {
   private inBlock = 0;
   private readonly big: MmsgVec;
   private readonly spare = new Uint8Array(VNET_HDR_LEN);
+  /** UDP_L4 frames cut into datagrams for a batch without headers (made on the first one). */
+  private pieces: UdpL4Pieces | null = null;
   private closed = false;
 
   /** `vnet`: PACKET_VNET_HDR is on, so a virtio-net header precedes each frame in its slot. */
@@ -91,14 +94,19 @@ export class FrameRing {
   recv(batch: FrameBatch, stats: LinkStats): number {
     if (this.closed) return 0;
     const w = this.w, ring = this.ring;
-    let n = 0;
+    let n = this.pieces?.pending ? this.pieces.drain(batch, 0, stats) : 0;
     while (n < batch.capacity) {
       const h = this.at;
       const st = w[(h + TPACKET2_HDR.status) >> 2];
       if ((st & C.TP_STATUS_USER) === 0) break;
       const buf = batch.bufs[n];
       let len = -1;
-      if (st & C.TP_STATUS_COPY) len = this.recvWhole(batch, n);
+      if (st & C.TP_STATUS_COPY && this.vnet && !batch.vnet) {
+        if (this.recvPieces()) {
+          n = this.pieces!.drain(batch, n, stats);
+          len = -2;
+        }
+      } else if (st & C.TP_STATUS_COPY) len = this.recvWhole(batch, n);
       else {
         const snap = w[(h + TPACKET2_HDR.snaplen) >> 2];
         const wire = w[(h + TPACKET2_HDR.len) >> 2];
@@ -119,7 +127,7 @@ export class FrameRing {
         stats.rxFrames++;
         stats.rxBytes += len;
         n++;
-      } else stats.rxErrors++; // truncated, or a GSO super-frame the consumer cannot carry
+      } else if (len === -1) stats.rxErrors++; // truncated, or a GSO frame it cannot carry
       // the frame is copied out: the slot belongs to the kernel again
       w[(h + TPACKET2_HDR.status) >> 2] = C.TP_STATUS_KERNEL;
       this.advance();
@@ -151,9 +159,25 @@ export class FrameRing {
     return len;
   }
 
+  /**
+   * Reads a TP_STATUS_COPY frame for a batch without headers; true when it is a UDP_L4 frame
+   * whose datagrams now wait in `pieces`. Any other frame is dropped (the caller counts it): it
+   * is larger than a slot, so a GSO frame such a batch cannot carry.
+   */
+  private recvPieces(): boolean {
+    const p = this.pieces ??= new UdpL4Pieces(), v = this.big;
+    v.set(0, p.buf, 0, p.buf.length);
+    v.setHeader(0, this.spare, 0, VNET_HDR_LEN);
+    if (libc.recvmmsg(this.fd, v.ptr, 1, C.MSG_DONTWAIT, null) !== 1) return false;
+    const len = v.len(0) - VNET_HDR_LEN;
+    return (v.flags(0) & C.MSG_TRUNC) === 0 && len > 0 && p.load(this.spare, 0, len);
+  }
+
   /** True when the next slot holds a frame (no syscall: lets a loop skip poll(2)). */
   pending(): boolean {
-    return !this.closed && (this.w[(this.at + TPACKET2_HDR.status) >> 2] & C.TP_STATUS_USER) !== 0;
+    if (this.closed) return false;
+    if (this.pieces?.pending) return true;
+    return (this.w[(this.at + TPACKET2_HDR.status) >> 2] & C.TP_STATUS_USER) !== 0;
   }
 
   /** Unmaps the ring; later `recv` calls return 0. Idempotent. */

@@ -13,12 +13,16 @@
 // complete checksum is computed again to the same value), and no damage can hide behind it,
 // since the bytes never left memory. (UDP GRO can also make UDP_L4 frames from a wire, but it
 // merges only datagrams whose outer UDP checksum, which covers the inner packet, was verified.)
+// Datagrams that crossed a wire arrive with the outer UDP checksum complete and the inner one
+// still the pseudo-header sum: those are verified by their outer checksum (`acrossWire`).
 
 import { VirtioNetView, VNET_F_NEEDS_CSUM, VNET_GSO_UDP_L4 } from "../packet/virtio_net.ts";
 import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
-import { copyBytes, setU16 } from "../packet/bytes.ts";
-import { PROTO_TCP } from "../packet/checksum.ts";
+import { copyBytes, setU16, u16 } from "../packet/bytes.ts";
+import { fold, PROTO_TCP, pseudoSum, verifyL4Checksum } from "../packet/checksum.ts";
+import { OXIDE_OPT_MSS } from "../packet/meta.ts";
+import { TCP_CHECKSUM } from "../packet/tcp.ts";
 import { IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
 import { UDP_CHECKSUM, UDP_LENGTH } from "../packet/udp.ts";
 import { parseFrame } from "../packet/parse.ts";
@@ -54,7 +58,25 @@ export class GeneveIn {
         vh.clear();
       }
     }
-    this.ov.inbound(rx, i, false);
+    const w = this.acrossWire(rx, i);
+    if (w < 0) return void this.counters.drops[DROP["bad-checksum"]]++;
+    this.ov.inbound(rx, i, false, w === 1);
+  }
+
+  /**
+   * A datagram cut from a UDP_L4 frame that crossed a wire (a NIC or the kernel completed its
+   * outer UDP checksum, not the inner one): 1 when its inner TCP checksum holds exactly the
+   * pseudo-header sum, the packet comes from an xdeno peer (MSS option), and the outer UDP
+   * checksum, which covers the inner packet, is right (the inner one is then taken as
+   * partial); -1 when that outer checksum is wrong; 0 otherwise (the packet as it is).
+   */
+  private acrossWire(rx: FrameBatch, i: number): number {
+    const m = this.ov.pkt.meta, o = m.outer, f = m.inner, b = rx.bufs[i];
+    if (f.proto !== PROTO_TCP || f.l4 < 0 || (m.oxideOpts & OXIDE_OPT_MSS) === 0) return 0;
+    if (u16(b, o.l4 + UDP_CHECKSUM) === 0) return 0;
+    const ps = fold(pseudoSum(b, f.l3, f.ipVersion === 4, PROTO_TCP, f.ipEnd - f.l4));
+    if (u16(b, f.l4 + TCP_CHECKSUM) !== ps) return 0;
+    return verifyL4Checksum(b, o) ? 1 : -1;
   }
 
   /** Cuts the UDP_L4 frame `i` of `rx` into its Geneve packets and handles each in order. */

@@ -56,9 +56,20 @@ async function completePartial(file: string): Promise<{ file: string; completed:
       : onesSum(f, l3 + 8, l3 + 40, 6 + end - l4);
     if (onesSum(f, l4, end, pseudo) === 0xffff) return f; // already complete
     if (f[l4 + 16] * 256 + f[l4 + 17] !== pseudo) return f; // wrong either way: tshark says so
+    const udpLen = f[58] * 256 + f[59], outer = f[60] !== 0 || f[61] !== 0;
+    const udpSum = () => onesSum(f, 54, 54 + udpLen, onesSum(f, 22, 54, 17 + udpLen));
+    if (outer && udpSum() !== 0xffff) return f; // a wrong outer checksum stays for tshark
     const c = 0xffff - onesSum(f, l4, end);
     f[l4 + 16] = c >> 8;
     f[l4 + 17] = c & 0xff;
+    // A datagram cut from a UDP_L4 frame carries a real outer UDP checksum, which covers the
+    // field just completed: computed again over the same bytes the receiving sled sees.
+    if (outer) {
+      f[60] = f[61] = 0;
+      const u = 0xffff - udpSum();
+      f[60] = (u || 0xffff) >> 8;
+      f[61] = (u || 0xffff) & 0xff;
+    }
     completed++;
     return f;
   });
@@ -91,28 +102,46 @@ async function sizes(file: string): Promise<string[][]> {
 
 /**
  * Captures Geneve on `links` ([ns, ifname]) while `fn` runs with TSO on in the namespaces `tso`
- * (not on the external client: OVS's AF_PACKET ports cannot carry its partial checksums).
+ * (not on the external client: OVS's AF_PACKET ports cannot carry its partial checksums). With
+ * `wire` (a prefix), only Geneve to that prefix is captured and the links' tx checksum offload
+ * is off meanwhile: the kernel cuts UDP_L4 frames (Geneve between xdeno sleds,
+ * lib/switch/uso.ts) into their datagrams before the capture sees them and completes their
+ * outer UDP checksums, as a NIC sending them over a wire would. (Frames the links receive are
+ * captured as they arrive: whole UDP_L4 frames.)
  */
 async function withTso(
   t: Topology,
   links: [string, string][],
   tso: string[],
   fn: () => Promise<void>,
+  wire?: string,
 ) {
   const dir = stateDir(t.plan.prefix);
   await Deno.mkdir(dir, { recursive: true });
   const caps = await Promise.all(
     links.map(([ns, dev], i) =>
-      Capture.start(ns, dev, "udp port 6081", `${dir}/large-${i}.pcap`, 3000)
+      Capture.start(
+        ns,
+        dev,
+        wire ? `udp port 6081 and dst net ${wire}` : "udp port 6081",
+        `${dir}/large-${i}.pcap`,
+        3000,
+      )
     ),
   );
   const offload = (on: boolean) =>
     Promise.all(tso.map((ns) => run(["ethtool", "-K", "eth0", "tx", on ? "on" : "off"], { ns })));
+  const cut = (on: boolean) =>
+    Promise.all(
+      links.map(([ns, dev]) => run(["ethtool", "-K", dev, "tx", on ? "off" : "on"], { ns })),
+    );
   await offload(true);
+  if (wire) await cut(true);
   try {
     await fn();
   } finally {
     await offload(false);
+    if (wire) await cut(false);
     for (const c of caps) await c.stop();
   }
   return caps.map((c) => c.file);
@@ -126,11 +155,13 @@ Deno.test({
   async fn() {
     await withSwitch(async (t) => {
       const [s1, s2] = t.plan.sleds, a = s1.vms[0], b = s2.vms[0];
+      // On the racks' ports to sled 2, where the kernel cuts sled 1's UDP_L4 frames.
       const files = await withTso(
         t,
-        s1.uplinks.map((u) => [u.rack, u.rackPort]),
+        s2.uplinks.map((u) => [u.rack, u.rackPort]),
         [a.ns, b.ns],
         () => assertTcp({ client: a.ns, server: b.ns, dst: b.ip4 }, 2),
+        s2.prefix,
       );
       const done = await Promise.all(files.map(completePartial));
       const partial = done.reduce((n, d) => n + d.completed, 0);

@@ -217,24 +217,44 @@ Deno.test("uso: the far sled cuts a UDP_L4 frame into its Geneve packets: one GS
   }
 });
 
-Deno.test("uso: datagrams the kernel cut on the way (NEEDS_CSUM at the outer UDP) reach a guest without offload with right checksums", () => {
+/** Sled b (guest without offload) after the handshake, and the UDP_L4 frame sled a sent. */
+function pairWithFrame() {
   const a = vpcSled(SLED, VA);
   const b = vpcSled(SLED2, VB, { offload: false });
   const { syn, got } = tsoSend(a, DATA);
   deliver(b.s, syn);
   b.far.take();
-  const pieces = kernelCut(got[0].f, PIECE).map((f) => {
+  return { b, got: got[0] };
+}
+
+/** Asserts the guest got the MSS segments `ks` of DATA, each checksum complete and right. */
+function assertSegments(out: Uint8Array[], ks: number[]) {
+  assert.equal(out.length, ks.length);
+  out.forEach((f, n) => {
+    const end = 14 + u16(f, 16), k = ks[n];
+    assert.equal(onesSum(f, 34, end, onesSum(f, 26, 34, 6 + end - 34)), 0xffff, `csum ${k}`);
+    assert.equal(hex(f.subarray(54)), hex(DATA.subarray(k * MSS, (k + 1) * MSS)), `data ${k}`);
+  });
+}
+
+Deno.test("uso: datagrams the kernel cut on the way (NEEDS_CSUM at the outer UDP) reach a guest without offload with right checksums", () => {
+  const { b, got } = pairWithFrame();
+  const pieces = kernelCut(got.f, PIECE).map((f) => {
     put16(f, 60, udpPseudo(f, u16(f, 58))); // still partial: as the packet socket reports it
-    return { f, h: Uint8Array.of(1, 0, 0, 0, 0, 0, 54, 0, 6, 0), link: got[0].link };
+    return { f, h: Uint8Array.of(1, 0, 0, 0, 0, 0, 54, 0, 6, 0), link: got.link };
   });
   deliver(b.s, pieces);
-  const out = b.far.take(), ev = b.s.sw.counters.toJSON();
-  assert.deepEqual(ev.drops, {});
-  assert.equal(out.length, 41);
-  out.forEach((f, k) => {
-    const end = 14 + u16(f, 16);
-    assert.equal(onesSum(f, 34, end, onesSum(f, 26, 34, 6 + end - 34)), 0xffff, `csum ${k}`);
-  });
+  assert.deepEqual(b.s.sw.counters.toJSON().drops, {});
+  assertSegments(b.far.take(), [...Array(41).keys()]);
+});
+
+Deno.test("uso: datagrams that crossed a wire (outer UDP checksum complete, inner partial) are checked by the outer checksum", () => {
+  const { b, got } = pairWithFrame();
+  const pieces = kernelCut(got.f, PIECE).map((f) => ({ f, h: new Uint8Array(10), link: got.link }));
+  pieces[2].f[2000] ^= 0x40; // damage on the wire, in the third packet's payload
+  deliver(b.s, pieces);
+  assert.deepEqual(b.s.sw.counters.toJSON().drops, { "bad-checksum": 1 });
+  assertSegments(b.far.take(), [...Array(41).keys()].filter((k) => k < 12 || k >= 18));
 });
 
 Deno.test("uso: malformed UDP_L4 frames are counted and dropped", () => {
