@@ -11,6 +11,7 @@ import { BOUNDARY_VNI, EXTERNAL_IP, stateDir, VPC_VNI } from "../../lib/testbed/
 import { carries } from "../../lib/testbed/sut.ts";
 import type { Topology } from "../../lib/testbed/topology.ts";
 import { assertTcp, e2eSkip, sut, withSwitch } from "./harness.ts";
+import { captureToSleds } from "./wire.ts";
 
 const why = await e2eSkip();
 const name = (s: string) => `e2e (${sut.name}): ${s}`;
@@ -101,47 +102,32 @@ async function sizes(file: string): Promise<string[][]> {
 }
 
 /**
- * Captures Geneve on `links` ([ns, ifname]) while `fn` runs with TSO on in the namespaces `tso`
- * (not on the external client: OVS's AF_PACKET ports cannot carry its partial checksums). With
- * `wire` (a prefix), only Geneve to that prefix is captured and the links' tx checksum offload
- * is off meanwhile: the kernel cuts UDP_L4 frames (Geneve between xdeno sleds,
- * lib/switch/uso.ts) into their datagrams before the capture sees them and completes their
- * outer UDP checksums, as a NIC sending them over a wire would. (Frames the links receive are
- * captured as they arrive: whole UDP_L4 frames.)
+ * Runs `fn` with TSO on in the namespaces `tso` (not on the external client: OVS's AF_PACKET
+ * ports cannot carry its partial checksums).
  */
-async function withTso(
-  t: Topology,
-  links: [string, string][],
-  tso: string[],
-  fn: () => Promise<void>,
-  wire?: string,
-) {
-  const dir = stateDir(t.plan.prefix);
-  await Deno.mkdir(dir, { recursive: true });
-  const caps = await Promise.all(
-    links.map(([ns, dev], i) =>
-      Capture.start(
-        ns,
-        dev,
-        wire ? `udp port 6081 and dst net ${wire}` : "udp port 6081",
-        `${dir}/large-${i}.pcap`,
-        3000,
-      )
-    ),
-  );
+async function withTso(tso: string[], fn: () => Promise<void>): Promise<void> {
   const offload = (on: boolean) =>
     Promise.all(tso.map((ns) => run(["ethtool", "-K", "eth0", "tx", on ? "on" : "off"], { ns })));
-  const cut = (on: boolean) =>
-    Promise.all(
-      links.map(([ns, dev]) => run(["ethtool", "-K", dev, "tx", on ? "off" : "on"], { ns })),
-    );
   await offload(true);
-  if (wire) await cut(true);
   try {
     await fn();
   } finally {
     await offload(false);
-    if (wire) await cut(false);
+  }
+}
+
+/** Captures Geneve on `links` ([ns, ifname]) while `fn` runs; returns the pcap files. */
+async function capture(t: Topology, links: [string, string][], fn: () => Promise<void>) {
+  const dir = stateDir(t.plan.prefix);
+  await Deno.mkdir(dir, { recursive: true });
+  const caps = await Promise.all(
+    links.map(([ns, dev], i) =>
+      Capture.start(ns, dev, "udp port 6081", `${dir}/large-${i}.pcap`, 3000)
+    ),
+  );
+  try {
+    await fn();
+  } finally {
     for (const c of caps) await c.stop();
   }
   return caps.map((c) => c.file);
@@ -155,13 +141,12 @@ Deno.test({
   async fn() {
     await withSwitch(async (t) => {
       const [s1, s2] = t.plan.sleds, a = s1.vms[0], b = s2.vms[0];
-      // On the racks' ports to sled 2, where the kernel cuts sled 1's UDP_L4 frames.
-      const files = await withTso(
+      // Where the racks send to sled 2, which cut sled 1's UDP_L4 frames as before a wire.
+      const files = await captureToSleds(
         t,
-        s2.uplinks.map((u) => [u.rack, u.rackPort]),
-        [a.ns, b.ns],
-        () => assertTcp({ client: a.ns, server: b.ns, dst: b.ip4 }, 2),
-        s2.prefix,
+        [s2],
+        () => withTso([a.ns, b.ns], () => assertTcp({ client: a.ns, server: b.ns, dst: b.ip4 }, 2)),
+        "large",
       );
       const done = await Promise.all(files.map(completePartial));
       const partial = done.reduce((n, d) => n + d.completed, 0);
@@ -192,11 +177,11 @@ Deno.test({
   async fn() {
     await withSwitch(async (t) => {
       const vm = t.plan.sleds[0].vms[0], ext = t.plan.external;
-      const files = await withTso(
+      const files = await capture(
         t,
         [[t.plan.racks[0], "bnd"]],
-        [vm.ns],
-        () => assertTcp({ client: vm.ns, server: ext.ns, dst: EXTERNAL_IP }, 2),
+        () =>
+          withTso([vm.ns], () => assertTcp({ client: vm.ns, server: ext.ns, dst: EXTERNAL_IP }, 2)),
       );
       const pkts = await dissectGeneve(files[0]);
       assert.deepEqual(checkGeneve(pkts, { vnis: [BOUNDARY_VNI, VPC_VNI], min: 20 }), []);

@@ -1,15 +1,16 @@
 // End-to-end VPC overlay through the switch under test: VMs on VNI 10 across sleds (Geneve on the
-// underlay, checked by tshark on both of sled1's rack links) and on one sled (looped back inside
-// the switch, so nothing may reach the racks).
+// underlay, checked by tshark where the racks send it to the sleds) and on one sled (looped back
+// inside the switch, so nothing may reach the racks).
 import assert from "node:assert/strict";
-import { Capture, checkGeneve, dissectGeneve, GenevePacket } from "../../lib/testbed/capture.ts";
+import { checkGeneve, dissectGeneve, GenevePacket } from "../../lib/testbed/capture.ts";
 import { run, sleep } from "../../lib/testbed/exec.ts";
 import { tcpThroughput } from "../../lib/testbed/measure.ts";
-import { stateDir, VPC_VNI } from "../../lib/testbed/plan.ts";
+import { VPC_VNI } from "../../lib/testbed/plan.ts";
 import { carries } from "../../lib/testbed/sut.ts";
 import { rackLink, Topology } from "../../lib/testbed/topology.ts";
 import { ping } from "../../lib/testbed/verify.ts";
 import { assertReachable, assertTcp, e2eSkip, sut, withSwitch } from "./harness.ts";
+import { captureToSleds } from "./wire.ts";
 
 const why = await e2eSkip();
 const name = (s: string) => `e2e (${sut.name}): ${s}`;
@@ -17,22 +18,14 @@ const name = (s: string) => `e2e (${sut.name}): ${s}`;
 // same-sled traffic local; L2 peers (OVS) bridge IPv4 only here and flood ARP to the other sled.
 const v6 = sut.topology.vpcGateway === true;
 
-/** Captures Geneve on both of sled1's rack links while `fn` runs; returns what tshark saw. */
+/**
+ * Captures Geneve to both sleds where the racks send it to them (tests/e2e/wire.ts: UDP_L4 frames
+ * cut into datagrams as before a wire) while `fn` runs; returns what tshark saw.
+ */
 async function captureSled1(t: Topology, fn: () => Promise<void>): Promise<GenevePacket[]> {
-  const dir = stateDir(t.plan.prefix);
-  await Deno.mkdir(dir, { recursive: true });
-  const caps = await Promise.all(
-    t.plan.sleds[0].uplinks.map((u) =>
-      Capture.start(u.rack, u.rackPort, "udp port 6081", `${dir}/${u.name}.pcap`, 3000)
-    ),
-  );
-  try {
-    await fn();
-  } finally {
-    for (const c of caps) await c.stop();
-  }
+  const files = await captureToSleds(t, t.plan.sleds, fn);
   const pkts: GenevePacket[] = [];
-  for (const c of caps) pkts.push(...await dissectGeneve(c.file));
+  for (const f of files) pkts.push(...await dissectGeneve(f));
   return pkts;
 }
 

@@ -4,6 +4,10 @@
 # send() takes, and how many frames the peer end of a veth receives. Run as root:
 #   /usr/bin/python3 tests/link/gso_probe.py
 # Prints one JSON line per case. The namespace carries a random prefix and is always removed.
+# First: a UDP_L4 GSO frame whose UDP payload is a row of whole Geneve packets (gso_size each,
+# the last shorter), sent from a0 through a router namespace to b0: what the router's and b0's
+# packet sockets report (one frame, gso_type 5, or the kernel's datagrams when the router's
+# egress has tx-udp-segmentation off).
 import ctypes
 import json
 import os
@@ -31,22 +35,14 @@ def csum(b):
 
 def frame():
     """Ethernet/IPv6/UDP 6081/Geneve/Ethernet/IPv4/TCP with UNITS * MSS bytes (partial TCP csum)."""
-    data = bytes((i * 7) & 0xFF for i in range(UNITS * MSS))
-    tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1, 1, 5 << 4, 0x10, 512, 0, 0)
-    ip4 = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(data), 1, 0x4000,
-                                64, 6, 0, bytes([172, 30, 0, 10]), bytes([172, 30, 0, 11])))
-    struct.pack_into("!H", ip4, 10, ~csum(bytes(ip4)) & 0xFFFF)
-    ps = csum(bytes(ip4[12:20]) + struct.pack("!HH", 6, len(tcp) + len(data)))
-    tcp = tcp[:16] + struct.pack("!H", ps) + tcp[18:]
-    inner = b"\xa8\x40\x25\xfa\x00\x0b\xa8\x40\x25\xfa\x00\x0a\x08\x00" + bytes(ip4) + tcp + data
-    gen = struct.pack("!BBHI", 2, 0, 0x6558, 10 << 8) + struct.pack("!HBBI", 0x0129, 2, 1, MSS)
-    udp_len = 8 + len(gen) + len(inner)
+    body = piece(0, UNITS)
+    udp_len = 8 + len(body)
     udp = struct.pack("!HHHH", 50000, 6081, udp_len, 0)
     ip6 = struct.pack("!IHBB16s16s", 6 << 28, udp_len, 17, 255,
                       socket.inet_pton(socket.AF_INET6, "fd00:1::1"),
                       socket.inet_pton(socket.AF_INET6, "fd00:2::1"))
     eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x86\xdd"
-    return eth + ip6 + udp + gen + inner
+    return eth + ip6 + udp + body
 
 
 def sh(*a):
@@ -88,9 +84,9 @@ def case(ns, name, hdr, hdr_sz, f):
 PIECES, PIECE_UNITS = 7, 6  # a UDP_L4 super-frame: 7 Geneve packets of 6 * MSS inner bytes
 
 
-def piece(seq):
-    """Geneve header + inner Ethernet/IPv4/TCP with PIECE_UNITS * MSS bytes (partial TCP csum)."""
-    data = bytes(((seq + i) * 7) & 0xFF for i in range(PIECE_UNITS * MSS))
+def piece(seq, units=PIECE_UNITS):
+    """Geneve header + inner Ethernet/IPv4/TCP with units * MSS bytes (partial TCP csum)."""
+    data = bytes(((seq + i) * 7) & 0xFF for i in range(units * MSS))
     tcp = struct.pack("!HHIIBBHHH", 40000, 5201, 1 + seq, 1, 5 << 4, 0x10, 512, 0, 0)
     ip4 = bytearray(struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(tcp) + len(data), 1, 0x4000,
                                 64, 6, 0, bytes([172, 30, 0, 10]), bytes([172, 30, 0, 11])))
@@ -143,6 +139,12 @@ def drain(s, keep):
     return got
 
 
+def mac_of(ns, ifname):
+    out = subprocess.run(["ip", "-n", ns, "-j", "link", "show", ifname], capture_output=True,
+                         check=True).stdout
+    return json.loads(out)[0]["address"]
+
+
 def routed(ns):
     """a0 -> router (forwarding, r1 tso/gso as asked) -> b0: what b0's packet socket and the
     router's ingress see of one UDP_L4 super-frame, and whether its pieces are whole Geneve
@@ -160,10 +162,7 @@ def routed(ns):
         sh("ip", "netns", "exec", r, "sysctl", "-qw", "net.ipv6.conf.all.forwarding=1")
         sh("ip", "-n", r, "addr", "add", "fd00:1::ff/64", "dev", "r0", "nodad")
         sh("ip", "-n", r, "addr", "add", "fd00:2::ff/64", "dev", "r1", "nodad")
-        mac = lambda n, i: open(f"/proc/self/fd/0").close() or subprocess.run(  # noqa: E731
-            ["ip", "-n", n, "-j", "link", "show", i], capture_output=True, check=True).stdout
-        bmac = json.loads(mac(b, "b0"))[0]["address"]
-        rmac = json.loads(mac(r, "r0"))[0]["address"]
+        bmac, rmac = mac_of(b, "b0"), mac_of(r, "r0")
         sh("ip", "-n", r, "neigh", "add", "fd00:2::1", "lladdr", bmac, "dev", "r1", "nud",
            "permanent")
         f, gso = super_frame(bytes.fromhex(rmac.replace(":", "")))
@@ -171,8 +170,7 @@ def routed(ns):
         results = []
         for gso_off in (False, True):
             sh("ip", "netns", "exec", r, "ethtool", "-K", "r1", "tx-udp-segmentation",
-               "off" if gso_off else "on",
-               )
+               "off" if gso_off else "on")
             enter(b)
             rx = vnet_socket("b0")
             enter(r)
