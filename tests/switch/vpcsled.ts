@@ -13,13 +13,9 @@ export const SLED2 = "fd00:2::1";
 export const A = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10" };
 export const B = { name: "vm-b", mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11" };
 
-/** Adds an instance with a real VPC port on sled `s` (whose underlay address is `sled`). */
-export function vm(s: Sled, g: typeof A, sled: string, mappings: Mappings) {
-  const [mine, far] = memoryPair(
-    { name: g.name, clock: () => s.clock.t },
-    { name: `${g.name}-guest`, mac: g.mac, clock: () => s.clock.t },
-  );
-  const pipeline = vpcPort({
+/** The real VPC port of instance `g` on sled `s` (whose underlay address is `sled`). */
+function vpcPipeline(s: Sled, g: typeof A, sled: string, mappings: Mappings) {
+  return vpcPort({
     name: g.name,
     vni: VNI,
     guestMac: g.mac,
@@ -28,6 +24,15 @@ export function vm(s: Sled, g: typeof A, sled: string, mappings: Mappings) {
     mappings,
     clock: () => s.clock.t,
   });
+}
+
+/** Adds an instance with a real VPC port on sled `s` (whose underlay address is `sled`). */
+export function vm(s: Sled, g: typeof A, sled: string, mappings: Mappings) {
+  const [mine, far] = memoryPair(
+    { name: g.name, clock: () => s.clock.t },
+    { name: `${g.name}-guest`, mac: g.mac, clock: () => s.clock.t },
+  );
+  const pipeline = vpcPipeline(s, g, sled, mappings);
   s.sw.addPort({ name: g.name, kind: "instance", link: mine, mac: g.mac, vni: VNI, pipeline });
   return far;
 }
@@ -50,15 +55,7 @@ export function offloadVm(
     mtu: 65535,
   });
   const link = new VnetLink(mine);
-  const pipeline = vpcPort({
-    name: g.name,
-    vni: VNI,
-    guestMac: g.mac,
-    underlay: sled,
-    v4: { privateIp: g.ip, subnet: "172.30.0.0/22" },
-    mappings,
-    clock: () => s.clock.t,
-  });
+  const pipeline = vpcPipeline(s, g, sled, mappings);
   s.sw.addPort({
     name: g.name,
     kind: "instance",
