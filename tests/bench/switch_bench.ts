@@ -18,7 +18,8 @@ for (const p of paths) {
   Deno.bench(`switch ${p} x32`, () => pollChecked(b, p));
 }
 // With virtio-net headers carried (offload): the cost of moving/zeroing them.
-// "overlay tso": 4 super-frames of 8 segments per poll, split in the switch (32 segments out).
+// "overlay tso": 4 super-frames of 8 segments per poll, split in the switch (32 segments out);
+// "overlay uso" the same towards an xdeno peer over gathering links (4 UDP_L4 frames out).
 // "overlay gro": 32 in-order segments of one flow coalesced into one frame for the instance;
 // "zone gro" the same zone→zone (pass-through GRO).
 for (
@@ -27,6 +28,7 @@ for (
     "zone→underlay",
     "overlay out",
     "overlay tso",
+    "overlay uso",
     "overlay gro",
     "zone gro",
   ] as Path[]

@@ -41,6 +41,7 @@ const CASES = [
   ["zone→underlay", "vnet"],
   ["overlay out", "vnet"],
   ["overlay tso", "vnet"],
+  ["overlay uso", "vnet"],
   ["overlay gro", "vnet"],
   ["zone gro", "vnet"],
   ["overlay out gro", ""],

@@ -18,6 +18,8 @@ export type Path =
   | "overlay loopback"
   /** TSO super-frames of 8 TCP segments from an instance (4 per poll = 32 segments), out. */
   | "overlay tso"
+  /** The same towards an xdeno peer (MSS option) over underlay links that gather: UDP_L4. */
+  | "overlay uso"
   /** 32 in-order TCP segments of one flow from the underlay, coalesced towards an instance. */
   | "overlay gro"
   /** 32 in-order TCP segments of one flow zone→zone, coalesced towards an offloading zone. */
@@ -71,8 +73,10 @@ export function pollChecked(b: BenchSled, what: string): void {
 }
 
 /** A switch on NullLinks with two zones, its ECMP route resolved; polls see no frames yet. */
-export function nullSled(frameSize = 2048 + HEADROOM, vnet = false) {
+export function nullSled(frameSize = 2048 + HEADROOM, vnet = false, ulVnet = false) {
   const ul = UL.map((u) => new NullLink(u.name, u.mac, 9000));
+  // Underlay links with virtio-net headers gather, as the runtime's packet sockets do.
+  if (ulVnet) { for (const l of ul) l.vnetHeader = new Uint8Array(10); }
   const sw = new Switch({
     underlayPrefix: "fd00::/16",
     sledAddress: SLED,
@@ -121,11 +125,13 @@ export function benchSwitch(
   payload = 10,
   opts: { vnet?: boolean } = {},
 ): BenchSled {
+  const uso = path === "overlay uso";
   const big = path === "overlay tso" || path === "overlay gro" || path === "zone gro" ||
-    path === "overlay out gro";
+    path === "overlay out gro" || uso;
   const { sw, ul, za, zb, all } = nullSled(
     (big ? 65536 : 2048) + HEADROOM,
     opts.vnet || big,
+    uso,
   );
   const sports = Array.from({ length: 32 }, (_, i) => 40000 + i);
   const size = { size: payload };
@@ -167,7 +173,7 @@ export function benchSwitch(
         // A frozen pipeline clock: this measures the switch's path; with a moving clock the
         // engine sometimes boxes a number per packet (reported to the engine's owner).
         const clock = () => 1000;
-        const pipeline = miniVpc({ name, mac, vni: 10, sled: SLED, v2p, clock });
+        const pipeline = miniVpc({ name, mac, vni: 10, sled: SLED, v2p, clock, mss: uso });
         sw.addPort({ name, kind: "instance", link: l, mac, vni: 10, pipeline });
         return l;
       };
@@ -202,7 +208,7 @@ export function benchSwitch(
             ...inner(p, "a8:40:25:fa:00:06"),
           ])
         );
-      } else if (path === "overlay tso") {
+      } else if (path === "overlay tso" || uso) {
         const l = inner(40000, GW_MAC);
         l[2] = { type: "tcp", srcPort: 40000, dstPort: 5201, seq: 1, ack: 1, flags: "A" };
         l[3] = { type: "payload", data: new Uint8Array(8 * 1448) };
@@ -236,7 +242,8 @@ export function benchSwitch(
   return {
     sw,
     frames: 32,
-    out: gro ? 1 : path === "overlay out gro" ? 6 : 32,
+    // A TSO frame of 8 MSS leaves as one UDP_L4 frame (large segments of 6 and 2 MSS).
+    out: gro ? 1 : path === "overlay out gro" ? 6 : uso ? 4 : 32,
     ...sledHooks(sw, all),
   };
 }

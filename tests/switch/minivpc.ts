@@ -29,6 +29,8 @@ export function miniVpc(o: {
   v2p: Map<string, V2p>;
   boundary?: { ip: string; vni: number };
   clock?: () => number;
+  /** Towards peers in the V2P, add Oxide's MSS option (an xdeno peer, as lib/vpc does). */
+  mss?: boolean;
 }): Port {
   const sled = parseIp(o.sled)!;
   const gateway = new Layer({
@@ -77,6 +79,7 @@ export function miniVpc(o: {
                   dst: parseIp(to.sled)!,
                   vni: peer ? o.vni : o.boundary!.vni,
                   flowHash: flow.hash(),
+                  mss: peer && o.mss ? 0 : undefined,
                 }),
               },
             };
