@@ -220,9 +220,23 @@ Deno.test({
         }).output();
         const batch = new FrameBatch(8, 2048);
         const poller = new Poller([link.fd]);
+        // Count echo requests only: a frame the zone's kernel sent while the TAP came up (before
+        // IPv6 was off) may wait in front of them.
+        const echoes = () => {
+          let n = 0;
+          for (let k = 0; k < batch.count; k++) {
+            const b = batch.bufs[k], o = batch.offs[k];
+            if (b[o + 12] === 0x08 && b[o + 13] === 0x00 && b[o + 23] === 1 && b[o + 34] === 8) n++;
+          }
+          return n;
+        };
         assert.equal(link.recv(batch, 1), 1, "one frame asked, one read");
+        let seen = echoes();
         assert.equal(poller.wait(0), 1, "the others are still queued");
-        assert.equal(link.recv(batch), 2, "without max: the rest, up to EAGAIN");
+        const rest = link.recv(batch);
+        assert.ok(rest >= 2, `without max: the rest, up to EAGAIN (${rest})`);
+        seen += echoes();
+        assert.equal(seen, 3, "all three echo requests read, none lost or cut");
         assert.equal(poller.wait(0), 0);
       } finally {
         link.close();
