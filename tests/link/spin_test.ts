@@ -1,0 +1,95 @@
+// The adaptive spin window, driven by a made-up clock: it grows to cover a steady gap between
+// frames, stays at the fixed minimum for gaps no spin within the cap covers, and is zero while
+// idle. No real time is involved, so every expectation is exact.
+import assert from "node:assert/strict";
+import { SpinPolicy } from "../../lib/link/spin.ts";
+
+/** A policy with its own tuning and a clock (ms) the test moves. */
+function setup(minUs: number, maxUs: number) {
+  const tuning = { minUs, maxUs };
+  const p = new SpinPolicy(tuning);
+  let now = 1000;
+  return {
+    p,
+    tuning,
+    /** The loop goes idle, and a frame ends the stretch `gapUs` later. */
+    gap(gapUs: number) {
+      p.idle(now);
+      now += gapUs / 1000;
+      p.found(now);
+    },
+    /** The loop goes idle and its wait times out after `ms`. */
+    timeout(ms: number) {
+      p.idle(now);
+      now += ms;
+      p.timedOut();
+    },
+  };
+}
+
+Deno.test("spin: nothing before the first frame, nothing after a wait that timed out", () => {
+  const s = setup(50, 2000);
+  assert.equal(s.p.windowUs(), 0);
+  s.gap(900);
+  assert.ok(s.p.windowUs() > 0);
+  s.timeout(10);
+  assert.equal(s.p.windowUs(), 0, "idle: the next wait sleeps at once");
+});
+
+Deno.test("spin: a steady 900 µs gap (a ping a ms) is covered with a margin", () => {
+  const s = setup(50, 2000);
+  s.gap(900);
+  assert.equal(s.p.windowUs(), 900 * 1.25);
+  // the reply comes back 30 µs later: the short gap does not shrink the window
+  s.gap(30);
+  assert.equal(s.p.windowUs(), 900 * 1.25);
+  s.gap(950);
+  assert.equal(s.p.windowUs(), 950 * 1.25);
+});
+
+Deno.test("spin: back-to-back frames keep the fixed minimum", () => {
+  const s = setup(50, 2000);
+  for (let i = 0; i < 20; i++) s.gap(10);
+  assert.equal(s.p.windowUs(), 50);
+});
+
+Deno.test("spin: a gap the cap cannot cover is ignored, the steady gaps around it still count", () => {
+  const s = setup(50, 2000);
+  s.gap(800);
+  s.gap(5000); // a pause: no spin within 2000 µs would have caught it
+  assert.equal(s.p.windowUs(), 1000);
+  // only uncoverable gaps: back to the minimum, not the cap
+  for (let i = 0; i < 8; i++) s.gap(7000);
+  assert.equal(s.p.windowUs(), 50);
+});
+
+Deno.test("spin: old gaps are forgotten after eight frames", () => {
+  const s = setup(50, 2000);
+  s.gap(1200);
+  for (let i = 0; i < 7; i++) s.gap(20);
+  assert.equal(s.p.windowUs(), 1500, "still remembered");
+  s.gap(20);
+  assert.equal(s.p.windowUs(), 50);
+});
+
+Deno.test("spin: a timeout between frames makes the gap the whole idle stretch", () => {
+  const s = setup(50, 20_000);
+  s.gap(100);
+  s.timeout(10); // the loop re-waits; the idle stretch goes on
+  s.p.idle(99_999); // a later wait does not restart the stretch
+  assert.equal(s.p.windowUs(), 0);
+  s.gap(2000); // a frame 10 ms + 2 ms after the stretch began
+  assert.equal(s.p.windowUs(), 12_000 * 1.25);
+});
+
+Deno.test("spin: cap at or below the minimum turns the adaptive part off; minimum 0 turns all off", () => {
+  const s = setup(50, 0);
+  s.gap(900);
+  assert.equal(s.p.windowUs(), 50);
+  s.tuning.maxUs = 50;
+  assert.equal(s.p.windowUs(), 50);
+  s.tuning.maxUs = 2000;
+  assert.equal(s.p.windowUs(), 1125, "the tuning is read live");
+  s.tuning.minUs = 0;
+  assert.equal(s.p.windowUs(), 0);
+});
