@@ -85,18 +85,22 @@ export class SpinPolicy {
   /**
    * How long the next wait may spin, µs (0: sleep at once). Nothing unless the last wait found
    * work; the fixed `minUs` unless a recent gap, stretched by the margin, fits under `maxUs`,
-   * then the longest such stretch. Gaps that no spin within the cap covers are ignored, so one
+   * then the longest such stretch — but only while the traffic is sparse: at least half the
+   * remembered gaps outlast `minUs`. A stream keeps the loop busy with short gaps and the odd
+   * longer one; its frames batch up while the loop sleeps, so spinning through those pauses
+   * would spend a shared core's time for little. Gaps that no spin within the cap covers are ignored, so one
    * long pause does not stop covering the steady gaps around it.
    */
   windowUs(): number {
     const { minUs, maxUs } = this.tuning;
     if (!this.active || minUs <= 0) return 0;
     if (maxUs <= minUs) return minUs;
-    let best = minUs;
+    let best = minUs, quiet = 0;
     for (let i = 0; i < GAPS; i++) {
+      if (this.gaps[i] > minUs) quiet++;
       const w = this.gaps[i] * MARGIN;
       if (w > best && w <= maxUs) best = w;
     }
-    return best;
+    return 2 * quiet >= GAPS ? best : minUs;
   }
 }

@@ -1,6 +1,7 @@
 // The adaptive spin window, driven by a made-up clock: it grows to cover a steady gap between
-// frames, stays at the fixed minimum for gaps no spin within the cap covers, and is zero while
-// idle. No real time is involved, so every expectation is exact.
+// frames while traffic is sparse, stays at the fixed minimum for a busy stream and for gaps no
+// spin within the cap covers, and is zero while idle. No real time is involved, so every
+// expectation is exact.
 import assert from "node:assert/strict";
 import { SpinPolicy } from "../../lib/link/spin.ts";
 
@@ -9,7 +10,7 @@ function setup(minUs: number, maxUs: number) {
   const tuning = { minUs, maxUs };
   const p = new SpinPolicy(tuning);
   let now = 1000;
-  return {
+  const s = {
     p,
     tuning,
     /** The loop goes idle, and a frame ends the stretch `gapUs` later. */
@@ -18,6 +19,10 @@ function setup(minUs: number, maxUs: number) {
       now += gapUs / 1000;
       p.found(now);
     },
+    /** `gapUs` again and again, `n` times. */
+    gaps(gapUs: number[], n: number) {
+      for (let i = 0; i < n; i++) for (const g of gapUs) s.gap(g);
+    },
     /** The loop goes idle and its wait times out after `ms`. */
     timeout(ms: number) {
       p.idle(now);
@@ -25,56 +30,59 @@ function setup(minUs: number, maxUs: number) {
       p.timedOut();
     },
   };
+  return s;
 }
 
 Deno.test("spin: nothing before the first frame, nothing after a wait that timed out", () => {
   const s = setup(50, 2000);
   assert.equal(s.p.windowUs(), 0);
-  s.gap(900);
-  assert.ok(s.p.windowUs() > 0);
+  s.gaps([900], 8);
+  assert.equal(s.p.windowUs(), 1125);
   s.timeout(10);
   assert.equal(s.p.windowUs(), 0, "idle: the next wait sleeps at once");
 });
 
-Deno.test("spin: a steady 900 µs gap (a ping a ms) is covered with a margin", () => {
+Deno.test("spin: a ping a ms (request after 900 µs, reply 30 µs later) is covered", () => {
   const s = setup(50, 2000);
   s.gap(900);
-  assert.equal(s.p.windowUs(), 900 * 1.25);
-  // the reply comes back 30 µs later: the short gap does not shrink the window
+  assert.equal(s.p.windowUs(), 50, "one long gap is not yet a steady pattern");
+  s.gaps([30, 900], 3);
   s.gap(30);
-  assert.equal(s.p.windowUs(), 900 * 1.25);
+  assert.equal(s.p.windowUs(), 900 * 1.25, "half the gaps are long: sparse traffic");
   s.gap(950);
   assert.equal(s.p.windowUs(), 950 * 1.25);
 });
 
-Deno.test("spin: back-to-back frames keep the fixed minimum", () => {
+Deno.test("spin: a busy stream keeps the fixed minimum despite its odd longer pause", () => {
   const s = setup(50, 2000);
-  for (let i = 0; i < 20; i++) s.gap(10);
-  assert.equal(s.p.windowUs(), 50);
+  s.gaps([10, 10, 10, 600], 4);
+  assert.equal(s.p.windowUs(), 50, "one gap in four outlasts the minimum");
+  s.gaps([10, 600], 4);
+  assert.equal(s.p.windowUs(), 750, "one in two does");
 });
 
 Deno.test("spin: a gap the cap cannot cover is ignored, the steady gaps around it still count", () => {
   const s = setup(50, 2000);
-  s.gap(800);
+  s.gaps([800], 7);
   s.gap(5000); // a pause: no spin within 2000 µs would have caught it
   assert.equal(s.p.windowUs(), 1000);
   // only uncoverable gaps: back to the minimum, not the cap
-  for (let i = 0; i < 8; i++) s.gap(7000);
+  s.gaps([7000], 8);
   assert.equal(s.p.windowUs(), 50);
 });
 
 Deno.test("spin: old gaps are forgotten after eight frames", () => {
   const s = setup(50, 2000);
   s.gap(1200);
-  for (let i = 0; i < 7; i++) s.gap(20);
+  s.gaps([400], 7);
   assert.equal(s.p.windowUs(), 1500, "still remembered");
-  s.gap(20);
-  assert.equal(s.p.windowUs(), 50);
+  s.gap(400);
+  assert.equal(s.p.windowUs(), 500);
 });
 
 Deno.test("spin: a timeout between frames makes the gap the whole idle stretch", () => {
   const s = setup(50, 20_000);
-  s.gap(100);
+  s.gaps([100], 8);
   s.timeout(10); // the loop re-waits; the idle stretch goes on
   s.p.idle(99_999); // a later wait does not restart the stretch
   assert.equal(s.p.windowUs(), 0);
@@ -82,9 +90,16 @@ Deno.test("spin: a timeout between frames makes the gap the whole idle stretch",
   assert.equal(s.p.windowUs(), 12_000 * 1.25);
 });
 
+Deno.test("spin: a look that finds frames between batches records no gap", () => {
+  const s = setup(50, 2000);
+  s.gaps([900], 8);
+  s.p.found(5000); // no idle stretch ran: busy, nothing to learn
+  assert.equal(s.p.windowUs(), 1125);
+});
+
 Deno.test("spin: cap at or below the minimum turns the adaptive part off; minimum 0 turns all off", () => {
   const s = setup(50, 0);
-  s.gap(900);
+  s.gaps([900], 8);
   assert.equal(s.p.windowUs(), 50);
   s.tuning.maxUs = 50;
   assert.equal(s.p.windowUs(), 50);
