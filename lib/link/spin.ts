@@ -44,6 +44,8 @@ function envNumber(name: string): number | undefined {
 const GAPS = 8;
 /** Spin this much longer than the gap it means to cover (jitter of a steady sender). */
 const MARGIN = 1.25;
+/** Sparse traffic: the loop idled at least this share of the time its remembered gaps span. */
+const QUIET_SHARE = 0.75;
 
 /**
  * The spin window of one poller. `idle(now)` when a wait begins, `found(now)` when a wait ends
@@ -57,8 +59,11 @@ export class SpinPolicy {
   private idleSince = NaN;
   /** The last wait found work: traffic flows, so the next one may spin at all. */
   private active = false;
+  /** The last `GAPS` idle gaps that ended in a frame (µs), and when each ended (ms). */
   private readonly gaps = new Float64Array(GAPS);
+  private readonly ends = new Float64Array(GAPS);
   private next = 0;
+  private count = 0;
 
   constructor(private readonly tuning: { minUs: number; maxUs: number } = spinTuning) {}
 
@@ -71,7 +76,9 @@ export class SpinPolicy {
   found(now: number): void {
     if (!Number.isNaN(this.idleSince)) {
       this.gaps[this.next] = Math.round((now - this.idleSince) * 1000);
+      this.ends[this.next] = now;
       this.next = (this.next + 1) % GAPS;
+      if (this.count < GAPS) this.count++;
     }
     this.idleSince = NaN;
     this.active = true;
@@ -85,22 +92,25 @@ export class SpinPolicy {
   /**
    * How long the next wait may spin, µs (0: sleep at once). Nothing unless the last wait found
    * work; the fixed `minUs` unless a recent gap, stretched by the margin, fits under `maxUs`,
-   * then the longest such stretch — but only while the traffic is sparse: at least half the
-   * remembered gaps outlast `minUs`. A stream keeps the loop busy with short gaps and the odd
-   * longer one; its frames batch up while the loop sleeps, so spinning through those pauses
-   * would spend a shared core's time for little. Gaps that no spin within the cap covers are ignored, so one
-   * long pause does not stop covering the steady gaps around it.
+   * then the longest such stretch. Gaps that no spin within the cap covers are ignored, so one
+   * long pause does not stop covering the steady gaps around it. Only while the traffic is
+   * sparse, though: the loop sat idle for at least `QUIET_SHARE` of the time its remembered
+   * gaps span. A stream keeps the loop busy between short gaps and the odd longer one; its
+   * frames batch up while the loop sleeps, and spinning through its pauses would only take a
+   * shared core's time from the threads that feed it.
    */
   windowUs(): number {
     const { minUs, maxUs } = this.tuning;
     if (!this.active || minUs <= 0) return 0;
-    if (maxUs <= minUs) return minUs;
-    let best = minUs, quiet = 0;
+    if (maxUs <= minUs || this.count < GAPS) return minUs;
+    let best = minUs, idle = 0;
     for (let i = 0; i < GAPS; i++) {
-      if (this.gaps[i] > minUs) quiet++;
+      // the oldest gap ended where the span begins
+      if (i !== this.next) idle += this.gaps[i];
       const w = this.gaps[i] * MARGIN;
       if (w > best && w <= maxUs) best = w;
     }
-    return 2 * quiet >= GAPS ? best : minUs;
+    const newest = this.ends[(this.next + GAPS - 1) % GAPS], oldest = this.ends[this.next];
+    return idle >= QUIET_SHARE * (newest - oldest) * 1000 ? best : minUs;
   }
 }

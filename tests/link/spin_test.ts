@@ -1,6 +1,6 @@
 // The adaptive spin window, driven by a made-up clock: it grows to cover a steady gap between
-// frames while traffic is sparse, stays at the fixed minimum for a busy stream and for gaps no
-// spin within the cap covers, and is zero while idle. No real time is involved, so every
+// frames while traffic is sparse, stays at the fixed minimum for a stream that keeps the loop
+// busy and for gaps no spin within the cap covers, and is zero while idle. No real time is involved, so every
 // expectation is exact.
 import assert from "node:assert/strict";
 import { SpinPolicy } from "../../lib/link/spin.ts";
@@ -13,15 +13,16 @@ function setup(minUs: number, maxUs: number) {
   const s = {
     p,
     tuning,
-    /** The loop goes idle, and a frame ends the stretch `gapUs` later. */
-    gap(gapUs: number) {
+    /** The loop goes idle, a frame ends the stretch `gapUs` later, the loop works `busyUs`. */
+    gap(gapUs: number, busyUs = 0) {
       p.idle(now);
       now += gapUs / 1000;
       p.found(now);
+      now += busyUs / 1000;
     },
-    /** `gapUs` again and again, `n` times. */
-    gaps(gapUs: number[], n: number) {
-      for (let i = 0; i < n; i++) for (const g of gapUs) s.gap(g);
+    /** `gapUs` again and again, `n` times, each followed by `busyUs` of work. */
+    gaps(gapUs: number[], n: number, busyUs = 0) {
+      for (let i = 0; i < n; i++) for (const g of gapUs) s.gap(g, busyUs);
     },
     /** The loop goes idle and its wait times out after `ms`. */
     timeout(ms: number) {
@@ -45,20 +46,27 @@ Deno.test("spin: nothing before the first frame, nothing after a wait that timed
 Deno.test("spin: a ping a ms (request after 900 µs, reply 30 µs later) is covered", () => {
   const s = setup(50, 2000);
   s.gap(900);
-  assert.equal(s.p.windowUs(), 50, "one long gap is not yet a steady pattern");
+  assert.equal(s.p.windowUs(), 50, "one gap is not yet a pattern: eight are");
   s.gaps([30, 900], 3);
   s.gap(30);
-  assert.equal(s.p.windowUs(), 900 * 1.25, "half the gaps are long: sparse traffic");
+  assert.equal(s.p.windowUs(), 900 * 1.25);
   s.gap(950);
   assert.equal(s.p.windowUs(), 950 * 1.25);
 });
 
-Deno.test("spin: a busy stream keeps the fixed minimum despite its odd longer pause", () => {
+Deno.test("spin: a stream that keeps the loop busy keeps the fixed minimum despite its pauses", () => {
   const s = setup(50, 2000);
-  s.gaps([10, 10, 10, 600], 4);
-  assert.equal(s.p.windowUs(), 50, "one gap in four outlasts the minimum");
-  s.gaps([10, 600], 4);
-  assert.equal(s.p.windowUs(), 750, "one in two does");
+  // idle 630 µs of every 1430: the loop works more than it waits
+  s.gaps([10, 10, 10, 600], 2, 200);
+  assert.equal(s.p.windowUs(), 50);
+  // idle 600 of every 620 µs: sparse
+  s.gaps([600], 8, 20);
+  assert.equal(s.p.windowUs(), 750);
+  // three quarters idle is still sparse (the span runs from the oldest gap's end to the newest's)
+  s.gaps([300], 8, 100);
+  assert.equal(s.p.windowUs(), 375);
+  s.gaps([300], 8, 101);
+  assert.equal(s.p.windowUs(), 50);
 });
 
 Deno.test("spin: a gap the cap cannot cover is ignored, the steady gaps around it still count", () => {
