@@ -1,7 +1,7 @@
-// Receive coalescing (GRO) towards offloading ports: in-order TCP segments of one flow that
-// arrive in the same pass are appended to the frame already queued for the port, which then
-// leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial checksum). The guest's
-// kernel handles one frame and one TAP write instead of dozens.
+// Receive coalescing (GRO) towards ports that take GSO (`takesGso`, offload or not): in-order TCP
+// segments of one flow that arrive in the same pass are appended to the frame already queued for
+// the port, which then leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial
+// checksum). The guest's kernel handles one frame and one TAP write instead of dozens.
 
 import {
   VirtioNetView,
