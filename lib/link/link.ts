@@ -87,7 +87,11 @@ export interface Link {
   /** A file descriptor that becomes readable when frames wait, or -1. */
   readonly fd: number;
   readonly stats: LinkStats;
-  /** True when frames carry virtio-net headers both ways (links opened with them). */
+  /**
+   * True when frames carry virtio-net headers both ways (links opened with them): `send` then
+   * takes GSO frames and partial checksums (`takesGso`). What `recv` may hand over is the
+   * backend's own setting (a TAP's `offload`: a zone without offload sends plain frames).
+   */
   readonly vnet?: boolean;
   /** Set by links without an fd (memory wires): what the waiter waits on instead of poll(2). */
   readonly readiness?: Readiness;
@@ -115,6 +119,15 @@ export interface Link {
   isUp(): boolean;
   /** Releases every resource the link holds. Idempotent. */
   close(): void;
+}
+
+/**
+ * True when `link` accepts GSO frames and partial checksums on send: any link with virtio-net
+ * headers, including a TAP whose zone has offload off (its kernel receives them like a
+ * GRO-merged skb; TUNSETOFFLOAD only governs what the zone may hand over).
+ */
+export function takesGso(link: Link): boolean {
+  return link.vnet === true;
 }
 
 /** A fresh zeroed stats record. */

@@ -18,7 +18,7 @@ export type LinkSpec =
     mtu?: number;
     netns?: string;
     queues?: number;
-    /** TUN_F_* offloads (virtio-net headers on the fd). */
+    /** TUN_F_* offloads the zone may hand over (virtio-net headers on the fd; 0: none). */
     offload?: number;
     /**
      * fd of one queue of this existing multi-queue TAP that another owner created (e.g. handed
@@ -45,8 +45,7 @@ export function openLink(spec: LinkSpec): Link[] {
   switch (spec.kind) {
     case "tap": {
       if (spec.adopt !== undefined) {
-        const vnet = spec.offload !== undefined;
-        return [TapLink.adopt(spec.name, spec.adopt, spec.netns ?? null, vnet)];
+        return [TapLink.adopt(spec.name, spec.adopt, spec.netns ?? null, spec.offload)];
       }
       const mac = spec.mac === undefined ? undefined : parseMac(spec.mac);
       if (mac === null) throw new Error(`tap ${spec.name}: mac "${spec.mac}" is not a MAC address`);

@@ -2,8 +2,11 @@
 // namespace so the zone sees an ordinary Ethernet interface. One readv/writev per frame through
 // a pinned iovec (no pointer objects, no bigint per frame); batches end at EAGAIN or at the
 // caller's `max` (`boundedRecv`). With
-// `vnetHdr` every frame travels behind a virtio-net header (iovec 0), which is what lets the
-// zone hand over partial checksums and TSO super-frames (`offload`).
+// `vnetHdr` every frame travels behind a virtio-net header (iovec 0). The two directions are
+// separate: what the zone may hand over (partial checksums, TSO super-frames) is `offload`
+// (TUNSETOFFLOAD); what may be written to it is any GSO frame with NEEDS_CSUM, offload or not
+// (the zone's stack takes it like a GRO-merged skb), so a zone without offload still receives
+// one frame per train or large segment.
 import { C, IF, IOVEC } from "../../ffi/layout.ts";
 import { addressOf, check, errno, libc, putAddress } from "../../ffi/libc.ts";
 import { IfCtl, openTap } from "../../ffi/ifctl.ts";
@@ -34,7 +37,10 @@ export interface TapLinkOptions {
   multiQueue?: boolean;
   /** Exchange a virtio-net header with every frame (FrameBatch `vnet` carries it). */
   vnetHdr?: boolean;
-  /** TUN_F_* offloads the zone may use (CSUM, TSO4, TSO6); implies `vnetHdr`. */
+  /**
+   * TUN_F_* offloads the zone may hand over (CSUM, TSO4, TSO6); implies `vnetHdr`. 0: the zone
+   * sends plain frames (header gso_type NONE) but still receives GSO frames.
+   */
   offload?: number;
 }
 
@@ -44,8 +50,10 @@ export class TapLink implements Link {
   readonly stats: LinkStats = newLinkStats();
   readonly mac: Uint8Array;
   readonly mtu: number;
-  /** True when frames carry a virtio-net header on the fd. */
+  /** True when frames carry a virtio-net header on the fd: writes may be GSO frames. */
   readonly vnet: boolean;
+  /** TUN_F_* offloads the zone may hand over on reads (0: plain frames only). */
+  readonly offload: number;
   /** Trains (`FrameBatch.joins`) are written with one writev: GSO frames need the header. */
   readonly gather: boolean;
   /** One readv per frame: a read asked for `max` frames stops there without an EAGAIN. */
@@ -70,8 +78,10 @@ export class TapLink implements Link {
     readonly netns: string | null,
     ctl: IfCtl,
     vnet: boolean,
+    offload: number,
   ) {
     this.vnet = vnet;
+    this.offload = offload;
     this.gather = vnet;
     this.mac = ctl.mac(name);
     this.mtu = ctl.mtu(name);
@@ -128,7 +138,9 @@ export class TapLink implements Link {
       // A socket opened in the zone pins its namespace: this one lives only for the setup.
       ctls.push(new IfCtl(o.netns ?? null));
       if (o.up !== false) ctls[0].setUp(name, true);
-      const links = fds.map((fd) => new TapLink(name, fd, o.netns ?? null, ctls[0], vnetHdr));
+      const links = fds.map((fd) =>
+        new TapLink(name, fd, o.netns ?? null, ctls[0], vnetHdr, o.offload ?? 0)
+      );
       ctls[0].close();
       return links;
     } catch (e) {
@@ -140,12 +152,13 @@ export class TapLink implements Link {
 
   /**
    * Wraps queue `fd` of an existing multi-queue TAP `name` (in `netns`) that another owner
-   * created with `openQueues`, e.g. a queue handed to a second datapath worker of this process.
+   * created with `openQueues`, e.g. a queue handed to a second datapath worker of this process;
+   * `offload` as the device was opened with (undefined: no virtio-net headers).
    */
-  static adopt(name: string, fd: number, netns: string | null, vnetHdr: boolean): TapLink {
+  static adopt(name: string, fd: number, netns: string | null, offload?: number): TapLink {
     const ctl = new IfCtl(netns);
     try {
-      const link = new TapLink(name, fd, netns, ctl, vnetHdr);
+      const link = new TapLink(name, fd, netns, ctl, offload !== undefined, offload ?? 0);
       link.refresh();
       return link;
     } finally {

@@ -17,7 +17,10 @@ export type { RuntimeConfig, SwitchTuning };
 export interface StartOptions {
   /** Run the datapath in a Worker (default true). */
   worker?: boolean;
-  /** Checksum offload / TSO: virtio-net headers on TAP ports and packet sockets (default true). */
+  /**
+   * Zones may hand over partial checksums and TSO super-frames (default true). Either way TAPs
+   * and packet sockets carry virtio-net headers and zones receive GSO frames.
+   */
   offload?: boolean;
   /** Packet-socket receive mode ("ring" by default). */
   rx?: "ring" | "mmsg";
@@ -77,7 +80,7 @@ export async function startRuntime(
   const platform = config.platform === "memory"
     ? new MemoryPlatform()
     : await linuxPlatform({ offload, rx: opts.rx, gzNetns: opts.gzNetns });
-  const vnet = config.platform === "linux" && offload;
+  const vnet = config.platform === "linux";
   const dp = new SwitchDatapath(rc, platform, { ...tuning, vnet });
   setBusyPollUs(opts.busyPollUs ?? 0);
   dp.start(undefined, opts.idleMs ?? 10);

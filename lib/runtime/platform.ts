@@ -93,7 +93,10 @@ export class MemoryPlatform implements Platform {
 
 /** Options of the Linux platform. */
 export interface LinuxPlatformOptions {
-  /** Exchange virtio-net headers (checksum offload, TSO) on TAP ports and packet sockets. */
+  /**
+   * Zones may hand over partial checksums and TSO super-frames (TUNSETOFFLOAD). TAPs and the
+   * underlay carry virtio-net headers either way: what is written to a zone may be GSO.
+   */
   offload?: boolean;
   /** Packet-socket receive mode. */
   rx?: "ring" | "mmsg";
@@ -149,7 +152,9 @@ export async function linuxPlatform(o: LinuxPlatformOptions = {}): Promise<Platf
   const { check, libc } = await import("../../ffi/libc.ts");
   const { shareFilter } = await import("../link/share_filter.ts");
   const gz = o.gzNetns ?? undefined;
-  const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : undefined;
+  // What the zones may hand over; every TAP carries virtio-net headers regardless, so a zone
+  // without offload still receives GSO frames (one write per train or large segment).
+  const offload = o.offload ? VNET.TUN_F_CSUM | VNET.TUN_F_TSO4 | VNET.TUN_F_TSO6 : 0;
   const share = o.share;
   return {
     name: "linux",

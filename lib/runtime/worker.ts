@@ -52,8 +52,9 @@ async function init(m: WorkerInit): Promise<void> {
     }
     platform = await linuxPlatform({ offload: m.offload, rx: m.rx, gzNetns: m.gzNetns, share });
   }
-  // Offloaded links hand over partial checksums and super-frames: the switch carries them.
-  const vnet = m.platform === "linux" && m.offload;
+  // Linux links carry virtio-net headers (offload or not): the switch carries partial
+  // checksums and super-frames, and hands GSO frames to every TAP.
+  const vnet = m.platform === "linux";
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
   ins = new RuntimeInspector(dp);
   if (m.share && m.share.index > 0) replica = new Replica(dp);

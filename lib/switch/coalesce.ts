@@ -1,7 +1,7 @@
-// Receive coalescing (GRO) towards offloading ports: in-order TCP segments of one flow that
-// arrive in the same pass are appended to the frame already queued for the port, which then
-// leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial checksum). The guest's
-// kernel handles one frame and one TAP write instead of dozens.
+// Receive coalescing (GRO) towards ports that take GSO (`takesGso`, offload or not): in-order TCP
+// segments of one flow that arrive in the same pass are appended to the frame already queued for
+// the port, which then leaves as one GSO super-frame (virtio-net header TCPV4/TCPV6, partial
+// checksum). The guest's kernel handles one frame and one TAP write instead of dozens.
 
 import {
   VirtioNetView,
@@ -9,7 +9,7 @@ import {
   VNET_GSO_TCPV4,
   VNET_GSO_TCPV6,
 } from "../packet/virtio_net.ts";
-import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
+import { type FrameBatch, takesGso, VNET_HDR_LEN } from "../link/link.ts";
 import { TCP_ACK_NO, TCP_CHECKSUM, TCP_DATA_OFF, TCP_FLAGS, TCP_SEQ } from "../packet/tcp.ts";
 import { TCP_HEADER_LEN } from "../packet/tcp.ts";
 import {
@@ -30,7 +30,7 @@ import {
 } from "../packet/ipv4.ts";
 import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
 import { bytesEqual, copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
-import { fillIpv4HeaderChecksum, fold, PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
+import { fillIpv4HeaderChecksum, fold, PROTO_TCP, pseudoSum, sum16 } from "../packet/checksum.ts";
 import type { TxQueue } from "./txq.ts";
 import { markPartial } from "./partial_csum.ts";
 
@@ -80,7 +80,7 @@ export function coalesce(
   i = 0,
 ): boolean {
   const q = tx.batch, v = q.vnet, k = tx.last;
-  if (v === null || k < 0 || tx.link.vnet !== true) return false;
+  if (v === null || k < 0 || !takesGso(tx.link)) return false;
   const pay = tcpHeaders(buf, off, len);
   if (pay < 0) return false;
   const gather = q.joins !== null && rx !== null && rx.bufs[i] === buf;
@@ -150,8 +150,9 @@ function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: num
 
 /**
  * Queues the large TCP segment at `buf[off]` (from a Geneve packet carrying the Oxide MSS
- * option) for `tx`'s offloading link as one GSO frame of `mss`, appended to the train queued
- * before it when it continues it. False when it is no plain TCP frame (the caller splits it).
+ * option) for `tx`'s link (one that takes GSO) as one GSO frame of `mss`, appended to the train
+ * queued before it when it continues it. False when it is no plain TCP frame, or its checksum
+ * is complete (not `partial`) and wrong: the caller splits it, and drops it there.
  */
 export function queueGso(
   tx: TxQueue,
@@ -160,9 +161,12 @@ export function queueGso(
   off: number,
   len: number,
   mss: number,
+  partial: boolean,
 ): boolean {
   const buf = rx.bufs[i], pay = tcpHeaders(buf, off, len);
   if (pay < 0 || tx.batch.vnet === null) return false;
+  // The GSO frame's checksum is left partial: nobody would check this one again.
+  if (!partial && !tcpChecksumOk(buf, off)) return false;
   if (coalesce(tx, buf, off, len, mss, rx, i)) return true;
   tx.push(rx, i, off, len);
   const q = tx.batch, k = tx.last;
@@ -213,4 +217,24 @@ export function sameHeaders(
     if (p[po + l4 + j] !== buf[off + l4 + j]) return false;
   }
   return true;
+}
+
+/** True when the TCP checksum of the plain frame at `b[off]` (see `tcpHeaders`) is right. */
+function tcpChecksumOk(b: Uint8Array, off: number): boolean {
+  const l3 = off + ETHERNET_HEADER_LEN, v4 = u16(b, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
+  const l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN), n = ipEnd(b, l3) - l4;
+  return fold(sum16(b, l4, n, pseudoSum(b, l3, v4, PROTO_TCP, n))) === 0xffff;
+}
+
+/**
+ * True when the frame at `buf[off]`, from the wire with a complete checksum, may head or join a
+ * train for `tx`: a TCP segment with data whose checksum is right (a train's checksum is left
+ * partial, so the receiver never checks the segment's own again), or anything `coalesce` would
+ * not merge anyway. Queue a frame it refuses, then `tx.seal()`: it travels alone, as sent.
+ */
+export function checkedForTrain(tx: TxQueue, buf: Uint8Array, off: number, len: number): boolean {
+  if (tx.batch.vnet === null || !takesGso(tx.link)) return true;
+  const pay = tcpHeaders(buf, off, len);
+  if (pay < 0 || ipEnd(buf, off + ETHERNET_HEADER_LEN) <= pay) return true;
+  return tcpChecksumOk(buf, off);
 }

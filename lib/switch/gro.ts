@@ -1,7 +1,7 @@
 // Receive coalescing on the pass-through paths (zone→zone, underlay→zone, zone→underlay): a
 // TCP segment that continues the train queued last for the same link joins it, so a link that
-// takes GSO (an offloading TAP, an underlay socket with virtio-net headers) gets one write and
-// its kernel one skb per train instead of one per segment of a zone sending without TSO.
+// takes GSO (a TAP, offload or not; an underlay socket with virtio-net headers) gets one write
+// and its kernel one skb per train instead of one per segment of a zone sending without TSO.
 
 import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
 import { VirtioNetView, VNET_F_DATA_VALID, VNET_F_NEEDS_CSUM } from "../packet/virtio_net.ts";

@@ -10,6 +10,8 @@
 import type { FrameBatch } from "../link/link.ts";
 import { copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
 import { fillIpv4HeaderChecksum, finish, fold, sum16, tcpHeaderSum } from "../packet/checksum.ts";
+import { PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
+import { markPartial } from "./partial_csum.ts";
 import { ETH_ETHERTYPE, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from "../packet/ethernet.ts";
 import { IPV4_HEADER_LEN, IPV4_TOTAL_LEN } from "../packet/ipv4.ts";
 import { IPV6_HEADER_LEN, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
@@ -146,8 +148,9 @@ export class OutTrain {
   }
 
   /**
-   * Ends the held train: lengths, IPv4 header checksum and the TCP checksum (from the
-   * segments' payload sums) written when segments were merged. Returns its rx slot.
+   * Ends the held train: lengths, IPv4 header checksum and the TCP checksum (partial when the
+   * batch carries headers, else from the segments' payload sums) written when segments were
+   * merged. Returns its rx slot.
    */
   private release(rx: FrameBatch): number {
     const k = this.slot;
@@ -161,6 +164,13 @@ export class OutTrain {
       setU16(p, l3 + IPV4_TOTAL_LEN, ipLen);
       fillIpv4HeaderChecksum(p, l3);
     } else setU16(p, l3 + IPV6_PAYLOAD_LEN, ipLen - IPV6_HEADER_LEN);
+    if (rx.vnet !== null) {
+      // Every merged checksum was checked: the train's is left partial, like the segments of a
+      // TSO frame (partial_csum.ts), so the receiving sled has none to check again.
+      setU16(p, l4 + TCP_CHECKSUM, fold(pseudoSum(p, l3, this.v4, PROTO_TCP, tcpLen)));
+      markPartial(rx.vnet, k, l4 - po, this.hdr);
+      return k;
+    }
     setU16(p, l4 + TCP_CHECKSUM, 0);
     const hs = tcpHeaderSum(p, l3, l4, po + this.hdr, tcpLen, this.v4);
     setU16(p, l4 + TCP_CHECKSUM, finish(hs + this.paySum));

@@ -6,9 +6,8 @@
 import { IPV6_DST, IPV6_SRC } from "../packet/ipv6.ts";
 import { IPV4_DF, IPV4_DST, IPV4_FLAGS_FRAG, IPV4_SRC } from "../packet/ipv4.ts";
 import { u16 } from "../packet/bytes.ts";
-import { coalesce, queueGso } from "./coalesce.ts";
-import type { FrameBatch } from "../link/link.ts";
-import { HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
+import { checkedForTrain, coalesce, queueGso } from "./coalesce.ts";
+import { type FrameBatch, HEADROOM, takesGso, VNET_HDR_LEN } from "../link/link.ts";
 import { OXIDE_OPT_MSS } from "../packet/meta.ts";
 import { GsoHeader, type Segmenter } from "./segment.ts";
 import {
@@ -327,19 +326,21 @@ export class OverlayPath {
     }
     this.counters.events[EV["overlay-in"]]++;
     rx.bufs[i] = pkt.buf;
-    // An offloading port takes a train of TCP segments as one super-frame.
-    if (coalesce(port.tx, pkt.buf, pkt.off, pkt.len, 0, rx, i)) {
+    // A port that takes GSO (offload or not) gets a train of TCP segments as one super-frame.
+    const joins = pkt.csumPartial || checkedForTrain(port.tx, pkt.buf, pkt.off, pkt.len);
+    if (joins && coalesce(port.tx, pkt.buf, pkt.off, pkt.len, 0, rx, i)) {
       return void this.counters.events[EV["gro-merged"]]++;
     }
     if (pkt.csumPartial) this.partialIn(port, rx, i);
     port.tx.push(rx, i, pkt.off, pkt.len);
+    if (!joins) port.tx.seal();
   }
 
-  /** A partial inner checksum stays partial for an offloading port, else is completed here. */
+  /** A partial inner checksum stays partial for a port that takes it, else is completed here. */
   private partialIn(port: SwitchPort, rx: FrameBatch, i: number): void {
     const pkt = this.pkt, lv = pkt.meta.outer;
     if (lv.proto !== PROTO_TCP || lv.l4 < 0) return;
-    if (port.link.vnet === true && rx.vnet !== null) {
+    if (takesGso(port.link) && rx.vnet !== null) {
       setPseudoSum(pkt.buf, lv);
       markPartial(rx.vnet, i, lv.l4 - pkt.off, lv.payload - pkt.off);
     } else {
@@ -350,18 +351,17 @@ export class OverlayPath {
 
   /**
    * A large TCP segment for `port` (bigger than its MTU, MSS option `optMss`): one GSO frame
-   * for an offloading port, else MSS segments. The MSS never exceeds what the port's MTU holds
-   * after this segment's own IP and TCP headers.
+   * for a port that takes GSO (offload or not), else MSS segments. The MSS never exceeds what the
+   * port's MTU holds after this segment's own IP and TCP headers.
    */
   private largeIn(port: SwitchPort, rx: FrameBatch, i: number, optMss: number): void {
     const pkt = this.pkt, lv = pkt.meta.outer;
     const mss = Math.min(optMss, port.mtu - (lv.payload - lv.l3));
     if (mss <= 0) return void this.counters.drops[DROP["too-big"]]++;
     rx.bufs[i] = pkt.buf;
-    if (port.link.vnet === true) {
-      if (queueGso(port.tx, rx, i, pkt.off, pkt.len, mss)) {
-        return void this.counters.events[EV["gso-delivered"]]++;
-      }
+    const gso = takesGso(port.link);
+    if (gso && queueGso(port.tx, rx, i, pkt.off, pkt.len, mss, pkt.csumPartial)) {
+      return void this.counters.events[EV["gso-delivered"]]++;
     }
     const seg = this.seg, h = this.gsoHdr.tcp(lv.ipVersion, mss), check = !pkt.csumPartial;
     // A complete checksum is checked on the way (a partial one has nothing to check yet).

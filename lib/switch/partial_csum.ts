@@ -2,7 +2,7 @@
 // from a guest's TSO frame. Between xdeno sleds it stays partial (the field holds the
 // pseudo-header sum, the virtio-net header says NEEDS_CSUM) and the underlay packet socket hands
 // it to the kernel as CHECKSUM_PARTIAL: veth and forwarding keep it so, a NIC or the kernel's
-// software fallback completes it, and the receiving sled hands it on to an offloading guest
+// software fallback completes it, and the receiving sled hands it on to a guest (offload or not)
 // still partial. Wherever it leaves for a consumer that cannot finish it, it is completed here.
 
 import { VirtioNetView, VNET_F_NEEDS_CSUM } from "../packet/virtio_net.ts";

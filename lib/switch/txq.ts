@@ -80,6 +80,11 @@ export class TxQueue {
     }
   }
 
+  /** No later frame continues the frame queued last (it leaves as queued). */
+  seal(): void {
+    this.head = -1;
+  }
+
   /** A free slot's buffer to write a frame at HEADROOM; finish with `commit(len)`. */
   reserve(): Uint8Array {
     const b = this.batch;

@@ -181,3 +181,9 @@ export function answer(
   }
   return 0;
 }
+
+/** A kernel counter (nstat name, e.g. TcpInCsumErrors) of namespace `ns`, absolute value. */
+export function kernelCounter(ns: string, name: string): number {
+  const out = sh(["ip", "netns", "exec", ns, "nstat", "-az", "--json", name]);
+  return JSON.parse(out).kernel[name] ?? 0;
+}

@@ -3,6 +3,7 @@
 // whose TAP ports the runtime creates.
 
 import { Config } from "../../lib/config/schema.ts";
+import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { addNetns, delNetns, sh, uniq } from "../link/netns.ts";
 
 /** Names of one test bed. */
@@ -192,4 +193,10 @@ export async function iperfRun(
     gbps: j.end.sum_received.bits_per_second / 1e9,
     retransmits: j.end.sum_sent.retransmits as number,
   };
+}
+
+/** A switch event counter of a running datapath, by name (summed over its label sets). */
+export function switchEvent(dp: AdminDatapath, name: string): number {
+  return dp.counters().filter((c) => Object.values(c.labels).includes(name))
+    .reduce((n, c) => n + c.value, 0);
 }

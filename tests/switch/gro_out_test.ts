@@ -10,6 +10,7 @@ import type { LayerSpec } from "../../lib/packet/build.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { vpcPort } from "../../lib/vpc/vpc_port.ts";
 import { frame, GW_MAC, routedSled, SLED } from "./harness.ts";
+import { VnetLink } from "./vnet_link.ts";
 import { assertTsharkClean, haveTshark, tsharkFields, tsharkStep } from "../vpc/tshark.ts";
 
 const SLED2 = "fd00:2::1";
@@ -28,18 +29,19 @@ function seg(seq: number, flags: number, n: number, id: number): Uint8Array {
   ] as LayerSpec[]);
 }
 
-/** A raw-mode sled (no virtio-net headers) with guest `g` behind the real VPC pipeline. */
-function rawSled(g = VA, addr = SLED) {
-  const s = routedSled({ cfg: { batch: 32, sledAddress: addr } });
+/**
+ * A sled with guest `g` behind the real VPC pipeline; no virtio-net headers anywhere, or with
+ * `vnet` on every link as the runtime opens them (the guest's own frames stay plain).
+ */
+function rawSled(g = VA, addr = SLED, vnet = false) {
+  const s = routedSled({ cfg: { batch: 32, sledAddress: addr, vnet }, ulVnet: vnet });
   const maps = new Mappings();
   maps.v2p.set(10, VA.ip, VA.mac, SLED);
   maps.v2p.set(10, VB.ip, VB.mac, SLED2);
   const name = g === VA ? "vm-a" : "vm-b";
-  const [mine, far] = memoryPair({ name, mtu: 1500 }, {
-    name: `${name}-guest`,
-    mac: g.mac,
-    mtu: 1500,
-  });
+  const mtu = vnet ? 65535 : 1500; // a TAP with headers takes GSO frames
+  const [mine, far] = memoryPair({ name, mtu }, { name: `${name}-guest`, mac: g.mac, mtu });
+  const link = vnet ? new VnetLink(mine) : mine;
   const pipeline = vpcPort({
     name,
     vni: 10,
@@ -49,12 +51,12 @@ function rawSled(g = VA, addr = SLED) {
     mappings: maps,
     clock: () => s.clock.t,
   });
-  s.sw.addPort({ name, kind: "instance", link: mine, mac: g.mac, vni: 10, pipeline });
-  if (g !== VA) return { s, far, syn: [] };
+  s.sw.addPort({ name, kind: "instance", link, mac: g.mac, vni: 10, pipeline, mtu: 1500 });
+  if (g !== VA) return { s, far, link, syn: [] };
   // The handshake opens the flow in the stateful pipeline.
   far.inject(seg(99, 0x02, 0, 1));
   s.step();
-  return { s, far, syn: wire(s.rack) };
+  return { s, far, link, syn: wire(s.rack) };
 }
 
 /** Geneve frames the sled sent to the rack since the last call. */
@@ -165,4 +167,50 @@ Deno.test("gro before the pipeline: the far raw sled cuts a large segment into c
       [0, 1, 2, 3, 4, 5].map((k) => [String(100 + k * MSS), String(MSS), "1"]),
     );
   });
+});
+
+Deno.test("gro before the pipeline: a receiving sled with headers hands a checked large segment to a guest without offload as one GSO frame, and drops a corrupted one", () => {
+  const a = rawSled(), b = rawSled(VB, SLED2, true);
+  for (const f of a.syn) forward(b.s, f);
+  b.s.step();
+  assert.equal(b.far.take().length, 1, "the SYN reaches vm-b");
+  for (let k = 0; k < 12; k++) a.far.inject(seg(100 + k * MSS, 0x10, MSS, 2 + k));
+  a.s.step();
+  const [good, bad] = wire(a.s.rack);
+  bad[bad.length - 7] ^= 0x01; // one payload bit of the second large segment, as if on the wire
+  (b.link as VnetLink).sent.length = 0;
+  forward(b.s, good);
+  forward(b.s, bad);
+  b.s.step();
+  const got = b.far.take();
+  const ev = b.s.sw.counters.toJSON();
+  assert.equal(got.length, 1, JSON.stringify(ev));
+  assert.equal(ev.events["gso-delivered"], 1);
+  assert.equal(ev.events["large-segment-split"], undefined, "nothing cut for the guest");
+  assert.equal(ev.drops["bad-checksum"], 1, "the corrupted one is checked and dropped");
+  // TCPv4 GSO of the MSS, checksum needed from the TCP header (34) at offset 16, 54 header bytes.
+  assert.deepEqual(Array.from((b.link as VnetLink).sent[0]), [
+    1,
+    1,
+    54,
+    0,
+    MSS & 0xff,
+    MSS >> 8,
+    34,
+    0,
+    16,
+    0,
+  ]);
+  const want = Array.from({ length: 6 }, (_, k) => seg(100 + k * MSS, 0x10, MSS, 2 + k));
+  const data = want.flatMap((f) => Array.from(f.subarray(54)));
+  assert.deepEqual(Array.from(got[0].subarray(54)), data, "the six segments' bytes, in order");
+});
+
+Deno.test("gro before the pipeline: with headers on the underlay a train leaves with its checksum partial", () => {
+  const a = rawSled(VA, SLED, true);
+  for (let k = 0; k < 6; k++) a.far.inject(seg(100 + k * MSS, 0x10, MSS, 2 + k));
+  a.s.step();
+  const ev = a.s.sw.counters.toJSON().events;
+  assert.equal(ev["gro-out"], 1);
+  assert.equal(ev["csum-partial-out"], 1, "left for the kernel, as a TSO frame's segments are");
 });
