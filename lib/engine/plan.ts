@@ -49,6 +49,9 @@ export class CompiledPlan {
   pseudoDelta = 0;
   pop = false;
   push: OuterTemplate | null = null;
+  /** The push's per-flow entropy (-1 = as in the template). */
+  pushSrcPort = -1;
+  pushFlowLabel = -1;
 }
 
 function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): number {
@@ -115,6 +118,8 @@ export function compilePlan(
         const tpl = outerTemplate(t.outer.bytes);
         if (!tpl) return null;
         p.push = tpl;
+        p.pushSrcPort = t.outer.srcPort ?? -1;
+        p.pushFlowLabel = t.outer.flowLabel ?? -1;
         pushed = true;
         encap = true;
         livePush = tpl.udpAt >= 0 && !tpl.udpZero;
@@ -209,7 +214,7 @@ export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
     const err = popOuter(pkt);
     if (err !== null) return err;
   }
-  if (p.push !== null) return pushOuter(pkt, p.push);
+  if (p.push !== null) return pushOuter(pkt, p.push, p.pushSrcPort, p.pushFlowLabel);
   return null;
 }
 
@@ -233,5 +238,5 @@ export function samePlan(a: CompiledPlan, b: CompiledPlan): boolean {
     a.l4Csum === b.l4Csum && a.l4Udp === b.l4Udp && a.srcPort === b.srcPort &&
     a.dstPort === b.dstPort && a.srcPortAt === b.srcPortAt && a.dstPortAt === b.dstPortAt &&
     a.ports === b.ports && a.pseudoDelta === b.pseudoDelta && a.pop === b.pop &&
-    a.push === b.push;
+    a.push === b.push && a.pushSrcPort === b.pushSrcPort && a.pushFlowLabel === b.pushFlowLabel;
 }
