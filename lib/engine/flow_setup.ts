@@ -27,9 +27,10 @@ export class FlowSetup {
   private readonly after = new FlowId();
   private readonly mirror = new FlowId();
   private readonly other = new FlowId();
-  // The last entry's list and plan: consecutive flows through the same rules share them.
-  private lastList: readonly HeaderTransform[] = NO_TRANSFORMS;
-  private lastPlan: CompiledPlan | null = null;
+  // Per direction, the last entry's list and plan: consecutive flows through the same rules
+  // share them (per direction, as a connection's two entries alternate and never match).
+  private readonly lastList: (readonly HeaderTransform[])[] = [NO_TRANSFORMS, NO_TRANSFORMS];
+  private readonly lastPlan: (CompiledPlan | null)[] = [null, null];
 
   constructor(
     private readonly flows: FlowState,
@@ -98,10 +99,18 @@ export class FlowSetup {
       }
     }
     let plan = compilePlan(list, flowIn, portsOk, encapIn);
+    const last = this.lastPlan[dir];
     if (plan === null) this.stats.uftReplay++;
-    else if (this.lastPlan !== null && samePlan(plan, this.lastPlan)) plan = this.lastPlan;
-    else this.lastPlan = plan;
-    const e = new UftEntry(dir, this.flows.epoch, this.keepList(list), plan, tf, keepPairs(lfts));
+    else if (last !== null && samePlan(plan, last)) plan = last;
+    else this.lastPlan[dir] = plan;
+    const e = new UftEntry(
+      dir,
+      this.flows.epoch,
+      this.keepList(dir, list),
+      plan,
+      tf,
+      keepPairs(lfts),
+    );
     if (!this.flows.insertUft(e, flowIn, now)) {
       this.stats.uftFull++;
       return this.out.drop(res, null, -1, DROP_UFT_FULL, dir);
@@ -123,14 +132,14 @@ export class FlowSetup {
   }
 
   /** `list` as an immutable exact-size array, shared with the previous entry when equal. */
-  private keepList(list: HeaderTransform[]): readonly HeaderTransform[] {
-    const last = this.lastList;
+  private keepList(dir: Direction, list: HeaderTransform[]): readonly HeaderTransform[] {
+    const last = this.lastList[dir];
     if (last.length === list.length) {
       let same = true;
       for (let i = 0; i < list.length && same; i++) same = last[i] === list[i];
       if (same) return last;
     }
-    return this.lastList = list.length === 0 ? NO_TRANSFORMS : list.slice();
+    return this.lastList[dir] = list.length === 0 ? NO_TRANSFORMS : list.slice();
   }
 }
 
