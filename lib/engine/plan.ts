@@ -48,11 +48,11 @@ export class CompiledPlan {
   /** For CHECKSUM_PARTIAL packets: the address part of the delta, added uncomplemented. */
   pseudoDelta = 0;
   pop = false;
+  /** Pushed headers; a flow's entropy for them is its UFT entry's (`pushSrcPort`, …). */
   push: OuterTemplate | null = null;
-  /** The push's per-flow entropy (-1 = as in the template). */
-  pushSrcPort = -1;
-  pushFlowLabel = -1;
 }
+
+const BLANK = new CompiledPlan();
 
 function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): number {
   // Σ(~old + new) over the 16-bit words of one address.
@@ -69,15 +69,18 @@ function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): numb
 
 /**
  * Compiles `list` for packets of `flow` entering with `portsOk` (hasPorts of the flow level) and
- * encap state `encap`; null when only replaying the list is exact.
+ * encap state `encap` (into `into`, cleared first, when given); null when only replaying the list
+ * is exact. A push's per-flow entropy is not part of the plan (the UFT entry carries it), so flows
+ * to one destination compile to equal plans.
  */
 export function compilePlan(
   list: readonly HeaderTransform[],
   flow: FlowId,
   portsOk: boolean,
   encap: boolean,
+  into?: CompiledPlan,
 ): CompiledPlan | null {
-  const p = new CompiledPlan();
+  const p = into === undefined ? new CompiledPlan() : Object.assign(into, BLANK);
   const v4 = flow.af === 4;
   const alen = v4 ? 4 : 16;
   const proto = flow.proto;
@@ -118,8 +121,6 @@ export function compilePlan(
         const tpl = outerTemplate(t.outer.bytes);
         if (!tpl) return null;
         p.push = tpl;
-        p.pushSrcPort = t.outer.srcPort ?? -1;
-        p.pushFlowLabel = t.outer.flowLabel ?? -1;
         pushed = true;
         encap = true;
         livePush = tpl.udpAt >= 0 && !tpl.udpZero;
@@ -178,8 +179,16 @@ function addPartial(buf: Uint8Array, at: number, delta: number): void {
   setU16(buf, at, s);
 }
 
-/** Applies a compiled plan in place; an error string or null. Allocates nothing. */
-export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
+/**
+ * Applies a compiled plan in place (a push with the flow's entropy, each -1 for the template's
+ * own); an error string or null. Allocates nothing.
+ */
+export function applyPlan(
+  pkt: Packet,
+  p: CompiledPlan,
+  srcPort = -1,
+  flowLabel = -1,
+): Reason | null {
   const buf = pkt.buf, lv = pkt.meta.flow;
   if (lv.ether >= 0) {
     if (p.etherSrc !== null) buf.set(p.etherSrc, lv.ether + ETH_SRC);
@@ -214,7 +223,7 @@ export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
     const err = popOuter(pkt);
     if (err !== null) return err;
   }
-  if (p.push !== null) return pushOuter(pkt, p.push, p.pushSrcPort, p.pushFlowLabel);
+  if (p.push !== null) return pushOuter(pkt, p.push, srcPort, flowLabel);
   return null;
 }
 
@@ -238,5 +247,5 @@ export function samePlan(a: CompiledPlan, b: CompiledPlan): boolean {
     a.l4Csum === b.l4Csum && a.l4Udp === b.l4Udp && a.srcPort === b.srcPort &&
     a.dstPort === b.dstPort && a.srcPortAt === b.srcPortAt && a.dstPortAt === b.dstPortAt &&
     a.ports === b.ports && a.pseudoDelta === b.pseudoDelta && a.pop === b.pop &&
-    a.push === b.push && a.pushSrcPort === b.pushSrcPort && a.pushFlowLabel === b.pushFlowLabel;
+    a.push === b.push;
 }

@@ -14,7 +14,7 @@ import { GeneveOuterCache } from "./outer_cache.ts";
 import type { Mappings } from "./mappings.ts";
 import { META_ROUTE } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
-import { META_VNI } from "./gateway.ts";
+import { META_VNI, vniText } from "./gateway.ts";
 import { META_EXTERNAL } from "./nat.ts";
 import { reason } from "../engine/reason.ts";
 
@@ -123,7 +123,7 @@ function decap(ctx: ActionCtx): HeaderTransform | Deny {
   if (!m.encap) return { deny: DROP_NOT_ENCAP };
   // VPC-originated traffic carries its VNI for firewall `hosts=vni=` filters; traffic the
   // switch tagged external (from boundary services) does not.
-  if ((m.oxideOpts & OXIDE_OPT_EXTERNAL) === 0) ctx.meta.set(META_VNI, String(m.vni));
+  if ((m.oxideOpts & OXIDE_OPT_EXTERNAL) === 0) ctx.meta.set(META_VNI, vniText(m.vni));
   return DECAP;
 }
 

@@ -121,18 +121,37 @@ Deno.test("compiled plan and replayed list give byte-identical frames (generated
           list: fc.array(arbTransform(p.v6), { minLength: 1, maxLength: 4 }),
           push: fc.boolean(),
           udpCsum: fc.boolean(),
+          // Per-flow entropy over the pushed header (-1: none): the UFT entry hands it over.
+          srcPort: fc.integer({ min: -1, max: 65535 }),
+          flowLabel: fc.integer({ min: -1, max: 0xfffff }),
         })
       ),
-      ({ p, list, push, udpCsum }) => {
+      ({ p, list, push, udpCsum, srcPort, flowLabel }) => {
         const specs = build(p);
         const [a, b] = twin(specs);
         const xs: HeaderTransform[] = [...list];
-        if (push) xs.push({ outer: { op: "push", bytes: geneveHeader(5, 4000, !udpCsum) } });
+        if (push) {
+          const bytes = geneveHeader(5, 4000, !udpCsum);
+          const entropy = {
+            ...(srcPort >= 0 ? { srcPort } : {}),
+            ...(flowLabel >= 0 ? { flowLabel } : {}),
+          };
+          xs.push({ outer: { op: "push", bytes, ...entropy } });
+        }
         const plan = compilePlan(xs, flowOf(a), hasPorts(a.meta.flow), a.meta.encap);
         assert.ok(plan !== null, "a modify*+push list compiles");
         assert.equal(replayList(a, xs), null);
-        assert.equal(applyPlan(b, plan), null);
+        assert.equal(applyPlan(b, plan, push ? srcPort : -1, push ? flowLabel : -1), null);
         assert.deepEqual(b.bytes(), a.bytes());
+        if (push) {
+          // Outer IPv6 at 14 (version 6, traffic class 0 kept), outer UDP at 54.
+          const o = b.bytes();
+          const label = ((o[15] & 0x0f) << 16) | (o[16] << 8) | o[17];
+          assert.equal(o[14], 0x60);
+          assert.equal(o[15] >> 4, 0);
+          assert.equal(label, flowLabel >= 0 ? flowLabel : 0);
+          assert.equal((o[54] << 8) | o[55], srcPort >= 0 ? srcPort : 4000);
+        }
         assert.equal(b.off, a.off);
         reparse(a);
         reparse(b);
