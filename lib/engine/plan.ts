@@ -50,9 +50,22 @@ export class CompiledPlan {
   pop = false;
   /** Pushed headers; a flow's entropy for them is its UFT entry's (`pushSrcPort`, …). */
   push: OuterTemplate | null = null;
-}
 
-const BLANK = new CompiledPlan();
+  /** Back to the initial values (a scratch plan is compiled into again). */
+  reset(): this {
+    this.etherSrc = null;
+    this.etherDst = null;
+    this.ipSrc = null;
+    this.ipDst = null;
+    this.ipDelta = this.l4Delta = this.pseudoDelta = 0;
+    this.l4Csum = this.srcPort = this.dstPort = -1;
+    this.srcPortAt = L4_SRC_PORT;
+    this.dstPortAt = L4_DST_PORT;
+    this.l4Udp = this.ports = this.pop = false;
+    this.push = null;
+    return this;
+  }
+}
 
 function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): number {
   // Σ(~old + new) over the 16-bit words of one address.
@@ -80,7 +93,7 @@ export function compilePlan(
   encap: boolean,
   into?: CompiledPlan,
 ): CompiledPlan | null {
-  const p = into === undefined ? new CompiledPlan() : Object.assign(into, BLANK);
+  const p = into === undefined ? new CompiledPlan() : into.reset();
   const v4 = flow.af === 4;
   const alen = v4 ? 4 : 16;
   const proto = flow.proto;
