@@ -9,7 +9,7 @@ export async function runAllocProbe<T>(probe: string, ...args: string[]): Promis
     args: [
       "run",
       "-A",
-      "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64",
+      "--v8-flags=--min-semi-space-size=64,--max-semi-space-size=64,--expose-gc",
       probe,
       ...args,
     ],

@@ -49,7 +49,9 @@ export class FastPath {
       tf.lastHit = now;
     }
     e.hits++;
-    const err = e.plan !== null ? applyPlan(pkt, e.plan) : this.replay(pkt, e);
+    const err = e.plan !== null
+      ? applyPlan(pkt, e.plan, e.pushSrcPort, e.pushFlowLabel)
+      : this.replay(pkt, e);
     if (err !== null) return this.out.error(res, err);
     if (closed) {
       this.stats.tcpClosed++;

@@ -16,7 +16,7 @@ import {
   RES_MODIFIED,
 } from "./packet.ts";
 import { DROP_TCP_FULL, DROP_UFT_FULL, type Outcome } from "./outcome.ts";
-import { type CompiledPlan, compilePlan, samePlan } from "./plan.ts";
+import { CompiledPlan, compilePlan, samePlan } from "./plan.ts";
 import type { PortStats } from "./stats.ts";
 import { TCP_NOW_CLOSED, TCP_REUSE, TcpFlow, tcpStep } from "./tcp.ts";
 import type { HeaderTransform } from "./transform.ts";
@@ -27,9 +27,12 @@ export class FlowSetup {
   private readonly after = new FlowId();
   private readonly mirror = new FlowId();
   private readonly other = new FlowId();
-  // The last entry's list and plan: consecutive flows through the same rules share them.
-  private lastList: readonly HeaderTransform[] = NO_TRANSFORMS;
-  private lastPlan: CompiledPlan | null = null;
+  // Per direction, the last entry's list and plan: consecutive flows through the same rules
+  // share them (per direction, as a connection's two entries alternate and never match).
+  private readonly lastList: (readonly HeaderTransform[])[] = [NO_TRANSFORMS, NO_TRANSFORMS];
+  private readonly lastPlan: (CompiledPlan | null)[] = [null, null];
+  // Plans compile here; a new object is made only when the plan differs from the last one.
+  private scratch = new CompiledPlan();
 
   constructor(
     private readonly flows: FlowState,
@@ -97,11 +100,20 @@ export class FlowSetup {
         return RES_MODIFIED;
       }
     }
-    let plan = compilePlan(list, flowIn, portsOk, encapIn);
+    let plan = compilePlan(list, flowIn, portsOk, encapIn, this.scratch);
+    const last = this.lastPlan[dir];
     if (plan === null) this.stats.uftReplay++;
-    else if (this.lastPlan !== null && samePlan(plan, this.lastPlan)) plan = this.lastPlan;
-    else this.lastPlan = plan;
-    const e = new UftEntry(dir, this.flows.epoch, this.keepList(list), plan, tf, keepPairs(lfts));
+    else if (last !== null && samePlan(plan, last)) plan = last;
+    else this.lastPlan[dir] = plan, this.scratch = new CompiledPlan();
+    const e = new UftEntry(
+      dir,
+      this.flows.epoch,
+      this.keepList(dir, list),
+      plan,
+      tf,
+      keepPairs(lfts),
+    );
+    if (plan !== null && plan.push !== null) pushEntropy(list, e);
     if (!this.flows.insertUft(e, flowIn, now)) {
       this.stats.uftFull++;
       return this.out.drop(res, null, -1, DROP_UFT_FULL, dir);
@@ -123,14 +135,14 @@ export class FlowSetup {
   }
 
   /** `list` as an immutable exact-size array, shared with the previous entry when equal. */
-  private keepList(list: HeaderTransform[]): readonly HeaderTransform[] {
-    const last = this.lastList;
+  private keepList(dir: Direction, list: HeaderTransform[]): readonly HeaderTransform[] {
+    const last = this.lastList[dir];
     if (last.length === list.length) {
       let same = true;
       for (let i = 0; i < list.length && same; i++) same = last[i] === list[i];
       if (same) return last;
     }
-    return this.lastList = list.length === 0 ? NO_TRANSFORMS : list.slice();
+    return this.lastList[dir] = list.length === 0 ? NO_TRANSFORMS : list.slice();
   }
 }
 
@@ -139,4 +151,15 @@ const NO_PAIRS: readonly LftPair[] = Object.freeze([]);
 
 function keepPairs(lfts: LftPair[]): readonly LftPair[] {
   return lfts.length === 0 ? NO_PAIRS : lfts.slice();
+}
+
+/** The entropy of the push in `list` into `e` (its `pushSrcPort`/`pushFlowLabel`; -1 for none). */
+function pushEntropy(list: readonly HeaderTransform[], e: UftEntry): void {
+  for (let i = 0; i < list.length; i++) {
+    const o = list[i].outer;
+    if (o !== undefined && o.op === "push") {
+      e.pushSrcPort = o.srcPort ?? -1;
+      e.pushFlowLabel = o.flowLabel ?? -1;
+    }
+  }
 }

@@ -48,7 +48,23 @@ export class CompiledPlan {
   /** For CHECKSUM_PARTIAL packets: the address part of the delta, added uncomplemented. */
   pseudoDelta = 0;
   pop = false;
+  /** Pushed headers; a flow's entropy for them is its UFT entry's (`pushSrcPort`, …). */
   push: OuterTemplate | null = null;
+
+  /** Back to the initial values (a scratch plan is compiled into again). */
+  reset(): this {
+    this.etherSrc = null;
+    this.etherDst = null;
+    this.ipSrc = null;
+    this.ipDst = null;
+    this.ipDelta = this.l4Delta = this.pseudoDelta = 0;
+    this.l4Csum = this.srcPort = this.dstPort = -1;
+    this.srcPortAt = L4_SRC_PORT;
+    this.dstPortAt = L4_DST_PORT;
+    this.l4Udp = this.ports = this.pop = false;
+    this.push = null;
+    return this;
+  }
 }
 
 function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): number {
@@ -66,15 +82,18 @@ function addrWords(w: Uint32Array, at: number, v4: boolean, a: Uint8Array): numb
 
 /**
  * Compiles `list` for packets of `flow` entering with `portsOk` (hasPorts of the flow level) and
- * encap state `encap`; null when only replaying the list is exact.
+ * encap state `encap` (into `into`, cleared first, when given); null when only replaying the list
+ * is exact. A push's per-flow entropy is not part of the plan (the UFT entry carries it), so flows
+ * to one destination compile to equal plans.
  */
 export function compilePlan(
   list: readonly HeaderTransform[],
   flow: FlowId,
   portsOk: boolean,
   encap: boolean,
+  into?: CompiledPlan,
 ): CompiledPlan | null {
-  const p = new CompiledPlan();
+  const p = into === undefined ? new CompiledPlan() : into.reset();
   const v4 = flow.af === 4;
   const alen = v4 ? 4 : 16;
   const proto = flow.proto;
@@ -173,8 +192,16 @@ function addPartial(buf: Uint8Array, at: number, delta: number): void {
   setU16(buf, at, s);
 }
 
-/** Applies a compiled plan in place; an error string or null. Allocates nothing. */
-export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
+/**
+ * Applies a compiled plan in place (a push with the flow's entropy, each -1 for the template's
+ * own); an error string or null. Allocates nothing.
+ */
+export function applyPlan(
+  pkt: Packet,
+  p: CompiledPlan,
+  srcPort = -1,
+  flowLabel = -1,
+): Reason | null {
   const buf = pkt.buf, lv = pkt.meta.flow;
   if (lv.ether >= 0) {
     if (p.etherSrc !== null) buf.set(p.etherSrc, lv.ether + ETH_SRC);
@@ -209,7 +236,7 @@ export function applyPlan(pkt: Packet, p: CompiledPlan): Reason | null {
     const err = popOuter(pkt);
     if (err !== null) return err;
   }
-  if (p.push !== null) return pushOuter(pkt, p.push);
+  if (p.push !== null) return pushOuter(pkt, p.push, srcPort, flowLabel);
   return null;
 }
 

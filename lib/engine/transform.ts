@@ -42,13 +42,20 @@ import {
   IPV6_NEXT_HEADER,
   IPV6_PAYLOAD_LEN,
   IPV6_SRC,
+  setIpv6FlowLabel,
 } from "../packet/ipv6.ts";
 import { UDP_CHECKSUM, UDP_HEADER_LEN, UDP_LENGTH } from "../packet/udp.ts";
 import { TCP_CHECKSUM } from "../packet/tcp.ts";
 import { L4_DST_PORT, L4_SRC_PORT } from "../packet/view.ts";
 
-/** The outer headers (outer Ethernet + outer IP + encap) as one unit: push prebuilt bytes, or pop. */
-export type OuterAction = { op: "push"; bytes: Uint8Array } | { op: "pop" };
+/**
+ * The outer headers (outer Ethernet + outer IP + encap) as one unit: push prebuilt bytes, or pop.
+ * A push may name per-flow tunnel entropy (RFC 8926 §3.3, RFC 6438) written over the pushed UDP
+ * source port and IPv6 flow label, so one byte string serves every flow to a destination.
+ */
+export type OuterAction =
+  | { op: "push"; bytes: Uint8Array; srcPort?: number; flowLabel?: number }
+  | { op: "pop" };
 
 /**
  * A header transformation, per slot. The inner slots name the client's frame (`meta.flow`:
@@ -169,8 +176,16 @@ function parseTemplate(bytes: Uint8Array): OuterTemplate | null {
   return new OuterTemplate(bytes, lv, ip4At, ip6At, udpAt, udpZero);
 }
 
-/** Prepends the template before `pkt.off`, patches lengths, and makes `meta` describe both levels. */
-export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
+/**
+ * Prepends the template before `pkt.off`, patches lengths (and the entropy: UDP source port and
+ * IPv6 flow label, each when ≥ 0), and makes `meta` describe both levels.
+ */
+export function pushOuter(
+  pkt: Packet,
+  tpl: OuterTemplate,
+  srcPort = -1,
+  flowLabel = -1,
+): Reason | null {
   const meta = pkt.meta;
   if (meta.encap) return ERR_DOUBLE_ENCAP;
   const n = tpl.bytes.length;
@@ -184,9 +199,14 @@ export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
     setU16(buf, at + IPV4_TOTAL_LEN, total - tpl.ip4At);
     fillIpv4HeaderChecksum(buf, at);
   } else if (tpl.ip6At >= 0) {
-    setU16(buf, start + tpl.ip6At + IPV6_PAYLOAD_LEN, total - tpl.ip6At - IPV6_HEADER_LEN);
+    const at = start + tpl.ip6At;
+    setU16(buf, at + IPV6_PAYLOAD_LEN, total - tpl.ip6At - IPV6_HEADER_LEN);
+    if (flowLabel >= 0) setIpv6FlowLabel(buf, at, flowLabel);
   }
-  if (tpl.udpAt >= 0) setU16(buf, start + tpl.udpAt + UDP_LENGTH, total - tpl.udpAt);
+  if (tpl.udpAt >= 0) {
+    setU16(buf, start + tpl.udpAt + UDP_LENGTH, total - tpl.udpAt);
+    if (srcPort >= 0) setU16(buf, start + tpl.udpAt + L4_SRC_PORT, srcPort);
+  }
   meta.inner.copyFrom(meta.outer);
   const o = meta.outer, t = tpl.outer;
   o.ether = start + t.ether;
@@ -199,7 +219,7 @@ export function pushOuter(pkt: Packet, tpl: OuterTemplate): Reason | null {
   o.fragment = FRAG_NONE;
   o.l4 = t.l4 < 0 ? -1 : start + t.l4;
   o.payload = t.payload < 0 ? -1 : start + t.payload;
-  o.srcPort = t.srcPort;
+  o.srcPort = srcPort >= 0 && tpl.udpAt >= 0 ? srcPort : t.srcPort;
   o.dstPort = t.dstPort;
   o.icmpType = -1;
   o.icmpCode = -1;
@@ -274,7 +294,7 @@ export function applyTransform(pkt: Packet, t: HeaderTransform): Reason | null {
     } else {
       const tpl = outerTemplate(t.outer.bytes);
       if (!tpl) return ERR_BAD_PUSH;
-      const err = pushOuter(pkt, tpl);
+      const err = pushOuter(pkt, tpl, t.outer.srcPort ?? -1, t.outer.flowLabel ?? -1);
       if (err) return err;
     }
   }

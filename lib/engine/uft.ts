@@ -32,6 +32,9 @@ export class UftEntry {
    */
   nextHop: object | null = null;
   nextHopGen = -1;
+  /** This flow's tunnel entropy for its plan's push (UDP source port, IPv6 flow label; -1: none). */
+  pushSrcPort = -1;
+  pushFlowLabel = -1;
   constructor(
     readonly dir: Direction,
     readonly epoch: number,

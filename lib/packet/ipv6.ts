@@ -25,6 +25,12 @@ const EXT_MOBILITY = 135, EXT_HIP = 139, EXT_SHIM6 = 140;
 export const MAX_EXT_HEADERS = 8;
 const FRAGMENT_HEADER_LEN = 8;
 
+/** Writes the 20-bit flow label of the IPv6 header at `off`, keeping version and traffic class. */
+export function setIpv6FlowLabel(buf: Uint8Array, off: number, v: number): void {
+  const w = u32(buf, off + VER_TC_FL);
+  setU32(buf, off + VER_TC_FL, ((w & 0xfff00000) | (v & 0xfffff)) >>> 0);
+}
+
 /** A read/write view of the fixed IPv6 header; validated by `parseIpv6`. */
 export class Ipv6View extends HeaderView {
   get version(): number {
@@ -37,8 +43,7 @@ export class Ipv6View extends HeaderView {
     return u32(this.buf, this.off + VER_TC_FL) & 0xfffff;
   }
   set flowLabel(v: number) {
-    const w = u32(this.buf, this.off + VER_TC_FL);
-    setU32(this.buf, this.off + VER_TC_FL, ((w & 0xfff00000) | (v & 0xfffff)) >>> 0);
+    setIpv6FlowLabel(this.buf, this.off, v);
   }
   get payloadLen(): number {
     return u16(this.buf, this.off + PAYLOAD_LEN);

@@ -25,6 +25,15 @@ import { reason } from "../engine/reason.ts";
 /** Action-metadata key carrying the VNI of the remote side (read by firewall VNI filters). */
 export const META_VNI = "vni";
 
+// The text of the last VNI tagged: a port's new flows nearly all carry the same one.
+let lastVni = -1, lastVniText = "";
+
+/** The VNI as the `vni` metadata text, without formatting it again for a repeated VNI. */
+export function vniText(vni: number): string {
+  if (vni !== lastVni) lastVni = vni, lastVniText = String(vni);
+  return lastVniText;
+}
+
 /** Drop reasons of this layer (counter keys). */
 export const DROP_SPOOF = reason("anti-spoof");
 export const DROP_NDP = reason("ndp filtered");
@@ -61,7 +70,7 @@ export function gatewayRules(
     kind: "meta",
     set: (ctx) => {
       const v = v2p ? v2p.vniOf(ctx.flow.af, ctx.flow.w, 5, vni) : -1;
-      if (v >= 0) ctx.meta.set(META_VNI, String(v));
+      if (v >= 0) ctx.meta.set(META_VNI, vniText(v));
     },
   };
   const guestMac = macToString(cfg.guestMac);

@@ -40,6 +40,11 @@ export function geneveSrcPort(flowHash: number): number {
   return 0xc000 | ((flowHash ^ (flowHash >>> 16)) & 0x3fff);
 }
 
+/** The outer IPv6 flow label for a flow hash. */
+export function geneveFlowLabel(flowHash: number): number {
+  return flowHash & 0xfffff;
+}
+
 /** Outer Ethernet + IPv6 + UDP (checksum 0) + Geneve bytes; lengths are left for the push. */
 export function geneveOuterBytes(o: GeneveOuter): Uint8Array {
   const options: GeneveOptionRepr[] = [];
@@ -60,7 +65,7 @@ export function geneveOuterBytes(o: GeneveOuter): Uint8Array {
       nextHeader: PROTO_UDP,
       payloadLen: out.length - udp,
       hopLimit: 255,
-      flowLabel: o.flowHash & 0xfffff,
+      flowLabel: geneveFlowLabel(o.flowHash),
     },
     out,
     ip,

@@ -17,6 +17,7 @@ import {
   EXT_SNAT,
   type ExternalIps,
   isOneToOne,
+  type PortPool,
   SnatPools,
 } from "./external.ts";
 import {
@@ -51,30 +52,33 @@ export interface NatBinding {
 
 /** A NAT flow pair's state: the transforms both ways and what it holds. */
 export class NatDesc implements ActionDesc {
-  readonly name: string;
   readonly #out: HeaderTransform;
   readonly #in: HeaderTransform;
   constructor(
     readonly binding: NatBinding,
-    readonly onRelease: () => void,
-    snat: boolean,
+    /** The SNAT pool `binding.extPort` came from; null for 1:1 NAT (nothing to give back). */
+    private readonly pool: PortPool | null,
   ) {
     const b = binding;
-    this.name = `${snat ? "snat" : "nat 1:1"} ${ipToString(b.extIp)}:${b.extPort}`;
-    this.#out = snat
+    this.#out = pool !== null
       ? { name: "snat-out", innerIp: { src: b.extIp }, innerUlp: { srcPort: b.extPort } }
       : { name: "nat-out", innerIp: { src: b.extIp } };
-    this.#in = snat
+    this.#in = pool !== null
       ? { name: "snat-in", innerIp: { dst: b.guestIp }, innerUlp: { dstPort: b.guestPort } }
       : { name: "nat-in", innerIp: { dst: b.guestIp } };
+  }
+  /** Shown in dumps and traces; formatted on read, not per new flow. */
+  get name(): string {
+    const b = this.binding;
+    return `${this.pool !== null ? "snat" : "nat 1:1"} ${ipToString(b.extIp)}:${b.extPort}`;
   }
   /** The transform for `dir`. */
   transform(dir: Direction): HeaderTransform {
     return dir === DIR_OUT ? this.#out : this.#in;
   }
-  /** Gives back the SNAT port (if any) and forgets the binding. */
+  /** Gives back the SNAT port (if any). */
   release(): void {
-    this.onRelease();
+    this.pool?.release(this.binding.extPort);
   }
 }
 
@@ -94,6 +98,7 @@ export class NatState {
   readonly #q = new Quoted();
   readonly #f = new FlowId();
   readonly #g = new FlowId();
+  readonly #lastGuest: ({ w: Uint32Array; bytes: Uint8Array } | null)[] = [null, null];
 
   /** The external addressing of a family (4 or 6), or null. */
   external(af: number): ExternalIps | null {
@@ -130,23 +135,38 @@ export class NatState {
     const igw = t?.kind === "internet-gateway" ? t.id ?? null : null;
     const choice = chooseExternal(fam?.ext ?? null, f.hash(), igw);
     if (choice.kind === EXT_NONE || !fam) return { deny: DROP_NO_EXTERNAL };
-    const guestIp = wordsToBytes(af, f.w, 1);
+    const guestIp = this.#guestBytes(af, f.w);
     const guestPort = f.srcPort;
     let extPort = guestPort;
-    let release = () => {};
+    let pool: PortPool | null = null;
     if (choice.kind === EXT_SNAT) {
-      const pool = fam.snat!.pool(f.proto);
+      pool = fam.snat!.pool(f.proto);
       if (!pool) return { deny: DROP_SNAT_PROTO };
       const lv = ctx.pkt.meta.flow;
       const icmp = f.proto === 1 || f.proto === 58;
       if (icmp && lv.icmpType !== 8 && lv.icmpType !== 128) return { deny: DROP_SNAT_PROTO };
       extPort = pool.allocate();
       if (extPort < 0) return { deny: DROP_SNAT_EXHAUSTED };
-      const p = extPort;
-      release = () => pool.release(p);
     }
     const binding = { guestIp, guestPort, extIp: choice.ip!, extPort };
-    return new NatDesc(binding, release, choice.kind === EXT_SNAT);
+    return new NatDesc(binding, pool);
+  }
+
+  /**
+   * The source address (words 1..4 of a flow key) as bytes, shared with the previous flow from
+   * the same address: a port's flows nearly all leave from its own address, and bindings never
+   * write the bytes.
+   */
+  #guestBytes(af: number, w: Uint32Array): Uint8Array {
+    const i = af === 4 ? 0 : 1, last = this.#lastGuest[i];
+    if (last !== null) {
+      let same = true;
+      for (let k = 0; k < (af === 4 ? 1 : 4) && same; k++) same = last.w[k] === w[1 + k];
+      if (same) return last.bytes;
+    }
+    const bytes = wordsToBytes(af, w, 1);
+    this.#lastGuest[i] = { w: w.slice(1, 5), bytes };
+    return bytes;
   }
 
   /** The stateful action of new inbound flows to a floating or ephemeral IP. */
@@ -158,7 +178,7 @@ export class NatState {
       extIp: wordsToBytes(f.af, f.w, 5),
       extPort: f.dstPort,
     };
-    return new NatDesc(binding, () => {}, false);
+    return new NatDesc(binding, null);
   }
 
   /** The binding of the pair whose `dir` LFT entry is the mirror of `f`, or null. */

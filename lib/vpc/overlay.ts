@@ -9,16 +9,18 @@ import { OXIDE_OPT_EXTERNAL } from "../packet/meta.ts";
 import type { ActionCtx, Deny, RuleSpec } from "../engine/rule.ts";
 import type { HeaderTransform } from "../engine/transform.ts";
 import { Layer } from "../engine/layer.ts";
-import { geneveOuterBytes } from "./geneve_outer.ts";
+import { geneveFlowLabel, geneveSrcPort } from "./geneve_outer.ts";
+import { GeneveOuterCache } from "./outer_cache.ts";
 import type { Mappings } from "./mappings.ts";
 import { META_ROUTE } from "./route_layer.ts";
 import type { RouteEntry } from "./router.ts";
-import { META_VNI } from "./gateway.ts";
+import { META_VNI, vniText } from "./gateway.ts";
 import { META_EXTERNAL } from "./nat.ts";
 import { reason } from "../engine/reason.ts";
 
 /** The inner destination MAC of frames to boundary services. */
 export const BOUNDARY_MAC = Uint8Array.of(0xa8, 0x40, 0x25, 0x77, 0x77, 0x77);
+const TO_BOUNDARY = { dst: BOUNDARY_MAC };
 
 /** Drop reasons of this layer. */
 export const DROP_NO_V2P = reason("no v2p mapping");
@@ -57,7 +59,7 @@ export interface OverlayConfig {
   readonly mappings: Mappings;
 }
 
-function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
+function encap(ctx: ActionCtx, o: OverlayConfig, cache: GeneveOuterCache): EncapTransform | Deny {
   const route = ctx.meta.value<RouteEntry>(META_ROUTE);
   if (route === undefined) return { deny: DROP_NO_TARGET };
   const t = route.target;
@@ -67,7 +69,7 @@ function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
   // tags every internet-gateway flow, or drops it.)
   const external = ctx.meta.has(META_EXTERNAL);
   const f = ctx.flow, af = f.af, hash = f.hash();
-  const words = new Uint32Array(4);
+  const words = KEY;
   if (t.kind === "ip") {
     // Typed from the router: the next hop (e.g. an appliance port) is the V2P key.
     if (route.nextHop === null || route.nextHop.af !== af) return { deny: DROP_NO_TARGET };
@@ -75,6 +77,8 @@ function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
   } else {
     for (let i = 0; i < 4; i++) words[i] = f.w[5 + i];
   }
+  // The flow's entropy over the destination's shared outer header (RFC 8926 §3.3).
+  const srcPort = geneveSrcPort(hash), flowLabel = geneveFlowLabel(hash);
   if (t.kind === "internet-gateway") {
     const v2b = o.mappings.v2b, gen = v2b.generation;
     const h = v2b.lookup(af, words);
@@ -82,59 +86,55 @@ function encap(ctx: ActionCtx, o: OverlayConfig): EncapTransform | Deny {
     const ep = v2b.choose(h, hash);
     return {
       name: "encap-boundary",
-      outer: {
-        op: "push",
-        bytes: geneveOuterBytes({ src: o.underlay, dst: ep.ip, vni: ep.vni, flowHash: hash }),
-      },
-      innerEther: { dst: BOUNDARY_MAC },
+      outer: { op: "push", bytes: cache.boundary(ep), srcPort, flowLabel },
+      innerEther: TO_BOUNDARY,
       via: "v2b",
       vni: ep.vni,
       af,
-      words,
+      words: words.slice(),
       gen,
     };
   }
   if (t.kind === "drop") return { deny: DROP_NO_TARGET };
   if (external) return { deny: DROP_EXTERNAL_TO_VPC };
-  const v2p = o.mappings.v2p, gen = v2p.generation;
+  const v2p = o.mappings.v2p;
   const e = v2p.lookup(o.vni, af, words);
   if (e < 0) return { deny: DROP_NO_V2P };
-  const dst = new Uint8Array(16), mac = new Uint8Array(6);
-  v2p.copyUnderlay(e, dst, 0);
-  v2p.copyMac(e, mac, 0);
+  const d = cache.vpc(v2p, e, words);
   // VPC-internal TCP carries the Oxide MSS option: the MSS the guest's MTU allows.
   const mss = ctx.pkt.meta.flow.proto === PROTO_TCP ? o.mtu - (af === 4 ? 40 : 60) : -1;
   return {
     name: "encap-vpc",
-    outer: {
-      op: "push",
-      bytes: geneveOuterBytes({ src: o.underlay, dst, vni: o.vni, flowHash: hash, mss }),
-    },
-    innerEther: { dst: mac },
+    outer: { op: "push", bytes: cache.vpcBytes(v2p, e, d, mss), srcPort, flowLabel },
+    innerEther: d.innerEther,
     via: "v2p",
     vni: o.vni,
     af,
-    words,
-    gen,
+    words: d.words,
+    gen: d.gen,
   };
 }
+
+// The lookup key, filled per new flow (a transform keeps its own copy).
+const KEY = new Uint32Array(4);
 
 function decap(ctx: ActionCtx): HeaderTransform | Deny {
   const m = ctx.pkt.meta;
   if (!m.encap) return { deny: DROP_NOT_ENCAP };
   // VPC-originated traffic carries its VNI for firewall `hosts=vni=` filters; traffic the
   // switch tagged external (from boundary services) does not.
-  if ((m.oxideOpts & OXIDE_OPT_EXTERNAL) === 0) ctx.meta.set(META_VNI, String(m.vni));
+  if ((m.oxideOpts & OXIDE_OPT_EXTERNAL) === 0) ctx.meta.set(META_VNI, vniText(m.vni));
   return DECAP;
 }
 
 /** The overlay layer's rules. */
 export function overlayRules(o: OverlayConfig): { out: RuleSpec[]; in: RuleSpec[] } {
+  const cache = new GeneveOuterCache(o.underlay, o.vni);
   return {
     out: [{
       priority: 10,
       name: "encap",
-      action: { kind: "static", name: "encap", gen: (c) => encap(c, o) },
+      action: { kind: "static", name: "encap", gen: (c) => encap(c, o, cache) },
     }],
     in: [{ priority: 10, name: "decap", action: { kind: "static", name: "decap", gen: decap } }],
   };

@@ -76,3 +76,37 @@ Deno.bench(
     run(a, DIR_OUT, fresh[n++], false);
   },
 );
+
+// A connection storm's per-connection work on each sled: the SYN leaving the client's port (V2P
+// encap, firewall pair, TCP state, UFT entry) and arriving at the server's (decap, the same there).
+// 8,000 of them: below the TCP tables' 8,192, so no eviction scan is in the figure.
+const syn = (sport: number) =>
+  buildFrame([
+    { type: "ethernet", src: "a8:40:25:fa:00:0a", dst: "a8:40:25:ff:77:77" },
+    { type: "ipv4", src: "172.30.0.10", dst: "172.30.0.11" },
+    { type: "tcp", srcPort: sport, dstPort: 80, flags: "S", seq: 1000 },
+  ]);
+const syns = Array.from({ length: 8000 }, (_, i) => syn(20000 + i));
+// A port like `a` of its own: clearing its flows leaves `a`'s UFT-hit benches their flows.
+const c = vpcPort({
+  name: "c",
+  vni: 10,
+  guestMac: "a8:40:25:fa:00:0a",
+  underlay: "fd00:1::1",
+  v4: v4("172.30.0.10"),
+  mappings: m,
+});
+const synWire = syns.map((f) => {
+  run(c, DIR_OUT, f, false);
+  return pkt.bytes();
+});
+c.port.clearFlows();
+let nOut = 0, nIn = 0;
+Deno.bench("vpc new tcp flow out (v2p encap, slow path)", () => {
+  if (nOut === syns.length) nOut = 0, c.port.clearFlows();
+  run(c, DIR_OUT, syns[nOut++], false);
+});
+Deno.bench("vpc new tcp flow in (decap, slow path)", () => {
+  if (nIn === synWire.length) nIn = 0, b.port.clearFlows();
+  run(b, DIR_IN, synWire[nIn++], false);
+});

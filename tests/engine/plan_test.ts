@@ -6,6 +6,7 @@ import { finish, fold, pseudoSumV4, pseudoSumV6, sum16 } from "../../lib/packet/
 import {
   A,
   applyPlan,
+  CompiledPlan,
   compilePlan,
   DIR_IN,
   DIR_OUT,
@@ -112,6 +113,8 @@ function flowOf(p: Packet): FlowId {
   return f;
 }
 
+const SCRATCH = new CompiledPlan();
+
 Deno.test("compiled plan and replayed list give byte-identical frames (generated packets)", () => {
   fc.assert(
     fc.property(
@@ -121,18 +124,41 @@ Deno.test("compiled plan and replayed list give byte-identical frames (generated
           list: fc.array(arbTransform(p.v6), { minLength: 1, maxLength: 4 }),
           push: fc.boolean(),
           udpCsum: fc.boolean(),
+          // Per-flow entropy over the pushed header (-1: none): the UFT entry hands it over.
+          srcPort: fc.integer({ min: -1, max: 65535 }),
+          flowLabel: fc.integer({ min: -1, max: 0xfffff }),
         })
       ),
-      ({ p, list, push, udpCsum }) => {
+      ({ p, list, push, udpCsum, srcPort, flowLabel }) => {
         const specs = build(p);
         const [a, b] = twin(specs);
         const xs: HeaderTransform[] = [...list];
-        if (push) xs.push({ outer: { op: "push", bytes: geneveHeader(5, 4000, !udpCsum) } });
+        if (push) {
+          const bytes = geneveHeader(5, 4000, !udpCsum);
+          const entropy = {
+            ...(srcPort >= 0 ? { srcPort } : {}),
+            ...(flowLabel >= 0 ? { flowLabel } : {}),
+          };
+          xs.push({ outer: { op: "push", bytes, ...entropy } });
+        }
         const plan = compilePlan(xs, flowOf(a), hasPorts(a.meta.flow), a.meta.encap);
         assert.ok(plan !== null, "a modify*+push list compiles");
+        // Compiled into a scratch plan that held the previous run's (flow setup reuses one):
+        // nothing of the old plan may survive.
+        const again = compilePlan(xs, flowOf(a), hasPorts(a.meta.flow), a.meta.encap, SCRATCH);
+        assert.deepEqual({ ...again }, { ...plan });
         assert.equal(replayList(a, xs), null);
-        assert.equal(applyPlan(b, plan), null);
+        assert.equal(applyPlan(b, plan, push ? srcPort : -1, push ? flowLabel : -1), null);
         assert.deepEqual(b.bytes(), a.bytes());
+        if (push) {
+          // Outer IPv6 at 14 (version 6, traffic class 0 kept), outer UDP at 54.
+          const o = b.bytes();
+          const label = ((o[15] & 0x0f) << 16) | (o[16] << 8) | o[17];
+          assert.equal(o[14], 0x60);
+          assert.equal(o[15] >> 4, 0);
+          assert.equal(label, flowLabel >= 0 ? flowLabel : 0);
+          assert.equal((o[54] << 8) | o[55], srcPort >= 0 ? srcPort : 4000);
+        }
         assert.equal(b.off, a.off);
         reparse(a);
         reparse(b);
@@ -174,6 +200,40 @@ Deno.test("decap plan: popping the outer headers and rewriting the inner frame",
     ),
     { numRuns: 200 },
   );
+});
+
+Deno.test("a scratch plan compiled again keeps nothing of its previous plan", () => {
+  // Every field set: decap, all inner rewrites, push (UDP and ICMP echo, whose id moves the
+  // port offsets); then lists that set none of them.
+  const inner = (icmp: boolean): LayerSpec[] => [
+    { type: "ethernet", src: "a8:40:25:00:00:01", dst: "a8:40:25:00:00:02" },
+    { type: "ipv4", src: "10.0.0.1", dst: "10.0.0.2" },
+    icmp
+      ? { type: "icmpv4", kind: "echoRequest", id: 7, seq: 1 }
+      : { type: "udp", srcPort: 1000, dstPort: 2000 },
+  ];
+  const full: HeaderTransform[] = [{ outer: { op: "pop" } }, {
+    innerEther: { src: new Uint8Array(6).fill(1), dst: new Uint8Array(6).fill(2) },
+    innerIp: { src: Uint8Array.of(1, 2, 3, 4), dst: Uint8Array.of(5, 6, 7, 8) },
+    innerUlp: { srcPort: 11, dstPort: 12 },
+  }, { outer: { op: "push", bytes: geneveHeader(3) } }];
+  const scratch = new CompiledPlan();
+  for (const icmp of [false, true]) {
+    const encap = pkt([
+      { type: "ethernet", src: "a8:40:25:00:00:bb", dst: "a8:40:25:00:00:aa" },
+      { type: "ipv6", src: "fd00:2::1", dst: "fd00:1::1" },
+      { type: "udp", srcPort: 5555, dstPort: 6081, checksum: "zero" },
+      { type: "geneve", vni: 10 },
+      ...inner(icmp),
+    ]);
+    const f = flowOf(encap);
+    assert.ok(compilePlan(full, f, true, true, scratch)?.pop);
+    const plain = pkt(inner(icmp)), g = flowOf(plain);
+    for (const list of [[], [{ innerUlp: { dstPort: 9 } }]] as HeaderTransform[][]) {
+      const again = compilePlan(list, g, true, false, scratch);
+      assert.deepEqual({ ...again }, { ...compilePlan(list, g, true, false) });
+    }
+  }
 });
 
 Deno.test("lists the plan cannot express fall back to replay, which still works", () => {

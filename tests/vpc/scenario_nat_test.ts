@@ -482,3 +482,26 @@ Deno.test("attached external subnet: sent untranslated (tag only), follows exter
   );
   await s.tshark(t, "attached external subnet");
 });
+
+Deno.test("SNAT flows from two source addresses each come back to their own source", async (t) => {
+  const s = new Scenario();
+  const a = guest(s, { snat: { ip: "203.0.113.9", ports: "1024-2047" } });
+  a.setSubnets({ attached: [], transit: [{ cidr: "10.9.0.0/16", allowIn: true, allowOut: true }] });
+  // Alternating sources: the NAT layer shares address bytes between consecutive flows from one
+  // source only (lib/vpc/nat.ts), so each reply must still reach the flow's own source.
+  const srcs = [A.ip, "10.9.0.5", "10.9.0.5", A.ip, "10.9.0.6"];
+  const ports: number[] = [];
+  srcs.forEach((src, i) => {
+    const out = { src, dst: "8.8.8.8", sport: 41000 + i, dport: 443 };
+    const wire = assertPassed(s.send(a, "out", buildFrame(v4tcp(out, A.mac, GW_MAC, "S"))));
+    // The SNAT port, read from the inner TCP header (outer 70 B, no options; + 14 + 20).
+    ports.push((wire[70 + 34] << 8) | wire[70 + 35]);
+  });
+  srcs.forEach((src, i) => {
+    const reply = { src: "8.8.8.8", dst: "203.0.113.9", sport: 443, dport: ports[i] };
+    const back = s.send(a, "in", fromBoundary(v4tcp(reply, BMAC, A.mac, "SA")));
+    const un = { ...reply, dst: src, dport: 41000 + i };
+    assert.deepEqual(assertPassed(back), buildFrame(v4tcp(un, GW_MAC, A.mac, "SA")));
+  });
+  await s.tshark(t, "snat from two sources");
+});
