@@ -200,3 +200,23 @@ export function switchEvent(dp: AdminDatapath, name: string): number {
   return dp.counters().filter((c) => Object.values(c.labels).includes(name))
     .reduce((n, c) => n + c.value, 0);
 }
+
+/**
+ * The event counter `name` once it reached `atLeast`, or its value after `waitMs`: the Worker
+ * posts its counters from its periodic tick, so right after traffic a loaded machine can still
+ * show an older snapshot.
+ */
+export async function switchEventAtLeast(
+  dp: AdminDatapath,
+  name: string,
+  atLeast: number,
+  waitMs = 10_000,
+): Promise<number> {
+  const end = Date.now() + waitMs;
+  let v = switchEvent(dp, name);
+  while (v < atLeast && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 100));
+    v = switchEvent(dp, name);
+  }
+  return v;
+}

@@ -10,7 +10,7 @@ import type { AdminDatapath } from "../../lib/contract/datapath.ts";
 import { run, sleep, spawn } from "../../lib/testbed/exec.ts";
 import { delNetns, isRoot, kernelCounter, sh, uniq } from "../link/netns.ts";
 import { streamClient, streamServer } from "../link/stream.ts";
-import { dropBed, makeBed, pingOk, plumbGuest, switchEvent } from "./bed.ts";
+import { dropBed, makeBed, pingOk, plumbGuest, switchEvent, switchEventAtLeast } from "./bed.ts";
 import { initialChanges } from "./fixture.ts";
 import { twoSleds } from "./sleds.ts";
 
@@ -62,8 +62,11 @@ Deno.test({
       const errors = kernelCounter(ns[3], "TcpInCsumErrors");
       await sameBytes(ns[2], ns[3], "172.30.0.11");
       assert.equal(kernelCounter(ns[3], "TcpInCsumErrors") - errors, 0, "bad checksums in vm2");
-      assert.ok(switchEvent(dps[0], "gro-out") > 100, "sled 1 sent large segments");
-      const gso = switchEvent(dps[1], "gso-delivered");
+      assert.ok(
+        await switchEventAtLeast(dps[0], "gro-out", 101) > 100,
+        "sled 1 sent large segments",
+      );
+      const gso = await switchEventAtLeast(dps[1], "gso-delivered", 101);
       console.log(`  sled 2: ${gso} large segments delivered as GSO frames`);
       assert.ok(gso > 100, "sled 2 delivered GSO frames to the raw vm");
       assert.equal(switchEvent(dps[1], "large-segment-split"), 0, "nothing cut for the vm");
@@ -89,7 +92,7 @@ Deno.test({
       const errors = kernelCounter(b.ns.zb, "TcpInCsumErrors");
       await sameBytes(b.ns.za, b.ns.zb, "fd00:1::11");
       assert.equal(kernelCounter(b.ns.zb, "TcpInCsumErrors") - errors, 0, "bad checksums");
-      const merged = switchEvent(dp, "gro-merged");
+      const merged = await switchEventAtLeast(dp, "gro-merged", 1001);
       console.log(`  ${merged} segments merged into GSO frames`);
       assert.ok(merged > 1000, "segments reached zone-b merged");
     } finally {
