@@ -6,42 +6,20 @@ import { run, sleep, spawn } from "../../lib/testbed/exec.ts";
 import type { Endpoints } from "../../lib/testbed/measure.ts";
 import { adminUrl } from "../../lib/testbed/xdeno_sut.ts";
 import type { Topology } from "../../lib/testbed/topology.ts";
+import { streamClient, streamServer } from "../link/stream.ts";
 
 const PORT = 5599;
 const MB = 24;
 
-// Receives one connection and prints its byte count and SHA-256.
-const SERVER = `
-import socket, hashlib
-s = socket.socket(socket.AF_INET6)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(("::", ${PORT})); s.listen(1)
-c, _ = s.accept(); h = hashlib.sha256(); n = 0
-while True:
-    d = c.recv(1 << 16)
-    if not d: break
-    h.update(d); n += len(d)
-print(n, h.hexdigest())
-`;
-
-// Sends MB MiB of seeded pseudo-random bytes in uneven writes and prints count and SHA-256.
-const client = (dst: string) => `
-import socket, hashlib, random
-data = random.Random(14).randbytes(${MB} << 20)
-c = socket.create_connection(("${dst}", ${PORT}))
-i = 0; r = random.Random(5)
-while i < len(data):
-    k = r.randint(1, 200000); c.sendall(data[i:i + k]); i += k
-c.close()
-print(len(data), hashlib.sha256(data).hexdigest())
-`;
-
 /** Moves the stream across `ep` and asserts both ends saw the same bytes. */
 export async function assertSameBytes(ep: Endpoints): Promise<void> {
-  const server = spawn(["python3", "-c", SERVER], ep.server);
+  const server = spawn(["python3", "-c", streamServer("::", PORT)], ep.server);
   try {
     await sleep(500);
-    const sent = await run(["python3", "-c", client(ep.dst)], { ns: ep.client, timeoutMs: 60000 });
+    const sent = await run(["python3", "-c", streamClient(ep.dst, PORT, MB)], {
+      ns: ep.client,
+      timeoutMs: 60000,
+    });
     const got = await server.wait();
     assert.equal(got.stdout.trim(), sent.stdout.trim(), `${ep.client} → ${ep.dst}: ${got.stderr}`);
     assert.match(sent.stdout, new RegExp(`^${MB << 20} [0-9a-f]{64}`));

@@ -6,46 +6,20 @@
 import assert from "node:assert/strict";
 import { fold, pseudoSumV4 } from "../../lib/packet/checksum.ts";
 import { FlowId } from "../../lib/packet/flow.ts";
-import { ip4, type LayerSpec } from "../../lib/packet/build.ts";
+import { ip4 } from "../../lib/packet/build.ts";
 import { completeChecksum } from "../../lib/packet/virtio_net.ts";
 import { geneveSrcPort } from "../../lib/vpc/geneve_outer.ts";
 import { Mappings } from "../../lib/vpc/mappings.ts";
 import { miniGuest, offloadVm } from "./vpcsled.ts";
 import { frame, GW_MAC, hex, routedSled, SLED, type Sled, UL } from "./harness.ts";
+import { MSS, SLED2, tcp, TSO, tsoSend, VA, VB, vpcSled } from "./tso_fixture.ts";
 import { assertTsharkClean, haveTshark, tsharkFields } from "../vpc/tshark.ts";
 
-const SLED2 = "fd00:2::1";
-const VA = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10", sled: SLED };
-const VB = { name: "vm-b", mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11", sled: SLED2 };
-const MSS = 1448;
 /** 10 MSS units and a tail: 6 units fit a 9000-byte underlay after encapsulation. */
 const DATA = new Uint8Array(10 * MSS + 100).map((_, i) => (i * 7 + (i >> 9)) & 0xff);
-/** A TCPv4 TSO header (gso_size 1448), as a guest's virtio-net driver sends it. */
-const TSO = Uint8Array.of(0, 1, 54, 0, MSS & 0xff, MSS >> 8, 0, 0, 0, 0);
 
 /** Underlay frames of the tests above, for the tshark check at the end. */
 const onWire: Uint8Array[] = [];
-
-/** Guest TCP layers (IPv4 vm-a → vm-b). */
-function tcp(src: string, dst: string, seq: number, flags: number, data: Uint8Array, id: number) {
-  return [
-    { type: "ethernet", src, dst },
-    { type: "ipv4", src: VA.ip, dst: VB.ip, ttl: 64, id, df: true },
-    { type: "tcp", srcPort: 40000, dstPort: 5201, seq, ack: 9, flags, window: 512 },
-    { type: "payload", data },
-  ] as LayerSpec[];
-}
-
-/**
- * A sled with guest `g` and the real VPC pipeline; the guest's link offloads unless `offload`
- * is false, the underlay carries virtio-net headers with `ulVnet` (as the runtime opens it).
- */
-function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulVnet?: boolean } = {}) {
-  const s = routedSled({ cfg: { vnet: true, sledAddress: addr }, ulVnet: o.ulVnet });
-  const maps = new Mappings();
-  for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, v.sled);
-  return { s, ...addGuest(s, maps, g, addr, o.offload) };
-}
 
 /** Adds guest `g` (offloading unless `offload` is false) with the real VPC pipeline. */
 function addGuest(s: Sled, maps: Mappings, g: typeof VA, addr: string, offload?: boolean) {
@@ -206,17 +180,6 @@ function wireWithHeaders(s: Sled): { f: Uint8Array; h: Uint8Array; link: number 
 /** Large segments (inner TCP at 112: Geneve with the 8-byte MSS option) sent partial. */
 const INNER_L4 = 14 + 40 + 8 + 16 + 14 + 20;
 
-/** A TSO frame of `data` from vm-a over a vnet underlay; what sled a put on the wire. */
-function partialSend(a: ReturnType<typeof vpcSled>, data: Uint8Array) {
-  a.far.inject(frame(tcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0), 0xff)));
-  a.s.step();
-  const syn = wireWithHeaders(a.s);
-  a.link.inbound.push(TSO);
-  a.far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, data, 0x100)));
-  a.s.step();
-  return { syn, got: wireWithHeaders(a.s) };
-}
-
 /** Hands sled `to` the frames (with their headers) as its underlay packet socket would. */
 function deliver(to: Sled, frames: { f: Uint8Array; h: Uint8Array; link: number }[]) {
   for (const { f, h, link } of frames) {
@@ -228,7 +191,7 @@ function deliver(to: Sled, frames: { f: Uint8Array; h: Uint8Array; link: number 
 
 Deno.test("partial checksums: large segments to an xdeno peer leave with NEEDS_CSUM; the kernel's completion gives TSO's segments", async (t) => {
   const a = vpcSled(SLED, VA, { ulVnet: true });
-  const { syn, got } = partialSend(a, DATA);
+  const { syn, got } = tsoSend(a, DATA, wireWithHeaders);
   assert.deepEqual(syn.map(({ h }) => hex(h)), ["00000000000000000000"], "a SYN stays plain");
   assert.equal(got.length, 2, JSON.stringify(a.s.sw.counters.toJSON()));
   const completed = got.map(({ f, h }, k) => {
@@ -260,7 +223,7 @@ Deno.test("partial checksums: the far sled hands an offloading guest one GSO fra
   for (const offload of [true, false]) {
     const a = vpcSled(SLED, VA, { ulVnet: true });
     const b = vpcSled(SLED2, VB, { ulVnet: true, offload });
-    const { syn, got } = partialSend(a, DATA);
+    const { syn, got } = tsoSend(a, DATA, wireWithHeaders);
     deliver(b.s, syn);
     assert.equal(b.far.take().length, 1, "SYN delivered");
     b.link.sent.length = 0;
@@ -294,7 +257,7 @@ Deno.test("partial checksums: a segment within the guest MTU stays partial for a
   for (const offload of [true, false]) {
     const a = vpcSled(SLED, VA, { ulVnet: true });
     const b = vpcSled(SLED2, VB, { ulVnet: true, offload });
-    const { syn, got } = partialSend(a, small);
+    const { syn, got } = tsoSend(a, small, wireWithHeaders);
     assert.equal(got.length, 1);
     assert.equal(got[0].h[0], 1, "NEEDS_CSUM to the xdeno peer");
     deliver(b.s, syn);

@@ -6,44 +6,19 @@
 // segmentation is checked by tests/e2e/uso_test.ts.
 
 import assert from "node:assert/strict";
-import type { LayerSpec } from "../../lib/packet/build.ts";
-import { Mappings } from "../../lib/vpc/mappings.ts";
-import { miniGuest, offloadVm } from "./vpcsled.ts";
+import { miniGuest } from "./vpcsled.ts";
+import { MSS, SLED2, tcp, TSO, tsoSend, VA, VB, vpcSled } from "./tso_fixture.ts";
 import { frame, GW_MAC, hex, routedSled, SLED, type Sled, UL } from "./harness.ts";
 import { haveTshark, tsharkFields, tsharkProblems } from "../vpc/tshark.ts";
 import type { GatherVnetLink } from "./vnet_link.ts";
 
-const SLED2 = "fd00:2::1";
-const VA = { name: "vm-a", mac: "a8:40:25:fa:00:0a", ip: "172.30.0.10", sled: SLED };
-const VB = { name: "vm-b", mac: "a8:40:25:fa:00:0b", ip: "172.30.0.11", sled: SLED2 };
-const MSS = 1448;
 /** 40 MSS units and a tail: seven large segments of 6, 6, 6, 6, 6, 6 and 4 units + 100 bytes. */
 const DATA = new Uint8Array(40 * MSS + 100).map((_, i) => (i * 13 + (i >> 8)) & 0xff);
-const TSO = Uint8Array.of(0, 1, 54, 0, MSS & 0xff, MSS >> 8, 0, 0, 0, 0);
 /** One Geneve packet of a full large segment: Geneve + MSS option, Ethernet, IPv4, TCP, 6 MSS. */
 const PIECE = 16 + 14 + 20 + 20 + 6 * MSS;
 const INNER_L4 = 62 + 16 + 14 + 20;
-
-function tcp(src: string, dst: string, seq: number, flags: number, data: Uint8Array, id: number) {
-  return [
-    { type: "ethernet", src, dst },
-    { type: "ipv4", src: VA.ip, dst: VB.ip, ttl: 64, id, df: true },
-    { type: "tcp", srcPort: 40000, dstPort: 5201, seq, ack: 9, flags, window: 512 },
-    { type: "payload", data },
-  ] as LayerSpec[];
-}
-
-/** A sled with guest `g` behind the real VPC pipeline; underlay links that gather. */
-function vpcSled(addr: string, g: typeof VA, o: { offload?: boolean; ulMtu?: number } = {}) {
-  const s = routedSled({
-    cfg: { vnet: true, sledAddress: addr },
-    ulVnet: "gather",
-    ulMtu: o.ulMtu,
-  });
-  const maps = new Mappings();
-  for (const v of [VA, VB]) maps.v2p.set(10, v.ip, v.mac, v.sled);
-  return { s, ...offloadVm(s, g, addr, maps, o.offload !== false) };
-}
+/** Underlay links that gather, as the runtime's packet socket does. */
+const G = { ulVnet: "gather" as const };
 
 /** Geneve frames sled `s` sent (trains whole), with their virtio-net headers and links. */
 function sent(s: Sled) {
@@ -101,17 +76,6 @@ function completeInner(d: Uint8Array): Uint8Array {
   return g;
 }
 
-/** A handshake and one TSO frame of `data` from vm-a; the Geneve frames sled a sent. */
-function tsoSend(a: ReturnType<typeof vpcSled>, data: Uint8Array) {
-  a.far.inject(frame(tcp(VA.mac, GW_MAC, 99, 0x02, new Uint8Array(0), 0xff)));
-  a.s.step();
-  const syn = sent(a.s);
-  a.link.inbound.push(TSO);
-  a.far.inject(frame(tcp(VA.mac, GW_MAC, 100, 0x18, data, 0x100)));
-  a.s.step();
-  return { syn, got: sent(a.s) };
-}
-
 /** Hands sled `to` the frames with their headers, as its underlay packet socket would. */
 function deliver(to: Sled, frames: { f: Uint8Array; h: Uint8Array; link: number }[]) {
   for (const { f, h, link } of frames) {
@@ -125,8 +89,8 @@ function deliver(to: Sled, frames: { f: Uint8Array; h: Uint8Array; link: number 
 }
 
 Deno.test("uso: a TSO frame's large segments leave as one UDP_L4 frame whose datagrams are whole Geneve packets", async (t) => {
-  const a = vpcSled(SLED, VA);
-  const { syn, got } = tsoSend(a, DATA);
+  const a = vpcSled(SLED, VA, G);
+  const { syn, got } = tsoSend(a, DATA, sent);
   assert.equal(syn.length, 1, "the SYN alone");
   assert.equal(got.length, 1, JSON.stringify(a.s.sw.counters.toJSON()));
   const { f, h } = got[0];
@@ -185,10 +149,10 @@ Deno.test("uso: a TSO frame's large segments leave as one UDP_L4 frame whose dat
 
 Deno.test("uso: the far sled cuts a UDP_L4 frame into its Geneve packets: one GSO frame for an offloading guest, complete segments for one without", () => {
   for (const offload of [true, false]) {
-    const a = vpcSled(SLED, VA);
+    const a = vpcSled(SLED, VA, G);
     // The receiving end's links take the whole frame, as the packet socket does.
-    const b = vpcSled(SLED2, VB, { offload, ulMtu: 65535 });
-    const { syn, got } = tsoSend(a, DATA);
+    const b = vpcSled(SLED2, VB, { ...G, offload, ulMtu: 65535 });
+    const { syn, got } = tsoSend(a, DATA, sent);
     deliver(b.s, syn);
     assert.equal(b.far.take().length, 1, "SYN delivered");
     b.link.sent.length = 0;
@@ -219,9 +183,9 @@ Deno.test("uso: the far sled cuts a UDP_L4 frame into its Geneve packets: one GS
 
 /** Sled b (guest without offload) after the handshake, and the UDP_L4 frame sled a sent. */
 function pairWithFrame() {
-  const a = vpcSled(SLED, VA);
-  const b = vpcSled(SLED2, VB, { offload: false });
-  const { syn, got } = tsoSend(a, DATA);
+  const a = vpcSled(SLED, VA, G);
+  const b = vpcSled(SLED2, VB, { ...G, offload: false });
+  const { syn, got } = tsoSend(a, DATA, sent);
   deliver(b.s, syn);
   b.far.take();
   return { b, got: got[0] };
@@ -258,9 +222,9 @@ Deno.test("uso: datagrams that crossed a wire (outer UDP checksum complete, inne
 });
 
 Deno.test("uso: malformed UDP_L4 frames are counted and dropped", () => {
-  const a = vpcSled(SLED, VA);
-  const b = vpcSled(SLED2, VB, { ulMtu: 65535 });
-  const { syn, got } = tsoSend(a, DATA);
+  const a = vpcSled(SLED, VA, G);
+  const b = vpcSled(SLED2, VB, { ...G, ulMtu: 65535 });
+  const { syn, got } = tsoSend(a, DATA, sent);
   deliver(b.s, syn);
   b.far.take();
   const { f, h, link } = got[0];
