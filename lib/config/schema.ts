@@ -19,6 +19,11 @@ import {
 } from "./fields.ts";
 import { FleetConfig } from "./fleet.ts";
 
+/** Default cap of the datapath's adaptive busy polling, µs (README "Latency and busy polling"). */
+export const BUSY_POLL_US_DEFAULT = 2000;
+/** Above this a spin would outlast the loop's own 10 ms idle wait: no steady gap is that long. */
+const BUSY_POLL_US_MAX = 10_000;
+
 /** A firewall rule (OPTE's FirewallRule, flattened). */
 export const FirewallRule = z.strictObject({
   /** Stable handle for rm-fw-rule; assigned when absent. */
@@ -284,8 +289,21 @@ export const Config = z.strictObject({
     routes: z.array(UnderlayRoute).default([]),
   }).prefault({}),
   boundaryServices: z.array(z.strictObject({ vni: vni.default(99), endpoint: ipv6 })).default([]),
-  /** Packet loop: `workers` > 1 runs one per TAP queue (lib/runtime README "Several workers"). */
-  datapath: z.strictObject({ workers: z.number().int().min(1).max(16).default(1) }).prefault({}),
+  /**
+   * Packet loop: `workers` > 1 runs one per TAP queue (lib/runtime README "Several workers");
+   * `busyPollUs` caps the adaptive busy polling after traffic (README "Latency and busy polling").
+   */
+  datapath: z.strictObject({
+    workers: z.number().int().min(1).max(16).default(1),
+    busyPollUs: z.number({ error: "busyPollUs must be a number of microseconds (0 turns it off)" })
+      .int("busyPollUs must be a whole number of microseconds")
+      .min(0, "busyPollUs must be 0 (off) or more microseconds")
+      .max(
+        BUSY_POLL_US_MAX,
+        `busyPollUs above ${BUSY_POLL_US_MAX} µs: keep it near the gap between frames to cover (e.g. 2000)`,
+      )
+      .default(BUSY_POLL_US_DEFAULT),
+  }).prefault({}),
   ports: z.array(Port).default([]),
   mappings: z.strictObject({
     v2p: z.array(V2p).default([]),

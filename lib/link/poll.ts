@@ -3,24 +3,16 @@
 import { C, POLLFD } from "../../ffi/layout.ts";
 import { errno, libc } from "../../ffi/libc.ts";
 import { optionalEnv } from "../contract/env.ts";
-
-/**
- * Process-wide poll tuning. `spinUs`: after a wait that found work, the next wait first looks
- * with poll(…, 0) for up to this long before sleeping. A sleeper costs every arriving frame a
- * wake-up on both sides (several µs); while traffic flows, a short spin keeps the reader awake
- * and lets frames batch up. 0 turns it off (each idle wait sleeps at once).
- */
-export const pollTuning = {
-  spinUs: Number(optionalEnv("XDENO_POLL_SPIN_US") ?? 50),
-  /** sched_yield between looks, so a spinner hands a shared core to the thread it waits for. */
-  yield: optionalEnv("XDENO_POLL_YIELD") !== "0",
-};
+import { SpinPolicy, spinTuning } from "./spin.ts";
 
 /**
  * An operator's tuning override from the environment (for A/B measurements without code
  * changes), or undefined when unset or when env access is not granted.
  */
 export const tuningEnv = optionalEnv;
+
+/** Process-wide spin tuning (lib/link/spin.ts); kept under this name for existing callers. */
+export const pollTuning = spinTuning;
 
 const peeks = new Map<number, () => boolean>();
 let peekVersion = 0;
@@ -43,8 +35,8 @@ export class Poller {
   private readonly u16: Uint16Array;
   private readonly p: Deno.PointerValue;
   private readonly n: bigint;
-  /** The last wait found a ready fd: traffic flows, so the next wait spins before sleeping. */
-  private active = false;
+  /** When the next wait spins before sleeping, and for how long. */
+  private readonly policy = new SpinPolicy();
   private readonly peek: ((() => boolean) | null)[] = [];
   private peekSeen = -1;
   /** The fds without a peek (indices `subAt` here), polled alone on every spin turn. */
@@ -66,8 +58,17 @@ export class Poller {
   /** Waits up to `timeoutMs` (-1: forever, 0: just look); returns how many fds are ready. */
   wait(timeoutMs: number): number {
     for (let i = 0; i < this.fds.length; i++) this.u16[(i * POLLFD.size + POLLFD.revents) >> 1] = 0;
-    const spin = pollTuning.spinUs;
-    if (this.active && spin > 0 && timeoutMs !== 0) {
+    // A look between batches that finds nothing does not end the traffic (the loop reads on).
+    if (timeoutMs === 0) {
+      const r = libc.poll(this.p, this.n, 0);
+      return r > 0 ? this.done(r) : this.result(r);
+    }
+    this.policy.idle(performance.now());
+    // A spin never outlasts the caller's timeout (its timer tick or a memory link beside us).
+    const spin = timeoutMs > 0
+      ? Math.min(this.policy.windowUs(), timeoutMs * 1000)
+      : this.policy.windowUs();
+    if (spin > 0) {
       const r = this.spin(spin);
       if (r !== 0) return this.done(r);
     }
@@ -93,7 +94,7 @@ export class Poller {
         hit++;
       }
       if (hit > 0) return this.readyCount();
-      if (pollTuning.yield) libc.sched_yield();
+      if (spinTuning.yield) libc.sched_yield();
     } while (performance.now() < end);
     return 0;
   }
@@ -135,7 +136,12 @@ export class Poller {
   }
 
   private done(r: number): number {
-    this.active = r > 0;
+    if (r > 0) this.policy.found(performance.now());
+    else this.policy.timedOut();
+    return this.result(r);
+  }
+
+  private result(r: number): number {
     if (r < 0) return errno() === C.EINTR ? 0 : -errno();
     return r;
   }

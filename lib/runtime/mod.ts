@@ -8,6 +8,7 @@ import { WorkerDatapath } from "./remote.ts";
 import { MultiWorkerDatapath } from "./workers.ts";
 import { type RuntimeConfig, SwitchDatapath, type SwitchTuning } from "./runtime.ts";
 import { InvalidField } from "../contract/field_error.ts";
+import { setBusyPollUs } from "../link/spin.ts";
 
 export { MultiWorkerDatapath, SwitchDatapath, WorkerDatapath };
 export type { RuntimeConfig, SwitchTuning };
@@ -29,6 +30,8 @@ export interface StartOptions {
   idleMs?: number;
   /** Datapath workers, one per TAP queue (default 1; more need `worker` and Linux). */
   workers?: number;
+  /** Cap of the packet loop's adaptive busy polling, µs (config `datapath.busyPollUs`; 0: off). */
+  busyPollUs?: number;
 }
 
 /**
@@ -66,6 +69,7 @@ export async function startRuntime(
       tuning,
       snapshotMs: opts.snapshotMs ?? 250,
       idleMs: opts.idleMs ?? 10,
+      busyPollUs: opts.busyPollUs ?? 0,
     };
     if (workers > 1) return await MultiWorkerDatapath.start(init, workers);
     return await WorkerDatapath.start(init);
@@ -75,6 +79,7 @@ export async function startRuntime(
     : await linuxPlatform({ offload, rx: opts.rx, gzNetns: opts.gzNetns });
   const vnet = config.platform === "linux" && offload;
   const dp = new SwitchDatapath(rc, platform, { ...tuning, vnet });
+  setBusyPollUs(opts.busyPollUs ?? 0);
   dp.start(undefined, opts.idleMs ?? 10);
   return dp;
 }

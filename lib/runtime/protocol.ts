@@ -22,6 +22,8 @@ export interface WorkerInit {
   stop: SharedArrayBuffer;
   snapshotMs: number;
   idleMs: number;
+  /** Cap of the packet loop's adaptive busy polling, µs (0: off). */
+  busyPollUs?: number;
   /** Several workers: this one's index and their count. */
   share?: { index: number; count: number };
 }

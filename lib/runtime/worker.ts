@@ -20,6 +20,7 @@ import type {
   WorkerRequest,
 } from "./protocol.ts";
 import { SwitchDatapath } from "./runtime.ts";
+import { setBusyPollUs } from "../link/spin.ts";
 
 let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
@@ -56,6 +57,7 @@ async function init(m: WorkerInit): Promise<void> {
   dp = new SwitchDatapath(m.config, platform, { ...m.tuning, vnet });
   ins = new RuntimeInspector(dp);
   if (m.share && m.share.index > 0) replica = new Replica(dp);
+  setBusyPollUs(m.busyPollUs ?? 0);
   const flag = new Int32Array(m.stop);
   dp.start({
     get stopped() {

@@ -39,6 +39,7 @@ export async function createDatapath(
   const inner = await startRuntime(cfg, {
     worker,
     workers: cfg.datapath.workers,
+    busyPollUs: cfg.datapath.busyPollUs,
   }) as RuntimeDatapath;
   return new ServiceDatapath(inner, worker ? "worker" : "in-process");
 }

@@ -11,10 +11,12 @@ import type { Config } from "../config/schema.ts";
 import { diffStates, emptyState, stateFromConfig } from "../config/resources.ts";
 import { linuxPlatform } from "../runtime/platform.ts";
 import { SwitchDatapath } from "../runtime/runtime.ts";
+import { setBusyPollUs } from "../link/spin.ts";
 
 /** Builds the switch from `cfg` the way the service does, runs it until a signal, then closes. */
 export async function runSled(cfg: Config, rx?: "ring" | "mmsg"): Promise<void> {
   const dp = new SwitchDatapath(cfg, await linuxPlatform({ rx, portDevices: true }));
+  setBusyPollUs(cfg.datapath.busyPollUs);
   try {
     for (const c of diffStates(emptyState(), stateFromConfig(cfg))) dp.applyNow(c);
     const stop = { stopped: false };

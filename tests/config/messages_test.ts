@@ -41,3 +41,29 @@ Deno.test("a bad host prefix says what a host may be, not 'expected \"any\"'", (
     assert.ok(r.ok, `${ok}: ${JSON.stringify(!r.ok && r.problems)}`);
   }
 });
+
+Deno.test("datapath.busyPollUs: a default, and each bad value named with what would be right", () => {
+  const sled = `platform: memory
+sled: { underlayAddress: "fd00:1::1", underlayPrefix: "fd00::/16" }
+`;
+  const parse = (datapath: string) => parseConfigText(sled + datapath);
+  const ok = parse("");
+  assert.ok(ok.ok);
+  assert.equal(ok.config.datapath.busyPollUs, 2000);
+  const off = parse("datapath: { busyPollUs: 0 }");
+  assert.ok(off.ok);
+  assert.equal(off.config.datapath.busyPollUs, 0);
+  const bad: [string, RegExp][] = [
+    ["-1", /0 \(off\) or more microseconds/],
+    ["1.5", /whole number of microseconds/],
+    ["50000", /above 10000 µs/],
+    ['"fast"', /must be a number of microseconds/],
+  ];
+  for (const [value, message] of bad) {
+    const r = parse(`datapath: { busyPollUs: ${value} }`);
+    assert.ok(!r.ok, `${value} accepted`);
+    assert.equal(r.problems.length, 1, value);
+    assert.equal(r.problems[0].path, "datapath.busyPollUs");
+    assert.match(r.problems[0].message, message);
+  }
+});

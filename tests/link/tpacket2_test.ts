@@ -82,8 +82,8 @@ function readableAtOnce(rx: "ring" | "ring3", tries: number): Promise<number> {
     quiet(nsA, nsB, a, b);
     const lb = PacketLink.open({ netns: nsB, ifname: b, rx });
     const la = PacketLink.open({ netns: nsA, ifname: a, qdiscBypass: true });
-    const spin = pollTuning.spinUs;
-    pollTuning.spinUs = 0;
+    const spin = pollTuning.minUs;
+    pollTuning.minUs = 0;
     try {
       const out = new FrameBatch(1, 256), inb = new FrameBatch(64, 2048);
       const p = new Poller([lb.fd]);
@@ -97,7 +97,7 @@ function readableAtOnce(rx: "ring" | "ring3", tries: number): Promise<number> {
         }
       }
     } finally {
-      pollTuning.spinUs = spin;
+      pollTuning.minUs = spin;
       la.close();
       lb.close();
     }
@@ -124,7 +124,7 @@ Deno.test({
       quiet(nsA, nsB, a, b);
       const lb = PacketLink.open({ netns: nsB, ifname: b });
       const la = PacketLink.open({ netns: nsA, ifname: a });
-      const spin = pollTuning.spinUs;
+      const spin = pollTuning.minUs;
       try {
         const p = new Poller([lb.fd]);
         const out = new FrameBatch(1, 256), inb = new FrameBatch(8, 2048);
@@ -136,7 +136,7 @@ Deno.test({
         // the socket is empty now: only the peek can make the next wait ready
         let calls = 0;
         setPeek(lb.fd, () => ++calls >= 5);
-        pollTuning.spinUs = 200_000;
+        pollTuning.minUs = 200_000;
         const t = performance.now();
         assert.equal(p.wait(1000), 1);
         assert.ok(performance.now() - t < 150, "returned from the spin, not the timeout");
@@ -144,7 +144,7 @@ Deno.test({
         assert.equal(p.revents(0), C.POLLIN);
         // a spin that finds nothing ends in the real poll and its timeout
         setPeek(lb.fd, () => false);
-        pollTuning.spinUs = 2000;
+        pollTuning.minUs = 2000;
         const t2 = performance.now();
         assert.equal(p.wait(40), 0);
         assert.ok(performance.now() - t2 >= 38);
@@ -154,7 +154,7 @@ Deno.test({
         assert.equal(p.wait(20), 0);
         assert.equal(calls, 0);
       } finally {
-        pollTuning.spinUs = spin;
+        pollTuning.minUs = spin;
         la.close();
         lb.close();
       }
