@@ -37,6 +37,7 @@ const SYMBOLS = {
   setns: { parameters: ["i32", "i32"], result: "i32" },
   getpid: { parameters: [], result: "i32" },
   sched_yield: { parameters: [], result: "i32" },
+  eventfd: { parameters: ["u32", "i32"], result: "i32" },
 } as const;
 
 /** The opened libc with the symbols above (one per thread/Worker that imports this module). */

@@ -24,6 +24,8 @@ export interface WorkerInit {
   idleMs: number;
   /** Cap of the packet loop's adaptive busy polling, µs (0: off). */
   busyPollUs?: number;
+  /** The doorbell's eventfd (lib/runtime/doorbell.ts), rung after each later message. */
+  bell?: number;
   /** Several workers: this one's index and their count. */
   share?: { index: number; count: number };
 }

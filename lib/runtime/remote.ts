@@ -24,6 +24,7 @@ import type {
   WorkerMessage,
   WorkerRequest,
 } from "./protocol.ts";
+import type { Doorbell } from "./doorbell.ts";
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 type RequestBody = WorkerRequest extends infer R ? R extends unknown ? Omit<R, "t" | "id"> : never
@@ -48,7 +49,11 @@ export class WorkerDatapath implements AdminDatapath {
   /** Several workers: receives the underlay neighbours this worker confirmed. */
   onNeighbours: ((rows: NeighbourRow[]) => void) | null = null;
 
-  private constructor(init: Omit<WorkerInit, "t" | "stop">, ready: Pending) {
+  private constructor(
+    init: Omit<WorkerInit, "t" | "stop">,
+    ready: Pending,
+    private readonly bell: Doorbell | null,
+  ) {
     this.platform = init.platform;
     this.worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     this.worker.onmessage = (ev: MessageEvent<WorkerMessage>) => this.onMessage(ev.data, ready);
@@ -56,21 +61,40 @@ export class WorkerDatapath implements AdminDatapath {
       ev.preventDefault();
       this.fail(`datapath worker: ${ev.message}`, ready);
     };
-    const msg: WorkerInit = { ...init, t: "init", stop: this.stopFlag.buffer as SharedArrayBuffer };
+    const msg: WorkerInit = {
+      ...init,
+      t: "init",
+      stop: this.stopFlag.buffer as SharedArrayBuffer,
+      bell: bell?.fd,
+    };
     this.worker.postMessage(msg);
   }
 
-  /** Starts the worker and resolves once its datapath is built. */
-  static start(init: Omit<WorkerInit, "t" | "stop">): Promise<WorkerDatapath> {
-    return new Promise((resolve, reject) => {
+  /**
+   * Starts the worker and resolves once its datapath is built. A Linux datapath gets a doorbell
+   * (lib/runtime/doorbell.ts); memory links wake the loop through timers, which are turns anyway.
+   */
+  static async start(init: Omit<WorkerInit, "t" | "stop">): Promise<WorkerDatapath> {
+    const bell = init.platform === "linux"
+      ? (await import("./doorbell.ts")).Doorbell.create()
+      : null;
+    return await new Promise((resolve, reject) => {
       const dp: WorkerDatapath = new WorkerDatapath(init, {
         resolve: () => resolve(dp),
         reject: (e) => {
           dp.worker.terminate();
+          // The loop ended or never started: nothing polls the bell any more.
+          bell?.close();
           reject(e);
         },
-      });
+      }, bell);
     });
+  }
+
+  /** Posts a message and rings the doorbell so the worker's loop lets it be dispatched. */
+  private send(m: WorkerRequest | CaptureAck | NeighbourRelay): void {
+    this.worker.postMessage(m);
+    this.bell?.ring();
   }
 
   private onMessage(m: WorkerMessage, ready: Pending): void {
@@ -89,7 +113,7 @@ export class WorkerDatapath implements AdminDatapath {
         return;
       case "cap":
         this.taps.get(m.tap)?.(m.chunk);
-        this.worker.postMessage({ t: "capAck", tap: m.tap } satisfies CaptureAck);
+        this.send({ t: "capAck", tap: m.tap } satisfies CaptureAck);
         return;
       case "res": {
         const p = this.pending.get(m.id);
@@ -115,13 +139,13 @@ export class WorkerDatapath implements AdminDatapath {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.worker.postMessage({ ...body, t: "req", id } as WorkerRequest);
+      this.send({ ...body, t: "req", id } as WorkerRequest);
     });
   }
 
   /** Several workers: hands neighbours another worker confirmed to this one. */
   relayNeighbours(rows: NeighbourRow[]): void {
-    if (!this.closed) this.worker.postMessage({ t: "neigh", rows } satisfies NeighbourRelay);
+    if (!this.closed) this.send({ t: "neigh", rows } satisfies NeighbourRelay);
   }
 
   /** Queues a change; every change queued in this tick travels in one message. */
@@ -268,10 +292,15 @@ export class WorkerDatapath implements AdminDatapath {
     if (this.closed) return;
     this.closed = true;
     Atomics.store(this.stopFlag, 0, 1);
+    let ended = this.failure !== null;
     try {
-      if (!this.failure) await this.request({ op: "close" });
+      if (!ended) await this.request({ op: "close" });
+      ended = true; // the worker answers close only after its loop returned
     } finally {
       this.worker.terminate();
+      // Otherwise the loop may still poll the fd for a few ms: leave it open (its number could
+      // be reused by a link the loop would then read).
+      if (ended) this.bell?.close();
     }
   }
 }

@@ -14,7 +14,8 @@ import type { Config } from "../config/schema.ts";
 import { DIR_IN, DIR_OUT, PortStateError } from "../engine/mod.ts";
 import type { Link } from "../link/link.ts";
 import { Switch, type SwitchConfig } from "../switch/switch.ts";
-import { linkWaiter } from "../link/wait.ts";
+import { type FdWatch, linkWaiter } from "../link/wait.ts";
+import type { TurnBell } from "../switch/ready.ts";
 import type { Mappings } from "../vpc/mappings.ts";
 import type { VpcPort } from "../vpc/vpc_port.ts";
 import type { Platform } from "./platform.ts";
@@ -75,15 +76,26 @@ export class SwitchDatapath implements AdminDatapath {
     return this.rec.mappings;
   }
 
-  /** Starts the packet loop (blocking poll on real links: run it in a Worker). */
-  start(extra?: { readonly stopped: boolean }, idleMs = 10): Promise<void> {
+  /**
+   * Starts the packet loop (blocking poll on real links: run it in a Worker). With a `bell`
+   * (lib/runtime/doorbell.ts) it watches the bell's fd and takes event-loop turns when the bell
+   * is due, otherwise only every `safetyMs`.
+   */
+  start(
+    extra?: { readonly stopped: boolean },
+    idleMs = 10,
+    bell?: FdWatch & TurnBell,
+    safetyMs = 250,
+  ): Promise<void> {
     const own = this.stop;
     const stop = {
       get stopped() {
         return own.stopped || (extra?.stopped ?? false);
       },
     };
-    this.loop ??= this.sw.run(stop, linkWaiter(this.sw, this.links.watches), idleMs);
+    const watches = [...this.links.watches ?? [], ...bell ? [bell] : []];
+    const pace = bell ? { bell, yieldMs: safetyMs } : {};
+    this.loop ??= this.sw.run(stop, linkWaiter(this.sw, watches), idleMs, pace);
     return this.loop;
   }
 

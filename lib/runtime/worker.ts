@@ -1,6 +1,7 @@
 // The datapath Worker: owns every link and the switch, loops on blocking poll with a short
-// timeout (the loop yields every few ms, which is when requests from the admin thread are
-// applied — always between two batches), and pushes status snapshots back periodically.
+// timeout (the loop yields to the event loop when the admin thread rang its doorbell, or every
+// few ms without one: that is when requests are applied — always between two batches), and
+// pushes status snapshots back periodically.
 
 /// <reference lib="deno.worker" />
 
@@ -21,6 +22,8 @@ import type {
 } from "./protocol.ts";
 import { SwitchDatapath } from "./runtime.ts";
 import { setBusyPollUs } from "../link/spin.ts";
+import { optionalEnv } from "../contract/env.ts";
+import type { BellWatch } from "./doorbell.ts";
 
 let dp: SwitchDatapath | null = null;
 let mem: MemoryPlatform | null = null;
@@ -28,6 +31,7 @@ let ins: RuntimeInspector | null = null;
 let handoff: QueueHandoff | null = null;
 let replica: Replica | null = null;
 let neighbours: NeighbourShare | null = null;
+let bell: BellWatch | null = null;
 
 const post = (m: WorkerMessage) => self.postMessage(m);
 
@@ -59,17 +63,38 @@ async function init(m: WorkerInit): Promise<void> {
   ins = new RuntimeInspector(dp);
   if (m.share && m.share.index > 0) replica = new Replica(dp);
   setBusyPollUs(m.busyPollUs ?? 0);
+  if (m.bell !== undefined) {
+    const { BellWatch } = await import("./doorbell.ts");
+    bell = new BellWatch(m.bell);
+  }
   const flag = new Int32Array(m.stop);
-  dp.start({
-    get stopped() {
-      return Atomics.load(flag, 0) !== 0;
+  const safetyMs = Number(optionalEnv("XDENO_TURN_SAFETY_MS") ?? 250);
+  dp.start(
+    {
+      get stopped() {
+        return Atomics.load(flag, 0) !== 0;
+      },
     },
-  }, m.idleMs).catch((e) => post({ t: "initError", message: `packet loop failed: ${e}` }));
+    m.idleMs,
+    bell ?? undefined,
+    safetyMs,
+  ).catch((e) => post({ t: "initError", message: `packet loop failed: ${e}` }));
   if (m.share) relayNeighbours(dp);
-  setInterval(() => {
-    if (dp) post({ t: "snap", snap: snapshot() });
-  }, m.snapshotMs);
+  postSnapshots(dp, m.snapshotMs);
   post({ t: "ready" });
+}
+
+/**
+ * Posts a snapshot every `ms` from the switch's timer tick: with a doorbell the loop seldom
+ * lets the event loop run, so a setInterval would fire late.
+ */
+function postSnapshots(d: SwitchDatapath, ms: number): void {
+  let last = -Infinity;
+  d.sw.onTick(() => {
+    if (d.sw.now - last < ms) return;
+    last = d.sw.now;
+    post({ t: "snap", snap: snapshot() });
+  });
 }
 
 /**
@@ -167,6 +192,7 @@ type Incoming = WorkerInit | WorkerRequest | CaptureAck | NeighbourRelay;
 
 self.onmessage = async (ev: MessageEvent<Incoming>) => {
   const m = ev.data;
+  if (m.t !== "init") bell?.dispatched();
   if (m.t === "capAck") return ins?.tapAck(m.tap);
   if (m.t === "neigh") return neighbours?.adopt(m.rows as NeighbourRow[]);
   if (m.t === "init") {

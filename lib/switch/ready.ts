@@ -59,6 +59,49 @@ export function turnDue(frames: number, sinceMs: number, yieldMs: number): boole
 }
 
 /**
+ * Says whether a message waits for the event loop (lib/runtime/doorbell.ts: the admin thread
+ * rings an eventfd in the loop's poll set after each message it posts to the Worker).
+ */
+export interface TurnBell {
+  readonly due: boolean;
+}
+
+/** How Switch.run paces its event-loop turns. */
+export interface TurnPacing {
+  /** Idle passes take a turn once this long passed since the last one (ms; default 5). */
+  yieldMs?: number;
+  /** With a bell, turns are taken while it is due, and every `yieldMs` only as a safety net. */
+  bell?: TurnBell;
+  /** The clock (ms) that paces the turns. */
+  clock?: () => number;
+}
+
+/** When the loop yields: a due bell at once, otherwise per `turnDue`. */
+export class TurnPacer {
+  private readonly yieldMs: number;
+  private readonly clock: () => number;
+  private readonly bell: TurnBell | undefined;
+  private last: number;
+
+  constructor(p: TurnPacing) {
+    this.yieldMs = p.yieldMs ?? 5;
+    this.clock = p.clock ?? (() => performance.now());
+    this.bell = p.bell;
+    this.last = this.clock();
+  }
+
+  /** Whether to yield after a pass that read `frames`. */
+  due(frames: number): boolean {
+    return this.bell?.due === true || turnDue(frames, this.clock() - this.last, this.yieldMs);
+  }
+
+  /** Call after each turn. */
+  taken(): void {
+    this.last = this.clock();
+  }
+}
+
+/**
  * The loop's yield to the event loop, as a macrotask through a message port: setTimeout(0) from
  * a timer callback is clamped to 4 ms (HTML nesting rule, which Deno follows), so the loop slept
  * ~4 ms every 5 ms.

@@ -36,7 +36,7 @@ import type { Ndp } from "./ndp.ts";
 import type { OverlayPath } from "./overlay.ts";
 import { Segmenter } from "./segment.ts";
 import { TxQueue } from "./txq.ts";
-import { MacrotaskTurn, ReadySet, turnDue } from "./ready.ts";
+import { MacrotaskTurn, ReadySet, TurnPacer, type TurnPacing } from "./ready.ts";
 import { InvalidField } from "../contract/field_error.ts";
 
 /** The sled's switch. */
@@ -353,28 +353,25 @@ export class Switch {
   /**
    * Runs the loop until `stop.stopped`: polls while frames flow, otherwise waits up to
    * `idleMs` with `wait` (a readiness primitive of the links in use, e.g. lib/link/wait.ts). It
-   * lets the event loop run (control messages, timers) when a pass found nothing and `yieldMs`
-   * have passed since the last turn, or under load at least every `2 * yieldMs`: a turn costs
-   * ~100 µs in a Worker, and taken right after a wake-up it delayed the frame that woke us.
-   * `clock` (ms) paces the turns.
+   * lets the event loop run (control messages, timers) when `pace` says so (ready.ts): a turn
+   * costs ~100 µs in a Worker, and taken right after a wake-up it delayed the frame that woke us.
    */
   async run(
     stop: { stopped: boolean },
     wait: LinkWait,
     idleMs = 10,
-    yieldMs = 5,
-    clock: () => number = () => performance.now(),
+    pace: TurnPacing = {},
   ): Promise<void> {
-    let lastYield = clock();
+    const pacer = new TurnPacer(pace);
     const onlyReady = wait.marksReady === true;
     const turn = new MacrotaskTurn();
     try {
       while (!stop.stopped) {
         const n = this.poll(onlyReady);
-        if (turnDue(n, clock() - lastYield, yieldMs)) {
+        if (pacer.due(n)) {
           // Frames that arrived during the turn are read by the next pass before any wait.
           await turn.next();
-          lastYield = clock();
+          pacer.taken();
         } else if (n === 0) await wait(Math.min(idleMs, this.house.tickMs));
         else if (this.ready.kept > 0) {
           // A link that fills every batch would keep the loop from waiting, so the other

@@ -7,7 +7,7 @@ import { type MemoryLink, memoryPair } from "../../lib/link/memory.ts";
 import type { LinkWait } from "../../lib/link/link.ts";
 import { GW_MAC, HOST, type Sled, sled, udp6 } from "./harness.ts";
 import { WrappedLink } from "./wrapped_link.ts";
-import { turnDue } from "../../lib/switch/ready.ts";
+import { turnDue, TurnPacer } from "../../lib/switch/ready.ts";
 
 /** A memory link that claims an fd (as a TAP would), counting reads. */
 class PolledLink extends WrappedLink {
@@ -181,7 +181,7 @@ Deno.test("run: the frame that ends a wait is forwarded before the event loop ge
   s.sw.poll(); // drain start-up traffic (router advertisements), so the loop starts idle
   host.take();
   const guard = setTimeout(() => stop.stopped = true, 5000); // a bug must not hang the suite
-  await s.sw.run(stop, wait, 10, 5, () => t.ms);
+  await s.sw.run(stop, wait, 10, { yieldMs: 5, clock: () => t.ms });
   clearTimeout(guard);
   assert.equal(seenAtTurn, 1, "the frame reached the host zone before the turn");
 });
@@ -191,4 +191,20 @@ Deno.test("turnDue: idle passes yield after yieldMs, busy ones only after twice 
     [turnDue(0, 4, 5), turnDue(0, 5, 5), turnDue(1, 5, 5), turnDue(32, 9, 5), turnDue(1, 10, 5)],
     [false, true, false, false, true],
   );
+});
+
+Deno.test("TurnPacer: a due bell yields at once; without one only the interval does", () => {
+  const t = { ms: 0 };
+  const bell = { due: false };
+  const p = new TurnPacer({ yieldMs: 250, bell, clock: () => t.ms });
+  t.ms = 100;
+  assert.equal(p.due(0), false, "idle, bell quiet, 100 of 250 ms");
+  bell.due = true;
+  assert.equal(p.due(32), true, "a due bell yields even under load");
+  p.taken();
+  bell.due = false;
+  t.ms = 349;
+  assert.equal(p.due(0), false);
+  t.ms = 350;
+  assert.equal(p.due(0), true, "the safety turn after yieldMs");
 });
