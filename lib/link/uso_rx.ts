@@ -5,11 +5,12 @@
 // kernel's UDP segmentation does before a device without offload. The frame is read whole into
 // `buf` (up to 64 KiB); its datagrams fill the consumer's batches, across calls if need be.
 import { FrameBatch, HEADROOM, type LinkStats, MAX_FRAME } from "./link.ts";
-import { VirtioNetView, VNET_F_NEEDS_CSUM, VNET_GSO_UDP_L4 } from "../packet/virtio_net.ts";
-import { copyBytes, setU16, u16 } from "../packet/bytes.ts";
+import { VirtioNetView } from "../packet/virtio_net.ts";
+import { setU16 } from "../packet/bytes.ts";
 import { finish, PROTO_UDP, pseudoSumV6, sum16 } from "../packet/checksum.ts";
+import { UDP_CHECKSUM } from "../packet/udp.ts";
+import { copyUdpL4Piece, udpL4Pieces, USO_HDR, USO_L3, USO_L4 } from "../packet/udp_l4.ts";
 
-const L3 = 14, L4 = L3 + 40, HDR = L4 + 8;
 const VH = new VirtioNetView(new Uint8Array(0), 0);
 
 /** The datagrams of one UDP_L4 frame still to be handed out. */
@@ -18,11 +19,13 @@ export class UdpL4Pieces {
   readonly buf = new Uint8Array(MAX_FRAME);
   private len = 0;
   private gso = 0;
-  private at = 0;
+  /** Datagrams of the frame in `buf`, and the next one to hand out. */
+  private n = 0;
+  private k = 0;
 
   /** True while datagrams of the last frame wait. */
   get pending(): boolean {
-    return this.at < this.len;
+    return this.k < this.n;
   }
 
   /**
@@ -31,45 +34,36 @@ export class UdpL4Pieces {
    * its header and lengths disagree.
    */
   load(h: Uint8Array, ho: number, len: number): boolean {
-    const vh = VH.reset(h, ho), b = this.buf;
-    if (vh.gsoKind !== VNET_GSO_UDP_L4) return false;
-    const gso = vh.gsoSize, l = len - L4;
-    if (
-      gso === 0 || len <= HDR || (vh.flags & VNET_F_NEEDS_CSUM) === 0 || vh.csumStart !== L4 ||
-      u16(b, 12) !== 0x86dd || b[L3 + 6] !== PROTO_UDP || u16(b, L3 + 4) !== l ||
-      u16(b, L4 + 4) !== l || Math.ceil((len - HDR) / gso) > 64
-    ) {
-      return false;
-    }
+    const vh = VH.reset(h, ho), n = udpL4Pieces(vh, this.buf, 0, len);
+    if (n < 0) return false;
     this.len = len;
-    this.gso = gso;
-    this.at = HDR;
+    this.gso = vh.gsoSize;
+    this.n = n;
+    this.k = 0;
     return true;
   }
 
   /** Writes waiting datagrams into `batch` from slot `n`; returns the next free slot. */
   drain(batch: FrameBatch, n: number, stats: LinkStats): number {
-    const b = this.buf;
-    while (this.at < this.len && n < batch.capacity) {
-      const p = Math.min(this.gso, this.len - this.at), d = batch.bufs[n];
-      if (HEADROOM + HDR + p > d.length) {
+    while (this.k < this.n && n < batch.capacity) {
+      const d = batch.bufs[n], p = Math.min(this.gso, this.len - USO_HDR - this.k * this.gso);
+      if (HEADROOM + USO_HDR + p > d.length) {
         stats.rxErrors++; // datagrams larger than the consumer's buffers: the frame is lost
-        this.at = this.len;
+        this.k = this.n;
         break;
       }
-      copyBytes(b, 0, d, HEADROOM, HDR);
-      copyBytes(b, this.at, d, HEADROOM + HDR, p);
-      const u = HEADROOM + L4;
-      setU16(d, HEADROOM + L3 + 4, p + 8);
-      setU16(d, u + 4, p + 8);
-      setU16(d, u + 6, 0);
-      const c = finish(sum16(d, u, p + 8, pseudoSumV6(d, HEADROOM + L3, PROTO_UDP, p + 8)));
-      setU16(d, u + 6, c === 0 ? 0xffff : c);
+      const l = copyUdpL4Piece(this.buf, 0, this.len, this.gso, this.k, d, HEADROOM);
+      const u = HEADROOM + USO_L4;
+      setU16(d, u + UDP_CHECKSUM, 0);
+      const c = finish(
+        sum16(d, u, l - USO_L4, pseudoSumV6(d, HEADROOM + USO_L3, PROTO_UDP, l - USO_L4)),
+      );
+      setU16(d, u + UDP_CHECKSUM, c === 0 ? 0xffff : c);
       batch.offs[n] = HEADROOM;
-      batch.lens[n] = HDR + p;
+      batch.lens[n] = l;
       stats.rxFrames++;
-      stats.rxBytes += HDR + p;
-      this.at += p;
+      stats.rxBytes += l;
+      this.k++;
       n++;
     }
     return n;

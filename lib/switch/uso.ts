@@ -17,21 +17,12 @@ import { VirtioNetView, VNET_F_NEEDS_CSUM, VNET_GSO_UDP_L4 } from "../packet/vir
 import { type FrameBatch, VNET_HDR_LEN } from "../link/link.ts";
 import { bytesEqual, setU16, u16 } from "../packet/bytes.ts";
 import { fold, PROTO_UDP, pseudoSumV6 } from "../packet/checksum.ts";
-import { ETHERNET_HEADER_LEN, ETHERTYPE_IPV6 } from "../packet/ethernet.ts";
-import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
+import { IPV6_HEADER_LEN, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
+import { isPlainIpv6Udp, USO_HDR, USO_L3, USO_L4, USO_MAX_PIECES } from "../packet/udp_l4.ts";
 import { UDP_CHECKSUM, UDP_HEADER_LEN, UDP_LENGTH } from "../packet/udp.ts";
 import type { TxQueue } from "./txq.ts";
 import { EV } from "./counters.ts";
 import { GENEVE_HEADER_LEN, OXIDE_OPT_CLASS, OXIDE_TYPE_MSS } from "../packet/geneve.ts";
-
-/** Where the outer IPv6 header starts: Ethernet without a VLAN tag. */
-export const USO_L3 = ETHERNET_HEADER_LEN;
-/** Where the outer UDP header starts (no IPv6 extension headers). */
-export const USO_L4 = USO_L3 + IPV6_HEADER_LEN;
-/** Outer headers in front of each Geneve piece: Ethernet, IPv6, UDP (62 bytes). */
-export const USO_HDR = USO_L4 + UDP_HEADER_LEN;
-/** The kernel's UDP_MAX_SEGMENTS: most pieces of one UDP_L4 frame. */
-export const USO_MAX_PIECES = 64;
 
 const VH = new VirtioNetView(new Uint8Array(0), 0);
 
@@ -54,7 +45,7 @@ export function usoJoin(
   if (k < 0 || hv === null || q.joins === null || q.joins[k] >= USO_MAX_PIECES - 1) return false;
   const p = q.bufs[k], po = q.offs[k], b = rx.bufs[i];
   const piece = len - USO_HDR;
-  if (piece <= 0 || !isPlainGeneve(b, off, len)) return false;
+  if (piece <= 0 || !isPlainIpv6Udp(b, off, len)) return false;
   // the queued frame: its first piece sets gso_size; a short piece closed it
   const vh = VH.reset(hv, k * VNET_HDR_LEN);
   const udpLen = u16(p, po + USO_L4 + UDP_LENGTH);
@@ -62,7 +53,7 @@ export function usoJoin(
   let gso: number;
   if (vh.gsoType === VNET_GSO_UDP_L4) gso = vh.gsoSize;
   else {
-    if (vh.isGso || !isPlainGeneve(p, po, q.lens[k])) return false;
+    if (vh.isGso || !isPlainIpv6Udp(p, po, q.lens[k])) return false;
     gso = total;
   }
   if (piece > gso || total % gso !== 0 || tx.lastLen - USO_HDR !== total) return false;
@@ -89,14 +80,6 @@ export function usoJoin(
     vh.csumOffset = UDP_CHECKSUM;
   }
   return true;
-}
-
-/** True for Ethernet + IPv6 (no extension headers) + UDP whose lengths match the frame. */
-export function isPlainGeneve(b: Uint8Array, off: number, len: number): boolean {
-  if (len <= USO_HDR || u16(b, off + USO_L3 - 2) !== ETHERTYPE_IPV6) return false;
-  if (b[off + USO_L3 + IPV6_NEXT_HEADER] !== PROTO_UDP) return false;
-  const l = len - USO_L4;
-  return u16(b, off + USO_L3 + IPV6_PAYLOAD_LEN) === l && u16(b, off + USO_L4 + UDP_LENGTH) === l;
 }
 
 /** Offset of the Oxide MSS option in the Geneve header at `b[g]`, or -1 (a peer not xdeno). */

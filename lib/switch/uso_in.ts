@@ -16,20 +16,25 @@
 // Datagrams that crossed a wire arrive with the outer UDP checksum complete and the inner one
 // still the pseudo-header sum: those are verified by their outer checksum (`acrossWire`).
 
-import { VirtioNetView, VNET_F_NEEDS_CSUM, VNET_GSO_UDP_L4 } from "../packet/virtio_net.ts";
+import { VirtioNetView, VNET_GSO_UDP_L4 } from "../packet/virtio_net.ts";
 import { resolveVnet, VnetVerdict } from "../packet/virtio_net.ts";
 import { FrameBatch, HEADROOM, VNET_HDR_LEN } from "../link/link.ts";
-import { copyBytes, setU16, u16 } from "../packet/bytes.ts";
+import { u16 } from "../packet/bytes.ts";
 import { fold, PROTO_TCP, pseudoSum, verifyL4Checksum } from "../packet/checksum.ts";
 import { OXIDE_OPT_MSS } from "../packet/meta.ts";
 import { TCP_CHECKSUM } from "../packet/tcp.ts";
-import { IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
-import { UDP_CHECKSUM, UDP_LENGTH } from "../packet/udp.ts";
+import { UDP_CHECKSUM } from "../packet/udp.ts";
 import { parseFrame } from "../packet/parse.ts";
 import { innerPartialOnly } from "./partial_csum.ts";
 import { DROP, EV, type SwitchCounters } from "./counters.ts";
 import type { OverlayPath } from "./overlay.ts";
-import { isPlainGeneve, USO_HDR, USO_L3, USO_L4, USO_MAX_PIECES } from "./uso.ts";
+import {
+  copyUdpL4Piece,
+  setUdpL4PieceLengths,
+  udpL4Pieces,
+  USO_HDR,
+  USO_MAX_PIECES,
+} from "../packet/udp_l4.ts";
 
 const VH = new VirtioNetView(new Uint8Array(0), 0);
 
@@ -82,29 +87,20 @@ export class GeneveIn {
   /** Cuts the UDP_L4 frame `i` of `rx` into its Geneve packets and handles each in order. */
   private split(rx: FrameBatch, i: number): void {
     const b = rx.bufs[i], off = rx.offs[i], len = rx.lens[i];
-    const vh = VH.reset(rx.vnet!, i * VNET_HDR_LEN), gso = vh.gsoSize, body = len - USO_HDR;
-    const n = gso > 0 ? Math.ceil(body / gso) : 0;
-    if (
-      n < 1 || n > USO_MAX_PIECES || !isPlainGeneve(b, off, len) ||
-      (vh.flags & VNET_F_NEEDS_CSUM) === 0 || vh.csumStart !== USO_L4 ||
-      vh.csumOffset !== UDP_CHECKSUM
-    ) {
-      return void this.counters.drops[DROP["uso-malformed"]]++;
-    }
+    const vh = VH.reset(rx.vnet!, i * VNET_HDR_LEN), gso = vh.gsoSize;
+    const n = udpL4Pieces(vh, b, off, len);
+    if (n < 0) return void this.counters.drops[DROP["uso-malformed"]]++;
     this.counters.events[EV["uso-in"]]++;
     const pb = this.pieces ??= new FrameBatch(USO_MAX_PIECES - 1, b.length, { vnet: true });
     // Copy pieces 2… out before the first one, cut in place, leaves with this buffer.
     for (let k = 1; k < n; k++) {
-      const dst = pb.bufs[k - 1], at = USO_HDR + k * gso, l = Math.min(gso, body - k * gso);
-      copyBytes(b, off, dst, HEADROOM, USO_HDR);
-      copyBytes(b, off + at, dst, HEADROOM + USO_HDR, l);
-      pieceLengths(dst, HEADROOM, l);
+      pb.lens[k - 1] = copyUdpL4Piece(b, off, len, gso, k, pb.bufs[k - 1], HEADROOM);
       pb.offs[k - 1] = HEADROOM;
-      pb.lens[k - 1] = USO_HDR + l;
     }
     pb.vnet!.fill(0);
-    pieceLengths(b, off, Math.min(gso, body));
-    rx.lens[i] = USO_HDR + Math.min(gso, body);
+    const first = Math.min(gso, len - USO_HDR);
+    setUdpL4PieceLengths(b, off, first);
+    rx.lens[i] = USO_HDR + first;
     rx.vnet!.fill(0, i * VNET_HDR_LEN, (i + 1) * VNET_HDR_LEN);
     this.piece(rx, i);
     for (let k = 0; k < n - 1; k++) this.piece(pb, k);
@@ -118,10 +114,4 @@ export class GeneveIn {
     }
     this.ov.inbound(batch, k, false, m.inner.proto === PROTO_TCP && m.inner.l4 >= 0);
   }
-}
-
-/** Writes the IPv6 payload and UDP lengths of a piece of `l` Geneve bytes at `b[off]`. */
-function pieceLengths(b: Uint8Array, off: number, l: number): void {
-  setU16(b, off + USO_L3 + IPV6_PAYLOAD_LEN, l + 8);
-  setU16(b, off + USO_L4 + UDP_LENGTH, l + 8);
 }
