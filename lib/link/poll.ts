@@ -11,9 +11,6 @@ import { SpinPolicy, spinTuning } from "./spin.ts";
  */
 export const tuningEnv = optionalEnv;
 
-/** Process-wide spin tuning (lib/link/spin.ts); kept under this name for existing callers. */
-export const pollTuning = spinTuning;
-
 const peeks = new Map<number, () => boolean>();
 let peekVersion = 0;
 

@@ -5,7 +5,8 @@ import * as fc from "fast-check";
 import { frameRingGeometry } from "../../lib/link/tpacket2.ts";
 import { PacketLink } from "../../lib/link/packet_socket.ts";
 import { FrameBatch } from "../../lib/link/link.ts";
-import { Poller, pollTuning, setPeek } from "../../lib/link/poll.ts";
+import { Poller, setPeek } from "../../lib/link/poll.ts";
+import { spinTuning } from "../../lib/link/spin.ts";
 import { C } from "../../ffi/layout.ts";
 import { collect, fill, withVeth } from "./conformance.ts";
 import { isRoot, sh } from "./netns.ts";
@@ -82,8 +83,8 @@ function readableAtOnce(rx: "ring" | "ring3", tries: number): Promise<number> {
     quiet(nsA, nsB, a, b);
     const lb = PacketLink.open({ netns: nsB, ifname: b, rx });
     const la = PacketLink.open({ netns: nsA, ifname: a, qdiscBypass: true });
-    const spin = pollTuning.minUs;
-    pollTuning.minUs = 0;
+    const spin = spinTuning.minUs;
+    spinTuning.minUs = 0;
     try {
       const out = new FrameBatch(1, 256), inb = new FrameBatch(64, 2048);
       const p = new Poller([lb.fd]);
@@ -97,7 +98,7 @@ function readableAtOnce(rx: "ring" | "ring3", tries: number): Promise<number> {
         }
       }
     } finally {
-      pollTuning.minUs = spin;
+      spinTuning.minUs = spin;
       la.close();
       lb.close();
     }
@@ -124,7 +125,7 @@ Deno.test({
       quiet(nsA, nsB, a, b);
       const lb = PacketLink.open({ netns: nsB, ifname: b });
       const la = PacketLink.open({ netns: nsA, ifname: a });
-      const spin = pollTuning.minUs;
+      const spin = spinTuning.minUs;
       try {
         const p = new Poller([lb.fd]);
         const out = new FrameBatch(1, 256), inb = new FrameBatch(8, 2048);
@@ -136,7 +137,7 @@ Deno.test({
         // the socket is empty now: only the peek can make the next wait ready
         let calls = 0;
         setPeek(lb.fd, () => ++calls >= 5);
-        pollTuning.minUs = 200_000;
+        spinTuning.minUs = 200_000;
         const t = performance.now();
         assert.equal(p.wait(1000), 1);
         assert.ok(performance.now() - t < 150, "returned from the spin, not the timeout");
@@ -144,7 +145,7 @@ Deno.test({
         assert.equal(p.revents(0), C.POLLIN);
         // a spin that finds nothing ends in the real poll and its timeout
         setPeek(lb.fd, () => false);
-        pollTuning.minUs = 2000;
+        spinTuning.minUs = 2000;
         const t2 = performance.now();
         assert.equal(p.wait(40), 0);
         assert.ok(performance.now() - t2 >= 38);
@@ -154,7 +155,7 @@ Deno.test({
         assert.equal(p.wait(20), 0);
         assert.equal(calls, 0);
       } finally {
-        pollTuning.minUs = spin;
+        spinTuning.minUs = spin;
         la.close();
         lb.close();
       }
