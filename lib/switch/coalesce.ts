@@ -32,7 +32,7 @@ import { IPV6_HEADER_LEN, IPV6_NEXT_HEADER, IPV6_PAYLOAD_LEN } from "../packet/i
 import { bytesEqual, copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
 import { fillIpv4HeaderChecksum, fold, PROTO_TCP, pseudoSum, sum16 } from "../packet/checksum.ts";
 import type { TxQueue } from "./txq.ts";
-import { markPartial } from "./partial_csum.ts";
+import { leavePartial } from "./partial_csum.ts";
 
 const ACK = 0x10, PSH = 0x08;
 /** One reused view for the header being read or written (the datapath is single-threaded). */
@@ -141,8 +141,7 @@ function markGso(b: Uint8Array, off: number, v: Uint8Array, vo: number, hdr: num
   const l3 = off + ETHERNET_HEADER_LEN, v4 = u16(b, off + ETH_ETHERTYPE) === ETHERTYPE_IPV4;
   const l4 = l3 + (v4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN);
   const tcpLen = ipEnd(b, l3) - l4;
-  setU16(b, l4 + TCP_CHECKSUM, fold(pseudoSum(b, l3, v4, PROTO_TCP, tcpLen)));
-  markPartial(v, vo / VNET_HDR_LEN, l4 - off, hdr);
+  leavePartial(b, off, l3, l4, v4, tcpLen, v, vo / VNET_HDR_LEN, hdr);
   const vh = VH.reset(v, vo);
   vh.gsoType = v4 ? VNET_GSO_TCPV4 : VNET_GSO_TCPV6;
   vh.gsoSize = mss;

@@ -10,8 +10,7 @@
 import type { FrameBatch } from "../link/link.ts";
 import { copyBytes, setU16, u16, u32 } from "../packet/bytes.ts";
 import { fillIpv4HeaderChecksum, finish, fold, sum16, tcpHeaderSum } from "../packet/checksum.ts";
-import { PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
-import { markPartial } from "./partial_csum.ts";
+import { leavePartial } from "./partial_csum.ts";
 import { ETH_ETHERTYPE, ETHERNET_HEADER_LEN, ETHERTYPE_IPV4 } from "../packet/ethernet.ts";
 import { IPV4_HEADER_LEN, IPV4_TOTAL_LEN } from "../packet/ipv4.ts";
 import { IPV6_HEADER_LEN, IPV6_PAYLOAD_LEN } from "../packet/ipv6.ts";
@@ -167,8 +166,7 @@ export class OutTrain {
     if (rx.vnet !== null) {
       // Every merged checksum was checked: the train's is left partial, like the segments of a
       // TSO frame (partial_csum.ts), so the receiving sled has none to check again.
-      setU16(p, l4 + TCP_CHECKSUM, fold(pseudoSum(p, l3, this.v4, PROTO_TCP, tcpLen)));
-      markPartial(rx.vnet, k, l4 - po, this.hdr);
+      leavePartial(p, po, l3, l4, this.v4, tcpLen, rx.vnet, k, this.hdr);
       return k;
     }
     setU16(p, l4 + TCP_CHECKSUM, 0);

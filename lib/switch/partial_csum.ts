@@ -11,6 +11,7 @@ import type { HeaderLevel } from "../packet/meta.ts";
 import { setU16 } from "../packet/bytes.ts";
 import { fillL4Checksum, fold, PROTO_TCP, pseudoSum } from "../packet/checksum.ts";
 import { TCP_CHECKSUM } from "../packet/tcp.ts";
+import { UDP_CHECKSUM } from "../packet/udp.ts";
 
 /** One reused view for the header being read or written (the datapath is single-threaded). */
 const VH = new VirtioNetView(new Uint8Array(0), 0);
@@ -28,6 +29,26 @@ export function markPartial(v: Uint8Array | null, k: number, l4: number, hdrLen 
   vh.hdrLen = hdrLen;
   vh.csumStart = l4;
   vh.csumOffset = TCP_CHECKSUM;
+}
+
+/**
+ * Leaves the TCP checksum of the frame at `b[off]` (IP header at `l3`, TCP at `l4`, `tcpLen`
+ * bytes of TCP) partial: the pseudo-header sum in its field, and header `k` of `v` saying so
+ * (`hdrLen`: headers before the payload, for a GSO frame).
+ */
+export function leavePartial(
+  b: Uint8Array,
+  off: number,
+  l3: number,
+  l4: number,
+  v4: boolean,
+  tcpLen: number,
+  v: Uint8Array | null,
+  k: number,
+  hdrLen = 0,
+): void {
+  setU16(b, l4 + TCP_CHECKSUM, fold(pseudoSum(b, l3, v4, PROTO_TCP, tcpLen)));
+  markPartial(v, k, l4 - off, hdrLen);
 }
 
 /** True when header `k` of `v` says the frame's checksum is partial. */
@@ -68,7 +89,9 @@ export function innerPartialOnly(
   const vh = VH.reset(v, k * VNET_HDR_LEN);
   if (vh.flags !== VNET_F_NEEDS_CSUM || vh.gsoType !== 0) return false;
   const at = vh.csumStart, field = vh.csumOffset;
-  if (at === inner.l4 - off ? field !== TCP_CHECKSUM : at !== outer.l4 - off || field !== 6) {
+  if (
+    at === inner.l4 - off ? field !== TCP_CHECKSUM : at !== outer.l4 - off || field !== UDP_CHECKSUM
+  ) {
     return false;
   }
   vh.clear();
